@@ -1,0 +1,64 @@
+//! NovaConnect: read the profile, edit it, change the password.
+
+use userapi::Client;
+use userapi::novaconnect::{NovaConnect, User, UserEdit, fake};
+
+use super::{FlowResult, Mode, env, skip};
+
+fn show(u: &User) -> String {
+    format!(
+        "{} {} <{}>",
+        u.first_name.as_deref().unwrap_or("-"),
+        u.last_name.as_deref().unwrap_or("-"),
+        u.email.as_deref().unwrap_or("-")
+    )
+}
+
+/// Runs `get_me`, `update_me` and `change_password`.
+pub async fn run(mode: Mode) -> FlowResult {
+    let real = match (mode, env("NOVACONNECT_BASE_URL"), env("NOVACONNECT_TOKEN")) {
+        (Mode::EnvOrFake, Some(base), Some(token)) => Some((base, token)),
+        _ => None,
+    };
+    let _fake;
+    let (api, password, on_fake) = match real {
+        Some((base, token)) => {
+            println!("NovaConnect: {base}");
+            let client = Client::builder().base_url(base).bearer(token).build()?;
+            (NovaConnect::new(client), env("NOVACONNECT_PASSWORD"), false)
+        }
+        None => {
+            let fake = fake::FakeNovaConnect::start().await?;
+            println!("NovaConnect: fake at {}", fake.base_url());
+            let api = fake.api()?;
+            _fake = fake;
+            (api, Some(fake::PASSWORD.to_owned()), true)
+        }
+    };
+
+    let me = api.get_me().await?;
+    println!("  get_me: {}", show(&me));
+
+    // On a real account the edit writes back the current name, so nothing visible changes.
+    let first = if on_fake {
+        "Dana".to_owned()
+    } else {
+        me.first_name.clone().unwrap_or_default()
+    };
+    if first.is_empty() {
+        skip("update_me", "the account has no first name to write back");
+    } else {
+        let edited = api.update_me(&UserEdit::new().first_name(first)).await?;
+        println!("  update_me: {}", show(&edited));
+    }
+
+    match password {
+        // The password is set to itself: the call is exercised and nothing changes.
+        Some(old) => {
+            let after = api.change_password(&old, &old).await?;
+            println!("  change_password: done for {}", show(&after));
+        }
+        None => skip("change_password", "NOVACONNECT_PASSWORD is not set"),
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! A tour of every service, each on its fake: no credentials needed.
+//!
+//! ```sh
+//! cargo run --example tour
+//! ```
+//!
+//! Exits non-zero if any service's flow fails.
+
+#[path = "flows/mod.rs"]
+mod flows;
+
+use std::process::ExitCode;
+
+use flows::{FlowResult, Mode};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let results: Vec<(&str, FlowResult)> = vec![("NovaConnect", flows::novaconnect::run(Mode::Fake).await)];
+    let mut failed = 0;
+    println!();
+    for (name, result) in &results {
+        match result {
+            Ok(()) => println!("ok      {name}"),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED  {name}: {e}");
+            }
+        }
+    }
+    println!(
+        "tour: {} of {} services ran every call",
+        results.len() - failed,
+        results.len()
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

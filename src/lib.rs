@@ -1,0 +1,68 @@
+//! # userapi
+//!
+//! Typed, async clients for the user-account APIs of five services:
+//!
+//! | module | service | feature |
+//! |---|---|---|
+//! | [`novaconnect`] | NovaConnect (`user/get`, `user/edit`, `user/password`) | `novaconnect` |
+//!
+//! One [`Client`] holds the base URL, the credentials ([`Auth`]) and the transport settings
+//! (timeouts, [`RetryPolicy`], limits, its own connection pool). Each service module wraps it
+//! and offers the same verbs: `get_me`, `update_me`, `change_password`, `list_users`,
+//! `get_user`, `create_user`, …
+//!
+//! Every call goes through one pipeline that percent-encodes path segments, sends JSON,
+//! retries only operations that are safe to repeat, caps response sizes, and turns every
+//! failure into one [`Error`] that names the method and path and keeps the server's words.
+//! Secrets live in [`Secret`], whose `Debug` and `Display` never show them.
+//!
+//! With the `fake` feature each service also has a stateful fake server on loopback
+//! (`<service>::fake`), for testing code that uses this crate without credentials.
+//!
+//! ```no_run
+//! # async fn run() -> userapi::Result<()> {
+//! use userapi::{Auth, Client};
+//!
+//! let client = Client::builder()
+//!     .base_url("https://api.novaconnect.kz/api/")
+//!     .auth(Auth::bearer(std::env::var("NOVACONNECT_TOKEN").unwrap_or_default()))
+//!     .build()?;
+//! let me = client.novaconnect().get_me().await?;
+//! println!("{} {}", me.first_name.unwrap_or_default(), me.last_name.unwrap_or_default());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod auth;
+mod client;
+mod error;
+pub mod models;
+mod pipeline;
+mod retry;
+mod time;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+#[cfg(feature = "novaconnect")]
+pub mod novaconnect;
+
+pub use auth::{Auth, BoxFuture, REDACTED, Secret, TokenProvider, jwt_expiry};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_MAX_ERROR_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT,
+    IntoBaseUrl, Timeouts,
+};
+pub use error::{
+    ApiError, BoxError, DecodeError, Error, FieldError, HttpError, Result, ServiceError, Target,
+    TimeoutError, TimeoutPhase, TransportError, TransportKind,
+};
+pub use retry::RetryPolicy;
+
+// The README's Rust examples are compiled and run as doc tests, so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// `reqwest` types that appear in this crate's API.
+pub use reqwest::{Method, StatusCode};

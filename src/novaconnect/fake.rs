@@ -1,0 +1,181 @@
+//! A stateful NovaConnect on loopback, for tests and examples.
+//!
+//! It behaves as the documents say: every call is a `POST` under `/api/`, the bearer token is
+//! checked (a wrong one gets HTTP 401 with `{"code": 401, "message": …}`), `user/edit` applies
+//! the fields it is given and refuses a password (the current user's password can only change
+//! through `user/password`), and `user/password` checks `old_password`. Business errors come
+//! as HTTP 200 with a `code` other than 200, as the envelope allows.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+//! use userapi::novaconnect::fake::FakeNovaConnect;
+//! let fake = FakeNovaConnect::start().await?;
+//! let me = fake.api()?.get_me().await?;
+//! assert_eq!(me.email.as_deref(), Some("a.sadykova@example.kz"));
+//! # Ok(()) }
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::{Envelope, NovaConnect, User, UserId};
+use crate::auth::{Auth, Secret};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+
+/// The token the fake accepts.
+pub const TOKEN: &str = "novaconnect-fake-token";
+/// The seeded user's password.
+pub const PASSWORD: &str = "0ld-secret";
+
+/// A running fake NovaConnect. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeNovaConnect {
+    server: FakeServer,
+    state: Arc<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    inner: Mutex<Account>,
+}
+
+#[derive(Debug)]
+struct Account {
+    user: User,
+    password: String,
+}
+
+impl FakeNovaConnect {
+    /// Starts the server with one user (Aigerim Sadykova), [`TOKEN`] and [`PASSWORD`].
+    pub async fn start() -> Result<Self> {
+        let user = User {
+            id: Some(UserId::Number(1)),
+            first_name: Some("Aigerim".into()),
+            last_name: Some("Sadykova".into()),
+            email: Some("a.sadykova@example.kz".into()),
+            extra: Map::new(),
+        };
+        let state = Arc::new(State {
+            inner: Mutex::new(Account {
+                user,
+                password: PASSWORD.to_owned(),
+            }),
+        });
+        let server = FakeServer::start(state.clone())
+            .await
+            .map_err(|e| Error::config(format!("the fake server could not start: {e}")))?;
+        Ok(FakeNovaConnect { server, state })
+    }
+
+    /// `http://127.0.0.1:<port>/api/`.
+    pub fn base_url(&self) -> Url {
+        self.server.url("api/")
+    }
+
+    /// The token it accepts.
+    pub fn token(&self) -> Secret {
+        Secret::new(TOKEN)
+    }
+
+    /// A [`NovaConnect`] pointed at this fake with the right token.
+    pub fn api(&self) -> Result<NovaConnect> {
+        let client = Client::builder()
+            .base_url(self.base_url())
+            .auth(Auth::bearer(TOKEN))
+            .build()?;
+        Ok(NovaConnect::new(client))
+    }
+
+    /// The user as the fake holds it now.
+    pub fn user(&self) -> User {
+        self.state.lock().user.clone()
+    }
+
+    /// Whether `password` is the user's current password.
+    pub fn password_is(&self, password: &str) -> bool {
+        self.state.lock().password == password
+    }
+}
+
+impl State {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Account> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn fail(code: i64, message: &str) -> FakeResponse {
+    FakeResponse::json(200, &Envelope::<User>::error(code, message))
+}
+
+impl Handler for State {
+    fn handle(&self, req: FakeRequest) -> FakeResponse {
+        if req.bearer() != Some(TOKEN) {
+            return FakeResponse::json(
+                401,
+                &Envelope::<User>::error(401, "Unauthorized: invalid or missing token"),
+            );
+        }
+        let action = match req.segs().as_slice() {
+            ["api", "user", action @ ("get" | "edit" | "password")] => (*action).to_owned(),
+            _ => return FakeResponse::json(404, &Envelope::<User>::error(404, "Method not found")),
+        };
+        if req.method != reqwest::Method::POST {
+            return FakeResponse::json(405, &Envelope::<User>::error(405, "Only POST is supported"));
+        }
+        let body: Map<String, Value> = match req.json() {
+            Ok(body) => body,
+            Err(_) => {
+                return FakeResponse::json(
+                    400,
+                    &Envelope::<User>::error(400, "The body must be a JSON object"),
+                );
+            }
+        };
+        let mut account = self.lock();
+        match action.as_str() {
+            "get" => {}
+            "edit" => {
+                if body.contains_key("password") || body.contains_key("old_password") {
+                    return fail(
+                        400,
+                        "The current user's password cannot be changed with user/edit; use user/password",
+                    );
+                }
+                let mut next = account.user.clone();
+                for (key, slot) in [
+                    ("first_name", &mut next.first_name),
+                    ("last_name", &mut next.last_name),
+                    ("email", &mut next.email),
+                ] {
+                    match body.get(key) {
+                        None => {}
+                        Some(Value::String(s)) => *slot = Some(s.clone()),
+                        Some(_) => return fail(400, &format!("{key} must be a string")),
+                    }
+                }
+                if next.email.as_deref().is_some_and(|e| !e.contains('@')) {
+                    return fail(400, "email is not a valid email address");
+                }
+                account.user = next;
+            }
+            _ => {
+                let text = |k: &str| body.get(k).and_then(Value::as_str);
+                let (Some(new), Some(old)) = (text("password"), text("old_password")) else {
+                    return fail(400, "password and old_password are required");
+                };
+                if old != account.password {
+                    return fail(403, "The old password is wrong");
+                }
+                if new.is_empty() {
+                    return fail(400, "The new password is empty");
+                }
+                account.password = new.to_owned();
+            }
+        }
+        FakeResponse::json(200, &Envelope::ok_item(account.user.clone()))
+    }
+}

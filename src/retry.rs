@@ -1,0 +1,289 @@
+//! When to try a request again, and how long to wait first.
+//!
+//! [`RetryPolicy`] holds the knobs; [`decide`] is the whole decision as a pure function of
+//! the policy, the attempt, the operation's idempotency, what went wrong and a jitter value,
+//! so that it can be tested with a table.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+/// How often and how patiently a call is retried.
+///
+/// Defaults: 3 attempts in all, exponential backoff from 200 ms capped at 20 s, with full
+/// jitter (each wait is uniform between zero and the exponential value). A `Retry-After`
+/// from the server replaces the backoff, capped at `max_delay`.
+///
+/// Only operations that are safe to repeat are retried; each endpoint declares that itself
+/// (NovaConnect's `user/get` is a POST and safe; password changes, creates and token issuing
+/// never are). Retried: connection failures, per-attempt timeouts, and HTTP 429, 502, 503 and
+/// 504, unless the response carries `Dont-Retry: True` or `X-Kontur-Dont-Retry: True`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Attempts in all, the first included (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// The backoff before the first retry, doubled for each further one.
+    pub fn base_delay(mut self, d: Duration) -> Self {
+        self.base_delay = d;
+        self
+    }
+
+    /// The longest single wait, for backoff and `Retry-After` alike.
+    pub fn max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+
+    /// The configured number of attempts.
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The wait before retry number `retry` (0 for the first), for a jitter in `[0, 1)`.
+    pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
+        let exp = self
+            .base_delay
+            .checked_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay);
+        exp.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// What happened on one attempt, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The server answered with this status.
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        dont_retry: bool,
+    },
+    /// No connection could be made.
+    Connect,
+    /// The attempt's own timeout ran out.
+    AttemptTimeout,
+    /// Anything else (decode errors, broken bodies, refused redirects).
+    Fatal,
+}
+
+/// Retry after this wait, or stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Retry(Duration),
+    Stop,
+}
+
+/// The retry decision. `attempt` is the 1-based number of the attempt that just failed;
+/// `remaining` is what is left of the total timeout, if one is set.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    attempt: u32,
+    idempotent: bool,
+    outcome: Outcome,
+    remaining: Option<Duration>,
+    jitter: f64,
+) -> Decision {
+    if !idempotent || attempt >= policy.max_attempts {
+        return Decision::Stop;
+    }
+    let delay = match outcome {
+        Outcome::Connect | Outcome::AttemptTimeout => policy.backoff(attempt - 1, jitter),
+        Outcome::Status {
+            status,
+            retry_after,
+            dont_retry,
+        } => {
+            let transient = matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT
+            );
+            if !transient || dont_retry {
+                return Decision::Stop;
+            }
+            match retry_after {
+                Some(d) => d.min(policy.max_delay),
+                None => policy.backoff(attempt - 1, jitter),
+            }
+        }
+        Outcome::Fatal => return Decision::Stop,
+    };
+    match remaining {
+        Some(left) if delay >= left => Decision::Stop,
+        _ => Decision::Retry(delay),
+    }
+}
+
+/// A uniform value in `[0, 1)` for jitter; not for cryptography.
+pub(crate) fn jitter() -> f64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let h = RandomState::new().hash_one(n);
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn status(code: u16, retry_after: Option<Duration>, dont_retry: bool) -> Outcome {
+        Outcome::Status {
+            status: StatusCode::from_u16(code).unwrap(),
+            retry_after,
+            dont_retry,
+        }
+    }
+
+    #[test]
+    fn decision_table() {
+        let p = RetryPolicy::default();
+        let s = Duration::from_secs;
+        #[rustfmt::skip]
+        type Row = (u32, bool, Outcome, Option<Duration>, f64, Decision);
+        let table: &[Row] = &[
+            // attempt, idempotent, outcome, remaining, jitter => decision
+            (1, true, Outcome::Connect, None, 1.0, Decision::Retry(MS(200))),
+            (2, true, Outcome::Connect, None, 1.0, Decision::Retry(MS(400))),
+            (3, true, Outcome::Connect, None, 1.0, Decision::Stop),
+            (1, true, Outcome::Connect, None, 0.5, Decision::Retry(MS(100))),
+            (1, true, Outcome::Connect, None, 0.0, Decision::Retry(MS(0))),
+            (1, false, Outcome::Connect, None, 1.0, Decision::Stop),
+            (
+                1,
+                true,
+                Outcome::AttemptTimeout,
+                None,
+                1.0,
+                Decision::Retry(MS(200)),
+            ),
+            (
+                1,
+                true,
+                status(429, None, false),
+                None,
+                1.0,
+                Decision::Retry(MS(200)),
+            ),
+            (
+                1,
+                true,
+                status(502, None, false),
+                None,
+                1.0,
+                Decision::Retry(MS(200)),
+            ),
+            (
+                1,
+                true,
+                status(503, None, false),
+                None,
+                1.0,
+                Decision::Retry(MS(200)),
+            ),
+            (
+                1,
+                true,
+                status(504, None, false),
+                None,
+                1.0,
+                Decision::Retry(MS(200)),
+            ),
+            (1, true, status(500, None, false), None, 1.0, Decision::Stop),
+            (1, true, status(400, None, false), None, 1.0, Decision::Stop),
+            (1, true, status(401, None, false), None, 1.0, Decision::Stop),
+            (1, true, status(404, None, false), None, 1.0, Decision::Stop),
+            (1, false, status(503, None, false), None, 1.0, Decision::Stop),
+            (1, true, status(503, None, true), None, 1.0, Decision::Stop),
+            (
+                1,
+                true,
+                status(429, Some(s(3)), false),
+                None,
+                0.1,
+                Decision::Retry(s(3)),
+            ),
+            (
+                1,
+                true,
+                status(429, Some(s(90)), false),
+                None,
+                0.1,
+                Decision::Retry(s(20)),
+            ),
+            (
+                1,
+                true,
+                status(429, Some(s(3)), false),
+                Some(s(2)),
+                0.1,
+                Decision::Stop,
+            ),
+            (
+                1,
+                true,
+                status(429, Some(s(3)), false),
+                Some(s(4)),
+                0.1,
+                Decision::Retry(s(3)),
+            ),
+            (1, true, Outcome::Fatal, None, 1.0, Decision::Stop),
+        ];
+        for (i, (attempt, idem, outcome, remaining, jitter, want)) in table.iter().enumerate() {
+            let got = decide(&p, *attempt, *idem, *outcome, *remaining, *jitter);
+            assert_eq!(got, *want, "row {i}: {outcome:?} attempt {attempt}");
+        }
+    }
+
+    #[test]
+    fn backoff_caps_and_never_overflows() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.backoff(0, 1.0), MS(200));
+        assert_eq!(p.backoff(3, 1.0), MS(1600));
+        assert_eq!(p.backoff(10, 1.0), Duration::from_secs(20));
+        assert_eq!(p.backoff(u32::MAX, 1.0), Duration::from_secs(20));
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+    }
+
+    #[test]
+    fn jitter_is_in_range_and_varies() {
+        let values: Vec<f64> = (0..64).map(|_| jitter()).collect();
+        assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
+        assert!(values.windows(2).any(|w| w[0] != w[1]));
+    }
+}
