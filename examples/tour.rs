@@ -15,7 +15,17 @@ use flows::{FlowResult, Mode};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let results: Vec<(&str, FlowResult)> = vec![("NovaConnect", flows::novaconnect::run(Mode::Fake).await)];
+    let mut results: Vec<(&str, FlowResult)> = Vec::new();
+    #[cfg(feature = "novaconnect")]
+    results.push(("NovaConnect", flows::novaconnect::run(Mode::Fake).await));
+    #[cfg(feature = "diadoc")]
+    results.push(("Kontur Diadoc", flows::diadoc::run(Mode::Fake).await));
+    #[cfg(feature = "rounds")]
+    results.push(("Rounds", flows::rounds::run(Mode::Fake).await));
+    #[cfg(feature = "metabase")]
+    results.push(("Metabase", flows::metabase::run(Mode::Fake).await));
+    #[cfg(feature = "rightech")]
+    results.push(("Rightech IoT Cloud", flows::rightech::run(Mode::Fake).await));
     let mut failed = 0;
     println!();
     for (name, result) in &results {

@@ -45,8 +45,16 @@ mod time;
 #[cfg(feature = "fake")]
 pub mod fake;
 
+#[cfg(feature = "diadoc")]
+pub mod diadoc;
+#[cfg(feature = "metabase")]
+pub mod metabase;
 #[cfg(feature = "novaconnect")]
 pub mod novaconnect;
+#[cfg(feature = "rightech")]
+pub mod rightech;
+#[cfg(feature = "rounds")]
+pub mod rounds;
 
 pub use auth::{Auth, BoxFuture, REDACTED, Secret, TokenProvider, jwt_expiry};
 pub use client::{

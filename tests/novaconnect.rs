@@ -1,3 +1,4 @@
+#![cfg(feature = "novaconnect")]
 //! NovaConnect on the wire (wiremock) and against its fake.
 
 use std::time::{Duration, Instant};

@@ -6,7 +6,16 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "diadoc")]
+pub mod diadoc;
+#[cfg(feature = "metabase")]
+pub mod metabase;
+#[cfg(feature = "novaconnect")]
 pub mod novaconnect;
+#[cfg(feature = "rightech")]
+pub mod rightech;
+#[cfg(feature = "rounds")]
+pub mod rounds;
 
 use std::future::Future;
 use std::process::ExitCode;

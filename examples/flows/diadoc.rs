@@ -1,0 +1,8 @@
+//! PLACEHOLDER for the diadoc flow; replaced when the module lands.
+
+use super::{FlowResult, Mode};
+
+/// Not built yet.
+pub async fn run(_mode: Mode) -> FlowResult {
+    Err("the diadoc flow is not built yet".into())
+}

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: the metabase module is being written; this file is replaced by it.
