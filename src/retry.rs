@@ -14,7 +14,9 @@ use reqwest::StatusCode;
 ///
 /// Defaults: 3 attempts in all, exponential backoff from 200 ms capped at 20 s, with full
 /// jitter (each wait is uniform between zero and the exponential value). A `Retry-After`
-/// from the server replaces the backoff, capped at `max_delay`.
+/// from the server (seconds or an HTTP date) replaces the backoff; when it asks for longer
+/// than `max_delay`, or longer than what is left of the total timeout, the call stops at once
+/// and the error carries the wait ([`Error::retry_after`](crate::Error::retry_after)).
 ///
 /// Only operations that are safe to repeat are retried; each endpoint declares that itself
 /// (NovaConnect's `user/get` is a POST and safe; password changes, creates and token issuing
@@ -58,7 +60,7 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest single wait, for backoff and `Retry-After` alike.
+    /// The longest single wait: backoff is capped at it, and a longer `Retry-After` ends the call.
     pub fn max_delay(mut self, d: Duration) -> Self {
         self.max_delay = d;
         self
@@ -135,7 +137,9 @@ pub(crate) fn decide(
                 return Decision::Stop;
             }
             match retry_after {
-                Some(d) => d.min(policy.max_delay),
+                // Retrying before the server's time is up would only be refused again.
+                Some(d) if d > policy.max_delay => return Decision::Stop,
+                Some(d) => d,
                 None => policy.backoff(attempt - 1, jitter),
             }
         }
@@ -241,6 +245,14 @@ mod tests {
                 1,
                 true,
                 status(429, Some(s(90)), false),
+                None,
+                0.1,
+                Decision::Stop,
+            ),
+            (
+                1,
+                true,
+                status(503, Some(s(20)), false),
                 None,
                 0.1,
                 Decision::Retry(s(20)),

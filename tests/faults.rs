@@ -1,0 +1,879 @@
+//! The fault matrix: every service's read (and write) call against a loopback server that
+//! misbehaves in one way at a time. Each cell checks the documented typed error or the
+//! documented recovery, that it came within the configured total timeout, and how many
+//! requests reached the server. The suite prints `N passed, M failed` for the matrix.
+//!
+//! The fault server is raw TCP, so it can do what a well-behaved HTTP server cannot: reset a
+//! connection mid-body, stall before or after the headers, lie about the length.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use userapi::{Auth, Client, Error, RetryPolicy, TimeoutPhase, Timeouts, TransportKind};
+
+type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+// ---------------------------------------------------------------------------------------------
+// The fault server
+// ---------------------------------------------------------------------------------------------
+
+/// What the server does with the `n`th request (0-based) it reads.
+#[derive(Clone)]
+enum Action {
+    /// Writes these bytes and closes the connection.
+    Send(Vec<u8>),
+    /// Writes these bytes, then resets the connection (RST, not FIN).
+    SendThenReset(Vec<u8>),
+    /// Writes these bytes, then keeps the connection open and silent.
+    SendThenStall(Vec<u8>),
+}
+
+type Script = Arc<dyn Fn(usize) -> Action + Send + Sync>;
+
+/// A request as the server read it.
+#[derive(Debug, Clone)]
+struct Seen {
+    head: String,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+struct FaultServer {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultServer {
+    async fn start(script: Script) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let count = Arc::new(AtomicUsize::new(0));
+        let log = Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (script, log, count) = (Arc::clone(&script), Arc::clone(&log), Arc::clone(&count));
+                held.push(tokio::spawn(serve(stream, script, log, count)));
+            }
+        });
+        FaultServer { port, seen, task }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn hits(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn serve(mut stream: TcpStream, script: Script, log: Arc<Mutex<Vec<Seen>>>, count: Arc<AtomicUsize>) {
+    // One request per connection: every response says `Connection: close`.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let seen = Seen { head };
+    let length: usize = seen
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    log.lock().unwrap().push(seen);
+    let n = count.fetch_add(1, Ordering::SeqCst);
+    match script(n) {
+        Action::Send(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+        Action::SendThenReset(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let std = stream.into_std().unwrap();
+            let sock = socket_linger_zero(std);
+            drop(sock);
+        }
+        Action::SendThenStall(bytes) => {
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }
+}
+
+/// Closing a socket whose linger is zero sends RST instead of FIN.
+fn socket_linger_zero(stream: std::net::TcpStream) -> std::net::TcpStream {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        #[repr(C)]
+        struct Linger {
+            l_onoff: i32,
+            l_linger: i32,
+        }
+        unsafe extern "C" {
+            fn setsockopt(fd: i32, level: i32, name: i32, value: *const Linger, len: u32) -> i32;
+        }
+        #[cfg(target_os = "linux")]
+        const SOL_SOCKET: i32 = 1;
+        #[cfg(target_os = "linux")]
+        const SO_LINGER: i32 = 13;
+        #[cfg(not(target_os = "linux"))]
+        const SOL_SOCKET: i32 = 0xffff;
+        #[cfg(not(target_os = "linux"))]
+        const SO_LINGER: i32 = 0x0080;
+        let linger = Linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: a valid socket descriptor and a correctly sized `struct linger`.
+        unsafe {
+            setsockopt(
+                stream.as_raw_fd(),
+                SOL_SOCKET,
+                SO_LINGER,
+                &linger,
+                size_of::<Linger>() as u32,
+            );
+        }
+    }
+    stream
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn response(status: &str, content_type: &str, body: &[u8], extra: &[(&str, String)]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Headers that promise `declared` bytes, followed by only `body`.
+fn short_response(body: &[u8], declared: usize) -> Vec<u8> {
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// A chunked response of `total` bytes of JSON-ish filler, with no length announced.
+fn chunked_response(total: usize) -> Vec<u8> {
+    let mut bytes =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            .to_vec();
+    let chunk = vec![b' '; 16 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        bytes.extend_from_slice(&chunk);
+        bytes.extend_from_slice(b"\r\n");
+        sent += chunk.len();
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    bytes
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for a moment.
+fn http_date(at: SystemTime) -> String {
+    let secs = at.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let name = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(month - 1) as usize];
+    format!(
+        "{weekday}, {day:02} {name} {year} {:02}:{:02}:{:02} GMT",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The services
+// ---------------------------------------------------------------------------------------------
+
+/// One service as the matrix sees it: how to reach it, a valid success body for its read
+/// call, the read call (declared idempotent) and a write call (never retried).
+struct Service {
+    name: &'static str,
+    /// Path of the base URL on the fault server.
+    base_path: &'static str,
+    auth: fn() -> Auth,
+    ok_body: &'static str,
+    read: fn(Client) -> BoxFut<userapi::Result<()>>,
+    write: fn(Client) -> BoxFut<userapi::Result<()>>,
+}
+
+fn services() -> Vec<Service> {
+    #[allow(unused_mut)]
+    let mut list = Vec::new();
+    #[cfg(feature = "novaconnect")]
+    list.push(Service {
+        name: "novaconnect",
+        base_path: "/api/",
+        auth: || Auth::bearer("fault-token"),
+        ok_body: NOVA_OK,
+        read: |c| Box::pin(async move { c.novaconnect().get_me().await.map(drop) }),
+        write: |c| {
+            Box::pin(async move {
+                c.novaconnect()
+                    .change_password("n3w-Secret", "0ld")
+                    .await
+                    .map(drop)
+            })
+        },
+    });
+    list
+}
+
+// ---------------------------------------------------------------------------------------------
+// The faults
+// ---------------------------------------------------------------------------------------------
+
+const ATTEMPT: Duration = Duration::from_millis(400);
+const TOTAL: Duration = Duration::from_secs(4);
+/// How far past the total timeout a call may end and still count as "within" it: scheduling
+/// on a loaded CI machine.
+const SLACK: Duration = Duration::from_millis(750);
+const LIMIT: usize = 64 * 1024;
+
+fn client(svc: &Service, base: &str) -> Client {
+    Client::builder()
+        .base_url(base)
+        .auth((svc.auth)())
+        .timeouts(Timeouts {
+            connect: Duration::from_secs(1),
+            attempt: ATTEMPT,
+            total: TOTAL,
+        })
+        .retry_policy(
+            RetryPolicy::default()
+                .max_attempts(3)
+                .base_delay(Duration::from_millis(20))
+                .max_delay(Duration::from_secs(3)),
+        )
+        .max_response_bytes(LIMIT)
+        .build()
+        .expect("client")
+}
+
+/// What a cell observed.
+struct Run {
+    result: userapi::Result<()>,
+    elapsed: Duration,
+    hits: usize,
+    /// Requests the redirect target received.
+    elsewhere: Vec<Seen>,
+}
+
+type Check = fn(&Run) -> Result<(), String>;
+
+struct Fault {
+    name: &'static str,
+    /// Uses the service's write call instead of its read call.
+    write: bool,
+    script: fn(&Service, u16) -> Script,
+    check: Check,
+}
+
+fn ok(body: &str) -> Action {
+    Action::Send(response("200 OK", "application/json", body.as_bytes(), &[]))
+}
+
+fn expect_ok(run: &Run, hits: usize) -> Result<(), String> {
+    match &run.result {
+        Ok(()) if run.hits == hits => Ok(()),
+        Ok(()) => Err(format!(
+            "recovered, but after {} requests instead of {hits}",
+            run.hits
+        )),
+        Err(e) => Err(format!("expected recovery, got {e}")),
+    }
+}
+
+fn err(run: &Run) -> Result<&Error, String> {
+    run.result
+        .as_ref()
+        .err()
+        .ok_or_else(|| "expected an error, got Ok".to_owned())
+}
+
+fn faults() -> Vec<Fault> {
+    vec![
+        Fault {
+            name: "connection refused",
+            write: false,
+            script: |_, _| Arc::new(|_| Action::Send(Vec::new())),
+            check: |run| match err(run)? {
+                Error::Transport(t)
+                    if t.kind == TransportKind::Connect
+                        && run.result.as_ref().unwrap_err().is_retryable() =>
+                {
+                    Ok(())
+                }
+                e => Err(format!("expected a connect error, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "reset mid-body",
+            write: false,
+            script: |svc, _| {
+                let body = svc.ok_body.as_bytes()[..svc.ok_body.len() / 2].to_vec();
+                let declared = svc.ok_body.len();
+                Arc::new(move |_| Action::SendThenReset(short_response(&body, declared)))
+            },
+            check: |run| match err(run)? {
+                Error::Transport(t) if t.kind == TransportKind::Io => Ok(()),
+                e => Err(format!("expected an I/O transport error, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "stall before headers",
+            write: false,
+            script: |_, _| Arc::new(|_| Action::SendThenStall(Vec::new())),
+            check: |run| match err(run)? {
+                Error::Timeout(t)
+                    if matches!(t.phase, TimeoutPhase::Attempt | TimeoutPhase::Total) && run.hits >= 2 =>
+                {
+                    Ok(())
+                }
+                e => Err(format!(
+                    "expected a timeout after retries, got {e:?} after {} requests",
+                    run.hits
+                )),
+            },
+        },
+        Fault {
+            name: "stall mid-body",
+            write: false,
+            script: |svc, _| {
+                let body = svc.ok_body.as_bytes()[..svc.ok_body.len() / 2].to_vec();
+                let declared = svc.ok_body.len();
+                Arc::new(move |_| Action::SendThenStall(short_response(&body, declared)))
+            },
+            check: |run| match err(run)? {
+                e @ Error::Timeout(_) if e.is_timeout() => Ok(()),
+                e => Err(format!("expected a timeout, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "truncated JSON",
+            write: false,
+            script: |svc, _| {
+                let body = &svc.ok_body.as_bytes()[..svc.ok_body.len() - 3];
+                let bytes = response("200 OK", "application/json", body, &[]);
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| match err(run)? {
+                Error::Decode(d) if d.excerpt.is_some() && run.hits == 1 => Ok(()),
+                e => Err(format!("expected a decode error with an excerpt, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "malformed JSON",
+            write: false,
+            script: |_, _| Arc::new(|_| ok(r#"{"id": 1,, "name": ]"#)),
+            check: |run| match err(run)? {
+                Error::Decode(_) => Ok(()),
+                e => Err(format!("expected a decode error, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "HTML 502 page",
+            write: false,
+            script: |_, _| {
+                let page =
+                    b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>";
+                let bytes = response("502 Bad Gateway", "text/html", page, &[]);
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| {
+                let e = err(run)?;
+                let http = e
+                    .http()
+                    .ok_or_else(|| format!("expected an HTTP error, got {e:?}"))?;
+                if e.status().map(|s| s.as_u16()) == Some(502)
+                    && e.service_message() == Some("502 Bad Gateway")
+                    && http.attempts == 3
+                    && run.hits == 3
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected 502 with the page title after 3 attempts, got {e:?}, {} hits",
+                        run.hits
+                    ))
+                }
+            },
+        },
+        Fault {
+            name: "empty 200 body",
+            write: false,
+            script: |_, _| Arc::new(|_| ok("")),
+            check: |run| match err(run)? {
+                Error::Decode(d) if d.message.contains("empty") => Ok(()),
+                e => Err(format!("expected a decode error about an empty body, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "wrong content type: HTML under 200",
+            write: false,
+            script: |_, _| {
+                let bytes = response("200 OK", "text/html", b"<html><body>Welcome</body></html>", &[]);
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| match err(run)? {
+                Error::Decode(d) if d.content_type.as_deref() == Some("text/html") => Ok(()),
+                e => Err(format!("expected a decode error naming text/html, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "wrong content type: JSON labelled text/plain",
+            write: false,
+            script: |svc, _| {
+                let bytes = response("200 OK", "text/plain", svc.ok_body.as_bytes(), &[]);
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| expect_ok(run, 1),
+        },
+        Fault {
+            name: "429 with Retry-After in seconds",
+            write: false,
+            script: |svc, _| {
+                let body = svc.ok_body;
+                Arc::new(move |n| match n {
+                    0 => Action::Send(response(
+                        "429 Too Many Requests",
+                        "text/plain",
+                        b"slow down",
+                        &[("Retry-After", "1".into())],
+                    )),
+                    _ => ok(body),
+                })
+            },
+            check: |run| {
+                expect_ok(run, 2)?;
+                if run.elapsed >= Duration::from_millis(950) {
+                    Ok(())
+                } else {
+                    Err(format!("retried after {:?}, before Retry-After", run.elapsed))
+                }
+            },
+        },
+        Fault {
+            name: "429 with Retry-After as an HTTP date",
+            write: false,
+            script: |svc, _| {
+                let body = svc.ok_body;
+                Arc::new(move |n| match n {
+                    0 => {
+                        let at = http_date(SystemTime::now() + Duration::from_secs(2));
+                        Action::Send(response(
+                            "429 Too Many Requests",
+                            "text/plain",
+                            b"slow down",
+                            &[("Retry-After", at)],
+                        ))
+                    }
+                    _ => ok(body),
+                })
+            },
+            check: |run| {
+                expect_ok(run, 2)?;
+                // The date has whole seconds, so the wait is between one and two of them.
+                if run.elapsed >= Duration::from_millis(900) {
+                    Ok(())
+                } else {
+                    Err(format!("retried after {:?}, before the date", run.elapsed))
+                }
+            },
+        },
+        Fault {
+            name: "429 with a far Retry-After date",
+            write: false,
+            script: |_, _| {
+                Arc::new(|_| {
+                    let at = http_date(SystemTime::now() + Duration::from_secs(3600));
+                    Action::Send(response(
+                        "429 Too Many Requests",
+                        "text/plain",
+                        b"quota",
+                        &[("Retry-After", at)],
+                    ))
+                })
+            },
+            check: |run| {
+                let e = err(run)?;
+                // Waiting an hour would overrun the total timeout: the 429 comes back at once,
+                // with the server's wish readable.
+                match e.retry_after() {
+                    Some(d)
+                        if d > Duration::from_secs(3000)
+                            && run.hits == 1
+                            && run.elapsed < Duration::from_secs(1) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(format!(
+                        "expected an immediate 429 with retry_after, got {e:?} after {:?}",
+                        run.elapsed
+                    )),
+                }
+            },
+        },
+        Fault {
+            name: "503 then success",
+            write: false,
+            script: |svc, _| {
+                let body = svc.ok_body;
+                Arc::new(move |n| match n {
+                    0 => Action::Send(response("503 Service Unavailable", "text/plain", b"busy", &[])),
+                    _ => ok(body),
+                })
+            },
+            check: |run| expect_ok(run, 2),
+        },
+        Fault {
+            name: "503 on a write is not retried",
+            write: true,
+            script: |_, _| {
+                Arc::new(|_| Action::Send(response("503 Service Unavailable", "text/plain", b"busy", &[])))
+            },
+            check: |run| match err(run)? {
+                e if e.status().map(|s| s.as_u16()) == Some(503) && run.hits == 1 => Ok(()),
+                e => Err(format!(
+                    "expected one 503 and no retry, got {e:?} after {} requests",
+                    run.hits
+                )),
+            },
+        },
+        Fault {
+            name: "Dont-Retry on a 503",
+            write: false,
+            script: |_, _| {
+                Arc::new(|_| {
+                    Action::Send(response(
+                        "503 Service Unavailable",
+                        "text/plain",
+                        b"down",
+                        &[("X-Kontur-Dont-Retry", "True".into())],
+                    ))
+                })
+            },
+            check: |run| match err(run)? {
+                e if e.status().map(|s| s.as_u16()) == Some(503) && run.hits == 1 => Ok(()),
+                e => Err(format!("expected one 503, got {e:?} after {} requests", run.hits)),
+            },
+        },
+        Fault {
+            name: "oversize body with Content-Length",
+            write: false,
+            script: |_, _| {
+                let body = vec![b' '; LIMIT * 4];
+                let bytes = response("200 OK", "application/json", &body, &[]);
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| match err(run)? {
+                Error::BodyTooLarge { limit, .. } if *limit == LIMIT => Ok(()),
+                e => Err(format!("expected BodyTooLarge, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "oversize chunked body",
+            write: false,
+            script: |_, _| {
+                let bytes = chunked_response(LIMIT * 4);
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| match err(run)? {
+                Error::BodyTooLarge { limit, .. } if *limit == LIMIT => Ok(()),
+                e => Err(format!("expected BodyTooLarge, got {e:?}")),
+            },
+        },
+        Fault {
+            name: "redirect to another host",
+            write: false,
+            script: |_, other| {
+                let location = format!("http://127.0.0.1:{other}/stolen");
+                Arc::new(move |_| {
+                    Action::Send(response(
+                        "307 Temporary Redirect",
+                        "text/plain",
+                        b"",
+                        &[("Location", location.clone())],
+                    ))
+                })
+            },
+            check: |run| {
+                if !run.elsewhere.is_empty() {
+                    return Err(format!("the other host received {:?}", run.elsewhere));
+                }
+                match err(run)? {
+                    e if e.status().map(|s| s.as_u16()) == Some(307)
+                        && e.service_message().is_some_and(|m| m.contains("not followed")) =>
+                    {
+                        Ok(())
+                    }
+                    e => Err(format!("expected the 307 itself, got {e:?}")),
+                }
+            },
+        },
+    ]
+}
+
+async fn run_cell(svc: &Service, fault: &Fault) -> Run {
+    let elsewhere = FaultServer::start(Arc::new(|_| ok("{}"))).await;
+    let script = (fault.script)(svc, elsewhere.port);
+    let server = FaultServer::start(script).await;
+    let base = if fault.name == "connection refused" {
+        // A port that was just free: nobody listens there.
+        let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        format!("http://127.0.0.1:{port}{}", svc.base_path)
+    } else {
+        server.url(svc.base_path)
+    };
+    let client = client(svc, &base);
+    let call = if fault.write {
+        (svc.write)(client)
+    } else {
+        (svc.read)(client)
+    };
+    let started = Instant::now();
+    // The outer limit only keeps a broken cell from hanging the suite; the check below is
+    // against the client's own total timeout.
+    let result = match tokio::time::timeout(TOTAL * 3, call).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Config("HUNG past three times the total timeout".into())),
+    };
+    Run {
+        result,
+        elapsed: started.elapsed(),
+        hits: server.hits(),
+        elsewhere: elsewhere.seen(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fault_matrix() {
+    let services = Arc::new(services());
+    let faults = Arc::new(faults());
+    let mut cells = tokio::task::JoinSet::new();
+    for s in 0..services.len() {
+        for f in 0..faults.len() {
+            let (services, faults) = (Arc::clone(&services), Arc::clone(&faults));
+            cells.spawn(async move {
+                let (svc, fault) = (&services[s], &faults[f]);
+                let run = run_cell(svc, fault).await;
+                let mut verdict = (fault.check)(&run);
+                if verdict.is_ok() && run.elapsed > TOTAL + SLACK {
+                    verdict = Err(format!(
+                        "took {:?}, past the total timeout of {TOTAL:?}",
+                        run.elapsed
+                    ));
+                }
+                if let Err(e) = &run.result {
+                    // Every error names where it happened and never panics to print.
+                    let shown = e.to_string();
+                    if verdict.is_ok() && !shown.contains(svc.base_path.trim_end_matches('/')) {
+                        verdict = Err(format!("the error does not name the path: {shown}"));
+                    }
+                }
+                (s, f, run.elapsed, verdict)
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    while let Some(cell) = cells.join_next().await {
+        rows.push(cell.expect("a cell panicked"));
+    }
+    rows.sort_by_key(|(s, f, ..)| (*s, *f));
+    let mut failed = 0;
+    for (s, f, elapsed, verdict) in &rows {
+        let (svc, fault) = (&services[*s], &faults[*f]);
+        match verdict {
+            Ok(()) => println!(
+                "ok    {:<12} {:<45} {:>6} ms",
+                svc.name,
+                fault.name,
+                elapsed.as_millis()
+            ),
+            Err(why) => {
+                failed += 1;
+                println!(
+                    "FAIL  {:<12} {:<45} {:>6} ms  {why}",
+                    svc.name,
+                    fault.name,
+                    elapsed.as_millis()
+                );
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", rows.len() - failed);
+    assert!(!rows.is_empty(), "no service is enabled");
+    assert_eq!(failed, 0, "{failed} cells of the fault matrix failed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials and redirects
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(feature = "novaconnect")]
+const NOVA_OK: &str =
+    r#"{"code":200,"result":{"item":{"id":1,"first_name":"A","last_name":"B","email":"a@b.kz"}}}"#;
+
+/// Every credential header, for every scheme, stays home when the server redirects to
+/// another origin (another loopback port): the second server must see nothing at all.
+#[cfg(feature = "novaconnect")]
+#[tokio::test]
+async fn redirects_never_carry_credentials_to_another_origin() {
+    let schemes: Vec<(&str, Auth)> = vec![
+        ("bearer", Auth::bearer("tok-bearer-123")),
+        ("jwt", Auth::jwt("aaa.bbb.ccc")),
+        (
+            "diadoc",
+            Auth::diadoc("client-id-1", Some("tok-diadoc-123".into())),
+        ),
+        ("metabase session", Auth::metabase_session("sess-123")),
+        ("metabase api key", Auth::metabase_api_key("mb_key_123")),
+    ];
+    for (name, auth) in schemes {
+        for status in [
+            "301 Moved Permanently",
+            "302 Found",
+            "303 See Other",
+            "307 Temporary Redirect",
+            "308 Permanent Redirect",
+        ] {
+            let other = FaultServer::start(Arc::new(|_| ok("{}"))).await;
+            let location = other.url("/collect");
+            let first = FaultServer::start(Arc::new(move |_| {
+                Action::Send(response(
+                    status,
+                    "text/plain",
+                    b"",
+                    &[("Location", location.clone())],
+                ))
+            }))
+            .await;
+            let client = Client::builder()
+                .base_url(first.url("/"))
+                .auth(auth.clone())
+                .retry_policy(RetryPolicy::none())
+                .build()
+                .unwrap();
+            let result = client.novaconnect().get_me().await;
+            assert_eq!(
+                other.hits(),
+                0,
+                "{name}, {status}: the other origin got {:?}",
+                other.seen()
+            );
+            let e = result.expect_err("a cross-origin redirect is an error");
+            assert_eq!(
+                e.status().map(|s| s.as_u16()),
+                status[..3].parse().ok(),
+                "{name}: {e}"
+            );
+            assert_eq!(first.hits(), 1);
+        }
+    }
+}
+
+/// A redirect within the same origin is followed, credentials included.
+#[cfg(feature = "novaconnect")]
+#[tokio::test]
+async fn same_origin_redirects_are_followed() {
+    let port = Arc::new(AtomicUsize::new(0));
+    let p = Arc::clone(&port);
+    let server = FaultServer::start(Arc::new(move |n| match n {
+        0 => {
+            let location = format!("http://127.0.0.1:{}/moved", p.load(Ordering::SeqCst));
+            Action::Send(response(
+                "307 Temporary Redirect",
+                "text/plain",
+                b"",
+                &[("Location", location)],
+            ))
+        }
+        _ => ok(NOVA_OK),
+    }))
+    .await;
+    port.store(server.port as usize, Ordering::SeqCst);
+    let client = Client::builder()
+        .base_url(server.url("/"))
+        .auth(Auth::metabase_session("sess-123"))
+        .build()
+        .unwrap();
+    client.novaconnect().get_me().await.expect("followed");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].head.starts_with("POST /moved "), "{}", seen[1].head);
+    assert_eq!(seen[1].header("x-metabase-session").as_deref(), Some("sess-123"));
+}
