@@ -39,6 +39,8 @@ mod client;
 mod error;
 pub mod models;
 mod pipeline;
+#[cfg(test)]
+mod properties;
 mod retry;
 mod time;
 

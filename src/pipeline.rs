@@ -378,6 +378,25 @@ impl<'c> Call<'c> {
 
 #[allow(dead_code)]
 impl RawResponse {
+    /// A response as if it had come from the server, for tests of decoding.
+    #[cfg(test)]
+    pub(crate) fn for_test(status: StatusCode, content_type: Option<&str>, body: Vec<u8>) -> RawResponse {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
+            headers.insert(CONTENT_TYPE, ct);
+        }
+        RawResponse {
+            status,
+            headers,
+            body: Bytes::from(body),
+            target: Target {
+                method: Method::GET,
+                path: "/test".to_owned(),
+            },
+            secret: false,
+        }
+    }
+
     /// Decodes the body as JSON. The fast path is a plain `serde_json::from_slice`; only when
     /// it fails is the body decoded again to find the failing field's path.
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {

@@ -1,0 +1,163 @@
+//! Property tests: decoding never panics, and secrets never show.
+//!
+//! Every response type of every enabled service is decoded from arbitrary bytes and from
+//! arbitrary JSON-shaped text; each must come back `Ok` or `Err`. Every credential scheme is
+//! built from arbitrary tokens; no `Debug` or `Display` of the auth value, the client or an
+//! error the client returns may contain the token.
+
+use proptest::prelude::*;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::pipeline::RawResponse;
+use crate::{Auth, Client, Error, Secret, ServiceError};
+
+/// Decodes `body` as each listed type; only a panic can fail this.
+macro_rules! decode_each {
+    ($raw:expr; $($ty:ty),* $(,)?) => {
+        $( let _ = $raw.json::<$ty>(); )*
+    };
+}
+
+fn decode_everything(body: &[u8]) {
+    let raw = RawResponse::for_test(StatusCode::OK, Some("application/json"), body.to_vec());
+    decode_each!(raw; serde_json::Value, crate::models::Timestamp);
+    #[cfg(feature = "novaconnect")]
+    {
+        use crate::novaconnect::*;
+        decode_each!(raw; User, Envelope<User>, Envelope<serde_json::Value>, UserId);
+    }
+    let _ = raw.text();
+}
+
+/// Text that is often nearly JSON: braces, quotes, keys the models know, numbers, nulls.
+fn jsonish() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(",".to_owned()),
+        Just(":".to_owned()),
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("\"id\"".to_owned()),
+        Just("\"code\"".to_owned()),
+        Just("\"result\"".to_owned()),
+        Just("\"item\"".to_owned()),
+        Just("\"data\"".to_owned()),
+        Just("\"total\"".to_owned()),
+        Just("\"email\"".to_owned()),
+        Just("\"UserId\"".to_owned()),
+        Just("\"_id\"".to_owned()),
+        Just("\"status\"".to_owned()),
+        Just("\"detail\"".to_owned()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|n| n.to_string()),
+        "\"[^\"\\\\]{0,12}\"".prop_map(|s| s),
+    ];
+    prop::collection::vec(token, 0..40).prop_map(|parts| parts.concat())
+}
+
+const CONTENT_TYPES: [&str; 5] = [
+    "application/json",
+    "text/plain; charset=utf-8",
+    "text/html",
+    "application/problem+json",
+    "",
+];
+
+/// Tokens long enough that finding one in printed text is not a coincidence.
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_.~+/=-]{16,48}"
+}
+
+fn shows(value: &impl std::fmt::Debug, token: &str) -> bool {
+    format!("{value:?}").contains(token) || format!("{value:#?}").contains(token)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        decode_everything(&body);
+    }
+
+    #[test]
+    fn decoding_jsonish_text_never_panics(body in jsonish()) {
+        decode_everything(body.as_bytes());
+    }
+
+    #[test]
+    fn parsing_error_bodies_never_panics(
+        body in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), jsonish().prop_map(String::into_bytes)],
+        ct in prop::sample::select(&CONTENT_TYPES[..]),
+    ) {
+        let ct = (!ct.is_empty()).then_some(ct);
+        let parsed = ServiceError::parse(ct, &HeaderMap::new(), &body);
+        let _ = format!("{parsed:?}");
+    }
+
+}
+
+proptest! {
+    // Building a client loads TLS roots (tens of milliseconds in a debug build), so these
+    // properties run fewer cases.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn secrets_never_show(token in token(), client_id in token()) {
+        let schemes = [
+            Auth::bearer(token.clone()),
+            Auth::jwt(token.clone()),
+            Auth::diadoc(client_id.clone(), Some(Secret::new(token.clone()))),
+            Auth::metabase_session(token.clone()),
+            Auth::metabase_api_key(token.clone()),
+        ];
+        for auth in schemes {
+            prop_assert!(!shows(&auth, &token) && !shows(&auth, &client_id), "{auth:?}");
+            let client = Client::builder()
+                .base_url("https://example.invalid/api/")
+                .auth(auth.clone())
+                .build()
+                .expect("a valid client");
+            prop_assert!(!shows(&client, &token) && !shows(&client, &client_id));
+            prop_assert!(!shows(&client.auth(), &token));
+        }
+        let secret = Secret::new(token.clone());
+        prop_assert!(!shows(&secret, &token) && !secret.to_string().contains(&token));
+    }
+
+    #[test]
+    fn errors_about_bad_secrets_never_show_them(token in token(), cut in 0usize..16, breaker in prop::sample::select(&["\r", "\n", "\r\n", "\0"][..])) {
+        let cut = cut.min(token.len());
+        let bad = format!("{}{breaker}{}", &token[..cut], &token[cut..]);
+        for auth in [Auth::bearer(bad.clone()), Auth::metabase_session(bad.clone()), Auth::diadoc("id", Some(Secret::new(bad.clone())))] {
+            let err: Error = Client::builder()
+                .base_url("https://example.invalid/")
+                .auth(auth)
+                .build()
+                .expect_err("a secret with a line break is refused");
+            let shown = format!("{err} {err:?}");
+            // Neither whole nor either side of the break may show.
+            for part in [&token[..cut], &token[cut..]] {
+                if part.len() >= 8 {
+                    prop_assert!(!shown.contains(part), "{shown}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn expired_jwt_errors_never_show_the_token(signature in token()) {
+        // {"alg":"HS256"} . {"exp":1} . signature
+        let jwt = format!("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.{signature}");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = Client::builder().base_url("https://example.invalid/").auth(Auth::jwt(jwt.clone())).build().unwrap();
+        let err = rt.block_on(async { client.call("probe", reqwest::Method::GET, &["x"])?.send_empty().await }).expect_err("expired");
+        prop_assert!(err.is_auth());
+        let shown = format!("{err} {err:?}");
+        prop_assert!(!shown.contains(&signature) && !shown.contains(&jwt), "{shown}");
+    }
+}
