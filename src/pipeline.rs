@@ -32,6 +32,7 @@ const EXCERPT_CHARS: usize = 200;
 #[must_use = "a call does nothing until it is sent"]
 pub(crate) struct Call<'c> {
     client: &'c Client,
+    operation: &'static str,
     method: Method,
     url: Url,
     target: Target,
@@ -85,6 +86,7 @@ impl Client {
         headers.insert(ACCEPT, APPLICATION_JSON);
         Ok(Call {
             client: self,
+            operation,
             method,
             url,
             target,
@@ -163,12 +165,49 @@ impl<'c> Call<'c> {
 
     /// Sends and returns the success response as it came.
     pub(crate) async fn send_raw(self) -> Result<RawResponse> {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            let span = tracing::debug_span!(
+                "userapi.request",
+                operation = self.operation,
+                method = %self.method,
+                route = %route_template(&self.target.path),
+                status = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            self.send_timed().instrument(span).await
+        }
+        #[cfg(not(feature = "tracing"))]
+        self.send_timed().await
+    }
+
+    async fn send_timed(self) -> Result<RawResponse> {
         let total = self.client.settings.timeouts.total;
         let started = Instant::now();
-        match tokio::time::timeout(total, self.run(started)).await {
+        let result = match tokio::time::timeout(total, self.run(started)).await {
             Ok(result) => result,
             Err(_) => Err(self.timeout(TimeoutPhase::Total, total)),
+        };
+        #[cfg(feature = "tracing")]
+        {
+            let span = tracing::Span::current();
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            match &result {
+                Ok(response) => {
+                    span.record("status", response.status.as_u16());
+                }
+                Err(err) => {
+                    if let Some(status) = err.status() {
+                        span.record("status", status.as_u16());
+                    }
+                    // The error's kind only: its text may quote the server's body.
+                    tracing::debug!(error.kind = error_kind(err), "request failed");
+                }
+            }
         }
+        result
     }
 
     async fn run(&self, started: Instant) -> Result<RawResponse> {
@@ -179,6 +218,8 @@ impl<'c> Call<'c> {
         loop {
             let auth = self.auth_header(refresh).await?;
             refresh = false;
+            #[cfg(feature = "tracing")]
+            tracing::Span::current().record("attempts", attempt);
             let err = match self.attempt(auth).await {
                 Ok(response) => return Ok(response),
                 Err(err) => err,
@@ -203,6 +244,14 @@ impl<'c> Call<'c> {
                 retry::jitter(),
             ) {
                 Decision::Retry(wait) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!(
+                        attempt,
+                        status = err.status().map(|s| s.as_u16()),
+                        error.kind = error_kind(&err),
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying"
+                    );
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
@@ -458,6 +507,39 @@ impl RawResponse {
     }
 }
 
+/// The path with its id-like segments (numbers, 24-hex object ids, UUIDs, anything
+/// percent-encoded) replaced by `{id}`, so that spans group by endpoint and carry no ids.
+#[cfg(any(feature = "tracing", test))]
+fn route_template(path: &str) -> String {
+    fn id_like(seg: &str) -> bool {
+        let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+        (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()))
+            || (seg.len() == 24 && hex(seg))
+            || (seg.len() == 36 && hex(&seg.replace('-', "")) && seg.matches('-').count() == 4)
+            || seg.contains('%')
+    }
+    path.split('/')
+        .map(|seg| if id_like(seg) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A stable, body-free name for what went wrong, for logs.
+#[cfg(feature = "tracing")]
+fn error_kind(err: &Error) -> &'static str {
+    match err {
+        Error::Http(_) => "http",
+        Error::Api(_) => "api",
+        Error::Transport(_) => "transport",
+        Error::Timeout(_) => "timeout",
+        Error::Decode(_) => "decode",
+        Error::BodyTooLarge { .. } => "body-too-large",
+        Error::InvalidInput { .. } => "invalid-input",
+        Error::Config(_) => "config",
+        Error::Auth { .. } => "auth",
+    }
+}
+
 fn outcome_of(err: &Error) -> Outcome {
     match err {
         Error::Http(e) => Outcome::Status {
@@ -554,6 +636,22 @@ mod tests {
             .query_opt("n", Some(5))
             .query_opt::<u8>("none", None);
         assert_eq!(call.url.query(), Some("q=a%26b%3Dc+d&n=5"));
+    }
+
+    #[test]
+    fn route_templates_hide_ids() {
+        let cases = [
+            ("/api/user/42", "/api/user/{id}"),
+            ("/api/v1/users/5f2b6c1e9d3a4b0012345678", "/api/v1/users/{id}"),
+            ("/users/6f1c2b9e-0d3a-4c5b-8e7f-123456789abc", "/users/{id}"),
+            ("/users/a%2Fb", "/users/{id}"),
+            ("/api/user/current", "/api/user/current"),
+            ("/V2/GetMyUser", "/V2/GetMyUser"),
+            ("/api/user/7/modal/qbnewb", "/api/user/{id}/modal/qbnewb"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(route_template(path), want, "{path}");
+        }
     }
 
     #[test]
