@@ -32,6 +32,8 @@ const EXCERPT_CHARS: usize = 200;
 #[must_use = "a call does nothing until it is sent"]
 pub(crate) struct Call<'c> {
     client: &'c Client,
+    /// The operation's stable name, for spans.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     operation: &'static str,
     method: Method,
     url: Url,

@@ -877,3 +877,139 @@ async fn same_origin_redirects_are_followed() {
     assert!(seen[1].head.starts_with("POST /moved "), "{}", seen[1].head);
     assert_eq!(seen[1].header("x-metabase-session").as_deref(), Some("sess-123"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Token providers
+// ---------------------------------------------------------------------------------------------
+
+/// A provider that counts its calls and hands out `tok-<n>`; `refreshes` counts the calls
+/// that asked for a fresh token.
+#[cfg(feature = "novaconnect")]
+fn counting_provider() -> (Auth, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let (c, r) = (Arc::clone(&calls), Arc::clone(&refreshes));
+    let auth = Auth::provider(move |refresh| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        if refresh {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+        async move { Ok(userapi::Secret::new(format!("tok-{n}"))) }
+    });
+    (auth, calls, refreshes)
+}
+
+#[cfg(feature = "novaconnect")]
+fn unauthorized() -> Action {
+    Action::Send(response(
+        "401 Unauthorized",
+        "application/json",
+        br#"{"message":"token expired"}"#,
+        &[],
+    ))
+}
+
+#[cfg(feature = "novaconnect")]
+#[tokio::test]
+async fn a_401_leads_to_one_refresh_and_one_replay() {
+    let server = FaultServer::start(Arc::new(|n| if n == 0 { unauthorized() } else { ok(NOVA_OK) })).await;
+    let (auth, calls, refreshes) = counting_provider();
+    let client = Client::builder()
+        .base_url(server.url("/api/"))
+        .auth(auth)
+        .build()
+        .unwrap();
+    client.novaconnect().get_me().await.expect("the replay succeeds");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].header("authorization").as_deref(), Some("Bearer tok-0"));
+    assert_eq!(seen[1].header("authorization").as_deref(), Some("Bearer tok-1"));
+    assert_eq!(
+        (calls.load(Ordering::SeqCst), refreshes.load(Ordering::SeqCst)),
+        (2, 1)
+    );
+}
+
+#[cfg(feature = "novaconnect")]
+#[tokio::test]
+async fn a_401_after_the_refresh_is_returned_not_looped() {
+    let server = FaultServer::start(Arc::new(|_| unauthorized())).await;
+    let (auth, calls, refreshes) = counting_provider();
+    let client = Client::builder()
+        .base_url(server.url("/api/"))
+        .auth(auth)
+        .build()
+        .unwrap();
+    let err = client.novaconnect().get_me().await.expect_err("still refused");
+    assert!(err.is_auth(), "{err:?}");
+    assert_eq!(err.service_message(), Some("token expired"));
+    assert_eq!(server.hits(), 2, "one request and one replay, no more");
+    assert_eq!(
+        (calls.load(Ordering::SeqCst), refreshes.load(Ordering::SeqCst)),
+        (2, 1)
+    );
+}
+
+#[cfg(feature = "novaconnect")]
+#[tokio::test]
+async fn a_401_on_a_write_is_not_replayed() {
+    let server = FaultServer::start(Arc::new(|_| unauthorized())).await;
+    let (auth, calls, _) = counting_provider();
+    let client = Client::builder()
+        .base_url(server.url("/api/"))
+        .auth(auth)
+        .build()
+        .unwrap();
+    let err = client
+        .novaconnect()
+        .change_password("n3w-Secret", "0ld")
+        .await
+        .expect_err("refused");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(server.hits(), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[cfg(feature = "novaconnect")]
+#[tokio::test]
+async fn a_failing_provider_is_an_auth_error_and_sends_nothing() {
+    let server = FaultServer::start(Arc::new(|_| ok(NOVA_OK))).await;
+    let auth = Auth::provider(|_| async { Err::<userapi::Secret, _>("vault unreachable".into()) });
+    let client = Client::builder()
+        .base_url(server.url("/api/"))
+        .auth(auth)
+        .build()
+        .unwrap();
+    let err = client.novaconnect().get_me().await.expect_err("no token");
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert!(err.to_string().contains("/api/user/get"), "{err}");
+    assert_eq!(server.hits(), 0);
+}
+
+/// Credentials over plain HTTP go only to loopback unless the user opts in.
+#[test]
+fn plain_http_with_credentials_needs_loopback_or_an_opt_in() {
+    let build = |url: &str, allow: bool| {
+        Client::builder()
+            .base_url(url)
+            .auth(Auth::metabase_api_key("mb_key"))
+            .allow_insecure_http(allow)
+            .build()
+    };
+    assert!(matches!(
+        build("http://metabase.example.com/", false),
+        Err(Error::Config(_))
+    ));
+    assert!(build("http://metabase.example.com/", true).is_ok());
+    assert!(build("http://127.0.0.1:3000/", false).is_ok());
+    assert!(build("http://[::1]:3000/", false).is_ok());
+    assert!(build("http://localhost:3000/", false).is_ok());
+    assert!(build("https://metabase.example.com/", false).is_ok());
+    // Without credentials there is nothing to protect.
+    assert!(
+        Client::builder()
+            .base_url("http://metabase.example.com/")
+            .build()
+            .is_ok()
+    );
+}
