@@ -5,6 +5,7 @@
 //! | module | service | feature |
 //! |---|---|---|
 //! | [`novaconnect`] | NovaConnect (`user/get`, `user/edit`, `user/password`) | `novaconnect` |
+//! | [`diadoc`] | Kontur Diadoc (`GetMyUser`, `UpdateMyUser`, `Authenticate`) | `diadoc` |
 //!
 //! One [`Client`] holds the base URL, the credentials ([`Auth`]) and the transport settings
 //! (timeouts, [`RetryPolicy`], limits, its own connection pool). Each service module wraps it
