@@ -175,16 +175,18 @@ enum Caller {
 }
 
 impl State {
-    fn caller(&self, req: &FakeRequest) -> std::result::Result<Caller, FakeResponse> {
+    fn caller(&self, req: &FakeRequest) -> std::result::Result<Caller, Box<FakeResponse>> {
         let header = req.header("authorization").unwrap_or("");
         if header.strip_prefix("Bearer ") == Some(OIDC_TOKEN) {
             return Ok(Caller::User);
         }
         let Some((id, token)) = parse_diadoc_auth(header) else {
-            return Err(text(401, "Authorization header is missing or invalid"));
+            return Err(Box::new(text(401, "Authorization header is missing or invalid")));
         };
         if id != Some(CLIENT_ID) {
-            return Err(text(401, "Invalid API client id").header("x-diadoc-errorcode", "Http.Auth"));
+            return Err(Box::new(
+                text(401, "Invalid API client id").header("x-diadoc-errorcode", "Http.Auth"),
+            ));
         }
         match token {
             None => Ok(Caller::ClientOnly),
@@ -255,12 +257,12 @@ impl Handler for State {
             .is_some_and(|a| a.contains("application/json"));
         match route {
             (Method::POST, "/V3/Authenticate") => match self.caller(&req) {
-                Err(refused) => refused,
+                Err(refused) => *refused,
                 Ok(_) => self.authenticate(&req),
             },
             (Method::GET, "/V2/GetMyUser") | (Method::POST, "/UpdateMyUser") => {
                 match self.caller(&req) {
-                    Err(refused) => return refused,
+                    Err(refused) => return *refused,
                     Ok(Caller::ClientOnly) => return text(401, "ddauth_token is missing"),
                     Ok(Caller::User) => {}
                 }
