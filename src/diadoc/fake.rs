@@ -191,9 +191,9 @@ impl State {
         match token {
             None => Ok(Caller::ClientOnly),
             Some(t) if self.lock().tokens.contains(t) => Ok(Caller::User),
-            Some(_) => {
-                Err(text(401, "Token is damaged or expired").header("x-diadoc-errorcode", "Http.Auth"))
-            }
+            Some(_) => Err(Box::new(
+                text(401, "Token is damaged or expired").header("x-diadoc-errorcode", "Http.Auth"),
+            )),
         }
     }
 
