@@ -299,7 +299,7 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
 }
 
 /// Decodes unpadded or padded base64url; `None` on any character outside the alphabet.
-fn base64url_decode(input: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64url_decode(input: &str) -> Option<Vec<u8>> {
     let input = input.trim_end_matches('=');
     let mut out = Vec::with_capacity(input.len() * 3 / 4);
     let mut acc: u32 = 0;

@@ -1,1 +1,124 @@
-//! PLACEHOLDER: the rounds module is being written; this file is replaced by it.
+//! The rounds app (a FastAPI service with users and prize rounds): `GET /users/me`,
+//! `GET /users/{id}`, `PATCH /users/me`, `GET /users/rounds`.
+//!
+//! The service has no public base URL: set the one you were given. Every route wants a JWT
+//! as `Authorization: Bearer <access_token>`. Use [`Auth::jwt`] and the client reads the
+//! token's `exp` claim (without verifying it): [`Client::token_expires_at`] tells when it
+//! expires, and a call with an expired token fails at once with [`Error::Auth`] instead of
+//! going to the server. Or use [`Auth::provider`]: the client asks your code for a token on
+//! each call and, after a 401 on a call that is safe to repeat, once more for a fresh one.
+//!
+//! Errors are FastAPI's: `{"detail": "..."}` is in [`Error::service_message`], a 422's
+//! `{"detail": [{"loc", "msg", "type"}]}` items are in [`Error::field_errors`] (field
+//! `body.first_name`, `query.as_owner`), and both 401 and 403 `Not authenticated` (older
+//! FastAPI answers 403) count as [`Error::is_auth`].
+
+mod models;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use models::{Product, Round, RoundRole, RoundStatus, User, UserUpdate};
+
+use reqwest::Method;
+
+use crate::auth::{Auth, Secret};
+use crate::client::{Client, IntoBaseUrl};
+use crate::error::{Error, Result};
+
+/// The rounds app's endpoints over a [`Client`].
+#[derive(Debug, Clone)]
+pub struct Rounds {
+    client: Client,
+}
+
+impl Client {
+    /// The rounds app's endpoints on this client.
+    pub fn rounds(&self) -> Rounds {
+        Rounds::new(self.clone())
+    }
+}
+
+impl Rounds {
+    /// Wraps a client whose base URL is the app's root.
+    pub fn new(client: Client) -> Self {
+        Rounds { client }
+    }
+
+    /// A client for `base_url` with a JWT access token.
+    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
+        Ok(Rounds::new(
+            Client::builder()
+                .base_url(base_url)
+                .auth(Auth::jwt(token))
+                .build()?,
+        ))
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `GET /users/me`: the current user.
+    pub async fn get_me(&self) -> Result<User> {
+        self.client
+            .call("rounds::get_me", Method::GET, &["users", "me"])?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `GET /users/{id}`: any user, in the same shape as [`get_me`](Self::get_me).
+    ///
+    /// `me` and `rounds` are fixed routes under `/users/`, so those two ids (and an empty one)
+    /// are refused before sending; any other id is percent-encoded as one path segment.
+    pub async fn get_user(&self, id: &str) -> Result<User> {
+        const OP: &str = "rounds::get_user";
+        if id.is_empty() || id == "me" || id == "rounds" {
+            return Err(Error::invalid_input(
+                OP,
+                format!(
+                    "{id:?} is not a user id: `me` and `rounds` are other routes; use get_me or list_rounds"
+                ),
+            ));
+        }
+        self.client
+            .call(OP, Method::GET, &["users", id])?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `PATCH /users/me`: changes the fields set in `update` and returns the whole user.
+    ///
+    /// An update that sets nothing is refused before sending. The phone number and
+    /// verification flag cannot be changed here. Safe to retry: sending the same values twice
+    /// leaves the same profile.
+    pub async fn update_me(&self, update: &UserUpdate) -> Result<User> {
+        const OP: &str = "rounds::update_me";
+        if update.is_empty() {
+            return Err(Error::invalid_input(OP, "the update sets no field"));
+        }
+        self.client
+            .call(OP, Method::PATCH, &["users", "me"])?
+            .json(update)?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `GET /users/rounds`: the rounds the current user takes part in
+    /// ([`RoundRole::Participant`]) or organised ([`RoundRole::Owner`], `as_owner=true`). The
+    /// service returns the whole list, unpaged.
+    pub async fn list_rounds(&self, role: RoundRole) -> Result<Vec<Round>> {
+        let call = self
+            .client
+            .call("rounds::list_rounds", Method::GET, &["users", "rounds"])?;
+        let call = match role {
+            RoundRole::Participant => call,
+            RoundRole::Owner => call.query("as_owner", "true"),
+        };
+        call.idempotent().send().await
+    }
+}
