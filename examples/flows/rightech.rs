@@ -1,8 +1,99 @@
-//! PLACEHOLDER for the rightech flow; replaced when the module lands.
+//! Rightech IoT Cloud: list, get, create, update, issue a token, delete.
 
-use super::{FlowResult, Mode};
+use userapi::Client;
+use userapi::rightech::{ListUsers, NewUser, ObjectId, Rightech, TokenRequest, UserUpdate, fake};
 
-/// Not built yet.
-pub async fn run(_mode: Mode) -> FlowResult {
-    Err("the rightech flow is not built yet".into())
+use super::{FlowResult, Mode, env, skip};
+
+/// Runs every user method; on a real server the writes run only with `RIGHTECH_ALLOW_WRITES=1`.
+pub async fn run(mode: Mode) -> FlowResult {
+    let real = match (mode, env("RIGHTECH_TOKEN")) {
+        (Mode::EnvOrFake, Some(token)) => Some(token),
+        _ => None,
+    };
+    let _fake;
+    let (api, writes) = match real {
+        Some(token) => {
+            let base =
+                env("RIGHTECH_BASE_URL").unwrap_or_else(|| userapi::rightech::DEFAULT_BASE_URL.to_owned());
+            println!("Rightech IoT Cloud: {base}");
+            let client = Client::builder().base_url(base).bearer(token).build()?;
+            (
+                Rightech::new(client),
+                env("RIGHTECH_ALLOW_WRITES").as_deref() == Some("1"),
+            )
+        }
+        None => {
+            let fake = fake::FakeRightech::start().await?;
+            println!("Rightech IoT Cloud: fake at {}", fake.base_url());
+            let api = fake.api()?;
+            _fake = fake;
+            (api, true)
+        }
+    };
+
+    let users = api.list_users(&ListUsers::new().limit(50)).await?;
+    println!("  list_users: {} user(s) in the caller's group", users.len());
+    let Some(first) = users.first() else {
+        skip("get_user", "the group has no users");
+        return Ok(());
+    };
+    let one = api.get_user(&first.id).await?;
+    println!("  get_user({}): {}", one.id, one.login.as_deref().unwrap_or("-"));
+
+    if !writes {
+        for call in ["create_user", "update_user", "create_token", "delete_user"] {
+            skip(call, "writes to a real project need RIGHTECH_ALLOW_WRITES=1");
+        }
+        return Ok(());
+    }
+    let Some(role) = one.role.clone().or_else(|| ObjectId::parse(fake::ROLE_ID).ok()) else {
+        return Err("no role to give the new user".into());
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let login = format!("sdktour{stamp}");
+    let new = NewUser::new(
+        role,
+        "SDK tour",
+        format!("{login}@example.com"),
+        login.clone(),
+        format!("Tour{stamp}Pw"),
+    )
+    .web_disabled(true)
+    .temp(true);
+    let created = match api.create_user(&new).await? {
+        Some(user) => user,
+        // The body was only {"success": true}: find the user by login.
+        None => api
+            .list_users(&ListUsers::new().search(login.clone()))
+            .await?
+            .into_iter()
+            .find(|u| u.login.as_deref() == Some(login.as_str()))
+            .ok_or("the created user is not in the list")?,
+    };
+    println!("  create_user: {} ({})", created.id, login);
+    api.update_user(&created.id, &UserUpdate::new().name("SDK tour (renamed)"))
+        .await?;
+    println!("  update_user: renamed");
+    let issued = api
+        .create_token(&TokenRequest::new().field("user", created.id.as_str()))
+        .await?;
+    println!(
+        "  create_token: {} (fields {:?})",
+        if issued.token().is_some() {
+            "token received"
+        } else {
+            "no token field found"
+        },
+        issued
+            .raw()
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    );
+    api.delete_user(&created.id).await?;
+    println!("  delete_user: {} removed", created.id);
+    Ok(())
 }

@@ -1,1 +1,265 @@
-//! PLACEHOLDER: the rightech module is being written; this file is replaced by it.
+//! Rightech IoT Cloud: `/api/v1/users` (list, get, create, update, delete) and token issuing
+//! (`POST /api/v1/users/tokens`), with `Authorization: Bearer <token>`.
+//!
+//! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total. Error
+//! bodies are `{"message", "tags"?, "helper"?: {"message", "links"}}` (the message is in
+//! [`Error::service_message`], the rest in [`HttpError::body_json`](crate::HttpError::body_json));
+//! a proxy in front of the service may answer with an HTML page, whose title becomes the
+//! message. A body with `"success": false`, even under HTTP 200, is an [`Error::Api`].
+//!
+//! The bodies of create, update, delete and token responses are not documented publicly;
+//! each method says what it does with them.
+
+mod models;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, TokenRequest, User, UserUpdate};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::auth::Secret;
+use crate::client::Client;
+use crate::error::{ApiError, Error, Result};
+use crate::pipeline::RawResponse;
+
+/// Rightech's public cloud: `https://dev.rightech.io/`.
+pub const DEFAULT_BASE_URL: &str = "https://dev.rightech.io/";
+
+/// The Rightech user endpoints over a [`Client`].
+#[derive(Debug, Clone)]
+pub struct Rightech {
+    client: Client,
+}
+
+impl Client {
+    /// The Rightech endpoints on this client (its base URL is the host, e.g.
+    /// [`DEFAULT_BASE_URL`]; paths start with `api/v1/`).
+    pub fn rightech(&self) -> Rightech {
+        Rightech::new(self.clone())
+    }
+}
+
+/// Checks a login against the documented rule: 4 to 40 characters. The server stays the
+/// authority (its exact character set is documented two ways); nothing checks this for you.
+pub fn check_login(login: &str) -> Result<()> {
+    let n = login.chars().count();
+    if (4..=40).contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "rightech::check_login",
+            format!("a login has 4 to 40 characters, this one has {n}"),
+        ))
+    }
+}
+
+/// Checks a password against the platform's default policy: at least 8 characters, with a
+/// lower-case letter, an upper-case letter and a digit. A deployment may set another policy,
+/// so the server stays the authority; nothing checks this for you.
+pub fn check_password_policy(password: &str) -> Result<()> {
+    let mut missing = Vec::new();
+    if password.chars().count() < 8 {
+        missing.push("at least 8 characters");
+    }
+    if !password.chars().any(char::is_lowercase) {
+        missing.push("a lower-case letter");
+    }
+    if !password.chars().any(char::is_uppercase) {
+        missing.push("an upper-case letter");
+    }
+    if !password.chars().any(|c| c.is_ascii_digit()) {
+        missing.push("a digit");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "rightech::check_password_policy",
+            format!("the default password policy wants {}", missing.join(", ")),
+        ))
+    }
+}
+
+impl Rightech {
+    /// Wraps a client whose base URL is a Rightech host.
+    pub fn new(client: Client) -> Self {
+        Rightech { client }
+    }
+
+    /// A client for [`DEFAULT_BASE_URL`] with a bearer token.
+    pub fn with_token(token: impl Into<Secret>) -> Result<Self> {
+        Ok(Rightech::new(
+            Client::builder()
+                .base_url(DEFAULT_BASE_URL)
+                .bearer(token)
+                .build()?,
+        ))
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// `GET /api/v1/users`: the users in the caller's group, one page.
+    pub async fn list_users(&self, query: &ListUsers) -> Result<Vec<User>> {
+        let only = (!query.only.is_empty()).then(|| query.only.join(","));
+        self.client
+            .call("rightech::list_users", Method::GET, &["api", "v1", "users"])?
+            .query_opt("limit", query.limit)
+            .query_opt("offset", query.offset)
+            .query_opt("search", query.search.as_deref())
+            .query_opt("from", query.from.as_deref())
+            .query_opt("to", query.to.as_deref())
+            .query_opt("only", only)
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `GET /api/v1/users/:id`: one user.
+    pub async fn get_user(&self, id: &ObjectId) -> Result<User> {
+        let raw = self
+            .client
+            .call(
+                "rightech::get_user",
+                Method::GET,
+                &["api", "v1", "users", id.as_str()],
+            )?
+            .idempotent()
+            .send_raw()
+            .await?;
+        let user: User = raw.json()?;
+        if user.success == Some(false) {
+            return Err(refusal(&raw, &raw.json::<Value>().unwrap_or_default()));
+        }
+        Ok(user)
+    }
+
+    /// `POST /api/v1/users`: creates a user. Never retried.
+    ///
+    /// The response body is not documented: when it is a user object (it has `_id`) it comes
+    /// back as `Some(user)`; when it is only `{"success": true}`, as `None`. The five required
+    /// fields must not be empty (checked before sending); [`check_login`] and
+    /// [`check_password_policy`] check the documented rules if you want them checked.
+    pub async fn create_user(&self, user: &NewUser) -> Result<Option<User>> {
+        const OP: &str = "rightech::create_user";
+        for (name, value) in [
+            ("name", &user.name),
+            ("email", &user.email),
+            ("login", &user.login),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Error::invalid_input(OP, format!("{name} must not be empty")));
+            }
+        }
+        if user.password.is_empty() {
+            return Err(Error::invalid_input(OP, "password must not be empty"));
+        }
+        let raw = self
+            .client
+            .call(OP, Method::POST, &["api", "v1", "users"])?
+            .json(user)?
+            .send_raw()
+            .await?;
+        maybe_user(&raw)
+    }
+
+    /// `PATCH /api/v1/users/:id`: changes the fields set in `update`. An empty update is
+    /// refused before sending. Not retried (it may change the password).
+    ///
+    /// Returns the user when the response is a user object, `None` when it is only
+    /// `{"success": true}` (the body is not documented).
+    pub async fn update_user(&self, id: &ObjectId, update: &UserUpdate) -> Result<Option<User>> {
+        const OP: &str = "rightech::update_user";
+        if update.is_empty() {
+            return Err(Error::invalid_input(OP, "the update sets no field"));
+        }
+        let raw = self
+            .client
+            .call(OP, Method::PATCH, &["api", "v1", "users", id.as_str()])?
+            .json(update)?
+            .send_raw()
+            .await?;
+        maybe_user(&raw)
+    }
+
+    /// `DELETE /api/v1/users/:id`. The service's page calls it deleting but says it "removes
+    /// an account from a group"; which of the two a deployment does is not documented. Safe
+    /// to retry.
+    pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
+        let raw = self
+            .client
+            .call(
+                "rightech::delete_user",
+                Method::DELETE,
+                &["api", "v1", "users", id.as_str()],
+            )?
+            .idempotent()
+            .send_raw()
+            .await?;
+        maybe_user(&raw).map(drop)
+    }
+
+    /// `POST /api/v1/users/tokens`: issues an API token for a user. Never retried; the
+    /// response is treated as a credential (never quoted in errors or `Debug`).
+    ///
+    /// Neither the request nor the response body is documented publicly: `request` is an open
+    /// JSON object, and the result finds the token where it usually is and keeps the whole
+    /// response reachable ([`IssuedToken::raw`]).
+    pub async fn create_token(&self, request: &TokenRequest) -> Result<IssuedToken> {
+        let raw = self
+            .client
+            .call(
+                "rightech::create_token",
+                Method::POST,
+                &["api", "v1", "users", "tokens"],
+            )?
+            .json(request)?
+            .secret_response()
+            .send_raw()
+            .await?;
+        let value: Value = raw.json()?;
+        if value.get("success") == Some(&Value::Bool(false)) {
+            return Err(refusal(&raw, &value));
+        }
+        Ok(IssuedToken::from_raw(value))
+    }
+}
+
+/// A success body that is a user, `{"success": true}`, or empty; `success: false` is an error.
+fn maybe_user(raw: &RawResponse) -> Result<Option<User>> {
+    if raw.body.trim_ascii().is_empty() {
+        return Ok(None);
+    }
+    let value: Value = raw.json()?;
+    if value.get("success") == Some(&Value::Bool(false)) {
+        return Err(refusal(raw, &value));
+    }
+    if value.get("_id").is_none() {
+        return Ok(None);
+    }
+    raw.json().map(Some)
+}
+
+/// `{"success": false, "message"?, "code"?}` under a success status.
+fn refusal(raw: &RawResponse, body: &Value) -> Error {
+    let code = body
+        .get("code")
+        .and_then(Value::as_i64)
+        .unwrap_or(i64::from(raw.status.as_u16()));
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| Some("the service answered success: false".to_owned()));
+    Error::Api(Box::new(ApiError {
+        target: raw.target().clone(),
+        http_status: raw.status,
+        code,
+        message,
+    }))
+}

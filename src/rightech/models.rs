@@ -1,0 +1,456 @@
+//! Rightech IoT Cloud's user types. Field names are the service's (`_id`, `webDisabled`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::auth::Secret;
+use crate::error::Error;
+use crate::models::Extra;
+
+/// A MongoDB ObjectId: 24 hexadecimal digits, e.g. `5d8a18d5d0025e0012fb6a34`. Every
+/// Rightech id (`_id`, `role`, `group`, `owner`) is one.
+///
+/// Parsing checks the shape, so a malformed id is an [`Error::InvalidInput`] before anything
+/// is sent. Ids in responses are kept as sent, so an unexpected one never fails a response.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ObjectId(String);
+
+impl ObjectId {
+    /// Parses an id; anything but 24 hexadecimal digits is an error.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        if s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(ObjectId(s.to_owned()))
+        } else {
+            Err(Error::invalid_input(
+                "rightech::ObjectId",
+                format!("{s:?} is not an ObjectId (24 hexadecimal digits)"),
+            ))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ObjectId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        ObjectId::parse(s)
+    }
+}
+
+impl TryFrom<&str> for ObjectId {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self, Error> {
+        ObjectId::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(ObjectId)
+    }
+}
+
+/// A user. Every field but `_id` may be missing: the documents disagree on which are sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct User {
+    /// The user's id.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// Login, unique.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email, unique.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The user's role.
+    #[serde(default)]
+    pub role: Option<ObjectId>,
+    /// `1.5` in every example; its meaning is not documented.
+    #[serde(default)]
+    pub rights: Option<f64>,
+    /// Defaults to true on create; its purpose is not documented.
+    #[serde(default)]
+    pub messages: Option<bool>,
+    /// `true` on `GET /users/:id`, absent on list items.
+    #[serde(default)]
+    pub success: Option<bool>,
+    /// Creation time; the unit is not documented.
+    #[serde(default)]
+    pub time: Option<f64>,
+    /// Free-text description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The owning user.
+    #[serde(default)]
+    pub owner: Option<ObjectId>,
+    /// The user's group.
+    #[serde(default)]
+    pub group: Option<ObjectId>,
+    /// Links; their shape is not documented, so they are kept as JSON.
+    #[serde(default)]
+    pub links: Option<serde_json::Value>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Locale.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Time-zone offset.
+    #[serde(default, rename = "timezoneOffset")]
+    pub timezone_offset: Option<f64>,
+    /// The account is disabled.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// No web-UI login (service accounts).
+    #[serde(default, rename = "webDisabled")]
+    pub web_disabled: Option<bool>,
+    /// A temporary account.
+    #[serde(default)]
+    pub temp: Option<bool>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+fn expose<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
+fn expose_opt<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(v) => s.serialize_str(v.expose()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The body of `POST /api/v1/users`. The five required fields go through [`NewUser::new`].
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct NewUser {
+    /// The user's role.
+    pub role: ObjectId,
+    /// Display name.
+    pub name: String,
+    /// Email, unique.
+    pub email: String,
+    /// Login, unique; 4 to 40 characters (see [`check_login`](super::check_login)).
+    pub login: String,
+    /// Password; the default policy is in [`check_password_policy`](super::check_password_policy).
+    #[serde(serialize_with = "expose")]
+    pub password: Secret,
+    /// Phone number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Create the account disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// No web-UI login: for service accounts.
+    #[serde(rename = "webDisabled", skip_serializing_if = "Option::is_none")]
+    pub web_disabled: Option<bool>,
+    /// A temporary account, which expires after the platform's policy period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temp: Option<bool>,
+    /// The `messages` flag (the server defaults it to true).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<bool>,
+}
+
+impl NewUser {
+    /// A user with the required fields.
+    pub fn new(
+        role: ObjectId,
+        name: impl Into<String>,
+        email: impl Into<String>,
+        login: impl Into<String>,
+        password: impl Into<Secret>,
+    ) -> Self {
+        NewUser {
+            role,
+            name: name.into(),
+            email: email.into(),
+            login: login.into(),
+            password: password.into(),
+            phone: None,
+            disabled: None,
+            web_disabled: None,
+            temp: None,
+            messages: None,
+        }
+    }
+
+    /// Sets the phone number.
+    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+
+    /// Creates the account disabled (or not).
+    pub fn disabled(mut self, v: bool) -> Self {
+        self.disabled = Some(v);
+        self
+    }
+
+    /// Forbids (or allows) web-UI login.
+    pub fn web_disabled(mut self, v: bool) -> Self {
+        self.web_disabled = Some(v);
+        self
+    }
+
+    /// Makes the account temporary (or not).
+    pub fn temp(mut self, v: bool) -> Self {
+        self.temp = Some(v);
+        self
+    }
+
+    /// Sets the `messages` flag.
+    pub fn messages(mut self, v: bool) -> Self {
+        self.messages = Some(v);
+        self
+    }
+}
+
+/// The body of `PATCH /api/v1/users/:id`: only the fields set are sent. Whether `email` can
+/// change is not documented, so it is not offered.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct UserUpdate {
+    /// New role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<ObjectId>,
+    /// New display name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// New phone number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// New login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    /// New password.
+    #[serde(serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Disable or enable the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// Forbid or allow web-UI login.
+    #[serde(rename = "webDisabled", skip_serializing_if = "Option::is_none")]
+    pub web_disabled: Option<bool>,
+    /// Temporary or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temp: Option<bool>,
+    /// The `messages` flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<bool>,
+}
+
+impl UserUpdate {
+    /// Changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the role.
+    pub fn role(mut self, v: ObjectId) -> Self {
+        self.role = Some(v);
+        self
+    }
+    /// Sets the display name.
+    pub fn name(mut self, v: impl Into<String>) -> Self {
+        self.name = Some(v.into());
+        self
+    }
+    /// Sets the phone number.
+    pub fn phone(mut self, v: impl Into<String>) -> Self {
+        self.phone = Some(v.into());
+        self
+    }
+    /// Sets the login.
+    pub fn login(mut self, v: impl Into<String>) -> Self {
+        self.login = Some(v.into());
+        self
+    }
+    /// Sets the password.
+    pub fn password(mut self, v: impl Into<Secret>) -> Self {
+        self.password = Some(v.into());
+        self
+    }
+    /// Disables or enables the account.
+    pub fn disabled(mut self, v: bool) -> Self {
+        self.disabled = Some(v);
+        self
+    }
+    /// Forbids or allows web-UI login.
+    pub fn web_disabled(mut self, v: bool) -> Self {
+        self.web_disabled = Some(v);
+        self
+    }
+    /// Makes the account temporary or not.
+    pub fn temp(mut self, v: bool) -> Self {
+        self.temp = Some(v);
+        self
+    }
+    /// Sets the `messages` flag.
+    pub fn messages(mut self, v: bool) -> Self {
+        self.messages = Some(v);
+        self
+    }
+
+    /// Whether nothing would be sent.
+    pub fn is_empty(&self) -> bool {
+        self.role.is_none()
+            && self.name.is_none()
+            && self.phone.is_none()
+            && self.login.is_none()
+            && self.password.is_none()
+            && self.disabled.is_none()
+            && self.web_disabled.is_none()
+            && self.temp.is_none()
+            && self.messages.is_none()
+    }
+}
+
+/// The query of `GET /api/v1/users`. Lists are bare arrays with no total: page with `limit`
+/// and `offset` until a page comes back shorter than `limit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListUsers {
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Items to skip.
+    pub offset: Option<u64>,
+    /// Matches name or contacts.
+    pub search: Option<String>,
+    /// Created at or after: ISO 8601 or Unix time, sent as given.
+    pub from: Option<String>,
+    /// Created at or before: ISO 8601 or Unix time, sent as given.
+    pub to: Option<String>,
+    /// Only these fields in each item (`only=_id,name`); `_id` is always decoded, so keep it.
+    pub only: Vec<String>,
+}
+
+impl ListUsers {
+    /// No filters: the server's defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the page size.
+    pub fn limit(mut self, v: u32) -> Self {
+        self.limit = Some(v);
+        self
+    }
+    /// Sets the number of items to skip.
+    pub fn offset(mut self, v: u64) -> Self {
+        self.offset = Some(v);
+        self
+    }
+    /// Sets the text search.
+    pub fn search(mut self, v: impl Into<String>) -> Self {
+        self.search = Some(v.into());
+        self
+    }
+    /// Sets the lower creation-time bound.
+    pub fn from(mut self, v: impl Into<String>) -> Self {
+        self.from = Some(v.into());
+        self
+    }
+    /// Sets the upper creation-time bound.
+    pub fn to(mut self, v: impl Into<String>) -> Self {
+        self.to = Some(v.into());
+        self
+    }
+    /// Projects each item onto these fields.
+    pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, fields: I) -> Self {
+        self.only = fields.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// The body of `POST /api/v1/users/tokens`. The service does not document it publicly, so
+/// this is an open JSON object: set the fields your deployment expects.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct TokenRequest {
+    fields: Extra,
+}
+
+impl TokenRequest {
+    /// An empty request body (`{}`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a field to the body.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.fields.insert(name.into(), value.into());
+        self
+    }
+}
+
+/// What `POST /api/v1/users/tokens` returned. Its shape is not documented publicly: the token
+/// is looked for in the usual places (`token`, `jwt`, `access_token`, or a bare JSON string),
+/// and the whole response stays reachable through [`IssuedToken::raw`]. `Debug` shows only
+/// the field names, never values, since the response holds a credential.
+#[derive(Clone)]
+pub struct IssuedToken {
+    pub(crate) token: Option<Secret>,
+    pub(crate) raw: serde_json::Value,
+}
+
+impl IssuedToken {
+    pub(crate) fn from_raw(raw: serde_json::Value) -> Self {
+        let token = match &raw {
+            serde_json::Value::String(s) => Some(s.as_str()),
+            other => ["token", "jwt", "access_token"]
+                .iter()
+                .find_map(|k| other.get(*k)?.as_str()),
+        };
+        IssuedToken {
+            token: token.filter(|t| !t.is_empty()).map(Secret::new),
+            raw,
+        }
+    }
+
+    /// The token, if the response carried one where expected.
+    pub fn token(&self) -> Option<&Secret> {
+        self.token.as_ref()
+    }
+
+    /// The token's id (`_id`, also the JWT's `jti`), if sent.
+    pub fn id(&self) -> Option<&str> {
+        self.raw.get("_id").and_then(serde_json::Value::as_str)
+    }
+
+    /// The whole response as JSON. It contains the token: handle it as a secret.
+    pub fn raw(&self) -> &serde_json::Value {
+        &self.raw
+    }
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = match &self.raw {
+            serde_json::Value::Object(map) => map.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        f.debug_struct("IssuedToken")
+            .field("token", &self.token)
+            .field("fields", &keys)
+            .finish()
+    }
+}

@@ -1,0 +1,481 @@
+#![cfg(feature = "rightech")]
+//! Rightech IoT Cloud on the wire (wiremock) and against its fake.
+
+use std::time::Duration;
+
+use serde_json::json;
+use userapi::rightech::fake::{ADMIN_ID, COLLEAGUE_ID, FakeRightech, ROLE_ID, STRANGER_ID};
+use userapi::rightech::{
+    ListUsers, NewUser, ObjectId, Rightech, TokenRequest, UserUpdate, check_login, check_password_policy,
+};
+use userapi::{Auth, Client, Error, RetryPolicy};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const USERS: &str = include_str!("fixtures/rightech/users.json");
+const USER: &str = include_str!("fixtures/rightech/user.json");
+const ID: &str = "5d8a18d5d0025e0012fb6a34";
+
+fn api(server: &MockServer) -> Rightech {
+    Client::builder()
+        .base_url(server.uri())
+        .auth(Auth::bearer("ric-token"))
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap()
+        .rightech()
+}
+
+fn json(status: u16, raw: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(raw.as_bytes().to_vec(), "application/json")
+}
+
+fn oid(s: &str) -> ObjectId {
+    ObjectId::parse(s).unwrap()
+}
+
+#[test]
+fn object_ids_are_24_hex_digits() {
+    assert_eq!(oid(ID).as_str(), ID);
+    assert_eq!(ID.parse::<ObjectId>().unwrap().to_string(), ID);
+    for bad in [
+        "",
+        "5d8a18d5d0025e0012fb6a3",
+        "5d8a18d5d0025e0012fb6a345",
+        "5d8a18d5d0025e0012fb6a3g",
+        "../admin",
+    ] {
+        let err = ObjectId::parse(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}");
+    }
+}
+
+#[test]
+fn login_and_password_rules() {
+    assert!(check_login("abcd").is_ok() && check_login(&"x".repeat(40)).is_ok());
+    assert!(check_login("abc").is_err() && check_login(&"x".repeat(41)).is_err());
+    assert!(check_password_policy("Str0ngPassw0rd").is_ok());
+    let err = check_password_policy("weak").unwrap_err().to_string();
+    assert!(
+        err.contains("8 characters") && err.contains("upper-case") && err.contains("digit"),
+        "{err}"
+    );
+    assert!(check_password_policy("alllower1x").is_err());
+}
+
+#[tokio::test]
+async fn list_users_sends_every_filter_and_decodes_all_fields() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .and(header("authorization", "Bearer ric-token"))
+        .and(query_param("limit", "50"))
+        .and(query_param("offset", "100"))
+        .and(query_param("search", "svc & co"))
+        .and(query_param("from", "2024-01-01T00:00:00Z"))
+        .and(query_param("to", "1714000000"))
+        .and(query_param("only", "_id,name,login"))
+        .respond_with(json(200, USERS))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = ListUsers::new()
+        .limit(50)
+        .offset(100)
+        .search("svc & co")
+        .from("2024-01-01T00:00:00Z")
+        .to("1714000000")
+        .only(["_id", "name", "login"]);
+    let users = api(&server).list_users(&query).await.unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0].id.as_str(), ID);
+    assert_eq!(users[0].rights, Some(1.5));
+    assert_eq!(
+        users[0].role.as_ref().map(ObjectId::as_str),
+        Some("5cc89f6af79a4969291dcbd7")
+    );
+    let svc = &users[1];
+    assert_eq!(svc.web_disabled, Some(true));
+    assert_eq!(svc.timezone_offset, Some(-180.0));
+    assert_eq!(svc.description, None);
+    assert_eq!(svc.links.as_ref().unwrap()[0]["rel"], "x");
+    assert_eq!(svc.extra["tenant"], "t-1");
+    let url = &server.received_requests().await.unwrap()[0].url;
+    assert_eq!(
+        url.query(),
+        Some(
+            "limit=50&offset=100&search=svc+%26+co&from=2024-01-01T00%3A00%3A00Z&to=1714000000&only=_id%2Cname%2Clogin"
+        )
+    );
+}
+
+#[tokio::test]
+async fn list_users_without_filters_sends_no_query() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(json(200, "[]"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(
+        api(&server)
+            .list_users(&ListUsers::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(server.received_requests().await.unwrap()[0].url.query(), None);
+}
+
+#[tokio::test]
+async fn get_user_reads_one_user_with_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .respond_with(json(200, USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = api(&server).get_user(&oid(ID)).await.unwrap();
+    assert_eq!(user.login.as_deref(), Some("user_login"));
+    assert_eq!(user.success, Some(true));
+}
+
+#[tokio::test]
+async fn success_false_under_200_is_an_api_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(
+            200,
+            r#"{"_id": "5d8a18d5d0025e0012fb6a34", "success": false, "message": "no access"}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(json(200, r#"{"success": false}"#))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    match &err {
+        Error::Api(e) => {
+            assert_eq!(e.http_status.as_u16(), 200);
+            assert_eq!(e.message.as_deref(), Some("no access"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.service_message(), Some("no access"));
+    let err = api(&server).delete_user(&oid(ID)).await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("DELETE /api/v1/users/5d8a18d5d0025e0012fb6a34"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn create_user_sends_required_and_set_fields_only() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "role": ROLE_ID, "name": "Service account", "email": "svc@example.com", "login": "svcaccount",
+            "password": "Str0ngPassw0rd", "webDisabled": true
+        })))
+        .respond_with(json(200, USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let new = NewUser::new(
+        oid(ROLE_ID),
+        "Service account",
+        "svc@example.com",
+        "svcaccount",
+        "Str0ngPassw0rd",
+    )
+    .web_disabled(true);
+    assert!(!format!("{new:?}").contains("Str0ngPassw0rd"));
+    let created = api(&server).create_user(&new).await.unwrap().unwrap();
+    assert_eq!(created.id.as_str(), ID);
+}
+
+#[tokio::test]
+async fn create_user_with_a_bare_success_body_gives_none_and_is_never_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let new = NewUser::new(oid(ROLE_ID), "n", "e@x.io", "logn", "Passw0rdX");
+    assert_eq!(api(&server).create_user(&new).await.unwrap(), None);
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(503, r#"{"message": "busy"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        api(&server)
+            .create_user(&new)
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(503)
+    );
+}
+
+#[tokio::test]
+async fn create_user_refuses_empty_required_fields_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(200, USER))
+        .expect(0)
+        .mount(&server)
+        .await;
+    for new in [
+        NewUser::new(oid(ROLE_ID), "", "e@x.io", "login", "Passw0rdX"),
+        NewUser::new(oid(ROLE_ID), "n", " ", "login", "Passw0rdX"),
+        NewUser::new(oid(ROLE_ID), "n", "e@x.io", "", "Passw0rdX"),
+        NewUser::new(oid(ROLE_ID), "n", "e@x.io", "login", ""),
+    ] {
+        assert!(matches!(
+            api(&server).create_user(&new).await.unwrap_err(),
+            Error::InvalidInput { .. }
+        ));
+    }
+}
+
+#[tokio::test]
+async fn update_user_patches_only_set_fields() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .and(body_json(
+            json!({"name": "New name", "password": "N3wPassword", "disabled": true}),
+        ))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = UserUpdate::new()
+        .name("New name")
+        .password("N3wPassword")
+        .disabled(true);
+    assert!(!format!("{update:?}").contains("N3wPassword"));
+    assert_eq!(api(&server).update_user(&oid(ID), &update).await.unwrap(), None);
+    let err = api(&server)
+        .update_user(&oid(ID), &UserUpdate::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[tokio::test]
+async fn delete_user_is_a_delete_on_the_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    api(&server).delete_user(&oid(ID)).await.unwrap();
+}
+
+#[tokio::test]
+async fn create_token_keeps_the_raw_response_and_redacts_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/users/tokens"))
+        .and(body_json(json!({"user": ID})))
+        .respond_with(json(
+            200,
+            r#"{"_id": "6a0000000000000000000001", "token": "eyJ.secret.jwt", "exp": 1716498000}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let issued = api(&server)
+        .create_token(&TokenRequest::new().field("user", ID))
+        .await
+        .unwrap();
+    assert_eq!(issued.token().unwrap().expose(), "eyJ.secret.jwt");
+    assert_eq!(issued.id(), Some("6a0000000000000000000001"));
+    assert_eq!(issued.raw()["exp"], 1716498000);
+    let shown = format!("{issued:?}");
+    assert!(
+        !shown.contains("eyJ.secret.jwt") && shown.contains("exp"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn create_token_decode_errors_never_quote_the_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(200, r#"{"token": "eyJ.secret.jwt""#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server).create_token(&TokenRequest::new()).await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)));
+    assert!(!format!("{err} {err:?}").contains("secret"));
+}
+
+#[tokio::test]
+async fn error_bodies_keep_message_and_helper() {
+    let server = MockServer::start().await;
+    let body = r#"{"message": "user not found", "tags": ["users"], "helper": {"message": "check the id", "links": ["https://rightech.io/en/developers/http/"]}}"#;
+    Mock::given(method("GET"))
+        .respond_with(json(404, body))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.service_message(), Some("user not found"));
+    let json = err.http().unwrap().body_json().unwrap();
+    assert_eq!(json["helper"]["message"], "check the id");
+    assert_eq!(json["tags"][0], "users");
+}
+
+#[tokio::test]
+async fn an_nginx_page_from_a_proxy_gives_its_title() {
+    let server = MockServer::start().await;
+    let page = "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>";
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(504).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    let err = api(&server).list_users(&ListUsers::new()).await.unwrap_err();
+    assert_eq!(err.service_message(), Some("504 Gateway Time-out"));
+    assert!(err.is_retryable());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "a list is retried"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fake
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn fake_scopes_everything_to_the_callers_group() {
+    let fake = FakeRightech::start().await.unwrap();
+    let api = fake.api().unwrap();
+    let ids: Vec<String> = api
+        .list_users(&ListUsers::new())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    assert_eq!(ids, [ADMIN_ID, COLLEAGUE_ID]);
+    assert!(api.get_user(&oid(STRANGER_ID)).await.unwrap_err().is_not_found());
+    let page = api
+        .list_users(&ListUsers::new().limit(1).offset(1).only(["_id", "login"]))
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].login.as_deref(), Some("colleague"));
+    assert_eq!(page[0].email, None);
+}
+
+#[tokio::test]
+async fn fake_creates_updates_and_deletes() {
+    let fake = FakeRightech::start().await.unwrap();
+    let api = fake.api().unwrap();
+    let new = NewUser::new(
+        oid(ROLE_ID),
+        "Sensor bot",
+        "bot@example.com",
+        "sensorbot",
+        "Str0ngPassw0rd",
+    )
+    .web_disabled(true);
+    let created = api.create_user(&new).await.unwrap().unwrap();
+    assert_eq!(created.web_disabled, Some(true));
+    assert!(
+        created.extra.get("password").is_none(),
+        "the password is never returned"
+    );
+    let updated = api
+        .update_user(&created.id, &UserUpdate::new().name("Sensor robot"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.name.as_deref(), Some("Sensor robot"));
+    assert_eq!(
+        api.get_user(&created.id).await.unwrap().name.as_deref(),
+        Some("Sensor robot")
+    );
+    api.delete_user(&created.id).await.unwrap();
+    assert!(api.get_user(&created.id).await.unwrap_err().is_not_found());
+    assert!(fake.has_user(created.id.as_str()) && fake.group_of(created.id.as_str()).is_none());
+}
+
+#[tokio::test]
+async fn fake_enforces_uniqueness_and_the_password_policy() {
+    let fake = FakeRightech::start().await.unwrap();
+    let api = fake.api().unwrap();
+    let taken = NewUser::new(oid(ROLE_ID), "x", "new@example.com", "ADMIN", "Str0ngPassw0rd");
+    let err = api.create_user(&taken).await.unwrap_err();
+    assert_eq!(
+        (err.status().map(|s| s.as_u16()), err.service_message()),
+        (Some(409), Some("login already exists"))
+    );
+    let taken = NewUser::new(
+        oid(ROLE_ID),
+        "x",
+        "Colleague@Example.com",
+        "newlogin",
+        "Str0ngPassw0rd",
+    );
+    assert_eq!(
+        api.create_user(&taken).await.unwrap_err().service_message(),
+        Some("email already exists")
+    );
+    let weak = NewUser::new(oid(ROLE_ID), "x", "w@example.com", "weakling", "password");
+    let err = api.create_user(&weak).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(
+        err.http().unwrap().body_json().unwrap()["helper"]["message"],
+        "at least 8 characters, with lower case, upper case and a digit"
+    );
+    let short = NewUser::new(oid(ROLE_ID), "x", "s@example.com", "abc", "Str0ngPassw0rd");
+    assert_eq!(
+        api.create_user(&short)
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(400)
+    );
+}
+
+#[tokio::test]
+async fn fake_issues_tokens_it_then_accepts() {
+    let fake = FakeRightech::start().await.unwrap();
+    let issued = fake
+        .api()
+        .unwrap()
+        .create_token(&TokenRequest::new().field("user", COLLEAGUE_ID))
+        .await
+        .unwrap();
+    let token = issued.token().unwrap().expose().to_owned();
+    let as_colleague = fake.api_with_token(&token).unwrap();
+    assert_eq!(as_colleague.list_users(&ListUsers::new()).await.unwrap().len(), 2);
+    let err = fake
+        .api_with_token("forged")
+        .unwrap()
+        .list_users(&ListUsers::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_auth());
+    assert_eq!(err.service_message(), Some("unauthorized"));
+}
