@@ -1,1 +1,426 @@
-//! PLACEHOLDER: the metabase module is being written; this file is replaced by it.
+//! Metabase: the whole `/api/user` resource, sessions (`/api/session`) and API keys.
+//!
+//! Paths are under the instance's root (`https://metabase.example.com/`); set it as the base
+//! URL. Credentials: a session id as `X-Metabase-Session` ([`Auth::metabase_session`], or
+//! [`Metabase::login`] to get one; sessions last 14 days by default) or an API key as
+//! `X-API-Key` ([`Auth::metabase_api_key`]).
+//!
+//! Errors: 401, 403, 404 and some 400s come as plain text (`Unauthenticated`, `You don't have
+//! permissions to do that.`, `Not found.`), kept word for word in [`Error::service_message`];
+//! validation errors `{"errors": {...}, "specific-errors": {...}}` become
+//! [`Error::field_errors`]; other failures carry `{"message": ...}`.
+//!
+//! User ids are positive integers: `0` is an [`Error::InvalidInput`] before sending.
+
+mod models;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use models::{
+    AttributeSource, CustomHomepage, GroupMembership, ListUsers, Modal, NewUser, PasswordChanged,
+    Permissions, StructuredAttribute, Tenancy, User, UserList, UserStatus, UserUpdate,
+};
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use reqwest::{Method, StatusCode};
+
+use crate::auth::{Auth, Secret};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::pipeline::Call;
+
+/// The Metabase user and session endpoints over a [`Client`].
+#[derive(Debug, Clone)]
+pub struct Metabase {
+    client: Client,
+}
+
+impl Client {
+    /// The Metabase endpoints on this client (its base URL is the instance root).
+    pub fn metabase(&self) -> Metabase {
+        Metabase::new(self.clone())
+    }
+}
+
+fn check_id(operation: &'static str, id: u64) -> Result<String> {
+    if id == 0 {
+        return Err(Error::invalid_input(
+            operation,
+            "a user id is a positive integer, not 0",
+        ));
+    }
+    Ok(id.to_string())
+}
+
+impl Metabase {
+    /// Wraps a client whose base URL is a Metabase instance.
+    pub fn new(client: Client) -> Self {
+        Metabase { client }
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn user_call(&self, op: &'static str, method: Method, id: u64, tail: &[&str]) -> Result<Call<'_>> {
+        let id = check_id(op, id)?;
+        let mut segments = vec!["api", "user", id.as_str()];
+        segments.extend_from_slice(tail);
+        self.client.call(op, method, &segments)
+    }
+
+    /// `POST /api/session`: logs in with an email and password and makes this client (and
+    /// its clones) send the new session id as `X-Metabase-Session`. Returns the session id.
+    ///
+    /// Metabase throttles logins (10 per username): keep a session for its lifetime rather
+    /// than logging in per request. Never retried.
+    pub async fn login(&self, username: &str, password: &Secret) -> Result<Secret> {
+        const OP: &str = "metabase::login";
+        if username.trim().is_empty() || password.is_empty() {
+            return Err(Error::invalid_input(
+                OP,
+                "username and password must not be blank",
+            ));
+        }
+        let body = models::Login {
+            username,
+            password: password.expose(),
+        };
+        let session: models::SessionId = self
+            .client
+            .call(OP, Method::POST, &["api", "session"])?
+            .json(&body)?
+            .secret_response()
+            .send()
+            .await?;
+        let session = Secret::new(session.id);
+        self.client.set_auth(Auth::metabase_session(session.clone()))?;
+        Ok(session)
+    }
+
+    /// `DELETE /api/session`: ends the current session; the client then sends no credentials.
+    pub async fn logout(&self) -> Result<()> {
+        self.client
+            .call("metabase::logout", Method::DELETE, &["api", "session"])?
+            .send_empty()
+            .await?;
+        self.client.set_auth(Auth::None)
+    }
+
+    /// `GET /api/user/current`: the current user, with the fields only this endpoint returns.
+    pub async fn get_me(&self) -> Result<User> {
+        self.client
+            .call("metabase::get_me", Method::GET, &["api", "user", "current"])?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `GET /api/user/:id`: one user (self, a superuser, or an EE group manager may read it;
+    /// others get 403). Deactivated users can be read.
+    pub async fn get_user(&self, id: u64) -> Result<User> {
+        self.user_call("metabase::get_user", Method::GET, id, &[])?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `GET /api/user`: one page of users (superusers and EE group managers; others get 403).
+    pub async fn list_users(&self, query: &ListUsers) -> Result<UserList> {
+        self.client
+            .call("metabase::list_users", Method::GET, &["api", "user"])?
+            .query_opt("status", query.status.as_ref())
+            .query_opt("include_deactivated", query.include_deactivated)
+            .query_opt("query", query.query.as_deref())
+            .query_opt("group_id", query.group_id)
+            .query_opt("tenancy", query.tenancy.as_ref())
+            .query_opt("tenant_id", query.tenant_id)
+            .query_opt("is_data_analyst", query.is_data_analyst)
+            .query_opt("can_access_data_studio", query.can_access_data_studio)
+            .query_opt("limit", query.limit)
+            .query_opt("offset", query.offset)
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// Every user matching `query`, fetched lazily page by page (`query.limit` per page,
+    /// default 100, from `query.offset`). Only one page is in memory at a time.
+    ///
+    /// The stream ends at `total`. A server that returns an empty page before `total`, or a
+    /// page at another offset than asked (paging ignored), ends it with an error rather than
+    /// a loop. Use it as a [`futures_core::Stream`] or with the inherent [`UserStream::next`].
+    pub fn users(&self, query: ListUsers) -> UserStream {
+        let page_size = query.limit.unwrap_or(100).max(1);
+        UserStream {
+            api: self.clone(),
+            next_offset: query.offset.unwrap_or(0),
+            query,
+            page_size,
+            buffer: VecDeque::new(),
+            total: None,
+            pending: None,
+            done: false,
+        }
+    }
+
+    /// `GET /api/user/recipients`: the users the caller may send things to (any user may
+    /// call it; which users it returns depends on the instance's user-visibility setting).
+    /// Current servers echo but do not apply paging here, so there is no paging to ask for.
+    pub async fn list_recipients(&self) -> Result<UserList> {
+        self.client
+            .call(
+                "metabase::list_recipients",
+                Method::GET,
+                &["api", "user", "recipients"],
+            )?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `POST /api/user`: creates a user (superusers only). Answers 200 with the user, its
+    /// `user_group_memberships` included. Never retried.
+    pub async fn create_user(&self, user: &NewUser) -> Result<User> {
+        const OP: &str = "metabase::create_user";
+        if user.email.trim().is_empty() {
+            return Err(Error::invalid_input(OP, "email is required"));
+        }
+        self.client
+            .call(OP, Method::POST, &["api", "user"])?
+            .json(user)?
+            .send()
+            .await
+    }
+
+    /// `PUT /api/user/:id`: changes what `update` sets (self or superuser; only active users
+    /// can be updated, others give 404). An empty update is refused before sending.
+    pub async fn update_user(&self, id: u64, update: &UserUpdate) -> Result<User> {
+        const OP: &str = "metabase::update_user";
+        if update.is_empty() {
+            return Err(Error::invalid_input(OP, "the update sets no field"));
+        }
+        self.user_call(OP, Method::PUT, id, &[])?
+            .json(update)?
+            .idempotent()
+            .send()
+            .await
+    }
+
+    /// `PUT /api/user/:id/password`: sets a new password. Never retried.
+    ///
+    /// `old_password` is required in practice unless the caller is a superuser. On one's own
+    /// account the server answers with a **new session** and the old one stops working: if
+    /// this client was using a session, it switches to the new one itself, and the result is
+    /// [`PasswordChanged::NewSession`]. A superuser changing another user's password gets
+    /// [`PasswordChanged::Changed`] (HTTP 204); that user's sessions end.
+    pub async fn change_password(
+        &self,
+        id: u64,
+        new_password: &Secret,
+        old_password: Option<&Secret>,
+    ) -> Result<PasswordChanged> {
+        const OP: &str = "metabase::change_password";
+        if new_password.is_empty() {
+            return Err(Error::invalid_input(OP, "the new password must not be empty"));
+        }
+        let body = models::NewPassword {
+            password: new_password.expose(),
+            old_password: old_password.map(Secret::expose),
+        };
+        let raw = self
+            .user_call(OP, Method::PUT, id, &["password"])?
+            .json(&body)?
+            .secret_response()
+            .send_raw()
+            .await?;
+        if raw.status == StatusCode::NO_CONTENT || raw.body.trim_ascii().is_empty() {
+            return Ok(PasswordChanged::Changed);
+        }
+        let response: models::PasswordResponse = raw.json()?;
+        match response.session_id {
+            Some(session) => {
+                let session = Secret::new(session);
+                if matches!(self.client.auth(), Auth::MetabaseSession(_)) {
+                    self.client.set_auth(Auth::metabase_session(session.clone()))?;
+                }
+                Ok(PasswordChanged::NewSession(session))
+            }
+            None => Ok(PasswordChanged::Changed),
+        }
+    }
+
+    /// `PUT /api/user/:id/reactivate`: reactivates a deactivated user (superusers only;
+    /// `is_superuser` is reset to false). An active user gives 400 `Not able to reactivate
+    /// an active user`, so this is not retried.
+    pub async fn reactivate_user(&self, id: u64) -> Result<User> {
+        self.user_call("metabase::reactivate_user", Method::PUT, id, &["reactivate"])?
+            .send()
+            .await
+    }
+
+    /// `DELETE /api/user/:id`: **deactivates** the user; it is not deleted and can be
+    /// reactivated with [`reactivate_user`](Self::reactivate_user). Superusers only;
+    /// deactivating the last admin gives 400. Safe to repeat (an inactive user answers 200).
+    pub async fn deactivate_user(&self, id: u64) -> Result<()> {
+        let _: serde::de::IgnoredAny = self
+            .user_call("metabase::deactivate_user", Method::DELETE, id, &[])?
+            .idempotent()
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// `PUT /api/user/:id/modal/:modal`: marks an onboarding modal as seen (self or superuser).
+    pub async fn dismiss_modal(&self, id: u64, modal: Modal) -> Result<()> {
+        let _: serde::de::IgnoredAny = self
+            .user_call(
+                "metabase::dismiss_modal",
+                Method::PUT,
+                id,
+                &["modal", modal.as_str()],
+            )?
+            .idempotent()
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+type PageFuture = Pin<Box<dyn Future<Output = Result<UserList>> + Send>>;
+
+/// All users matching a query, page by page; see [`Metabase::users`].
+#[must_use = "a stream does nothing unless polled"]
+pub struct UserStream {
+    api: Metabase,
+    query: ListUsers,
+    page_size: u64,
+    next_offset: u64,
+    buffer: VecDeque<User>,
+    total: Option<u64>,
+    pending: Option<PageFuture>,
+    done: bool,
+}
+
+impl fmt::Debug for UserStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserStream")
+            .field("next_offset", &self.next_offset)
+            .field("total", &self.total)
+            .field("buffered", &self.buffer.len())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl UserStream {
+    /// The next user, or `None` at the end: the same as the `Stream`, without an extra crate.
+    pub async fn next(&mut self) -> Option<Result<User>> {
+        std::future::poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *self), cx)).await
+    }
+
+    /// `total` as the server reported it, once the first page has come.
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    fn fail(&mut self, message: String) -> Poll<Option<Result<User>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(Error::Decode(Box::new(crate::error::DecodeError {
+            target: crate::error::Target {
+                method: Method::GET,
+                path: self.api.client.base_url().path().to_owned() + "api/user",
+            },
+            status: StatusCode::OK,
+            field_path: ".".to_owned(),
+            message,
+            content_type: None,
+            excerpt: None,
+        })))))
+    }
+
+    fn accept(&mut self, page: UserList, asked_offset: u64) -> Option<String> {
+        if let Some(offset) = page.offset
+            && offset != asked_offset
+        {
+            return Some(format!(
+                "asked for offset {asked_offset}, the server answered offset {offset}"
+            ));
+        }
+        let got = page.data.len() as u64;
+        self.total = page.total.or(self.total);
+        let paged = page.limit.is_some();
+        self.next_offset = asked_offset + got;
+        match self.total {
+            Some(total) if self.next_offset < total && got == 0 => {
+                return Some(format!(
+                    "the server returned an empty page at offset {asked_offset} before total {total}: it does not advance"
+                ));
+            }
+            Some(total) if self.next_offset >= total => self.done = true,
+            // No total (an old server's bare array): a short page is the last.
+            None if got < self.page_size => self.done = true,
+            _ => {}
+        }
+        if !paged && page.total.is_some() {
+            // The envelope says no paging was applied: this was everything.
+            self.done = true;
+        }
+        self.buffer = page.data.into();
+        None
+    }
+}
+
+impl futures_core::Stream for UserStream {
+    type Item = Result<User>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<User>>> {
+        loop {
+            if let Some(user) = self.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(user)));
+            }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if self.pending.is_none() {
+                let api = self.api.clone();
+                let query = self.query.clone().limit(self.page_size).offset(self.next_offset);
+                self.pending = Some(Box::pin(async move { api.list_users(&query).await }));
+            }
+            let asked = self.next_offset;
+            let Some(pending) = self.pending.as_mut() else {
+                continue;
+            };
+            let page = match pending.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(page) => page,
+            };
+            self.pending = None;
+            match page {
+                Err(e) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok(page) => {
+                    if let Some(problem) = self.accept(page, asked) {
+                        return self.fail(problem);
+                    }
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self
+            .total
+            .map(|t| t.saturating_sub(self.next_offset) as usize + self.buffer.len());
+        (self.buffer.len(), left)
+    }
+}

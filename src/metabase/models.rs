@@ -1,0 +1,574 @@
+//! Metabase's user types. Which fields a response carries depends on the endpoint, the
+//! caller's role, the edition and the version, so every field but `id` is optional and
+//! unknown fields are kept.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Secret;
+use crate::models::{Extra, Patch, Timestamp, string_enum};
+
+/// A Metabase user.
+///
+/// Field sets by endpoint: the list (as superuser) has the admin-or-self columns plus
+/// `common_name`, `group_ids`, `personal_collection_id`, `tenant_collection_id`;
+/// `GET /api/user/:id` has `user_group_memberships` and `structured_attributes` instead;
+/// `GET /api/user/current` adds the fields from `attributes` to `permissions` below; a
+/// non-admin sees only `id`, `email`, names and `common_name` of others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct User {
+    /// The user's id (a positive integer).
+    pub id: u64,
+    /// Email, stored lower-cased.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Given name.
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// `first last` trimmed, or the email when both names are null.
+    #[serde(default)]
+    pub common_name: Option<String>,
+    /// When the account was created.
+    #[serde(default)]
+    pub date_joined: Option<Timestamp>,
+    /// Last login, if any.
+    #[serde(default)]
+    pub last_login: Option<Timestamp>,
+    /// Last change (admin or self only).
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// Whether the account is active (deactivated users are kept, not deleted).
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Whether the user is an admin.
+    #[serde(default)]
+    pub is_superuser: Option<bool>,
+    /// Data analyst flag (newer versions).
+    #[serde(default)]
+    pub is_data_analyst: Option<bool>,
+    /// Whether the query-builder intro has not been dismissed yet.
+    #[serde(default)]
+    pub is_qbnewb: Option<bool>,
+    /// Tenant (newer versions).
+    #[serde(default)]
+    pub tenant_id: Option<u64>,
+    /// `google`, `ldap`, `jwt`, `saml`, … for SSO users.
+    #[serde(default)]
+    pub sso_source: Option<String>,
+    /// Login attributes (string to string).
+    #[serde(default)]
+    pub login_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// JWT attributes (string to string).
+    #[serde(default)]
+    pub jwt_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Locale, normalised (`es_MX`).
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Group ids, in no particular order (list and `/current`).
+    #[serde(default)]
+    pub group_ids: Option<Vec<u64>>,
+    /// Personal collection (list as admin, and `/current`).
+    #[serde(default)]
+    pub personal_collection_id: Option<u64>,
+    /// Tenant collection (newer versions).
+    #[serde(default)]
+    pub tenant_collection_id: Option<u64>,
+    /// Group memberships, sorted by id (`GET /:id`, create, update).
+    #[serde(default)]
+    pub user_group_memberships: Option<Vec<GroupMembership>>,
+    /// Structured attributes (`GET /:id` only).
+    #[serde(default)]
+    pub structured_attributes: Option<std::collections::BTreeMap<String, StructuredAttribute>>,
+    /// `/current` only: tenant, JWT and login attributes merged.
+    #[serde(default)]
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `/current` only: whether this user installed Metabase (id 1).
+    #[serde(default)]
+    pub is_installer: Option<bool>,
+    /// `/current` only.
+    #[serde(default)]
+    pub has_invited_second_user: Option<bool>,
+    /// `/current` only.
+    #[serde(default)]
+    pub has_question_and_dashboard: Option<bool>,
+    /// `/current` only.
+    #[serde(default)]
+    pub has_model: Option<bool>,
+    /// `/current` only: the oldest login.
+    #[serde(default)]
+    pub first_login: Option<Timestamp>,
+    /// `/current` only: the custom home page, if set.
+    #[serde(default)]
+    pub custom_homepage: Option<CustomHomepage>,
+    /// `/current` only (newer versions).
+    #[serde(default)]
+    pub can_write_any_collection: Option<bool>,
+    /// `/current` only: what the user may do.
+    #[serde(default)]
+    pub permissions: Option<Permissions>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Membership in a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GroupMembership {
+    /// The group's id.
+    pub id: u64,
+    /// Group manager (EE advanced permissions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_group_manager: Option<bool>,
+}
+
+impl GroupMembership {
+    /// Membership in `group`.
+    pub fn new(group: u64) -> Self {
+        GroupMembership {
+            id: group,
+            is_group_manager: None,
+        }
+    }
+
+    /// As a manager of the group (or not).
+    pub fn manager(mut self, is: bool) -> Self {
+        self.is_group_manager = Some(is);
+        self
+    }
+}
+
+string_enum! {
+    /// Where a structured attribute comes from.
+    pub enum AttributeSource {
+        /// Set on the user.
+        User => "user",
+        /// From a JWT login.
+        Jwt => "jwt",
+        /// From the tenant.
+        Tenant => "tenant",
+        /// Set by Metabase.
+        System => "system",
+    }
+}
+
+/// One structured attribute (`GET /api/user/:id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StructuredAttribute {
+    /// Where it comes from.
+    #[serde(default)]
+    pub source: Option<AttributeSource>,
+    /// Whether it can be overridden.
+    #[serde(default)]
+    pub frozen: Option<bool>,
+    /// Its value.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// The value it overrides, if any.
+    #[serde(default)]
+    pub original: Option<Box<StructuredAttribute>>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// `custom_homepage` on `/current`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CustomHomepage {
+    /// The dashboard shown as home.
+    #[serde(default)]
+    pub dashboard_id: Option<u64>,
+}
+
+/// `permissions` on `/current`; the `can_access_*` flags come with EE advanced permissions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Permissions {
+    /// May create queries.
+    #[serde(default)]
+    pub can_create_queries: Option<bool>,
+    /// May write native (SQL) queries.
+    #[serde(default)]
+    pub can_create_native_queries: Option<bool>,
+    /// EE: settings.
+    #[serde(default)]
+    pub can_access_setting: Option<bool>,
+    /// EE: subscriptions.
+    #[serde(default)]
+    pub can_access_subscription: Option<bool>,
+    /// EE: monitoring.
+    #[serde(default)]
+    pub can_access_monitoring: Option<bool>,
+    /// EE: data model.
+    #[serde(default)]
+    pub can_access_data_model: Option<bool>,
+    /// EE: database details.
+    #[serde(default)]
+    pub can_access_db_details: Option<bool>,
+    /// EE: transforms.
+    #[serde(default)]
+    pub can_access_transforms: Option<bool>,
+    /// EE: data analyst.
+    #[serde(default)]
+    pub is_data_analyst: Option<bool>,
+    /// EE: manages a group.
+    #[serde(default)]
+    pub is_group_manager: Option<bool>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// One page of users: `{"data", "total", "limit", "offset"}`. Very old servers answer with a
+/// bare array, which decodes with `total`, `limit` and `offset` unset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UserList {
+    /// The users on this page.
+    pub data: Vec<User>,
+    /// Matching users in all, ignoring paging.
+    pub total: Option<u64>,
+    /// The page size applied (`None`: no paging).
+    pub limit: Option<u64>,
+    /// The offset applied (`None`: no paging).
+    pub offset: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for UserList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A hand-written visitor rather than `#[serde(untagged)]`: untagged buffers the whole
+        // body before trying each shape, which doubles the memory of a large page.
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = UserList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a user list envelope or an array of users")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UserList, A::Error> {
+                let mut data = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(user) = seq.next_element()? {
+                    data.push(user);
+                }
+                Ok(UserList {
+                    data,
+                    total: None,
+                    limit: None,
+                    offset: None,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UserList, A::Error> {
+                let (mut data, mut total, mut limit, mut offset) = (None, None, None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "data" => data = Some(map.next_value::<Vec<User>>()?),
+                        "total" => total = map.next_value()?,
+                        "limit" => limit = map.next_value()?,
+                        "offset" => offset = map.next_value()?,
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(UserList {
+                    data: data.ok_or_else(|| de::Error::missing_field("data"))?,
+                    total,
+                    limit,
+                    offset,
+                })
+            }
+        }
+        d.deserialize_any(ListVisitor)
+    }
+}
+
+string_enum! {
+    /// Which users `GET /api/user` lists (superuser only).
+    pub enum UserStatus {
+        /// Active users (the server's default).
+        Active => "active",
+        /// Deactivated users only.
+        Deactivated => "deactivated",
+        /// Both.
+        All => "all",
+    }
+}
+
+string_enum! {
+    /// Internal and/or external (tenant) users, on versions with tenants.
+    pub enum Tenancy {
+        /// Both.
+        All => "all",
+        /// Internal users only.
+        Internal => "internal",
+        /// Tenant users only.
+        External => "external",
+    }
+}
+
+/// The query of `GET /api/user`. Every filter is optional; unset ones are not sent.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ListUsers {
+    /// Active, deactivated or all (superuser only).
+    pub status: Option<UserStatus>,
+    /// Legacy alias of `status` (true = all). If both are sent the documents say `status`
+    /// wins but current servers let `include_deactivated=true` win: send one of them.
+    pub include_deactivated: Option<bool>,
+    /// Case-insensitive match on first name, last name and email.
+    pub query: Option<String>,
+    /// Members of this group.
+    pub group_id: Option<u64>,
+    /// Internal / external users (newer versions).
+    pub tenancy: Option<Tenancy>,
+    /// Users of this tenant (newer versions; not together with `tenancy`).
+    pub tenant_id: Option<u64>,
+    /// Data analysts only, or not (newest versions).
+    pub is_data_analyst: Option<bool>,
+    /// Users with data-studio access, or not (newest versions).
+    pub can_access_data_studio: Option<bool>,
+    /// Page size (the server defaults it to 50 when only `offset` is sent).
+    pub limit: Option<u64>,
+    /// Users to skip.
+    pub offset: Option<u64>,
+}
+
+impl ListUsers {
+    /// No filters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Filters by status.
+    pub fn status(mut self, v: UserStatus) -> Self {
+        self.status = Some(v);
+        self
+    }
+    /// Sets the legacy `include_deactivated` flag.
+    pub fn include_deactivated(mut self, v: bool) -> Self {
+        self.include_deactivated = Some(v);
+        self
+    }
+    /// Filters by a text match.
+    pub fn query(mut self, v: impl Into<String>) -> Self {
+        self.query = Some(v.into());
+        self
+    }
+    /// Filters by group.
+    pub fn group_id(mut self, v: u64) -> Self {
+        self.group_id = Some(v);
+        self
+    }
+    /// Filters by tenancy.
+    pub fn tenancy(mut self, v: Tenancy) -> Self {
+        self.tenancy = Some(v);
+        self
+    }
+    /// Filters by tenant.
+    pub fn tenant_id(mut self, v: u64) -> Self {
+        self.tenant_id = Some(v);
+        self
+    }
+    /// Filters by the data-analyst flag.
+    pub fn is_data_analyst(mut self, v: bool) -> Self {
+        self.is_data_analyst = Some(v);
+        self
+    }
+    /// Filters by data-studio access.
+    pub fn can_access_data_studio(mut self, v: bool) -> Self {
+        self.can_access_data_studio = Some(v);
+        self
+    }
+    /// Sets the page size.
+    pub fn limit(mut self, v: u64) -> Self {
+        self.limit = Some(v);
+        self
+    }
+    /// Sets the offset.
+    pub fn offset(mut self, v: u64) -> Self {
+        self.offset = Some(v);
+        self
+    }
+}
+
+/// The body of `POST /api/user`. Only `email` is required. `is_superuser` is not offered:
+/// the server ignores it on create (make the user an admin with [`UserUpdate`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct NewUser {
+    /// Email (required; unique, case-insensitively).
+    pub email: String,
+    /// Given name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Groups; must include the All Users group when given (the server adds it by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_group_memberships: Option<Vec<GroupMembership>>,
+    /// Login attributes (keys may not start with `@`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// `admin` (the default) or `setup`, which also adds the user to the Admin group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Tenant (newer versions, with tenants enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<u64>,
+}
+
+impl NewUser {
+    /// A user with this email.
+    pub fn new(email: impl Into<String>) -> Self {
+        NewUser {
+            email: email.into(),
+            ..Self::default()
+        }
+    }
+    /// Sets the names.
+    pub fn name(mut self, first: impl Into<String>, last: impl Into<String>) -> Self {
+        self.first_name = Some(first.into());
+        self.last_name = Some(last.into());
+        self
+    }
+    /// Sets the group memberships.
+    pub fn groups(mut self, groups: Vec<GroupMembership>) -> Self {
+        self.user_group_memberships = Some(groups);
+        self
+    }
+    /// Sets the login attributes.
+    pub fn login_attributes(mut self, attrs: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.login_attributes = Some(attrs);
+        self
+    }
+}
+
+/// The body of `PUT /api/user/:id`: only what is set is sent. [`Patch::Clear`] sends `null`
+/// (it clears a name or the locale).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UserUpdate {
+    /// New email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// New given name, or `Clear`.
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub first_name: Patch<String>,
+    /// New family name, or `Clear`.
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub last_name: Patch<String>,
+    /// New group memberships (superusers and group managers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_group_memberships: Option<Vec<GroupMembership>>,
+    /// Admin or not (superusers only; must agree with Admin-group membership).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_superuser: Option<bool>,
+    /// Group manager (EE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_group_manager: Option<bool>,
+    /// Data analyst (newer versions; superusers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_data_analyst: Option<bool>,
+    /// Login attributes (superusers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Locale such as `en` or `en_US`, or `Clear`.
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub locale: Patch<String>,
+    /// Tenant, or `Clear` (newer versions; superusers only).
+    #[serde(skip_serializing_if = "Patch::is_unchanged")]
+    pub tenant_id: Patch<u64>,
+}
+
+impl UserUpdate {
+    /// Changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the email.
+    pub fn email(mut self, v: impl Into<String>) -> Self {
+        self.email = Some(v.into());
+        self
+    }
+    /// Sets the given name.
+    pub fn first_name(mut self, v: impl Into<String>) -> Self {
+        self.first_name = Patch::Set(v.into());
+        self
+    }
+    /// Sets the family name.
+    pub fn last_name(mut self, v: impl Into<String>) -> Self {
+        self.last_name = Patch::Set(v.into());
+        self
+    }
+    /// Sets the locale.
+    pub fn locale(mut self, v: impl Into<String>) -> Self {
+        self.locale = Patch::Set(v.into());
+        self
+    }
+    /// Makes the user an admin or not.
+    pub fn is_superuser(mut self, v: bool) -> Self {
+        self.is_superuser = Some(v);
+        self
+    }
+    /// Sets the group memberships.
+    pub fn groups(mut self, groups: Vec<GroupMembership>) -> Self {
+        self.user_group_memberships = Some(groups);
+        self
+    }
+    /// Whether nothing would be sent.
+    pub fn is_empty(&self) -> bool {
+        *self == UserUpdate::default()
+    }
+}
+
+string_enum! {
+    /// An onboarding modal [`Metabase::dismiss_modal`](super::Metabase::dismiss_modal) marks as seen.
+    pub enum Modal {
+        /// The query-builder intro (`is_qbnewb`).
+        QbNewb => "qbnewb",
+        /// The model intro (`is_datasetnewb`).
+        DatasetNewb => "datasetnewb",
+    }
+}
+
+/// What [`Metabase::change_password`](super::Metabase::change_password) did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum PasswordChanged {
+    /// One's own password changed: the old session is dead and this is the new one. A client
+    /// that was using a session has switched to it already.
+    NewSession(Secret),
+    /// Another user's password changed (HTTP 204).
+    Changed,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Login<'a> {
+    pub(crate) username: &'a str,
+    pub(crate) password: &'a str,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SessionId {
+    pub(crate) id: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct NewPassword<'a> {
+    pub(crate) password: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) old_password: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordResponse {
+    #[serde(default)]
+    pub(crate) session_id: Option<String>,
+}

@@ -1,0 +1,814 @@
+#![cfg(feature = "metabase")]
+//! Metabase on the wire (wiremock) and against its fake.
+
+use std::time::Duration;
+
+use serde_json::json;
+use userapi::metabase::fake::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, API_KEY, FakeMetabase, USER_EMAIL, USER_PASSWORD,
+};
+use userapi::metabase::{
+    AttributeSource, GroupMembership, ListUsers, Metabase, Modal, NewUser, PasswordChanged, Tenancy,
+    UserStatus, UserUpdate,
+};
+use userapi::models::Patch;
+use userapi::{Auth, Client, Error, RetryPolicy, Secret};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const CURRENT: &str = include_str!("fixtures/metabase/current.json");
+const BY_ID: &str = include_str!("fixtures/metabase/user_by_id.json");
+const LIST: &str = include_str!("fixtures/metabase/list.json");
+const BARE: &str = include_str!("fixtures/metabase/list_bare_array.json");
+const SESSION: &str = "3d1f2f7c-6a0e-4b8a-9c55-0d5b2f1e8a11";
+
+fn api_with(server: &MockServer, auth: Auth) -> Metabase {
+    Client::builder()
+        .base_url(server.uri())
+        .auth(auth)
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap()
+        .metabase()
+}
+
+fn api(server: &MockServer) -> Metabase {
+    api_with(server, Auth::metabase_session(SESSION))
+}
+
+fn json(status: u16, raw: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(raw.as_bytes().to_vec(), "application/json;charset=utf-8")
+}
+
+fn text(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "text/plain")
+}
+
+#[tokio::test]
+async fn get_me_sends_the_session_header_and_decodes_current_only_fields() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/current"))
+        .and(header("x-metabase-session", SESSION))
+        .and(header("accept", "application/json"))
+        .respond_with(json(200, CURRENT))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let me = api(&server).get_me().await.unwrap();
+    assert_eq!(me.id, 3);
+    assert_eq!(me.common_name.as_deref(), Some("Rasta Toucan"));
+    assert_eq!(
+        me.date_joined.as_ref().unwrap().as_str(),
+        "2024-03-01T10:15:30.123456Z"
+    );
+    assert!(me.last_login.as_ref().unwrap().to_system_time().is_some());
+    assert_eq!(me.group_ids, Some(vec![4, 1]));
+    assert_eq!(me.personal_collection_id, Some(7));
+    assert_eq!(me.tenant_collection_id, None);
+    assert_eq!(me.login_attributes.as_ref().unwrap()["region"], "EU");
+    assert_eq!(me.is_installer, Some(false));
+    assert_eq!(me.custom_homepage.as_ref().unwrap().dashboard_id, Some(12));
+    let perms = me.permissions.as_ref().unwrap();
+    assert_eq!(
+        (perms.can_create_queries, perms.can_create_native_queries),
+        (Some(true), Some(false))
+    );
+    assert_eq!(perms.extra["can_do_new_thing"], true);
+    assert_eq!(me.extra["is_new_in_v60"], "yes");
+}
+
+#[tokio::test]
+async fn an_api_key_goes_in_x_api_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("x-api-key", "mb_abcdefghijkl"))
+        .respond_with(json(200, CURRENT))
+        .expect(1)
+        .mount(&server)
+        .await;
+    api_with(&server, Auth::metabase_api_key("mb_abcdefghijkl"))
+        .get_me()
+        .await
+        .unwrap();
+    let seen = &server.received_requests().await.unwrap()[0];
+    assert!(seen.headers.get("x-metabase-session").is_none());
+}
+
+#[tokio::test]
+async fn get_user_decodes_memberships_and_structured_attributes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/3"))
+        .respond_with(json(200, BY_ID))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = api(&server).get_user(3).await.unwrap();
+    assert_eq!(user.is_active, Some(false));
+    assert_eq!(user.last_login, None);
+    let memberships = user.user_group_memberships.unwrap();
+    assert_eq!(memberships[1], GroupMembership::new(4).manager(true));
+    let attrs = user.structured_attributes.unwrap();
+    assert_eq!(attrs["region"].source, Some(AttributeSource::User));
+    assert_eq!(
+        attrs["team"].source,
+        Some(AttributeSource::Unknown("scim".into()))
+    );
+    assert_eq!(
+        attrs["team"].original.as_ref().unwrap().value.as_deref(),
+        Some("a")
+    );
+}
+
+#[tokio::test]
+async fn a_zero_id_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json(200, BY_ID))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let results = [
+        api.get_user(0).await.map(drop),
+        api.update_user(0, &UserUpdate::new().first_name("x"))
+            .await
+            .map(drop),
+        api.change_password(0, &Secret::new("n3w-pass"), None)
+            .await
+            .map(drop),
+        api.reactivate_user(0).await.map(drop),
+        api.deactivate_user(0).await,
+        api.dismiss_modal(0, Modal::QbNewb).await,
+    ];
+    for r in results {
+        let err = r.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(err.to_string().contains("positive integer"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn list_users_sends_every_filter() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .respond_with(json(200, LIST))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = ListUsers::new()
+        .status(UserStatus::Deactivated)
+        .include_deactivated(false)
+        .query("ras ta")
+        .group_id(4)
+        .tenancy(Tenancy::Internal)
+        .tenant_id(9)
+        .is_data_analyst(true)
+        .can_access_data_studio(false)
+        .limit(2)
+        .offset(0);
+    let page = api(&server).list_users(&query).await.unwrap();
+    assert_eq!((page.total, page.limit, page.offset), (Some(3), Some(2), Some(0)));
+    assert_eq!(page.data[1].group_ids, Some(vec![1]));
+    let url = &server.received_requests().await.unwrap()[0].url;
+    assert_eq!(
+        url.query(),
+        Some(
+            "status=deactivated&include_deactivated=false&query=ras+ta&group_id=4&tenancy=internal&tenant_id=9\
+             &is_data_analyst=true&can_access_data_studio=false&limit=2&offset=0"
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_old_servers_bare_array_decodes_as_a_page_without_total() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, BARE))
+        .mount(&server)
+        .await;
+    let page = api(&server).list_users(&ListUsers::new()).await.unwrap();
+    assert_eq!(page.data.len(), 1);
+    assert_eq!((page.total, page.limit, page.offset), (None, None, None));
+}
+
+/// Serves `total` users in pages, honouring `limit` and `offset`.
+fn paging(total: u64) -> impl Fn(&Request) -> ResponseTemplate {
+    move |req: &Request| {
+        let q = |k: &str| {
+            req.url
+                .query_pairs()
+                .find(|(n, _)| n == k)
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        };
+        let (limit, offset) = (q("limit").unwrap_or(50), q("offset").unwrap_or(0));
+        let data: Vec<_> = (offset..(offset + limit).min(total))
+            .map(|i| json!({"id": i + 1}))
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"data": data, "total": total, "limit": limit, "offset": offset}))
+    }
+}
+
+#[tokio::test]
+async fn the_stream_walks_every_page_and_stops_at_total() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .respond_with(paging(25))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().query("a").limit(10));
+    let mut ids = Vec::new();
+    while let Some(user) = stream.next().await {
+        ids.push(user.unwrap().id);
+    }
+    assert_eq!(ids, (1..=25).collect::<Vec<_>>());
+    assert_eq!(stream.total(), Some(25));
+    let offsets: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        offsets,
+        [
+            "query=a&limit=10&offset=0",
+            "query=a&limit=10&offset=10",
+            "query=a&limit=10&offset=20"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_stream_is_a_futures_stream_too() {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(paging(3))
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(2));
+    let mut count = 0;
+    loop {
+        let next = std::future::poll_fn(|cx: &mut Context<'_>| -> Poll<Option<_>> {
+            futures_core::Stream::poll_next(Pin::new(&mut stream), cx)
+        })
+        .await;
+        match next {
+            Some(user) => {
+                user.unwrap();
+                count += 1;
+            }
+            None => break,
+        }
+    }
+    assert_eq!(count, 3);
+}
+
+#[tokio::test]
+async fn a_server_that_never_advances_ends_the_stream_with_an_error() {
+    let server = MockServer::start().await;
+    // Claims 100 users but returns an empty page.
+    Mock::given(method("GET"))
+        .respond_with(json(
+            200,
+            r#"{"data": [], "total": 100, "limit": 10, "offset": 0}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(10));
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("does not advance"), "{err}");
+    assert!(stream.next().await.is_none());
+
+    let server = MockServer::start().await;
+    // Ignores offset: always answers offset 0.
+    Mock::given(method("GET"))
+        .respond_with(json(
+            200,
+            r#"{"data": [{"id": 1}], "total": 5, "limit": 1, "offset": 0}"#,
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(1));
+    assert_eq!(stream.next().await.unwrap().unwrap().id, 1);
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("asked for offset 1"), "{err}");
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn list_recipients_is_a_plain_get() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/recipients"))
+        .respond_with(json(200, LIST))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(api(&server).list_recipients().await.unwrap().data.len(), 2);
+    assert_eq!(server.received_requests().await.unwrap()[0].url.query(), None);
+}
+
+#[tokio::test]
+async fn create_user_posts_only_what_is_set_and_is_never_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user"))
+        .and(body_json(json!({
+            "email": "new.analyst@example.com", "first_name": "New", "last_name": "Analyst",
+            "user_group_memberships": [{"id": 1}, {"id": 4, "is_group_manager": false}],
+            "login_attributes": {"region": "EU"}
+        })))
+        .respond_with(json(200, BY_ID))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("region".into(), json!("EU"));
+    let new = NewUser::new("new.analyst@example.com")
+        .name("New", "Analyst")
+        .groups(vec![
+            GroupMembership::new(1),
+            GroupMembership::new(4).manager(false),
+        ])
+        .login_attributes(attrs);
+    api(&server).create_user(&new).await.unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(text(503, "busy"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(api(&server).create_user(&NewUser::new("a@b.io")).await.is_err());
+}
+
+#[tokio::test]
+async fn update_user_puts_set_fields_and_nulls_for_cleared_ones() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/3"))
+        .and(body_json(
+            json!({"email": "r@metabase.com", "last_name": null, "is_superuser": true, "locale": "en_US"}),
+        ))
+        .respond_with(json(200, BY_ID))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut update = UserUpdate::new()
+        .email("r@metabase.com")
+        .is_superuser(true)
+        .locale("en_US");
+    update.last_name = Patch::Clear;
+    api(&server).update_user(3, &update).await.unwrap();
+    let err = api(&server).update_user(3, &UserUpdate::new()).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[tokio::test]
+async fn own_password_change_switches_the_client_to_the_new_session() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/3/password"))
+        .and(header("x-metabase-session", SESSION))
+        .and(body_json(
+            json!({"password": "n3w-Secret", "old_password": "0ld-Secret"}),
+        ))
+        .respond_with(json(
+            200,
+            r#"{"success": true, "session_id": "8b4f5c2e-1d3a-4e6f-9a7b-0c1d2e3f4a5b"}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header(
+            "x-metabase-session",
+            "8b4f5c2e-1d3a-4e6f-9a7b-0c1d2e3f4a5b",
+        ))
+        .respond_with(json(200, CURRENT))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let changed = api
+        .change_password(3, &Secret::new("n3w-Secret"), Some(&Secret::new("0ld-Secret")))
+        .await
+        .unwrap();
+    match changed {
+        PasswordChanged::NewSession(s) => assert_eq!(s.expose(), "8b4f5c2e-1d3a-4e6f-9a7b-0c1d2e3f4a5b"),
+        other => panic!("{other:?}"),
+    }
+    api.get_me().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_admin_changing_another_password_gets_204_and_keeps_its_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/5/password"))
+        .and(body_json(json!({"password": "n3w-Secret"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::metabase_api_key("mb_abcdefghijkl"));
+    let changed = api
+        .change_password(5, &Secret::new("n3w-Secret"), None)
+        .await
+        .unwrap();
+    assert!(matches!(changed, PasswordChanged::Changed));
+    assert!(matches!(api.client().auth(), Auth::MetabaseApiKey(_)));
+}
+
+#[tokio::test]
+async fn password_errors_are_field_errors_and_never_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(json(
+            400,
+            r#"{"errors":{"password":"password is too common."},"specific-errors":{"password":["password is too common., received: \"<hidden>\""]}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server)
+        .change_password(3, &Secret::new("password1"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(err.field_errors()[0].field, "password");
+    assert_eq!(err.field_errors()[0].message, "password is too common.");
+    assert!(!err.to_string().contains("password1"));
+}
+
+#[tokio::test]
+async fn reactivate_deactivate_and_modal_use_their_paths() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/4/reactivate"))
+        .respond_with(json(200, BY_ID))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/user/4"))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/4/modal/datasetnewb"))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    api.reactivate_user(4).await.unwrap();
+    api.deactivate_user(4).await.unwrap();
+    api.dismiss_modal(4, Modal::DatasetNewb).await.unwrap();
+    let modal = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path().contains("modal"))
+        .unwrap();
+    assert!(modal.body.is_empty(), "the modal call has no body");
+}
+
+#[tokio::test]
+async fn login_posts_credentials_and_uses_the_session_then_logout_drops_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .and(body_json(
+            json!({"username": "rasta@metabase.com", "password": "Rasta-t0ucan"}),
+        ))
+        .respond_with(
+            json(200, &format!(r#"{{"id": "{SESSION}"}}"#)).insert_header("set-cookie", "metabase.SESSION=x"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/session"))
+        .and(header("x-metabase-session", SESSION))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::None);
+    let session = api
+        .login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
+        .await
+        .unwrap();
+    assert_eq!(session.expose(), SESSION);
+    assert!(matches!(api.client().auth(), Auth::MetabaseSession(_)));
+    api.logout().await.unwrap();
+    assert!(api.client().auth().is_none());
+}
+
+#[tokio::test]
+async fn login_errors_keep_the_servers_words() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(
+            401,
+            r#"{"errors":{"password":"did not match stored password"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api_with(&server, Auth::None)
+        .login("a@b.io", &Secret::new("wrong-pass"))
+        .await
+        .unwrap_err();
+    assert!(err.is_auth());
+    assert_eq!(err.field_errors()[0].message, "did not match stored password");
+    assert!(!format!("{err} {err:?}").contains("wrong-pass"));
+}
+
+#[tokio::test]
+async fn text_errors_are_kept_word_for_word() {
+    let cases = [
+        (401, "Unauthenticated"),
+        (403, "You don't have permissions to do that."),
+        (404, "Not found."),
+        (400, "You cannot remove the last member of the 'Admin' group!"),
+    ];
+    for (status, body) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("DELETE"))
+            .respond_with(text(status, body))
+            .mount(&server)
+            .await;
+        let err = api(&server).deactivate_user(1).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(err.service_message(), Some(body));
+        assert_eq!(err.is_auth(), status == 401 || status == 403);
+        assert_eq!(err.is_not_found(), status == 404);
+    }
+}
+
+#[tokio::test]
+async fn message_bodies_with_stack_traces_keep_only_the_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(json(400, r#"{"message": "Not able to reactivate an active user", "via": [{"type": "x"}], "trace": ["a", "b"]}"#))
+        .mount(&server)
+        .await;
+    let err = api(&server).reactivate_user(2).await.unwrap_err();
+    assert_eq!(
+        err.service_message(),
+        Some("Not able to reactivate an active user")
+    );
+    assert_eq!(
+        err.to_string(),
+        "PUT /api/user/2/reactivate: HTTP 400 Bad Request: Not able to reactivate an active user"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fake
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn fake_login_get_me_and_logout() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let api = fake.unauthenticated().unwrap();
+    assert_eq!(
+        api.get_me().await.unwrap_err().service_message(),
+        Some("Unauthenticated")
+    );
+    let session = api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await.unwrap();
+    let me = api.get_me().await.unwrap();
+    assert_eq!((me.id, me.is_superuser), (2, Some(false)));
+    assert!(me.permissions.is_some());
+    api.logout().await.unwrap();
+    assert!(!fake.session_is_live(&session));
+    let admin = fake.unauthenticated().unwrap();
+    admin
+        .login(ADMIN_EMAIL, &Secret::new(ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(admin.get_me().await.unwrap().is_superuser, Some(true));
+    let keyed = fake.api(Auth::metabase_api_key(API_KEY)).unwrap();
+    assert_eq!(keyed.list_users(&ListUsers::new()).await.unwrap().total, Some(3));
+    let err = api.login(USER_EMAIL, &Secret::new("nope-123")).await.unwrap_err();
+    assert_eq!(err.field_errors()[0].message, "did not match stored password");
+}
+
+#[tokio::test]
+async fn fake_refuses_ordinary_users_where_the_server_does() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let rasta = fake.session_for(USER_EMAIL).unwrap();
+    for err in [
+        rasta.list_users(&ListUsers::new()).await.unwrap_err(),
+        rasta.get_user(1).await.unwrap_err(),
+        rasta.create_user(&NewUser::new("x@y.io")).await.unwrap_err(),
+        rasta.deactivate_user(3).await.unwrap_err(),
+    ] {
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+        assert_eq!(
+            err.service_message(),
+            Some("You don't have permissions to do that.")
+        );
+    }
+    assert_eq!(rasta.get_user(2).await.unwrap().id, 2, "self is allowed");
+    assert_eq!(rasta.list_recipients().await.unwrap().data.len(), 3);
+}
+
+#[tokio::test]
+async fn fake_filters_and_pages_with_total() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = fake.with_api_key().unwrap();
+    let active = admin.list_users(&ListUsers::new()).await.unwrap();
+    assert_eq!(
+        (active.data.len(), active.total, active.limit),
+        (3, Some(3), None)
+    );
+    let gone = admin
+        .list_users(&ListUsers::new().status(UserStatus::Deactivated))
+        .await
+        .unwrap();
+    assert_eq!(gone.data.iter().map(|u| u.id).collect::<Vec<_>>(), [4]);
+    let all = admin
+        .list_users(&ListUsers::new().status(UserStatus::All))
+        .await
+        .unwrap();
+    assert_eq!(all.total, Some(4));
+    let found = admin.list_users(&ListUsers::new().query("TOUC")).await.unwrap();
+    assert_eq!(found.data.iter().map(|u| u.id).collect::<Vec<_>>(), [2]);
+    let admins = admin.list_users(&ListUsers::new().group_id(2)).await.unwrap();
+    assert_eq!(admins.data.iter().map(|u| u.id).collect::<Vec<_>>(), [1]);
+    let page = admin
+        .list_users(&ListUsers::new().limit(2).offset(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.data.len(), page.total, page.limit, page.offset),
+        (1, Some(3), Some(2), Some(2))
+    );
+    let mut stream = admin.users(ListUsers::new().status(UserStatus::All).limit(1));
+    let mut n = 0;
+    while let Some(user) = stream.next().await {
+        user.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}
+
+#[tokio::test]
+async fn fake_creates_with_unique_emails_and_updates() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = fake.session_for(ADMIN_EMAIL).unwrap();
+    let created = admin
+        .create_user(&NewUser::new("New.Analyst@Example.com").name("New", "Analyst"))
+        .await
+        .unwrap();
+    assert_eq!(created.email.as_deref(), Some("new.analyst@example.com"));
+    assert_eq!(
+        created.user_group_memberships,
+        Some(vec![GroupMembership::new(1)])
+    );
+    let err = admin
+        .create_user(&NewUser::new("RASTA@metabase.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].message, "Email address already in use.");
+    let err = admin
+        .create_user(&NewUser::new("not-an-email"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].field, "email");
+    let mut update = UserUpdate::new().first_name("Newer");
+    update.last_name = Patch::Clear;
+    let updated = admin.update_user(created.id, &update).await.unwrap();
+    assert_eq!(
+        (updated.first_name.as_deref(), updated.last_name.as_deref()),
+        (Some("Newer"), None)
+    );
+    let err = admin
+        .update_user(created.id, &UserUpdate::new().email("lucky@metabase.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.field_errors()[0].message,
+        "Email address already associated to another user."
+    );
+    assert!(
+        admin
+            .update_user(4, &UserUpdate::new().first_name("x"))
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "inactive"
+    );
+}
+
+#[tokio::test]
+async fn fake_password_rules_old_password_and_new_session() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let rasta = fake.unauthenticated().unwrap();
+    let old = rasta
+        .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
+        .await
+        .unwrap();
+    let err = rasta
+        .change_password(2, &Secret::new("password1"), Some(&Secret::new(USER_PASSWORD)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].message, "password is too common.");
+    let err = rasta
+        .change_password(2, &Secret::new("Fresh-pass9"), Some(&Secret::new("wrong")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].field, "old_password");
+    let changed = rasta
+        .change_password(2, &Secret::new("Fresh-pass9"), Some(&Secret::new(USER_PASSWORD)))
+        .await
+        .unwrap();
+    let PasswordChanged::NewSession(new) = changed else {
+        panic!("own change gives a session")
+    };
+    assert!(!fake.session_is_live(&old) && fake.session_is_live(&new));
+    assert_eq!(
+        rasta.get_me().await.unwrap().id,
+        2,
+        "the client moved to the new session"
+    );
+    assert!(fake.password_is(2, "Fresh-pass9"));
+
+    let admin = fake.session_for(ADMIN_EMAIL).unwrap();
+    let changed = admin
+        .change_password(2, &Secret::new("Reset-pass7"), None)
+        .await
+        .unwrap();
+    assert!(matches!(changed, PasswordChanged::Changed));
+    assert!(!fake.session_is_live(&new), "the user's sessions ended");
+    let err = fake
+        .session_for("lucky@metabase.com")
+        .unwrap()
+        .change_password(2, &Secret::new("Other-pass1"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+}
+
+#[tokio::test]
+async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = fake.with_api_key().unwrap();
+    admin.deactivate_user(3).await.unwrap();
+    assert_eq!(fake.is_active(3), Some(false));
+    admin.deactivate_user(3).await.unwrap();
+    let err = admin.reactivate_user(2).await.unwrap_err();
+    assert_eq!(
+        err.service_message(),
+        Some("Not able to reactivate an active user")
+    );
+    let back = admin.reactivate_user(3).await.unwrap();
+    assert_eq!((back.is_active, back.is_superuser), (Some(true), Some(false)));
+    let err = admin.deactivate_user(1).await.unwrap_err();
+    assert_eq!(
+        err.service_message(),
+        Some("You cannot remove the last member of the 'Admin' group!")
+    );
+    assert!(
+        err.http()
+            .unwrap()
+            .content_type
+            .as_deref()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(admin.get_user(99).await.unwrap_err().is_not_found());
+}
+
+#[tokio::test]
+async fn fake_dismisses_modals() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let rasta = fake.session_for(USER_EMAIL).unwrap();
+    assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(true));
+    rasta.dismiss_modal(2, Modal::QbNewb).await.unwrap();
+    assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(false));
+    assert_eq!(
+        rasta
+            .dismiss_modal(3, Modal::QbNewb)
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(403)
+    );
+}
