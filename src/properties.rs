@@ -27,6 +27,27 @@ fn decode_everything(body: &[u8]) {
         use crate::novaconnect::*;
         decode_each!(raw; User, Envelope<User>, Envelope<serde_json::Value>, UserId);
     }
+    #[cfg(feature = "diadoc")]
+    {
+        use crate::diadoc::*;
+        decode_each!(raw; UserV2, FullName);
+    }
+    #[cfg(feature = "rounds")]
+    {
+        use crate::rounds::*;
+        decode_each!(raw; User, Vec<Round>, Round, Product, RoundStatus);
+    }
+    #[cfg(feature = "metabase")]
+    {
+        use crate::metabase::*;
+        decode_each!(raw; User, UserList, StructuredAttribute, Permissions, UserStatus);
+    }
+    #[cfg(feature = "rightech")]
+    {
+        use crate::rightech::*;
+        decode_each!(raw; User, Vec<User>, ObjectId);
+        let _ = raw.json::<serde_json::Value>().map(IssuedToken::from_raw);
+    }
     let _ = raw.text();
 }
 
@@ -52,6 +73,12 @@ fn jsonish() -> impl Strategy<Value = String> {
         Just("\"_id\"".to_owned()),
         Just("\"status\"".to_owned()),
         Just("\"detail\"".to_owned()),
+        Just("\"FullName\"".to_owned()),
+        Just("\"product\"".to_owned()),
+        Just("\"token\"".to_owned()),
+        Just("\"structured_attributes\"".to_owned()),
+        Just("\"success\"".to_owned()),
+        Just("\"offset\"".to_owned()),
         any::<i64>().prop_map(|n| n.to_string()),
         any::<f64>().prop_map(|n| n.to_string()),
         "\"[^\"\\\\]{0,12}\"".prop_map(|s| s),
