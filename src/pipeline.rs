@@ -186,12 +186,8 @@ impl<'c> Call<'c> {
     }
 
     async fn send_timed(self) -> Result<RawResponse> {
-        let total = self.client.settings.timeouts.total;
         let started = Instant::now();
-        let result = match tokio::time::timeout(total, self.run(started)).await {
-            Ok(result) => result,
-            Err(_) => Err(self.timeout(TimeoutPhase::Total, total)),
-        };
+        let result = self.run(started).await;
         #[cfg(feature = "tracing")]
         {
             let span = tracing::Span::current();
@@ -217,12 +213,29 @@ impl<'c> Call<'c> {
         let mut attempt = 1;
         let mut refresh = false;
         let mut refreshed = false;
+        // One timer per attempt, at whichever comes first: the attempt's own limit or the
+        // end of the whole call. Waits between attempts are kept inside the total by `decide`.
+        let total = settings.timeouts.total;
+        let end = tokio::time::Instant::from_std(started) + total;
         loop {
-            let auth = self.auth_header(refresh).await?;
+            let auth = match tokio::time::timeout_at(end, self.auth_header(refresh)).await {
+                Ok(auth) => auth?,
+                Err(_) => return Err(self.timeout(TimeoutPhase::Total, total)),
+            };
             refresh = false;
             #[cfg(feature = "tracing")]
             tracing::Span::current().record("attempts", attempt);
-            let err = match self.attempt(auth).await {
+            let attempt_end = tokio::time::Instant::now() + settings.timeouts.attempt;
+            let (deadline, phase, limit) = if attempt_end < end {
+                (attempt_end, TimeoutPhase::Attempt, settings.timeouts.attempt)
+            } else {
+                (end, TimeoutPhase::Total, total)
+            };
+            let result = match tokio::time::timeout_at(deadline, self.attempt(auth)).await {
+                Ok(result) => result,
+                Err(_) => Err(self.timeout(phase, limit)),
+            };
+            let err = match result {
                 Ok(response) => return Ok(response),
                 Err(err) => err,
             };
@@ -310,17 +323,20 @@ impl<'c> Call<'c> {
         if let Some((name, value)) = auth {
             headers.insert(name, value);
         }
-        let mut request = self
+        // A `Request` built directly: no builder merging headers, and no per-request timer
+        // (the pipeline's own deadline covers the attempt, body included).
+        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+        *request.headers_mut() = headers;
+        if let Some(body) = &self.body {
+            *request.body_mut() = Some(body.clone().into());
+        }
+        let mut response = self
             .client
             .shared
             .http
-            .request(self.method.clone(), self.url.clone())
-            .headers(headers)
-            .timeout(settings.timeouts.attempt);
-        if let Some(body) = &self.body {
-            request = request.body(body.clone());
-        }
-        let mut response = request.send().await.map_err(|e| self.transport(e))?;
+            .execute(request)
+            .await
+            .map_err(|e| self.transport(e))?;
         let status = response.status();
         if status.is_success() {
             let body = match read_body(&mut response, settings.max_response_bytes).await {

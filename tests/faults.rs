@@ -17,6 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use userapi::{Auth, Client, Error, RetryPolicy, TimeoutPhase, Timeouts, TransportKind};
 
 type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// One call of a service against a client.
+type CallFn = fn(Client) -> BoxFut<userapi::Result<()>>;
 
 // ---------------------------------------------------------------------------------------------
 // The fault server
@@ -265,9 +267,9 @@ struct Service {
     base_path: &'static str,
     auth: fn() -> Auth,
     ok_body: &'static str,
-    read: fn(Client) -> BoxFut<userapi::Result<()>>,
+    read: CallFn,
     /// A call that is never retried, where the service has one.
-    write: Option<fn(Client) -> BoxFut<userapi::Result<()>>>,
+    write: Option<CallFn>,
 }
 
 fn services() -> Vec<Service> {
