@@ -787,6 +787,13 @@ async fn run_cell(svc: &Service, fault: &Fault) -> Run {
     }
 }
 
+/// Writes a line of the matrix to stderr directly, so it shows even when the test harness
+/// captures output (it captures only the `print!` family).
+fn report(line: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fault_matrix() {
     let services = Arc::new(services());
@@ -831,6 +838,7 @@ async fn fault_matrix() {
     for (s, f, elapsed, verdict) in &rows {
         let (svc, fault) = (&services[*s], &faults[*f]);
         match verdict {
+            // Passing cells only with `--nocapture`; failures and the total always show.
             Ok(()) => println!(
                 "ok    {:<12} {:<45} {:>6} ms",
                 svc.name,
@@ -839,16 +847,19 @@ async fn fault_matrix() {
             ),
             Err(why) => {
                 failed += 1;
-                println!(
+                report(format!(
                     "FAIL  {:<12} {:<45} {:>6} ms  {why}",
                     svc.name,
                     fault.name,
                     elapsed.as_millis()
-                );
+                ));
             }
         }
     }
-    println!("{} passed, {failed} failed", rows.len() - failed);
+    report(format!(
+        "fault matrix: {} passed, {failed} failed",
+        rows.len() - failed
+    ));
     assert!(!rows.is_empty(), "no service is enabled");
     assert_eq!(failed, 0, "{failed} cells of the fault matrix failed");
 }
