@@ -174,6 +174,13 @@ impl FakeServer {
         Ok(FakeServer { addr, task })
     }
 
+    /// [`start`](Self::start) for a service's fake: the error is the crate's own.
+    pub(crate) async fn serve(handler: Arc<dyn Handler>) -> crate::Result<FakeServer> {
+        FakeServer::start(handler)
+            .await
+            .map_err(|e| crate::Error::config(format!("the fake server could not start: {e}")))
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -249,6 +256,12 @@ pub(crate) fn percent_decode(segment: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Locks a fake's state. A handler that panicked mid-request leaves the state as it was; the
+/// fake keeps serving rather than failing every later request.
+pub(crate) fn lock<T>(state: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -519,6 +519,17 @@ impl RawResponse {
         }
     }
 
+    /// A failure the service reported inside this success response (an envelope's code,
+    /// `success: false`).
+    pub(crate) fn api_error(&self, code: i64, message: Option<String>) -> Error {
+        Error::Api(Box::new(crate::error::ApiError {
+            target: self.target.clone(),
+            http_status: self.status,
+            code,
+            message,
+        }))
+    }
+
     /// Method and path of the request.
     pub(crate) fn target(&self) -> &Target {
         &self.target

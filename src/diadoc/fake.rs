@@ -29,7 +29,7 @@ use url::Url;
 use super::{Diadoc, FullName, UserV2};
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
 use crate::models::Extra;
 
@@ -84,9 +84,7 @@ impl FakeDiadoc {
             }),
             next: AtomicU64::new(1),
         });
-        let server = FakeServer::start(state.clone())
-            .await
-            .map_err(|e| Error::config(format!("the fake server could not start: {e}")))?;
+        let server = FakeServer::serve(state.clone()).await?;
         Ok(FakeDiadoc { server, state })
     }
 
@@ -138,7 +136,7 @@ impl FakeDiadoc {
 
 impl State {
     fn lock(&self) -> MutexGuard<'_, Portal> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::fake::lock(&self.inner)
     }
 
     fn issue(&self) -> String {
@@ -225,7 +223,7 @@ impl State {
             return text(400, "At least one of Login or FullName must be set");
         }
         if let Some(login) = login
-            && !super::models::email_shaped(login)
+            && !crate::models::email_shaped(login)
         {
             return text(400, "Login must be a valid email address");
         }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::Extra;
+use crate::models::{Extra, email_shaped};
 
 /// A person's name: `LastName` and `FirstName` are required by the protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,19 +144,6 @@ impl UserToUpdate {
         }
         Ok(())
     }
-}
-
-/// `local@domain.tld`, no spaces: a shape check only; the server stays the authority.
-pub(crate) fn email_shaped(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
 }
 
 /// `LoginPassword`, the JSON body of `POST /V3/Authenticate?type=password`. The documented

@@ -32,6 +32,7 @@ use crate::auth::{Auth, Secret};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::models::email_shaped;
 
 /// The superuser's email (user 1, Crowberto Corv).
 pub const ADMIN_EMAIL: &str = "crowberto@metabase.com";
@@ -134,9 +135,7 @@ impl FakeMetabase {
             }),
             next_session: AtomicU64::new(1),
         });
-        let server = FakeServer::start(state.clone())
-            .await
-            .map_err(|e| Error::config(format!("the fake server could not start: {e}")))?;
+        let server = FakeServer::serve(state.clone()).await?;
         Ok(FakeMetabase { server, state })
     }
 
@@ -226,15 +225,6 @@ fn schema_error(field: &str, message: &str, received: &Value) -> FakeResponse {
         400,
         &json!({"errors": {field: message}, "specific-errors": {field: [format!("{message}, received: {received}")]}}),
     )
-}
-
-fn email_shaped(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 fn password_ok(p: &str) -> bool {
@@ -329,7 +319,7 @@ struct Caller {
 
 impl State {
     fn lock(&self) -> MutexGuard<'_, Instance> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::fake::lock(&self.inner)
     }
 
     fn new_session(&self, user: u64) -> String {

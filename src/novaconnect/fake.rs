@@ -23,7 +23,7 @@ use url::Url;
 use super::{Envelope, NovaConnect, User, UserId};
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
 
 /// The token the fake accepts.
@@ -65,9 +65,7 @@ impl FakeNovaConnect {
                 password: PASSWORD.to_owned(),
             }),
         });
-        let server = FakeServer::start(state.clone())
-            .await
-            .map_err(|e| Error::config(format!("the fake server could not start: {e}")))?;
+        let server = FakeServer::serve(state.clone()).await?;
         Ok(FakeNovaConnect { server, state })
     }
 
@@ -103,7 +101,7 @@ impl FakeNovaConnect {
 
 impl State {
     fn lock(&self) -> std::sync::MutexGuard<'_, Account> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::fake::lock(&self.inner)
     }
 }
 

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
-use crate::error::{ApiError, Error, Result};
+use crate::error::{Error, Result};
 
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.novaconnect.kz/api/";
@@ -124,12 +124,7 @@ impl NovaConnect {
         let raw = call.send_raw().await?;
         let envelope: Envelope<T> = raw.json()?;
         if let Some(code) = envelope.code.filter(|c| *c != 200) {
-            return Err(Error::Api(Box::new(ApiError {
-                target: raw.target().clone(),
-                http_status: raw.status,
-                code,
-                message: envelope.message,
-            })));
+            return Err(raw.api_error(code, envelope.message));
         }
         envelope
             .into_item()

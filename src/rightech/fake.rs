@@ -26,7 +26,7 @@ use url::Url;
 
 use super::{ObjectId, Rightech, check_login, check_password_policy};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
 
 /// The admin's token, accepted by [`FakeRightech::api`].
@@ -84,9 +84,7 @@ impl FakeRightech {
             }),
             next: AtomicU64::new(1),
         });
-        let server = FakeServer::start(state.clone())
-            .await
-            .map_err(|e| Error::config(format!("the fake server could not start: {e}")))?;
+        let server = FakeServer::serve(state.clone()).await?;
         Ok(FakeRightech { server, state })
     }
 
@@ -143,7 +141,7 @@ fn public(user: &Value) -> Value {
 
 impl State {
     fn lock(&self) -> MutexGuard<'_, Data> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::fake::lock(&self.inner)
     }
 
     fn new_id(&self) -> String {

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::auth::Secret;
 use crate::client::Client;
-use crate::error::{ApiError, Error, Result};
+use crate::error::{Error, Result};
 use crate::pipeline::RawResponse;
 
 /// Rightech's public cloud: `https://dev.rightech.io/`.
@@ -256,10 +256,5 @@ fn refusal(raw: &RawResponse, body: &Value) -> Error {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| Some("the service answered success: false".to_owned()));
-    Error::Api(Box::new(ApiError {
-        target: raw.target().clone(),
-        http_status: raw.status,
-        code,
-        message,
-    }))
+    raw.api_error(code, message)
 }

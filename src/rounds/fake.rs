@@ -28,7 +28,7 @@ use url::Url;
 use super::{Round, Rounds, User};
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
 
 /// The current user of [`FakeRounds::api`].
@@ -110,9 +110,7 @@ impl FakeRounds {
         let state = Arc::new(State {
             inner: Mutex::new(Data { users, rounds }),
         });
-        let server = FakeServer::start(state.clone())
-            .await
-            .map_err(|e| Error::config(format!("the fake server could not start: {e}")))?;
+        let server = FakeServer::serve(state.clone()).await?;
         Ok(FakeRounds { server, state })
     }
 
@@ -197,7 +195,7 @@ fn invalid(loc: [&str; 2], msg: &str, kind: &str, input: &Value) -> FakeResponse
 
 impl State {
     fn lock(&self) -> MutexGuard<'_, Data> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        crate::fake::lock(&self.inner)
     }
 
     /// The user id the request's token is for, or the refusal.
