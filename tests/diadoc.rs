@@ -1,8 +1,11 @@
 #![cfg(feature = "diadoc")]
 //! Kontur Diadoc on the wire (wiremock) and against its fake.
 
+mod common;
+
 use std::time::Duration;
 
+use common::text;
 use serde_json::json;
 use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, OIDC_TOKEN, PASSWORD, TAKEN_LOGIN};
 use userapi::diadoc::{Diadoc, FullName, UserToUpdate, is_login_taken};
@@ -15,13 +18,7 @@ const UNREGISTERED: &str = include_str!("fixtures/diadoc/user_v2_unregistered.js
 const AUTH: &str = "DiadocAuth ddauth_api_client_id=cid-1,ddauth_token=tok-1";
 
 fn api_with(server: &MockServer, auth: Auth) -> Diadoc {
-    Client::builder()
-        .base_url(server.uri())
-        .auth(auth)
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap()
-        .diadoc()
+    common::client(server, auth).diadoc()
 }
 
 fn api(server: &MockServer) -> Diadoc {
@@ -35,11 +32,7 @@ fn auth_is(expected: &'static str) -> impl Fn(&Request) -> bool {
 }
 
 fn json(raw: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(raw.as_bytes().to_vec(), "application/json; charset=utf-8")
-}
-
-fn text(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "text/plain; charset=utf-8")
+    common::body(200, raw, "application/json; charset=utf-8")
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 #![cfg(feature = "metabase")]
 //! Metabase on the wire (wiremock) and against its fake.
 
-use std::time::Duration;
+mod common;
 
+use common::text;
 use serde_json::json;
 use userapi::metabase::fake::{
     ADMIN_EMAIL, ADMIN_PASSWORD, API_KEY, FakeMetabase, USER_EMAIL, USER_PASSWORD,
@@ -12,7 +13,7 @@ use userapi::metabase::{
     UserStatus, UserUpdate,
 };
 use userapi::models::Patch;
-use userapi::{Auth, Client, Error, RetryPolicy, Secret};
+use userapi::{Auth, Error, Secret};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -23,13 +24,7 @@ const BARE: &str = include_str!("fixtures/metabase/list_bare_array.json");
 const SESSION: &str = "3d1f2f7c-6a0e-4b8a-9c55-0d5b2f1e8a11";
 
 fn api_with(server: &MockServer, auth: Auth) -> Metabase {
-    Client::builder()
-        .base_url(server.uri())
-        .auth(auth)
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap()
-        .metabase()
+    common::client(server, auth).metabase()
 }
 
 fn api(server: &MockServer) -> Metabase {
@@ -37,11 +32,7 @@ fn api(server: &MockServer) -> Metabase {
 }
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(raw.as_bytes().to_vec(), "application/json;charset=utf-8")
-}
-
-fn text(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "text/plain")
+    common::body(status, raw, "application/json;charset=utf-8")
 }
 
 #[tokio::test]

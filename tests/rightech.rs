@@ -1,14 +1,14 @@
 #![cfg(feature = "rightech")]
 //! Rightech IoT Cloud on the wire (wiremock) and against its fake.
 
-use std::time::Duration;
+mod common;
 
 use serde_json::json;
 use userapi::rightech::fake::{ADMIN_ID, COLLEAGUE_ID, FakeRightech, ROLE_ID, STRANGER_ID};
 use userapi::rightech::{
     ListUsers, NewUser, ObjectId, Rightech, TokenRequest, UserUpdate, check_login, check_password_policy,
 };
-use userapi::{Auth, Client, Error, RetryPolicy};
+use userapi::{Auth, Error};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -17,17 +17,11 @@ const USER: &str = include_str!("fixtures/rightech/user.json");
 const ID: &str = "5d8a18d5d0025e0012fb6a34";
 
 fn api(server: &MockServer) -> Rightech {
-    Client::builder()
-        .base_url(server.uri())
-        .auth(Auth::bearer("ric-token"))
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap()
-        .rightech()
+    common::client(server, Auth::bearer("ric-token")).rightech()
 }
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(raw.as_bytes().to_vec(), "application/json")
+    common::body(status, raw, "application/json")
 }
 
 fn oid(s: &str) -> ObjectId {

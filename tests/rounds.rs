@@ -1,6 +1,8 @@
 #![cfg(feature = "rounds")]
 //! The rounds app on the wire (wiremock) and against its fake.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -8,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 use userapi::rounds::fake::{FakeRounds, ME, OTHER};
 use userapi::rounds::{RoundRole, RoundStatus, Rounds, UserUpdate};
-use userapi::{Auth, Client, Error, RetryPolicy, Secret};
+use userapi::{Auth, Error, Secret};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -20,13 +22,7 @@ const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImV4cCI6NDEwMjQ0NDgwMH0.
 const EXPIRED: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImV4cCI6MX0.c2ln";
 
 fn api_with(server: &MockServer, auth: Auth) -> Rounds {
-    Client::builder()
-        .base_url(server.uri())
-        .auth(auth)
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
-        .build()
-        .unwrap()
-        .rounds()
+    common::client(server, auth).rounds()
 }
 
 fn api(server: &MockServer) -> Rounds {
@@ -34,7 +30,7 @@ fn api(server: &MockServer) -> Rounds {
 }
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(raw.as_bytes().to_vec(), "application/json")
+    common::body(status, raw, "application/json")
 }
 
 #[tokio::test]
