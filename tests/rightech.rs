@@ -123,6 +123,29 @@ async fn list_users_without_filters_sends_no_query() {
 }
 
 #[tokio::test]
+async fn search_users_is_a_get_on_search_with_the_list_parameters() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users/search"))
+        .and(query_param("search", "serv"))
+        .and(query_param("limit", "5"))
+        .respond_with(json(
+            200,
+            r#"[{"_id": "5d8a18d5d0025e0012fb6a35", "name": "Service"}]"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let found = api(&server)
+        .search_users(&ListUsers::new().search("serv").limit(5))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name.as_deref(), Some("Service"));
+    assert_eq!(found[0].login, None);
+}
+
+#[tokio::test]
 async fn get_user_reads_one_user_with_success() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

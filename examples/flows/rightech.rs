@@ -38,6 +38,9 @@ pub async fn run(mode: Mode) -> FlowResult {
         skip("get_user", "the group has no users");
         return Ok(());
     };
+    let name = first.name.clone().unwrap_or_default();
+    let found = api.search_users(&ListUsers::new().search(name.clone())).await?;
+    println!("  search_users({name:?}): {} match(es)", found.len());
     let one = api.get_user(&first.id).await?;
     println!("  get_user({}): {}", one.id, one.login.as_deref().unwrap_or("-"));
 

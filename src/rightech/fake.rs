@@ -355,6 +355,22 @@ impl Handler for State {
                 }
                 FakeResponse::json(200, &list)
             }
+            (Method::GET, ["search"]) => {
+                let search = req.query("search").unwrap_or("").to_lowercase();
+                let data = self.lock();
+                let found: Vec<Value> = data
+                    .users
+                    .iter()
+                    .filter(|u| u["group"].as_str() == group)
+                    .filter(|u| {
+                        u["name"]
+                            .as_str()
+                            .is_some_and(|n| n.to_lowercase().contains(&search))
+                    })
+                    .map(|u| json!({"_id": u["_id"], "name": u["name"]}))
+                    .collect();
+                FakeResponse::json(200, &found)
+            }
             (Method::POST, []) => self.create(group.map(str::to_owned), &req),
             (Method::POST, ["tokens"]) => self.issue(&me, group, &req),
             (_, [id]) if ObjectId::parse(id).is_err() => error(400, "invalid id", Some("ids are ObjectIds")),

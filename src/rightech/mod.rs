@@ -1,4 +1,4 @@
-//! Rightech IoT Cloud: `/api/v1/users` (list, get, create, update, delete) and token issuing
+//! Rightech IoT Cloud: `/api/v1/users` (list, search, get, create, update, delete) and token issuing
 //! (`POST /api/v1/users/tokens`), with `Authorization: Bearer <token>`.
 //!
 //! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total. Error
@@ -106,9 +106,22 @@ impl Rightech {
 
     /// `GET /api/v1/users`: the users in the caller's group, one page.
     pub async fn list_users(&self, query: &ListUsers) -> Result<Vec<User>> {
+        self.list("rightech::list_users", &["api", "v1", "users"], query)
+            .await
+    }
+
+    /// `GET /api/v1/users/search`: users matching `query.search`, as short items (`_id` and
+    /// `name`; the other fields are usually absent). Which parameters beyond the standard
+    /// list ones it accepts is not documented.
+    pub async fn search_users(&self, query: &ListUsers) -> Result<Vec<User>> {
+        self.list("rightech::search_users", &["api", "v1", "users", "search"], query)
+            .await
+    }
+
+    async fn list(&self, op: &'static str, path: &[&str], query: &ListUsers) -> Result<Vec<User>> {
         let only = (!query.only.is_empty()).then(|| query.only.join(","));
         self.client
-            .call("rightech::list_users", Method::GET, &["api", "v1", "users"])?
+            .call(op, Method::GET, path)?
             .query_opt("limit", query.limit)
             .query_opt("offset", query.offset)
             .query_opt("search", query.search.as_deref())
