@@ -146,6 +146,31 @@ async fn search_users_is_a_get_on_search_with_the_list_parameters() {
 }
 
 #[tokio::test]
+async fn user_pages_walk_limit_and_offset_until_a_short_page() {
+    let server = MockServer::start().await;
+    let user = |i: u32| json!({"_id": format!("{i:024x}"), "name": format!("u{i}")});
+    for (offset, ids) in [(0, vec![1, 2]), (2, vec![3, 4]), (4, vec![5])] {
+        Mock::given(method("GET"))
+            .and(path("/api/v1/users"))
+            .and(query_param("limit", "2"))
+            .and(query_param("offset", offset.to_string()))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(ids.into_iter().map(user).collect::<Vec<_>>()),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let mut pages = api(&server).user_pages(ListUsers::new().limit(2));
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        names.extend(page.unwrap().into_iter().map(|u| u.name.unwrap()));
+    }
+    assert_eq!(names, ["u1", "u2", "u3", "u4", "u5"]);
+    assert!(pages.next().await.is_none());
+}
+
+#[tokio::test]
 async fn get_user_reads_one_user_with_success() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))

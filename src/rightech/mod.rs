@@ -1,7 +1,8 @@
 //! Rightech IoT Cloud: `/api/v1/users` (list, search, get, create, update, delete) and token issuing
 //! (`POST /api/v1/users/tokens`), with `Authorization: Bearer <token>`.
 //!
-//! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total. Error
+//! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total
+//! ([`Rightech::user_pages`] pages through them). Error
 //! bodies are `{"message", "tags"?, "helper"?: {"message", "links"}}` (the message is in
 //! [`Error::service_message`], the rest in [`HttpError::body_json`](crate::HttpError::body_json));
 //! a proxy in front of the service may answer with an HTML page, whose title becomes the
@@ -108,6 +109,31 @@ impl Rightech {
     pub async fn list_users(&self, query: &ListUsers) -> Result<Vec<User>> {
         self.list("rightech::list_users", &["api", "v1", "users"], query)
             .await
+    }
+
+    /// Pages through `GET /api/v1/users` with `limit` and `offset` (from `query.offset`,
+    /// `query.limit` per page, default 100), since the service sends no total: the last page
+    /// is the first one shorter than the page size. One page in memory at a time.
+    ///
+    /// ```no_run
+    /// # async fn run(api: userapi::rightech::Rightech) -> userapi::Result<()> {
+    /// use userapi::rightech::ListUsers;
+    /// let mut pages = api.user_pages(ListUsers::new().limit(500));
+    /// while let Some(page) = pages.next().await {
+    ///     for user in page? {
+    ///         println!("{}", user.id);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn user_pages(&self, query: ListUsers) -> UserPages {
+        let size = query.limit.unwrap_or(100).max(1);
+        UserPages {
+            api: self.clone(),
+            offset: query.offset.unwrap_or(0),
+            query: query.limit(size),
+            done: false,
+        }
     }
 
     /// `GET /api/v1/users/search`: users matching `query.search`, as short items (`_id` and
@@ -240,6 +266,37 @@ impl Rightech {
             return Err(refusal(&raw, &value));
         }
         Ok(IssuedToken::from_raw(value))
+    }
+}
+
+/// The pages of a user list; see [`Rightech::user_pages`].
+#[derive(Debug)]
+#[must_use = "pages are fetched only when asked for"]
+pub struct UserPages {
+    api: Rightech,
+    query: ListUsers,
+    offset: u64,
+    done: bool,
+}
+
+impl UserPages {
+    /// The next page, or `None` after the last. An error ends the paging.
+    pub async fn next(&mut self) -> Option<Result<Vec<User>>> {
+        if self.done {
+            return None;
+        }
+        let size = self.query.limit.unwrap_or(100);
+        let page = self.api.list_users(&self.query.clone().offset(self.offset)).await;
+        match &page {
+            Ok(users) if (users.len() as u64) < u64::from(size) => self.done = true,
+            Ok(users) => self.offset += users.len() as u64,
+            Err(_) => self.done = true,
+        }
+        match page {
+            // A full page followed by an empty one: nothing more to give.
+            Ok(users) if users.is_empty() => None,
+            other => Some(other),
+        }
     }
 }
 
