@@ -11,10 +11,12 @@ mod flows;
 
 use std::process::ExitCode;
 
+#[allow(unused_imports)]
 use flows::{FlowResult, Mode};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    #[allow(unused_mut)]
     let mut results: Vec<(&str, FlowResult)> = Vec::new();
     #[cfg(feature = "novaconnect")]
     results.push(("NovaConnect", flows::novaconnect::run(Mode::Fake).await));
