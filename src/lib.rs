@@ -79,9 +79,10 @@ pub use client::{
     IntoBaseUrl, Timeouts,
 };
 pub use error::{
-    ApiError, BoxError, DecodeError, Error, FieldError, HttpError, Result, ServiceError, Target,
-    TimeoutError, TimeoutPhase, TransportError, TransportKind,
+    ApiError, BoxError, DecodeError, Error, FieldError, HttpError, ProtocolError, Result, ServiceError,
+    Target, TimeoutError, TimeoutPhase, TransportError, TransportKind,
 };
+pub use pipeline::RequestBuilder;
 pub use retry::RetryPolicy;
 
 // The README's Rust examples are compiled and run as doc tests, so they stay true.

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use crate::pipeline::RawResponse;
-use crate::{Auth, Client, Error, Secret, ServiceError};
+use crate::{Auth, Client, Error, Secret};
 
 /// Decodes `body` as each listed type; only a panic can fail this.
 macro_rules! decode_each {
@@ -122,8 +122,16 @@ proptest! {
         ct in prop::sample::select(&CONTENT_TYPES[..]),
     ) {
         let ct = (!ct.is_empty()).then_some(ct);
-        let parsed = ServiceError::parse(ct, &HeaderMap::new(), &body);
-        let _ = format!("{parsed:?}");
+        for service in services() {
+            let parsed = crate::error::read_service_error(
+                reqwest::StatusCode::BAD_REQUEST,
+                ct,
+                &HeaderMap::new(),
+                &body,
+                service.read_error,
+            );
+            let _ = format!("{parsed:?}");
+        }
     }
 
 }
@@ -182,9 +190,26 @@ proptest! {
         let jwt = format!("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.{signature}");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let client = Client::builder().base_url("https://example.invalid/").auth(Auth::jwt(jwt.clone())).build().unwrap();
-        let err = rt.block_on(async { client.call("probe", reqwest::Method::GET, &["x"])?.send_empty().await }).expect_err("expired");
+        let err = rt.block_on(async { client.call(&crate::pipeline::GENERIC, "probe", reqwest::Method::GET, "x", &[])?.send_empty().await }).expect_err("expired");
         prop_assert!(err.is_auth());
         let shown = format!("{err} {err:?}");
         prop_assert!(!shown.contains(&signature) && !shown.contains(&jwt), "{shown}");
     }
+}
+
+/// Every service's error reading, and the generic one.
+fn services() -> Vec<&'static crate::pipeline::Service> {
+    vec![
+        &crate::pipeline::GENERIC,
+        #[cfg(feature = "novaconnect")]
+        &crate::novaconnect::SERVICE,
+        #[cfg(feature = "diadoc")]
+        &crate::diadoc::SERVICE,
+        #[cfg(feature = "rounds")]
+        &crate::rounds::SERVICE,
+        #[cfg(feature = "metabase")]
+        &crate::metabase::SERVICE,
+        #[cfg(feature = "rightech")]
+        &crate::rightech::SERVICE,
+    ]
 }

@@ -141,7 +141,9 @@ async fn invalid_changes_are_refused_before_sending() {
     for (change, words) in cases {
         let err = api(&server).update_me(&change).await.unwrap_err();
         match &err {
-            Error::InvalidInput { operation, message } => {
+            Error::InvalidInput {
+                operation, message, ..
+            } => {
                 assert_eq!(*operation, "diadoc::update_me");
                 assert!(message.contains(words), "{message}");
             }
@@ -261,7 +263,7 @@ async fn authenticate_needs_the_diadoc_scheme_and_a_token_body() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Decode(ref d) if d.excerpt.is_none()),
+        matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
         "{err:?}"
     );
 }
@@ -296,8 +298,8 @@ async fn a_401_keeps_the_text_the_error_code_and_the_trace_id() {
     assert!(err.is_auth());
     assert_eq!(err.service_message(), Some("Invalid API client id"));
     let http = err.http().unwrap();
-    assert_eq!(http.service.code.as_deref(), Some("Http.Auth"));
-    assert_eq!(http.service.trace_id.as_deref(), Some("trace-abc"));
+    assert_eq!(http.service().code(), Some("Http.Auth"));
+    assert_eq!(http.service().trace_id(), Some("trace-abc"));
     assert_eq!(http.header("x-kontur-trace-id"), Some("trace-abc"));
     let shown = err.to_string();
     assert!(
@@ -449,8 +451,8 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
         .unwrap();
     let err = wrong.get_me().await.unwrap_err();
     assert_eq!(err.service_message(), Some("Invalid API client id"));
-    assert_eq!(err.http().unwrap().service.code.as_deref(), Some("Http.Auth"));
-    assert!(err.http().unwrap().service.trace_id.is_some());
+    assert_eq!(err.http().unwrap().service().code(), Some("Http.Auth"));
+    assert!(err.http().unwrap().service().trace_id().is_some());
 
     let stale = fake
         .api(Auth::diadoc(CLIENT_ID, Some(Secret::new("forged"))))

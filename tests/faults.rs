@@ -439,7 +439,7 @@ fn faults() -> Vec<Fault> {
             script: |_, _| Arc::new(|_| Action::Send(Vec::new())),
             check: |run| match err(run)? {
                 Error::Transport(t)
-                    if t.kind == TransportKind::Connect
+                    if t.kind() == TransportKind::Connect
                         && run.result.as_ref().unwrap_err().is_retryable() =>
                 {
                     Ok(())
@@ -456,7 +456,7 @@ fn faults() -> Vec<Fault> {
                 Arc::new(move |_| Action::SendThenReset(short_response(&body, declared)))
             },
             check: |run| match err(run)? {
-                Error::Transport(t) if t.kind == TransportKind::Io => Ok(()),
+                Error::Transport(t) if t.kind() == TransportKind::Io => Ok(()),
                 e => Err(format!("expected an I/O transport error, got {e:?}")),
             },
         },
@@ -466,7 +466,7 @@ fn faults() -> Vec<Fault> {
             script: |_, _| Arc::new(|_| Action::SendThenStall(Vec::new())),
             check: |run| match err(run)? {
                 Error::Timeout(t)
-                    if matches!(t.phase, TimeoutPhase::Attempt | TimeoutPhase::Total) && run.hits >= 2 =>
+                    if matches!(t.phase(), TimeoutPhase::Attempt | TimeoutPhase::Total) && run.hits >= 2 =>
                 {
                     Ok(())
                 }
@@ -498,7 +498,7 @@ fn faults() -> Vec<Fault> {
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
             check: |run| match err(run)? {
-                Error::Decode(d) if d.excerpt.is_some() && run.hits == 1 => Ok(()),
+                Error::Decode(d) if d.excerpt().is_some() && run.hits == 1 => Ok(()),
                 e => Err(format!("expected a decode error with an excerpt, got {e:?}")),
             },
         },
@@ -527,7 +527,7 @@ fn faults() -> Vec<Fault> {
                     .ok_or_else(|| format!("expected an HTTP error, got {e:?}"))?;
                 if e.status().map(|s| s.as_u16()) == Some(502)
                     && e.service_message() == Some("502 Bad Gateway")
-                    && http.attempts == 3
+                    && http.attempts() == 3
                     && run.hits == 3
                 {
                     Ok(())
@@ -544,7 +544,7 @@ fn faults() -> Vec<Fault> {
             write: false,
             script: |_, _| Arc::new(|_| ok("")),
             check: |run| match err(run)? {
-                Error::Decode(d) if d.message.contains("empty") => Ok(()),
+                Error::Decode(d) if d.message().contains("empty") => Ok(()),
                 e => Err(format!("expected a decode error about an empty body, got {e:?}")),
             },
         },
@@ -556,7 +556,7 @@ fn faults() -> Vec<Fault> {
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
             check: |run| match err(run)? {
-                Error::Decode(d) if d.content_type.as_deref() == Some("text/html") => Ok(()),
+                Error::Decode(d) if d.content_type() == Some("text/html") => Ok(()),
                 e => Err(format!("expected a decode error naming text/html, got {e:?}")),
             },
         },

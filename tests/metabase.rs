@@ -437,8 +437,8 @@ async fn password_errors_are_field_errors_and_never_retried() {
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
-    assert_eq!(err.field_errors()[0].field, "password");
-    assert_eq!(err.field_errors()[0].message, "password is too common.");
+    assert_eq!(err.field_errors()[0].field(), "password");
+    assert_eq!(err.field_errors()[0].message(), "password is too common.");
     assert!(!err.to_string().contains("password1"));
 }
 
@@ -525,7 +525,7 @@ async fn login_errors_keep_the_servers_words() {
         .await
         .unwrap_err();
     assert!(err.is_auth());
-    assert_eq!(err.field_errors()[0].message, "did not match stored password");
+    assert_eq!(err.field_errors()[0].message(), "did not match stored password");
     assert!(!format!("{err} {err:?}").contains("wrong-pass"));
 }
 
@@ -596,7 +596,7 @@ async fn fake_login_get_me_and_logout() {
     let keyed = fake.api(Auth::metabase_api_key(API_KEY)).unwrap();
     assert_eq!(keyed.list_users(&ListUsers::new()).await.unwrap().total, Some(3));
     let err = api.login(USER_EMAIL, &Secret::new("nope-123")).await.unwrap_err();
-    assert_eq!(err.field_errors()[0].message, "did not match stored password");
+    assert_eq!(err.field_errors()[0].message(), "did not match stored password");
 }
 
 #[tokio::test]
@@ -676,12 +676,12 @@ async fn fake_creates_with_unique_emails_and_updates() {
         .create_user(&NewUser::new("RASTA@metabase.com"))
         .await
         .unwrap_err();
-    assert_eq!(err.field_errors()[0].message, "Email address already in use.");
+    assert_eq!(err.field_errors()[0].message(), "Email address already in use.");
     let err = admin
         .create_user(&NewUser::new("not-an-email"))
         .await
         .unwrap_err();
-    assert_eq!(err.field_errors()[0].field, "email");
+    assert_eq!(err.field_errors()[0].field(), "email");
     let mut update = UserUpdate::new().first_name("Newer");
     update.last_name = Patch::Clear;
     let updated = admin.update_user(created.id, &update).await.unwrap();
@@ -694,7 +694,7 @@ async fn fake_creates_with_unique_emails_and_updates() {
         .await
         .unwrap_err();
     assert_eq!(
-        err.field_errors()[0].message,
+        err.field_errors()[0].message(),
         "Email address already associated to another user."
     );
     assert!(
@@ -719,12 +719,12 @@ async fn fake_password_rules_old_password_and_new_session() {
         .change_password(2, &Secret::new("password1"), Some(&Secret::new(USER_PASSWORD)))
         .await
         .unwrap_err();
-    assert_eq!(err.field_errors()[0].message, "password is too common.");
+    assert_eq!(err.field_errors()[0].message(), "password is too common.");
     let err = rasta
         .change_password(2, &Secret::new("Fresh-pass9"), Some(&Secret::new("wrong")))
         .await
         .unwrap_err();
-    assert_eq!(err.field_errors()[0].field, "old_password");
+    assert_eq!(err.field_errors()[0].field(), "old_password");
     let changed = rasta
         .change_password(2, &Secret::new("Fresh-pass9"), Some(&Secret::new(USER_PASSWORD)))
         .await
@@ -778,8 +778,7 @@ async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
     assert!(
         err.http()
             .unwrap()
-            .content_type
-            .as_deref()
+            .content_type()
             .unwrap()
             .starts_with("text/plain")
     );

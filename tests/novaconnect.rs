@@ -178,7 +178,7 @@ async fn http_401_with_a_text_body_keeps_status_message_and_target() {
     assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
     assert_eq!(err.service_message(), Some("Invalid token"));
     let http = err.http().unwrap();
-    assert_eq!(http.content_type.as_deref(), Some("text/plain"));
+    assert_eq!(http.content_type(), Some("text/plain"));
     assert_eq!(http.body_text(), "Invalid token");
     assert_eq!(
         err.to_string(),
@@ -197,9 +197,9 @@ async fn http_200_with_an_error_code_is_an_api_error() {
     let err = api(&server).get_me().await.unwrap_err();
     match &err {
         Error::Api(e) => {
-            assert_eq!(e.code, 401);
-            assert_eq!(e.http_status, StatusCode::OK);
-            assert_eq!(e.message.as_deref(), Some("Токен недействителен"));
+            assert_eq!(e.code(), 401);
+            assert_eq!(e.http_status(), StatusCode::OK);
+            assert_eq!(e.message(), Some("Токен недействителен"));
         }
         other => panic!("expected Error::Api, got {other:?}"),
     }
@@ -221,8 +221,8 @@ async fn a_wrongly_typed_field_names_its_path() {
     let err = api(&server).get_me().await.unwrap_err();
     match &err {
         Error::Decode(d) => {
-            assert_eq!(d.field_path, "result.item.email");
-            assert!(d.excerpt.as_deref().unwrap().contains("\"email\": 42"));
+            assert_eq!(d.field_path(), "result.item.email");
+            assert!(d.excerpt().unwrap().contains("\"email\": 42"));
         }
         other => panic!("expected Error::Decode, got {other:?}"),
     }
@@ -257,7 +257,7 @@ async fn missing_item_is_a_decode_error_naming_result_item() {
         .await;
     let err = api(&server).get_me().await.unwrap_err();
     match err {
-        Error::Decode(d) => assert_eq!(d.field_path, "result.item"),
+        Error::Decode(d) => assert_eq!(d.field_path(), "result.item"),
         other => panic!("{other:?}"),
     }
 }
@@ -275,7 +275,7 @@ async fn an_html_502_page_is_an_http_error_with_its_title() {
     assert_eq!(err.status(), Some(StatusCode::BAD_GATEWAY));
     assert!(err.is_retryable());
     assert_eq!(err.service_message(), Some("502 Bad Gateway"));
-    assert_eq!(err.http().unwrap().attempts, 3);
+    assert_eq!(err.http().unwrap().attempts(), 3);
 }
 
 #[tokio::test]
@@ -294,9 +294,9 @@ async fn an_oversize_body_is_an_error_not_an_allocation() {
         .await
         .unwrap_err();
     match &err {
-        Error::BodyTooLarge { limit, target } => {
+        Error::BodyTooLarge { limit, target, .. } => {
             assert_eq!(*limit, 16 * 1024);
-            assert_eq!(target.path, "/api/user/get");
+            assert_eq!(target.path(), "/api/user/get");
         }
         other => panic!("{other:?}"),
     }
@@ -323,7 +323,7 @@ async fn a_stalled_server_times_out_within_the_configured_limit() {
         started.elapsed()
     );
     match &err {
-        Error::Timeout(t) => assert_eq!(t.phase, TimeoutPhase::Attempt),
+        Error::Timeout(t) => assert_eq!(t.phase(), TimeoutPhase::Attempt),
         other => panic!("{other:?}"),
     }
     assert!(err.is_timeout() && err.is_retryable());
@@ -351,7 +351,7 @@ async fn the_total_timeout_bounds_retries() {
     .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     match &err {
-        Error::Timeout(t) => assert_eq!(t.phase, TimeoutPhase::Total),
+        Error::Timeout(t) => assert_eq!(t.phase(), TimeoutPhase::Total),
         other => panic!("{other:?}"),
     }
 }
@@ -389,7 +389,7 @@ async fn fake_refuses_a_wrong_token_with_the_service_error() {
         err.service_message(),
         Some("Unauthorized: invalid or missing token")
     );
-    assert_eq!(err.http().unwrap().service.code.as_deref(), Some("401"));
+    assert_eq!(err.http().unwrap().service().code(), Some("401"));
 }
 
 #[tokio::test]
@@ -397,7 +397,7 @@ async fn fake_checks_the_old_password() {
     let fake = FakeNovaConnect::start().await.unwrap();
     let api = fake.api().unwrap();
     let err = api.change_password("N3w-secret", "not-it").await.unwrap_err();
-    assert!(matches!(&err, Error::Api(e) if e.code == 403), "{err:?}");
+    assert!(matches!(&err, Error::Api(e) if e.code() == 403), "{err:?}");
     assert_eq!(err.service_message(), Some("The old password is wrong"));
     assert!(fake.password_is(PASSWORD));
 
@@ -436,7 +436,7 @@ async fn fake_validates_the_email() {
         .update_me(&UserEdit::new().email("no-at-sign"))
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Api(e) if e.code == 400), "{err:?}");
+    assert!(matches!(&err, Error::Api(e) if e.code() == 400), "{err:?}");
 }
 
 #[tokio::test]

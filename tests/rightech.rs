@@ -201,8 +201,8 @@ async fn success_false_under_200_is_an_api_error() {
     let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
     match &err {
         Error::Api(e) => {
-            assert_eq!(e.http_status.as_u16(), 200);
-            assert_eq!(e.message.as_deref(), Some("no access"));
+            assert_eq!(e.http_status().as_u16(), 200);
+            assert_eq!(e.message(), Some("no access"));
         }
         other => panic!("{other:?}"),
     }

@@ -236,9 +236,9 @@ async fn a_422_becomes_field_errors() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(422));
     let fields = err.field_errors();
     assert_eq!(fields.len(), 2);
-    assert_eq!(fields[0].field, "body.first_name");
-    assert_eq!(fields[0].message, "Input should be a valid string");
-    assert_eq!(fields[1].field, "query.as_owner");
+    assert_eq!(fields[0].field(), "body.first_name");
+    assert_eq!(fields[0].message(), "Input should be a valid string");
+    assert_eq!(fields[1].field(), "query.as_owner");
     assert!(
         err.to_string()
             .contains("body.first_name: Input should be a valid string"),

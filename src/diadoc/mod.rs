@@ -27,7 +27,8 @@ use reqwest::{Method, StatusCode};
 
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorBody, Result, ServiceError};
+use crate::pipeline::Service;
 
 /// Production: `https://diadoc-api.kontur.ru/`.
 pub const DEFAULT_BASE_URL: &str = "https://diadoc-api.kontur.ru/";
@@ -35,6 +36,21 @@ pub const DEFAULT_BASE_URL: &str = "https://diadoc-api.kontur.ru/";
 pub const STAGING_BASE_URL: &str = "https://diadoc-api-staging.kontur.ru/";
 
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+
+pub(crate) static SERVICE: Service = Service {
+    read_error: Some(read_error),
+};
+
+/// Kontur's error headers: `X-Diadoc-ErrorCode` and `X-Kontur-Trace-Id` (the pipeline honours
+/// `X-Kontur-Dont-Retry` for every service); the body is text, read by the generic reading.
+fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
+    if let Some(code) = body.header("x-diadoc-errorcode") {
+        out.code = Some(code);
+    }
+    if let Some(trace) = body.header("x-kontur-trace-id") {
+        out.trace_id = Some(trace);
+    }
+}
 
 /// The Diadoc user endpoints over a [`Client`].
 #[derive(Debug, Clone)]
@@ -70,10 +86,20 @@ impl Diadoc {
         &self.client
     }
 
+    /// A request to a Diadoc endpoint this crate does not model yet, through the same
+    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
+    /// limits) with Diadoc's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
+        crate::RequestBuilder::new(
+            self.client
+                .call_segments(&SERVICE, "diadoc::request", method, segments),
+        )
+    }
+
     /// `GET /V2/GetMyUser`: the user the token belongs to.
     pub async fn get_me(&self) -> Result<UserV2> {
         self.client
-            .call("diadoc::get_me", Method::GET, &["V2", "GetMyUser"])?
+            .call(&SERVICE, "diadoc::get_me", Method::GET, "V2/GetMyUser", &[])?
             .idempotent()
             .send()
             .await
@@ -96,7 +122,7 @@ impl Diadoc {
         const OP: &str = "diadoc::update_me";
         change.check().map_err(|m| Error::invalid_input(OP, m))?;
         self.client
-            .call(OP, Method::POST, &["UpdateMyUser"])?
+            .call(&SERVICE, OP, Method::POST, "UpdateMyUser", &[])?
             .header(CONTENT_TYPE, JSON_UTF8)
             .json(change)?
             .send()
@@ -134,7 +160,7 @@ impl Diadoc {
         };
         let raw = self
             .client
-            .call(OP, Method::POST, &["V3", "Authenticate"])?
+            .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
             .query("type", "password")
             .header(CONTENT_TYPE, JSON_UTF8)
             .json(&body)?
@@ -161,9 +187,9 @@ pub fn is_login_taken(err: &Error) -> bool {
     let Some(http) = err.http() else {
         return false;
     };
-    if http.status != StatusCode::METHOD_NOT_ALLOWED || !http.target.path.ends_with("/UpdateMyUser") {
+    if http.status() != StatusCode::METHOD_NOT_ALLOWED || !http.target().path().ends_with("/UpdateMyUser") {
         return false;
     }
-    let text = http.service.message.as_deref().unwrap_or("").to_ascii_lowercase();
+    let text = http.service().message().unwrap_or("").to_ascii_lowercase();
     !(text.contains("method not allowed") || text.contains("not supported"))
 }

@@ -33,7 +33,34 @@ use reqwest::{Method, StatusCode};
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::pipeline::Call;
+use crate::error::{ErrorBody, ServiceError};
+use crate::pipeline::{Call, Service};
+use serde_json::Value;
+
+pub(crate) static SERVICE: Service = Service {
+    read_error: Some(read_error),
+};
+
+/// Metabase's error shapes: `{"errors": {field: message}, "specific-errors": {...}}` for
+/// validation (the field errors; `_error` is a form-wide message), `{"message": ...}` and
+/// plain text otherwise (read by the generic reading).
+fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
+    let Some(Value::Object(errors)) = body.member("errors") else {
+        return;
+    };
+    for (key, value) in errors {
+        if key == "_error" {
+            if out.message().is_none()
+                && let Some(m) = value.as_str()
+            {
+                out.set_message(m);
+            }
+        } else {
+            out.push_fields_from(key, value);
+        }
+    }
+    out.message_from_first_field();
+}
 
 /// The Metabase user and session endpoints over a [`Client`].
 #[derive(Debug, Clone)]
@@ -69,11 +96,32 @@ impl Metabase {
         &self.client
     }
 
-    fn user_call(&self, op: &'static str, method: Method, id: u64, tail: &[&str]) -> Result<Call<'_>> {
+    /// A request to a Metabase endpoint this crate does not model yet, through the same
+    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
+    /// limits) with Metabase's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
+        crate::RequestBuilder::new(
+            self.client
+                .call_segments(&SERVICE, "metabase::request", method, segments),
+        )
+    }
+
+    fn call(&self, op: &'static str, method: Method, route: &'static str, ids: &[&str]) -> Result<Call<'_>> {
+        self.client.call(&SERVICE, op, method, route, ids)
+    }
+
+    fn user_call(
+        &self,
+        op: &'static str,
+        method: Method,
+        route: &'static str,
+        id: u64,
+        more: &[&str],
+    ) -> Result<Call<'_>> {
         let id = check_id(op, id)?;
-        let mut segments = vec!["api", "user", id.as_str()];
-        segments.extend_from_slice(tail);
-        self.client.call(op, method, &segments)
+        let mut ids = vec![id.as_str()];
+        ids.extend_from_slice(more);
+        self.call(op, method, route, &ids)
     }
 
     /// `POST /api/session`: logs in with an email and password and makes this client (and
@@ -94,8 +142,7 @@ impl Metabase {
             password: password.expose(),
         };
         let session: models::SessionId = self
-            .client
-            .call(OP, Method::POST, &["api", "session"])?
+            .call(OP, Method::POST, "api/session", &[])?
             .json(&body)?
             .secret_response()
             .send()
@@ -107,8 +154,7 @@ impl Metabase {
 
     /// `DELETE /api/session`: ends the current session; the client then sends no credentials.
     pub async fn logout(&self) -> Result<()> {
-        self.client
-            .call("metabase::logout", Method::DELETE, &["api", "session"])?
+        self.call("metabase::logout", Method::DELETE, "api/session", &[])?
             .send_empty()
             .await?;
         self.client.set_auth(Auth::None)
@@ -116,8 +162,7 @@ impl Metabase {
 
     /// `GET /api/user/current`: the current user, with the fields only this endpoint returns.
     pub async fn get_me(&self) -> Result<User> {
-        self.client
-            .call("metabase::get_me", Method::GET, &["api", "user", "current"])?
+        self.call("metabase::get_me", Method::GET, "api/user/current", &[])?
             .idempotent()
             .send()
             .await
@@ -126,7 +171,7 @@ impl Metabase {
     /// `GET /api/user/:id`: one user (self, a superuser, or an EE group manager may read it;
     /// others get 403). Deactivated users can be read.
     pub async fn get_user(&self, id: u64) -> Result<User> {
-        self.user_call("metabase::get_user", Method::GET, id, &[])?
+        self.user_call("metabase::get_user", Method::GET, "api/user/{id}", id, &[])?
             .idempotent()
             .send()
             .await
@@ -134,8 +179,7 @@ impl Metabase {
 
     /// `GET /api/user`: one page of users (superusers and EE group managers; others get 403).
     pub async fn list_users(&self, query: &ListUsers) -> Result<UserList> {
-        self.client
-            .call("metabase::list_users", Method::GET, &["api", "user"])?
+        self.call("metabase::list_users", Method::GET, "api/user", &[])?
             .query_opt("status", query.status.as_ref())
             .query_opt("include_deactivated", query.include_deactivated)
             .query_opt("query", query.query.as_deref())
@@ -175,15 +219,15 @@ impl Metabase {
     /// call it; which users it returns depends on the instance's user-visibility setting).
     /// Current servers echo but do not apply paging here, so there is no paging to ask for.
     pub async fn list_recipients(&self) -> Result<UserList> {
-        self.client
-            .call(
-                "metabase::list_recipients",
-                Method::GET,
-                &["api", "user", "recipients"],
-            )?
-            .idempotent()
-            .send()
-            .await
+        self.call(
+            "metabase::list_recipients",
+            Method::GET,
+            "api/user/recipients",
+            &[],
+        )?
+        .idempotent()
+        .send()
+        .await
     }
 
     /// `POST /api/user`: creates a user (superusers only). Answers 200 with the user, its
@@ -193,8 +237,7 @@ impl Metabase {
         if user.email.trim().is_empty() {
             return Err(Error::invalid_input(OP, "email is required"));
         }
-        self.client
-            .call(OP, Method::POST, &["api", "user"])?
+        self.call(OP, Method::POST, "api/user", &[])?
             .json(user)?
             .send()
             .await
@@ -207,7 +250,7 @@ impl Metabase {
         if update.is_empty() {
             return Err(Error::invalid_input(OP, "the update sets no field"));
         }
-        self.user_call(OP, Method::PUT, id, &[])?
+        self.user_call(OP, Method::PUT, "api/user/{id}", id, &[])?
             .json(update)?
             .idempotent()
             .send()
@@ -236,7 +279,7 @@ impl Metabase {
             old_password: old_password.map(Secret::expose),
         };
         let raw = self
-            .user_call(OP, Method::PUT, id, &["password"])?
+            .user_call(OP, Method::PUT, "api/user/{id}/password", id, &[])?
             .json(&body)?
             .secret_response()
             .send_raw()
@@ -261,9 +304,15 @@ impl Metabase {
     /// `is_superuser` is reset to false). An active user gives 400 `Not able to reactivate
     /// an active user`, so this is not retried.
     pub async fn reactivate_user(&self, id: u64) -> Result<User> {
-        self.user_call("metabase::reactivate_user", Method::PUT, id, &["reactivate"])?
-            .send()
-            .await
+        self.user_call(
+            "metabase::reactivate_user",
+            Method::PUT,
+            "api/user/{id}/reactivate",
+            id,
+            &[],
+        )?
+        .send()
+        .await
     }
 
     /// `DELETE /api/user/:id`: **deactivates** the user; it is not deleted and can be
@@ -271,7 +320,13 @@ impl Metabase {
     /// deactivating the last admin gives 400. Safe to repeat (an inactive user answers 200).
     pub async fn deactivate_user(&self, id: u64) -> Result<()> {
         let _: serde::de::IgnoredAny = self
-            .user_call("metabase::deactivate_user", Method::DELETE, id, &[])?
+            .user_call(
+                "metabase::deactivate_user",
+                Method::DELETE,
+                "api/user/{id}",
+                id,
+                &[],
+            )?
             .idempotent()
             .send()
             .await?;
@@ -284,8 +339,9 @@ impl Metabase {
             .user_call(
                 "metabase::dismiss_modal",
                 Method::PUT,
+                "api/user/{id}/modal/{modal}",
                 id,
-                &["modal", modal.as_str()],
+                &[modal.as_str()],
             )?
             .idempotent()
             .send()
@@ -333,17 +389,9 @@ impl UserStream {
 
     fn fail(&mut self, message: String) -> Poll<Option<Result<User>>> {
         self.done = true;
-        Poll::Ready(Some(Err(Error::Decode(Box::new(crate::error::DecodeError {
-            target: crate::error::Target {
-                method: Method::GET,
-                path: self.api.client.base_url().path().to_owned() + "api/user",
-            },
-            status: StatusCode::OK,
-            field_path: ".".to_owned(),
-            message,
-            content_type: None,
-            excerpt: None,
-        })))))
+        let path = self.api.client.base_url().path().to_owned() + "api/user";
+        let target = crate::error::Target::new(Method::GET, path.clone(), path);
+        Poll::Ready(Some(Err(Error::protocol(&target, Some(StatusCode::OK), message))))
     }
 
     fn accept(&mut self, page: UserList, asked_offset: u64) -> Option<String> {

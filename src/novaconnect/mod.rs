@@ -27,6 +27,11 @@ use serde::de::DeserializeOwned;
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::pipeline::Service;
+
+/// NovaConnect's errors are its envelope, `{"code", "message"}`, which the generic reading
+/// understands.
+pub(crate) static SERVICE: Service = Service { read_error: None };
 
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.novaconnect.kz/api/";
@@ -72,9 +77,21 @@ impl NovaConnect {
         &self.client
     }
 
+    /// A request to a NovaConnect endpoint this crate does not model yet, through the same
+    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
+    /// limits) with NovaConnect's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
+        crate::RequestBuilder::new(self.client.call_segments(
+            &SERVICE,
+            "novaconnect::request",
+            method,
+            segments,
+        ))
+    }
+
     /// The current user (`POST user/get` with `{}`). Safe to retry.
     pub async fn get_me(&self) -> Result<User> {
-        self.item("novaconnect::get_me", "get", &serde_json::json!({}), true)
+        self.item("novaconnect::get_me", "user/get", &serde_json::json!({}), true)
             .await
     }
 
@@ -88,7 +105,7 @@ impl NovaConnect {
                 "the edit sets no field",
             ));
         }
-        self.item("novaconnect::update_me", "edit", edit, true).await
+        self.item("novaconnect::update_me", "user/edit", edit, true).await
     }
 
     /// Changes the current user's password (`POST user/password`). Never retried.
@@ -103,19 +120,25 @@ impl NovaConnect {
             password: new_password,
             old_password,
         };
-        self.item("novaconnect::change_password", "password", &body, false)
+        self.item("novaconnect::change_password", "user/password", &body, false)
             .await
     }
 
-    /// `POST user/<action>`, the envelope checked and `result.item` taken out.
-    async fn item<B, T>(&self, operation: &'static str, action: &str, body: &B, idempotent: bool) -> Result<T>
+    /// `POST <route>`, the envelope checked and `result.item` taken out.
+    async fn item<B, T>(
+        &self,
+        operation: &'static str,
+        route: &'static str,
+        body: &B,
+        idempotent: bool,
+    ) -> Result<T>
     where
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
         let mut call = self
             .client
-            .call(operation, Method::POST, &["user", action])?
+            .call(&SERVICE, operation, Method::POST, route, &[])?
             .query_opt("lang", self.lang.as_deref())
             .json(body)?;
         if idempotent {

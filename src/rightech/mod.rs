@@ -23,11 +23,43 @@ use serde_json::Value;
 
 use crate::auth::Secret;
 use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::pipeline::RawResponse;
+use crate::error::{Error, ErrorBody, Result, ServiceError};
+use crate::pipeline::{RawResponse, Service};
 
 /// Rightech's public cloud: `https://dev.rightech.io/`.
 pub const DEFAULT_BASE_URL: &str = "https://dev.rightech.io/";
+
+pub(crate) static SERVICE: Service = Service {
+    read_error: Some(read_error),
+};
+
+/// Rightech's `{"message", "tags"?, "helper"?: {"message", "links"}}`: the helper's message
+/// when there is no other, and `codes[]` when there is no `code`.
+fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
+    if out.message().is_none()
+        && let Some(m) = body
+            .member("helper")
+            .and_then(|h| h.get("message"))
+            .and_then(Value::as_str)
+    {
+        out.set_message(m);
+    }
+    if out.code().is_none()
+        && let Some(Value::Array(codes)) = body.member("codes")
+    {
+        let codes: Vec<String> = codes
+            .iter()
+            .filter_map(|c| match c {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect();
+        if !codes.is_empty() {
+            out.code = Some(crate::error::clip(&codes.join(",")));
+        }
+    }
+}
 
 /// The Rightech user endpoints over a [`Client`].
 #[derive(Debug, Clone)]
@@ -105,10 +137,19 @@ impl Rightech {
         &self.client
     }
 
+    /// A request to a Rightech endpoint this crate does not model yet, through the same
+    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
+    /// limits) with Rightech's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
+        crate::RequestBuilder::new(
+            self.client
+                .call_segments(&SERVICE, "rightech::request", method, segments),
+        )
+    }
+
     /// `GET /api/v1/users`: the users in the caller's group, one page.
     pub async fn list_users(&self, query: &ListUsers) -> Result<Vec<User>> {
-        self.list("rightech::list_users", &["api", "v1", "users"], query)
-            .await
+        self.list("rightech::list_users", "api/v1/users", query).await
     }
 
     /// Pages through `GET /api/v1/users` with `limit` and `offset` (from `query.offset`,
@@ -140,14 +181,14 @@ impl Rightech {
     /// `name`; the other fields are usually absent). Which parameters beyond the standard
     /// list ones it accepts is not documented.
     pub async fn search_users(&self, query: &ListUsers) -> Result<Vec<User>> {
-        self.list("rightech::search_users", &["api", "v1", "users", "search"], query)
+        self.list("rightech::search_users", "api/v1/users/search", query)
             .await
     }
 
-    async fn list(&self, op: &'static str, path: &[&str], query: &ListUsers) -> Result<Vec<User>> {
+    async fn list(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Vec<User>> {
         let only = (!query.only.is_empty()).then(|| query.only.join(","));
         self.client
-            .call(op, Method::GET, path)?
+            .call(&SERVICE, op, Method::GET, route, &[])?
             .query_opt("limit", query.limit)
             .query_opt("offset", query.offset)
             .query_opt("search", query.search.as_deref())
@@ -164,9 +205,11 @@ impl Rightech {
         let raw = self
             .client
             .call(
+                &SERVICE,
                 "rightech::get_user",
                 Method::GET,
-                &["api", "v1", "users", id.as_str()],
+                "api/v1/users/{id}",
+                &[id.as_str()],
             )?
             .idempotent()
             .send_raw()
@@ -200,7 +243,7 @@ impl Rightech {
         }
         let raw = self
             .client
-            .call(OP, Method::POST, &["api", "v1", "users"])?
+            .call(&SERVICE, OP, Method::POST, "api/v1/users", &[])?
             .json(user)?
             .send_raw()
             .await?;
@@ -219,7 +262,7 @@ impl Rightech {
         }
         let raw = self
             .client
-            .call(OP, Method::PATCH, &["api", "v1", "users", id.as_str()])?
+            .call(&SERVICE, OP, Method::PATCH, "api/v1/users/{id}", &[id.as_str()])?
             .json(update)?
             .send_raw()
             .await?;
@@ -233,9 +276,11 @@ impl Rightech {
         let raw = self
             .client
             .call(
+                &SERVICE,
                 "rightech::delete_user",
                 Method::DELETE,
-                &["api", "v1", "users", id.as_str()],
+                "api/v1/users/{id}",
+                &[id.as_str()],
             )?
             .idempotent()
             .send_raw()
@@ -253,9 +298,11 @@ impl Rightech {
         let raw = self
             .client
             .call(
+                &SERVICE,
                 "rightech::create_token",
                 Method::POST,
-                &["api", "v1", "users", "tokens"],
+                "api/v1/users/tokens",
+                &[],
             )?
             .json(request)?
             .secret_response()
