@@ -146,6 +146,18 @@ pub enum Auth {
     MetabaseApiKey(Secret),
     /// Bearer tokens from a [`TokenProvider`].
     Provider(Arc<dyn TokenProvider>),
+    /// Metabase credentials: the client logs in (`POST /api/session`) on first use, sends
+    /// the session as `X-Metabase-Session`, and logs in again once when a call that is safe
+    /// to repeat comes back `401` (the session expired or was ended); see
+    /// [`Auth::metabase_login`].
+    #[cfg(feature = "metabase")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metabase")))]
+    MetabaseLogin {
+        /// The email (or LDAP user name) to log in with.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
 }
 
 impl Auth {
@@ -175,6 +187,19 @@ impl Auth {
     /// `X-API-Key: <key>`.
     pub fn metabase_api_key(key: impl Into<Secret>) -> Self {
         Auth::MetabaseApiKey(key.into())
+    }
+
+    /// Metabase credentials that renew their own session: the client logs in lazily on its
+    /// first call, and again (once, and once for all concurrent calls) when a call that is
+    /// safe to repeat comes back `401`. Metabase throttles logins per user name, so the
+    /// client never logs in per call, and a failed login ends the call with its error.
+    #[cfg(feature = "metabase")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metabase")))]
+    pub fn metabase_login(username: impl Into<String>, password: impl Into<Secret>) -> Self {
+        Auth::MetabaseLogin {
+            username: username.into(),
+            password: password.into(),
+        }
     }
 
     /// Bearer tokens from an async closure; its argument is `true` when the last token was
@@ -208,6 +233,8 @@ impl Auth {
             Auth::MetabaseSession(_) => "metabase-session",
             Auth::MetabaseApiKey(_) => "metabase-api-key",
             Auth::Provider(_) => "token-provider",
+            #[cfg(feature = "metabase")]
+            Auth::MetabaseLogin { .. } => "metabase-login",
         }
     }
 
@@ -223,6 +250,15 @@ impl Auth {
     pub(crate) fn validate(&self) -> Result<(), Error> {
         match self {
             Auth::None | Auth::Provider(_) => Ok(()),
+            #[cfg(feature = "metabase")]
+            Auth::MetabaseLogin { username, password } => {
+                if username.trim().is_empty() || password.is_empty() {
+                    return Err(Error::config(
+                        "Auth::metabase_login needs a user name and a password",
+                    ));
+                }
+                Ok(())
+            }
             Auth::Bearer(s) | Auth::Jwt(s) => s.check_header_safe("the bearer token"),
             Auth::MetabaseSession(s) => s.check_header_safe("the Metabase session id"),
             Auth::MetabaseApiKey(s) => s.check_header_safe("the Metabase API key"),
@@ -240,6 +276,8 @@ impl Auth {
     pub(crate) fn static_header(&self) -> Result<Option<(HeaderName, HeaderValue)>, Error> {
         let (name, value) = match self {
             Auth::None | Auth::Provider(_) => return Ok(None),
+            #[cfg(feature = "metabase")]
+            Auth::MetabaseLogin { .. } => return Ok(None),
             Auth::Bearer(t) | Auth::Jwt(t) => (AUTHORIZATION, format!("Bearer {}", t.expose())),
             Auth::DiadocAuth { client_id, token } => {
                 let mut v = format!("DiadocAuth ddauth_api_client_id={}", client_id.expose());
@@ -269,6 +307,402 @@ impl fmt::Debug for Auth {
                 .finish(),
             other => write!(f, "Auth::{}({REDACTED})", other.scheme_name()),
         }
+    }
+}
+
+impl Auth {
+    /// The secret values this scheme sends, for redaction of echoes.
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        match self {
+            Auth::None | Auth::Provider(_) => Vec::new(),
+            Auth::Bearer(s) | Auth::Jwt(s) | Auth::MetabaseSession(s) | Auth::MetabaseApiKey(s) => {
+                vec![s.clone()]
+            }
+            Auth::DiadocAuth { client_id, token } => {
+                let mut v = vec![client_id.clone()];
+                v.extend(token.iter().cloned());
+                v
+            }
+            #[cfg(feature = "metabase")]
+            Auth::MetabaseLogin { password, .. } => vec![password.clone()],
+        }
+    }
+
+    /// Whether the client can get a fresh credential itself after a `401`.
+    pub(crate) fn can_refresh(&self) -> bool {
+        match self {
+            Auth::Provider(_) => true,
+            #[cfg(feature = "metabase")]
+            Auth::MetabaseLogin { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The credential one attempt sends: its header, the secrets in it (for redaction), and the
+/// generation of the client's credentials it belongs to.
+#[derive(Clone, Default)]
+pub(crate) struct Credential {
+    pub(crate) header: Option<(HeaderName, HeaderValue)>,
+    pub(crate) secrets: Arc<[Secret]>,
+    pub(crate) generation: u64,
+}
+
+/// The credentials a client and all its clones share.
+///
+/// Every change bumps `generation`: a change computed from an older generation (a login
+/// that was in flight while the password changed) can then be refused, and a `401` on a
+/// credential older than the current one replays with the current one instead of asking for
+/// another. Refreshes run one at a time (`refresh`), so 64 concurrent `401`s cost one refresh.
+pub(crate) struct AuthCell {
+    state: std::sync::RwLock<AuthState>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+struct AuthState {
+    auth: Auth,
+    generation: u64,
+    /// The header of a scheme that needs no provider or login, built once.
+    header: Option<(HeaderName, HeaderValue)>,
+    secrets: Arc<[Secret]>,
+    /// A credential the client obtained for `auth` itself: a refreshed provider token, a
+    /// Metabase session from a login.
+    obtained: Option<Credential>,
+}
+
+impl AuthState {
+    fn new(auth: Auth, generation: u64) -> Result<Self, Error> {
+        auth.validate()?;
+        let header = auth.static_header()?;
+        let secrets = auth.secrets().into();
+        Ok(AuthState {
+            auth,
+            generation,
+            header,
+            secrets,
+            obtained: None,
+        })
+    }
+}
+
+impl AuthCell {
+    pub(crate) fn new(auth: Auth) -> Result<Self, Error> {
+        Ok(AuthCell {
+            state: std::sync::RwLock::new(AuthState::new(auth, 0)?),
+            refresh: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, AuthState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, AuthState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn auth(&self) -> Auth {
+        self.read().auth.clone()
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.read().generation
+    }
+
+    pub(crate) fn can_refresh(&self) -> bool {
+        self.read().auth.can_refresh()
+    }
+
+    /// Replaces the credentials.
+    pub(crate) fn set(&self, auth: Auth) -> Result<(), Error> {
+        let mut state = self.write();
+        *state = AuthState::new(auth, state.generation + 1)?;
+        Ok(())
+    }
+
+    /// Replaces the credentials only if nothing changed them since `based_on`; whether it did.
+    pub(crate) fn set_if(&self, based_on: u64, auth: Auth) -> Result<bool, Error> {
+        let mut state = self.write();
+        if state.generation != based_on {
+            return Ok(false);
+        }
+        *state = AuthState::new(auth, based_on + 1)?;
+        Ok(true)
+    }
+
+    #[allow(dead_code)]
+    /// Replaces the credentials and records a credential obtained for them (a session from
+    /// a login under [`Auth::MetabaseLogin`]).
+    #[cfg(feature = "metabase")]
+    pub(crate) fn set_with_obtained(&self, auth: Auth, obtained: (HeaderName, Secret)) -> Result<(), Error> {
+        let mut state = self.write();
+        let mut next = AuthState::new(auth, state.generation + 1)?;
+        next.obtained = Some(obtained_credential(obtained.0, &obtained.1, &next)?);
+        *state = next;
+        Ok(())
+    }
+}
+
+fn obtained_credential(name: HeaderName, value: &Secret, state: &AuthState) -> Result<Credential, Error> {
+    value.check_header_safe("the credential the client obtained")?;
+    let mut secrets: Vec<Secret> = state.secrets.to_vec();
+    secrets.push(value.clone());
+    Ok(Credential {
+        header: Some((name, sensitive_value(value.expose())?)),
+        secrets: secrets.into(),
+        generation: state.generation,
+    })
+}
+
+impl crate::client::Client {
+    /// The credential for the next attempt: the static header, the provider's current
+    /// token, or (under [`Auth::MetabaseLogin`]) the session, logging in first if there is none.
+    pub(crate) async fn credential(&self, target: &crate::error::Target) -> Result<Credential, Error> {
+        enum Next {
+            Ready(Credential),
+            Ask(Arc<dyn TokenProvider>, u64),
+            #[cfg(feature = "metabase")]
+            LogIn(u64),
+        }
+        let next = {
+            let state = self.shared.auth.read();
+            let current = || Credential {
+                header: state.header.clone(),
+                secrets: Arc::clone(&state.secrets),
+                generation: state.generation,
+            };
+            match &state.auth {
+                Auth::Provider(p) => Next::Ask(Arc::clone(p), state.generation),
+                #[cfg(feature = "metabase")]
+                Auth::MetabaseLogin { .. } => match &state.obtained {
+                    Some(c) => Next::Ready(c.clone()),
+                    None => Next::LogIn(state.generation),
+                },
+                Auth::Jwt(_) => {
+                    if let Some(exp) = state.auth.expires_at()
+                        && exp <= SystemTime::now()
+                    {
+                        let ago = SystemTime::now().duration_since(exp).unwrap_or_default();
+                        return Err(Error::auth(
+                            target,
+                            format!(
+                                "the JWT expired {} s ago; get a new token (or use a token provider)",
+                                ago.as_secs()
+                            ),
+                            None,
+                        ));
+                    }
+                    Next::Ready(current())
+                }
+                _ => Next::Ready(current()),
+            }
+        };
+        match next {
+            Next::Ready(c) => Ok(c),
+            Next::Ask(provider, generation) => {
+                let token = provider
+                    .token(false)
+                    .await
+                    .map_err(|source| Error::auth(target, "the token provider failed", Some(source)))?;
+                provider_credential(target, &token, generation)
+            }
+            #[cfg(feature = "metabase")]
+            Next::LogIn(generation) => self.obtain(target, generation, false).await,
+        }
+    }
+
+    /// A fresh credential after `stale` was refused with a `401`: the current one when the
+    /// credentials changed since `stale` was taken, otherwise one new token from the provider
+    /// or one new login. One refresh at a time for the client and all its clones.
+    pub(crate) async fn refreshed_credential(
+        &self,
+        target: &crate::error::Target,
+        stale: &Credential,
+    ) -> Result<Credential, Error> {
+        self.obtain(target, stale.generation, true).await
+    }
+
+    /// Gets a credential for generation `seen` under the refresh lock: if another call
+    /// already did (the generation moved on, or a first login landed), that one is used.
+    async fn obtain(
+        &self,
+        target: &crate::error::Target,
+        seen: u64,
+        refresh: bool,
+    ) -> Result<Credential, Error> {
+        let cell = &self.shared.auth;
+        let _one_at_a_time = cell.refresh.lock().await;
+        let (auth, generation) = {
+            let state = cell.read();
+            if state.generation != seen || (!refresh && state.obtained.is_some()) {
+                if let Some(c) = &state.obtained {
+                    return Ok(c.clone());
+                }
+                if state.header.is_some() || state.auth.is_none() {
+                    return Ok(Credential {
+                        header: state.header.clone(),
+                        secrets: Arc::clone(&state.secrets),
+                        generation: state.generation,
+                    });
+                }
+            }
+            (state.auth.clone(), state.generation)
+        };
+        let obtained = match &auth {
+            Auth::Provider(p) => {
+                let token = p
+                    .token(true)
+                    .await
+                    .map_err(|source| Error::auth(target, "the token provider failed", Some(source)))?;
+                provider_credential(target, &token, generation)?
+            }
+            #[cfg(feature = "metabase")]
+            Auth::MetabaseLogin { username, password } => {
+                let session = crate::metabase::session_login(self, username, password).await?;
+                let state = cell.read();
+                obtained_credential(HeaderName::from_static("x-metabase-session"), &session, &state)?
+            }
+            _ => {
+                let state = cell.read();
+                return Ok(Credential {
+                    header: state.header.clone(),
+                    secrets: Arc::clone(&state.secrets),
+                    generation: state.generation,
+                });
+            }
+        };
+        let mut state = cell.write();
+        if state.generation != generation {
+            // The credentials were replaced while this one was being obtained: it belongs
+            // to the old ones, so it is used for this call only.
+            return Ok(obtained);
+        }
+        state.generation += 1;
+        let credential = Credential {
+            generation: state.generation,
+            ..obtained
+        };
+        state.obtained = Some(credential.clone());
+        Ok(credential)
+    }
+}
+
+fn provider_credential(
+    target: &crate::error::Target,
+    token: &Secret,
+    generation: u64,
+) -> Result<Credential, Error> {
+    token
+        .check_header_safe("the token from the provider")
+        .map_err(|e| Error::auth(target, e.to_string(), None))?;
+    let value = sensitive_value(&format!("Bearer {}", token.expose()))
+        .map_err(|e| Error::auth(target, e.to_string(), None))?;
+    Ok(Credential {
+        header: Some((AUTHORIZATION, value)),
+        secrets: Arc::from(vec![token.clone()]),
+        generation,
+    })
+}
+
+/// Replaces every occurrence of the secrets a request sent (as they are, JSON-escaped, and
+/// percent-encoded) with [`REDACTED`] in what the server answered, before an error keeps it.
+pub(crate) struct Redactor {
+    /// Longest first, so that an escaped form is replaced whole.
+    needles: Vec<Vec<u8>>,
+}
+
+impl Redactor {
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
+        let mut needles: Vec<Vec<u8>> = Vec::new();
+        for secret in secrets {
+            let raw = secret.expose();
+            if raw.is_empty() {
+                continue;
+            }
+            needles.push(raw.as_bytes().to_vec());
+            if let Ok(json) = serde_json::to_string(raw) {
+                needles.push(json.as_bytes()[1..json.len() - 1].to_vec());
+            }
+            let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            needles.push(form.into_bytes());
+            needles.push(
+                url::form_urlencoded::byte_serialize(raw.as_bytes())
+                    .collect::<String>()
+                    .replace('+', "%20")
+                    .into_bytes(),
+            );
+        }
+        needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        needles.dedup();
+        Redactor { needles }
+    }
+
+    /// Whether `haystack` holds any secret.
+    fn found_in(&self, haystack: &[u8]) -> bool {
+        self.needles.iter().any(|n| find(haystack, n, 0).is_some())
+    }
+
+    /// The bytes with every secret replaced (the same buffer when there is none).
+    pub(crate) fn bytes(&self, input: bytes::Bytes) -> bytes::Bytes {
+        if !self.found_in(&input) {
+            return input;
+        }
+        self.replace_all(&input).into()
+    }
+
+    /// The text with every secret replaced.
+    pub(crate) fn string(&self, input: &mut String) {
+        if !self.found_in(input.as_bytes()) {
+            return;
+        }
+        let out = self.replace_all(input.as_bytes());
+        *input = String::from_utf8_lossy(&out).into_owned();
+    }
+
+    pub(crate) fn option(&self, input: &mut Option<String>) {
+        if let Some(s) = input {
+            self.string(s);
+        }
+    }
+
+    /// Every header value with a secret in it, rewritten.
+    pub(crate) fn headers(&self, headers: &mut reqwest::header::HeaderMap) {
+        for value in headers.values_mut() {
+            if self.found_in(value.as_bytes()) {
+                let clean = self.bytes(bytes::Bytes::copy_from_slice(value.as_bytes()));
+                *value = HeaderValue::from_bytes(&clean).unwrap_or(HeaderValue::from_static(REDACTED));
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    (from..=haystack.len() - needle.len())
+        .find(|&i| haystack[i] == needle[0] && haystack[i..].starts_with(needle))
+}
+
+impl Redactor {
+    /// One pass: at each position the longest secret that starts there is replaced, and the
+    /// marker itself is never searched again.
+    fn replace_all(&self, haystack: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(haystack.len());
+        let mut i = 0;
+        while i < haystack.len() {
+            match self.needles.iter().find(|n| haystack[i..].starts_with(n)) {
+                Some(n) => {
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    i += n.len();
+                }
+                None => {
+                    out.push(haystack[i]);
+                    i += 1;
+                }
+            }
+        }
+        out
     }
 }
 

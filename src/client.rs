@@ -2,13 +2,13 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use crate::auth::{Auth, Secret};
+use crate::auth::{Auth, AuthCell, Secret};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
@@ -23,16 +23,58 @@ pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION
 /// | `attempt` | 30 s | one attempt, from sending until the last byte of the body |
 /// | `total` | 60 s | the whole call: every attempt and every wait between them |
 ///
-/// With a user-supplied `reqwest::Client`, `connect` is that client's own setting; the
-/// other two still apply.
+/// [`Duration::MAX`] (or anything too long to add to the clock) means no limit. With a
+/// user-supplied `reqwest::Client`, `connect` is that client's own setting; the other two
+/// still apply.
+///
+/// ```
+/// use std::time::Duration;
+/// use userapi::Timeouts;
+/// let t = Timeouts::default().with_total(Duration::MAX).with_attempt(Duration::from_secs(5));
+/// assert_eq!(t.attempt(), Duration::from_secs(5));
+/// assert_eq!(t.connect(), Duration::from_secs(10));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
+    connect: Duration,
+    attempt: Duration,
+    total: Duration,
+}
+
+impl Timeouts {
     /// Opening a connection.
-    pub connect: Duration,
+    pub fn connect(&self) -> Duration {
+        self.connect
+    }
+
     /// One attempt, body included.
-    pub attempt: Duration,
-    /// The whole call, retries included.
-    pub total: Duration,
+    pub fn attempt(&self) -> Duration {
+        self.attempt
+    }
+
+    /// The whole call, retries and waits included.
+    pub fn total(&self) -> Duration {
+        self.total
+    }
+
+    /// With this connect timeout.
+    pub fn with_connect(mut self, d: Duration) -> Self {
+        self.connect = d;
+        self
+    }
+
+    /// With this per-attempt timeout.
+    pub fn with_attempt(mut self, d: Duration) -> Self {
+        self.attempt = d;
+        self
+    }
+
+    /// With this total timeout.
+    pub fn with_total(mut self, d: Duration) -> Self {
+        self.total = d;
+        self
+    }
 }
 
 impl Default for Timeouts {
@@ -74,27 +116,15 @@ pub struct Client {
 
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
-    pub(crate) auth: RwLock<AuthState>,
-}
-
-pub(crate) struct AuthState {
-    pub(crate) auth: Auth,
-    /// The header of a scheme that needs no provider call, built once.
-    pub(crate) header: Option<(HeaderName, HeaderValue)>,
-}
-
-impl AuthState {
-    fn new(auth: Auth) -> Result<Self> {
-        auth.validate()?;
-        let header = auth.static_header()?;
-        Ok(AuthState { auth, header })
-    }
+    pub(crate) auth: AuthCell,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) base: Url,
     pub(crate) user_agent: HeaderValue,
+    /// Sent on every call (a call's own headers win).
+    pub(crate) headers: HeaderMap,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: usize,
@@ -143,23 +173,67 @@ impl Client {
         }
     }
 
+    /// A handle on the same pool and credentials that also sends `name: value` on every
+    /// call (a request id, `X-Metabase-Locale`, …).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the name or value cannot be a header, or names a credential
+    /// header (set credentials with [`Auth`]).
+    pub fn with_header(&self, name: &str, value: &str) -> Result<Client> {
+        let (name, value) = header_pair(name, value)?;
+        let mut settings = (*self.settings).clone();
+        settings.headers.insert(name, value);
+        Ok(Client {
+            shared: Arc::clone(&self.shared),
+            settings: Arc::new(settings),
+        })
+    }
+
     /// Replaces the credentials of this client and all its clones.
     ///
-    /// Metabase `login` and Diadoc `authenticate_with_password` call this themselves.
+    /// Logging in (Metabase, Diadoc) and a change of one's own Metabase password install
+    /// credentials themselves; a login installs its session only if no other change of
+    /// credentials landed while it was in flight (a password change meanwhile ended that
+    /// session), while a password change always installs its new session.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a secret holds a character that cannot go in a header.
     pub fn set_auth(&self, auth: Auth) -> Result<()> {
-        let state = AuthState::new(auth)?;
-        *self.shared.auth.write().unwrap_or_else(|e| e.into_inner()) = state;
-        Ok(())
+        self.shared.auth.set(auth)
     }
 
     /// The credentials in use (secrets stay wrapped in [`Secret`]).
     pub fn auth(&self) -> Auth {
-        self.shared
-            .auth
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .auth
-            .clone()
+        self.shared.auth.auth()
+    }
+
+    /// The generation of the credentials: bumped by every change.
+    #[allow(dead_code)]
+    pub(crate) fn auth_generation(&self) -> u64 {
+        self.shared.auth.generation()
+    }
+
+    /// Installs `auth` only if the credentials are still those of generation `based_on`.
+    #[allow(dead_code)]
+    pub(crate) fn set_auth_if(&self, based_on: u64, auth: Auth) -> Result<bool> {
+        self.shared.auth.set_if(based_on, auth)
+    }
+
+    /// Runs `f` on a clone of this client in a task of its own and waits for it. Used for
+    /// calls that change credentials on the server (a password change ends the old session):
+    /// if the caller stops waiting, the task still installs what the server answered.
+    #[allow(dead_code)]
+    pub(crate) async fn detached<F, Fut, T>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match tokio::spawn(f(self.clone())).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::config("the runtime shut down while a call was in flight")),
+        }
     }
 
     /// When the token expires, for a JWT whose `exp` claim can be read.
@@ -175,6 +249,10 @@ impl fmt::Debug for Client {
             .field("auth", &self.auth())
             .field("timeouts", &self.settings.timeouts)
             .field("retry", &self.settings.retry)
+            .field(
+                "default_headers",
+                &self.settings.headers.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -193,7 +271,27 @@ impl IntoBaseUrl for Url {
 
 impl IntoBaseUrl for &str {
     fn into_base_url(self) -> Result<Url> {
-        Url::parse(self).map_err(|e| Error::config(format!("the base URL {self:?} does not parse: {e}")))
+        Url::parse(self).map_err(|e| {
+            Error::config(format!(
+                "the base URL {:?} does not parse: {e}",
+                without_userinfo(self)
+            ))
+        })
+    }
+}
+
+/// The URL text with anything between `//` and `@` in its authority replaced, so that an
+/// error never repeats a password written into a URL.
+fn without_userinfo(url: &str) -> String {
+    let Some(start) = url.find("//").map(|i| i + 2) else {
+        return url.to_owned();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}{}{}", &url[..start], crate::auth::REDACTED, &url[start + at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -219,6 +317,7 @@ pub struct ClientBuilder {
     base: Option<Result<Url>>,
     auth: Auth,
     user_agent: Option<String>,
+    headers: Vec<(String, String)>,
     timeouts: Timeouts,
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
@@ -261,6 +360,13 @@ impl ClientBuilder {
         self
     }
 
+    /// A header sent on every call, e.g. Diadoc's `X-Solution-Info` or Metabase's
+    /// `X-Metabase-Locale`. A bad name or value, or a credential header, fails `build()`.
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
     /// Time to open one connection.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.timeouts.connect = d;
@@ -292,8 +398,10 @@ impl ClientBuilder {
     }
 
     /// Use this `reqwest::Client` (and its pool, proxy and TLS settings) instead of building
-    /// one. Its redirect policy is its own: set `reqwest::redirect::Policy::none()` on it, or
-    /// credentials in `X-Metabase-Session` / `X-API-Key` may follow a redirect elsewhere.
+    /// one. Build it with `.redirect(reqwest::redirect::Policy::none())`: the pipeline follows
+    /// redirects itself, within the same origin only, so that no credential reaches another
+    /// host. A client that follows a redirect on its own is caught on the first response that
+    /// came from elsewhere, and the call fails with [`TransportKind::Redirect`](crate::TransportKind::Redirect).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -320,6 +428,11 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a missing or unusable base URL, credentials over plain `http`
+    /// to a host that is not loopback (unless allowed), a secret or header that cannot go
+    /// in a header, or an HTTP client that cannot be built.
     pub fn build(self) -> Result<Client> {
         let mut base = self
             .base
@@ -329,29 +442,39 @@ impl ClientBuilder {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        base.set_query(None);
+        // A query on the base URL (`?tenant=7`) is kept and sent on every call.
+        if base.query() == Some("") {
+            base.set_query(None);
+        }
         base.set_fragment(None);
 
         let ua = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
         let user_agent = HeaderValue::from_str(ua)
             .map_err(|_| Error::config("the user agent holds a character that cannot go in a header"))?;
-        let auth = AuthState::new(self.auth)?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let (name, value) = header_pair(name, value)?;
+            headers.insert(name, value);
+        }
+        let auth = AuthCell::new(self.auth)?;
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.timeouts.connect)
-                .redirect(same_origin_redirects())
-                .build()
-                .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?,
+            None => {
+                let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+                if let Some(connect) = usable(self.timeouts.connect) {
+                    builder = builder.connect_timeout(connect);
+                }
+                builder
+                    .build()
+                    .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?
+            }
         };
         Ok(Client {
-            shared: Arc::new(Shared {
-                http,
-                auth: RwLock::new(auth),
-            }),
+            shared: Arc::new(Shared { http, auth }),
             settings: Arc::new(Settings {
                 base,
                 user_agent,
+                headers,
                 timeouts: self.timeouts,
                 retry: self.retry,
                 max_response_bytes: self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
@@ -396,21 +519,25 @@ fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> Result<()> 
     Ok(())
 }
 
-/// Follows a redirect only within the origin it started from, so that no credential header
-/// ever reaches another host; a redirect elsewhere comes back as the 3xx response itself.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let Some(first) = attempt.previous().first() else {
-            return attempt.follow();
-        };
-        if attempt.previous().len() > 5 {
-            attempt.error("more than 5 redirects")
-        } else if attempt.url().origin() == first.origin() {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    })
+/// A timeout that can be added to the clock, or `None` for "no limit".
+pub(crate) fn usable(d: Duration) -> Option<Duration> {
+    // Thirty years is beyond any call; longer values are taken as "no limit" rather than
+    // risk an overflow in a timer.
+    (d < Duration::from_secs(30 * 365 * 24 * 3600)).then_some(d)
+}
+
+/// A header for every call, checked.
+fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::config(format!("{:?} is not a header name", name)))?;
+    if crate::auth::CREDENTIAL_HEADERS.contains(&name.as_str()) {
+        return Err(Error::config(format!(
+            "{name} carries credentials; set them with ClientBuilder::auth"
+        )));
+    }
+    let value = HeaderValue::from_str(value)
+        .map_err(|_| Error::config(format!("the value of {name} cannot go in a header")))?;
+    Ok((name, value))
 }
 
 #[cfg(test)]

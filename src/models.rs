@@ -16,10 +16,39 @@ pub type Extra = serde_json::Map<String, serde_json::Value>;
 /// A timestamp exactly as the service sent it, e.g. `2024-03-05T08:00:01.5Z`.
 ///
 /// Kept as text so that nothing is lost in a round trip and an unexpected format never fails
-/// a whole response; [`Timestamp::to_system_time`] parses RFC 3339 on demand.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// a whole response; [`Timestamp::to_system_time`] parses RFC 3339 on demand (and, with the
+/// features of the same names, `to_chrono`, `to_time` and `to_jiff`).
+///
+/// Equality is on the text. Ordering is by instant: `…01Z < …01.5Z` and
+/// `10:00+03:00 < 08:00:01Z`; two texts for the same instant are ordered by their text, and
+/// text that is not RFC 3339 sorts after every instant.
+///
+/// ```
+/// use userapi::models::Timestamp;
+/// assert!(Timestamp::new("2024-03-05T08:00:01Z") < Timestamp::new("2024-03-05T08:00:01.5Z"));
+/// assert!(Timestamp::new("2024-03-05T10:00:00+03:00") < Timestamp::new("2024-03-05T08:00:01Z"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(String);
+
+impl Ord for Timestamp {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self.to_system_time(), other.to_system_time()) {
+            (Some(a), Some(b)) => a.cmp(&b).then_with(|| self.0.cmp(&other.0)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => self.0.cmp(&other.0),
+        }
+    }
+}
+
+impl PartialOrd for Timestamp {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Timestamp {
     /// Wraps a timestamp string.
@@ -35,6 +64,28 @@ impl Timestamp {
     /// The instant, if the text is RFC 3339 (with any number of fractional digits).
     pub fn to_system_time(&self) -> Option<SystemTime> {
         crate::time::parse_rfc3339(&self.0)
+    }
+
+    /// The instant as a `chrono` UTC date-time, if the text is RFC 3339.
+    #[cfg(feature = "chrono")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
+    pub fn to_chrono(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.to_system_time().map(chrono::DateTime::<chrono::Utc>::from)
+    }
+
+    /// The instant as a `time` date-time in UTC, if the text is RFC 3339.
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    pub fn to_time(&self) -> Option<time::OffsetDateTime> {
+        self.to_system_time().map(time::OffsetDateTime::from)
+    }
+
+    /// The instant as a `jiff` timestamp, if the text is RFC 3339 and within jiff's range.
+    #[cfg(feature = "jiff")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jiff")))]
+    pub fn to_jiff(&self) -> Option<jiff::Timestamp> {
+        self.to_system_time()
+            .and_then(|t| jiff::Timestamp::try_from(t).ok())
     }
 }
 
@@ -242,6 +293,52 @@ mod tests {
             (back.a, back.b, back.c),
             (Patch::Set("x".into()), Patch::Clear, Patch::Unchanged)
         );
+    }
+
+    #[test]
+    fn timestamps_order_by_instant() {
+        let t = Timestamp::new;
+        assert!(t("2024-03-05T08:00:01Z") < t("2024-03-05T08:00:01.5Z"));
+        assert!(t("2024-03-05T10:00:00+03:00") < t("2024-03-05T08:00:01Z"));
+        assert!(t("2024-03-05T08:00:01Z") < t("yesterday"));
+        // Same instant, other text: not equal, and ordered consistently with `Eq`.
+        let (a, b) = (t("2024-03-05T08:00:01Z"), t("2024-03-05T08:00:01.0Z"));
+        assert_ne!(a, b);
+        assert_ne!(a.cmp(&b), std::cmp::Ordering::Equal);
+        assert_eq!(a.cmp(&b), b.cmp(&a).reverse());
+        let mut v = [
+            t("b"),
+            t("2030-01-01T00:00:00Z"),
+            t("a"),
+            t("2020-01-01T00:00:00+01:00"),
+        ];
+        v.sort();
+        let texts: Vec<&str> = v.iter().map(Timestamp::as_str).collect();
+        assert_eq!(
+            texts,
+            ["2020-01-01T00:00:00+01:00", "2030-01-01T00:00:00Z", "a", "b"]
+        );
+    }
+
+    #[cfg(feature = "chrono")]
+    #[test]
+    fn timestamp_to_chrono() {
+        let c = Timestamp::new("2024-03-05T10:00:01.5+02:00").to_chrono().unwrap();
+        assert_eq!(c.to_rfc3339(), "2024-03-05T08:00:01.500+00:00");
+    }
+
+    #[cfg(feature = "time")]
+    #[test]
+    fn timestamp_to_time() {
+        let t = Timestamp::new("2024-03-05T08:00:01Z").to_time().unwrap();
+        assert_eq!(t.unix_timestamp(), 1_709_625_601);
+    }
+
+    #[cfg(feature = "jiff")]
+    #[test]
+    fn timestamp_to_jiff() {
+        let t = Timestamp::new("2024-03-05T08:00:01Z").to_jiff().unwrap();
+        assert_eq!(t.as_second(), 1_709_625_601);
     }
 
     #[test]

@@ -9,16 +9,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER,
-    SET_COOKIE, USER_AGENT,
+    ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::auth::{Auth, CREDENTIAL_HEADERS, sensitive_value};
-use crate::client::Client;
+use crate::auth::{Auth, CREDENTIAL_HEADERS, Credential, Redactor, Secret};
+use crate::client::{Client, usable};
 use crate::error::{
     DecodeError, Error, ErrorHook, HttpError, Result, Target, TimeoutError, TimeoutPhase, TransportError,
     TransportKind, read_service_error,
@@ -33,6 +32,10 @@ const EXCERPT_CHARS: usize = 200;
 pub(crate) struct Call<'c> {
     client: &'c Client,
     service: &'static Service,
+    /// Secrets the body carries, redacted wherever the server echoes them.
+    body_secrets: Vec<Secret>,
+    /// A credential sent instead of the client's.
+    auth_override: Option<Credential>,
     /// The operation's stable name, for spans.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     operation: &'static str,
@@ -53,6 +56,8 @@ pub(crate) struct RawResponse {
     pub(crate) body: Bytes,
     target: Target,
     secret: bool,
+    /// The secrets the request sent, redacted from decode excerpts.
+    secrets: Vec<Secret>,
     /// Requests sent to get it.
     attempts: u32,
 }
@@ -162,6 +167,8 @@ impl Client {
         Ok(Call {
             client: self,
             service,
+            body_secrets: Vec::new(),
+            auth_override: None,
             operation,
             method,
             url,
@@ -259,6 +266,24 @@ impl<'c> Call<'c> {
         self
     }
 
+    /// A secret this request sends in its body (a password): wherever the server echoes it,
+    /// an error shows [`REDACTED`](crate::REDACTED) instead.
+    pub(crate) fn secret(mut self, secret: &Secret) -> Self {
+        self.body_secrets.push(secret.clone());
+        self
+    }
+
+    /// Sends this credential instead of the client's (`Auth::None` for a login).
+    pub(crate) fn auth_override(mut self, auth: &Auth) -> Result<Self> {
+        auth.validate()?;
+        self.auth_override = Some(Credential {
+            header: auth.static_header()?,
+            secrets: auth.secrets().into(),
+            generation: 0,
+        });
+        Ok(self)
+    }
+
     /// Marks the operation as safe to repeat, so the retry policy may replay it.
     pub(crate) fn idempotent(mut self) -> Self {
         self.idempotent = true;
@@ -274,11 +299,6 @@ impl<'c> Call<'c> {
     /// Sends and decodes a JSON body into `T`.
     pub(crate) async fn send<T: DeserializeOwned>(self) -> Result<T> {
         self.send_raw().await?.json()
-    }
-
-    /// Sends and returns the body as text.
-    pub(crate) async fn send_text(self) -> Result<String> {
-        self.send_raw().await?.text()
     }
 
     /// Sends and ignores a success body.
@@ -329,35 +349,40 @@ impl<'c> Call<'c> {
         result
     }
 
+    /// Attempts until success, a decision to stop, or the total timeout. Every request sent
+    /// is counted in the result's `attempts`, replays after a credential refresh included.
     async fn run(&self, started: Instant) -> Result<RawResponse> {
         let settings = &self.client.settings;
+        let total = settings.timeouts.total();
+        // `None`: no total limit (a timeout too long to add to the clock).
+        let end = usable(total).and_then(|t| tokio::time::Instant::from_std(started).checked_add(t));
         let mut attempt = 1;
         let mut sent = 0;
-        let mut refresh = false;
         let mut refreshed = false;
-        // One timer per attempt, at whichever comes first: the attempt's own limit or the
-        // end of the whole call. Waits between attempts are kept inside the total by `decide`.
-        let total = settings.timeouts.total;
-        let end = tokio::time::Instant::from_std(started) + total;
+        let mut replay: Option<Credential> = None;
         loop {
-            let auth = match tokio::time::timeout_at(end, self.auth_header(refresh)).await {
-                Ok(Ok(auth)) => auth,
-                Ok(Err(err)) => return Err(with_attempts(err, sent)),
-                Err(_) => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+            let credential = match (replay.take(), &self.auth_override) {
+                (Some(c), _) => c,
+                (None, Some(c)) => c.clone(),
+                (None, None) => match within(end, self.client.credential(&self.target)).await {
+                    Some(Ok(c)) => c,
+                    Some(Err(err)) => return Err(with_attempts(err, sent)),
+                    None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                },
             };
-            refresh = false;
             #[cfg(feature = "tracing")]
-            tracing::Span::current().record("attempts", attempt);
-            let attempt_end = tokio::time::Instant::now() + settings.timeouts.attempt;
-            let (deadline, phase, limit) = if attempt_end < end {
-                (attempt_end, TimeoutPhase::Attempt, settings.timeouts.attempt)
-            } else {
-                (end, TimeoutPhase::Total, total)
+            tracing::Span::current().record("attempts", sent + 1);
+            let attempt_end =
+                usable(settings.timeouts.attempt()).and_then(|d| tokio::time::Instant::now().checked_add(d));
+            let (deadline, phase, limit) = match (attempt_end, end) {
+                (Some(a), Some(e)) if e <= a => (Some(e), TimeoutPhase::Total, total),
+                (None, Some(e)) => (Some(e), TimeoutPhase::Total, total),
+                (a, _) => (a, TimeoutPhase::Attempt, settings.timeouts.attempt()),
             };
             sent += 1;
-            let result = match tokio::time::timeout_at(deadline, self.attempt(auth)).await {
-                Ok(result) => result,
-                Err(_) => Err(self.timeout(phase, limit)),
+            let result = match within(deadline, self.attempt(&credential)).await {
+                Some(result) => result,
+                None => Err(self.timeout(phase, limit)),
             };
             let err = match result {
                 Ok(mut response) => {
@@ -366,25 +391,33 @@ impl<'c> Call<'c> {
                 }
                 Err(err) => err,
             };
-            let outcome = outcome_of(&err);
-            if err.status() == Some(StatusCode::UNAUTHORIZED)
-                && self.idempotent
+            let remaining = end.map(|e| e.saturating_duration_since(tokio::time::Instant::now()));
+            let refreshable = self.auth_override.is_none()
                 && !refreshed
-                && self.has_provider()
-            {
-                refresh = true;
-                refreshed = true;
-                continue;
-            }
-            let remaining = settings.timeouts.total.saturating_sub(started.elapsed());
-            match retry::decide(
+                && (self.client.shared.auth.can_refresh()
+                    || self.client.auth_generation() != credential.generation);
+            let decision = retry::decide(
                 &settings.retry,
-                attempt,
-                self.idempotent,
-                outcome,
-                Some(remaining),
+                retry::Attempt {
+                    number: attempt,
+                    idempotent: self.idempotent,
+                    refreshable,
+                },
+                outcome_of(&err),
+                remaining,
                 retry::jitter(),
-            ) {
+            );
+            match decision {
+                Decision::Refresh => {
+                    refreshed = true;
+                    let fresh =
+                        within(end, self.client.refreshed_credential(&self.target, &credential)).await;
+                    match fresh {
+                        Some(Ok(c)) => replay = Some(c),
+                        Some(Err(refresh_err)) => return Err(with_attempts(refresh_err, sent)),
+                        None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                    }
+                }
                 Decision::Retry(wait) => {
                     #[cfg(feature = "tracing")]
                     tracing::debug!(
@@ -402,97 +435,112 @@ impl<'c> Call<'c> {
         }
     }
 
-    fn has_provider(&self) -> bool {
-        let state = self.client.shared.auth.read().unwrap_or_else(|e| e.into_inner());
-        matches!(state.auth, Auth::Provider(_))
-    }
-
-    async fn auth_header(&self, refresh: bool) -> Result<Option<(HeaderName, HeaderValue)>> {
-        let provider = {
-            let state = self.client.shared.auth.read().unwrap_or_else(|e| e.into_inner());
-            match &state.auth {
-                Auth::Provider(p) => p.clone(),
-                Auth::Jwt(_) => {
-                    if let Some(exp) = state.auth.expires_at()
-                        && exp <= SystemTime::now()
-                    {
-                        let ago = SystemTime::now().duration_since(exp).unwrap_or_default();
-                        return Err(Error::auth(
-                            &self.target,
-                            format!(
-                                "the JWT expired {} s ago; get a new token (or use a token provider)",
-                                ago.as_secs()
-                            ),
-                            None,
-                        ));
-                    }
-                    return Ok(state.header.clone());
-                }
-                _ => return Ok(state.header.clone()),
-            }
-        };
-        let token = provider
-            .token(refresh)
-            .await
-            .map_err(|source| Error::auth(&self.target, "the token provider failed", Some(source)))?;
-        token
-            .check_header_safe("the token from the provider")
-            .map_err(|e| Error::auth(&self.target, e.to_string(), None))?;
-        Ok(Some((
-            AUTHORIZATION,
-            sensitive_value(&format!("Bearer {}", token.expose()))?,
-        )))
-    }
-
-    async fn attempt(&self, auth: Option<(HeaderName, HeaderValue)>) -> Result<RawResponse> {
+    /// One attempt: the request, and the redirects within the origin it leads to.
+    async fn attempt(&self, credential: &Credential) -> Result<RawResponse> {
         let settings = &self.client.settings;
-        let mut headers = self.headers.clone();
-        headers.insert(USER_AGENT, settings.user_agent.clone());
-        if let Some((name, value)) = auth {
-            headers.insert(name, value);
-        }
-        // A `Request` built directly: no builder merging headers, and no per-request timer
-        // (the pipeline's own deadline covers the attempt, body included).
-        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
-        *request.headers_mut() = headers;
-        if let Some(body) = &self.body {
-            *request.body_mut() = Some(body.clone().into());
-        }
-        let mut response = self
-            .client
-            .shared
-            .http
-            .execute(request)
-            .await
-            .map_err(|e| self.transport(e))?;
-        let status = response.status();
-        if status.is_success() {
-            let body = match read_body(&mut response, settings.max_response_bytes).await {
-                Ok((body, false)) => body,
-                Ok((_, true)) => {
-                    return Err(Error::BodyTooLarge {
-                        target: self.target.clone(),
-                        limit: settings.max_response_bytes,
-                        attempts: 1,
-                    });
+        let mut method = self.method.clone();
+        let mut url = self.url.clone();
+        let mut body = self.body.clone();
+        let mut redirects = 0;
+        loop {
+            let mut headers = settings.headers.clone();
+            headers.extend(self.headers.clone());
+            headers.insert(USER_AGENT, settings.user_agent.clone());
+            if body.is_none() {
+                headers.remove(CONTENT_TYPE);
+            }
+            if let Some((name, value)) = &credential.header {
+                headers.insert(name.clone(), value.clone());
+            }
+            // A `Request` built directly: no builder merging headers, and no per-request
+            // timer (the pipeline's own deadline covers the attempt, body included).
+            let mut request = reqwest::Request::new(method.clone(), url.clone());
+            *request.headers_mut() = headers;
+            if let Some(body) = &body {
+                *request.body_mut() = Some(body.clone().into());
+            }
+            let mut response = self
+                .client
+                .shared
+                .http
+                .execute(request)
+                .await
+                .map_err(|e| self.transport(e))?;
+            if response.url().origin() != url.origin() {
+                return Err(self.transport_error(
+                    TransportKind::Redirect,
+                    "the HTTP client followed a redirect to another origin itself; build it with \
+                     reqwest::redirect::Policy::none()"
+                        .into(),
+                ));
+            }
+            let status = response.status();
+            if status.is_success() {
+                let body = match read_body(&mut response, settings.max_response_bytes, false).await {
+                    Ok((body, false)) => body,
+                    Ok((_, true)) => {
+                        return Err(Error::BodyTooLarge {
+                            target: self.target.clone(),
+                            limit: settings.max_response_bytes,
+                            attempts: 1,
+                        });
+                    }
+                    Err(e) => return Err(self.transport(e)),
+                };
+                return Ok(RawResponse {
+                    status,
+                    headers: std::mem::take(response.headers_mut()),
+                    body,
+                    target: self.target.clone(),
+                    secret: self.secret_response,
+                    secrets: self.secrets(credential),
+                    attempts: 1,
+                });
+            }
+            if let Some(next) = self.same_origin_redirect(status, response.headers(), &url)
+                && redirects < MAX_REDIRECTS
+            {
+                redirects += 1;
+                // 303, and 301/302 after a POST, continue as a GET without a body; 307 and
+                // 308 repeat the request as it was.
+                let to_get = status == StatusCode::SEE_OTHER
+                    || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                        && method == Method::POST);
+                if to_get && method != Method::HEAD {
+                    method = Method::GET;
+                    body = None;
                 }
-                Err(e) => return Err(self.transport(e)),
-            };
-            return Ok(RawResponse {
-                status,
-                headers: std::mem::take(response.headers_mut()),
-                body,
-                target: self.target.clone(),
-                secret: self.secret_response,
-                attempts: 1,
-            });
+                url = next;
+                continue;
+            }
+            let mut headers = std::mem::take(response.headers_mut());
+            // A broken error body still leaves the status to report, so read errors are
+            // dropped; a body longer than the limit is kept up to the limit.
+            let (body, body_truncated) = read_body(&mut response, settings.max_error_body_bytes, true)
+                .await
+                .unwrap_or_default();
+            return Err(self.http_error(status, &mut headers, body, body_truncated, &url, credential));
         }
-        let mut headers = std::mem::take(response.headers_mut());
-        // A broken error body still leaves the status to report, so read errors are dropped.
-        let (body, body_truncated) = read_body(&mut response, settings.max_error_body_bytes)
-            .await
-            .unwrap_or_default();
-        Err(self.http_error(status, &mut headers, body, body_truncated))
+    }
+
+    /// The next URL of a redirect that may be followed: a 301, 302, 303, 307 or 308 with a
+    /// `Location` in the same origin.
+    fn same_origin_redirect(&self, status: StatusCode, headers: &HeaderMap, from: &Url) -> Option<Url> {
+        if !matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+            return None;
+        }
+        let location = headers.get(LOCATION)?.to_str().ok()?;
+        let next = from.join(location).ok()?;
+        (next.origin() == from.origin()).then_some(next)
+    }
+
+    fn secrets(&self, credential: &Credential) -> Vec<Secret> {
+        credential
+            .secrets
+            .iter()
+            .chain(&self.body_secrets)
+            .cloned()
+            .collect()
     }
 
     fn http_error(
@@ -501,11 +549,17 @@ impl<'c> Call<'c> {
         headers: &mut HeaderMap,
         body: Bytes,
         body_truncated: bool,
+        url: &Url,
+        credential: &Credential,
     ) -> Error {
         headers.remove(SET_COOKIE);
         for name in CREDENTIAL_HEADERS {
             headers.remove(name);
         }
+        let secrets = self.secrets(credential);
+        let redactor = Redactor::new(&secrets);
+        redactor.headers(headers);
+        let body = redactor.bytes(body);
         let content_type = headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -518,8 +572,14 @@ impl<'c> Call<'c> {
             self.service.read_error,
         );
         if status.is_redirection() && service.message.is_none() {
-            let location = headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?");
-            service.message = Some(format!("redirect to {location} not followed: another origin"));
+            service.message = Some(redirect_message(status, headers, url));
+        }
+        redactor.option(&mut service.message);
+        redactor.option(&mut service.code);
+        redactor.option(&mut service.trace_id);
+        for field in &mut service.fields {
+            redactor.string(&mut field.field);
+            redactor.string(&mut field.message);
         }
         // Any server may ask not to be retried; Kontur's spelling is honoured everywhere.
         let dont_retry = service.dont_retry
@@ -547,9 +607,9 @@ impl<'c> Call<'c> {
         let settings = &self.client.settings;
         if e.is_timeout() {
             let (phase, limit) = if e.is_connect() {
-                (TimeoutPhase::Connect, settings.timeouts.connect)
+                (TimeoutPhase::Connect, settings.timeouts.connect())
             } else {
-                (TimeoutPhase::Attempt, settings.timeouts.attempt)
+                (TimeoutPhase::Attempt, settings.timeouts.attempt())
             };
             return self.timeout(phase, limit);
         }
@@ -568,6 +628,15 @@ impl<'c> Call<'c> {
         }))
     }
 
+    fn transport_error(&self, kind: TransportKind, message: String) -> Error {
+        Error::Transport(Box::new(TransportError {
+            target: self.target.clone(),
+            kind,
+            source: message.into(),
+            attempts: 1,
+        }))
+    }
+
     fn timeout(&self, phase: TimeoutPhase, limit: Duration) -> Error {
         Error::Timeout(Box::new(TimeoutError {
             target: self.target.clone(),
@@ -575,6 +644,36 @@ impl<'c> Call<'c> {
             limit,
             attempts: 1,
         }))
+    }
+}
+
+/// Redirects followed within the origin, at most.
+const MAX_REDIRECTS: u32 = 5;
+
+/// What a 3xx that was not followed means, in words.
+fn redirect_message(status: StatusCode, headers: &HeaderMap, from: &Url) -> String {
+    let location = headers.get(LOCATION).and_then(|v| v.to_str().ok());
+    match (status.as_u16(), location) {
+        (304, _) => "HTTP 304 Not Modified, but the request was not conditional".to_owned(),
+        (301 | 302 | 303 | 307 | 308, None) => format!("a {status} redirect without a Location header"),
+        (301 | 302 | 303 | 307 | 308, Some(location)) => match from.join(location) {
+            Ok(next) if next.origin() != from.origin() => format!(
+                "redirect to another origin ({}) not followed: credentials stay with {}",
+                next.origin().ascii_serialization(),
+                from.origin().ascii_serialization()
+            ),
+            Ok(_) => format!("more than {MAX_REDIRECTS} redirects within the origin"),
+            Err(_) => "a redirect whose Location is not a URL".to_owned(),
+        },
+        _ => format!("a {status} response: redirects of this kind are not followed"),
+    }
+}
+
+/// Runs `f` until `deadline`; `None` when the deadline came first. No deadline: no timer.
+async fn within<F: std::future::Future>(deadline: Option<tokio::time::Instant>, f: F) -> Option<F::Output> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, f).await.ok(),
+        None => Some(f.await),
     }
 }
 
@@ -601,6 +700,7 @@ impl RawResponse {
             body: Bytes::from(body),
             target: Target::new(Method::GET, "/test", "/test"),
             secret: false,
+            secrets: Vec::new(),
             attempts: 1,
         }
     }
@@ -635,9 +735,12 @@ impl RawResponse {
     /// A decode error about this response.
     pub(crate) fn decode_failure(&self, field_path: String, message: String) -> Error {
         let excerpt = (!self.secret && !self.body.is_empty()).then(|| {
-            let text = String::from_utf8_lossy(&self.body);
+            let mut text = String::from_utf8_lossy(&self.body).into_owned();
+            Redactor::new(&self.secrets).string(&mut text);
             text.chars().take(EXCERPT_CHARS).collect()
         });
+        let mut message = message;
+        Redactor::new(&self.secrets).string(&mut message);
         Error::Decode(Box::new(DecodeError {
             target: self.target.clone(),
             status: self.status,
@@ -656,22 +759,18 @@ impl RawResponse {
     /// A response that breaks the service's protocol (an empty session id, a missing
     /// created id).
     pub(crate) fn protocol_error(&self, message: impl Into<String>) -> Error {
+        let mut message = message.into();
+        Redactor::new(&self.secrets).string(&mut message);
         let mut err = Error::protocol(&self.target, Some(self.status), message);
         err.set_attempts(self.attempts);
         err
     }
 
-    /// The body as UTF-8 text.
-    pub(crate) fn text(self) -> Result<String> {
-        match String::from_utf8(self.body.to_vec()) {
-            Ok(s) => Ok(s),
-            Err(_) => Err(self.decode_failure(".".into(), "the body is not UTF-8 text".into())),
-        }
-    }
-
     /// A failure the service reported inside this success response (an envelope's code,
     /// `success: false`).
     pub(crate) fn api_error(&self, code: i64, message: Option<String>) -> Error {
+        let mut message = message;
+        Redactor::new(&self.secrets).option(&mut message);
         Error::Api(Box::new(crate::error::ApiError {
             target: self.target.clone(),
             http_status: self.status,
@@ -724,10 +823,13 @@ fn with_attempts(mut err: Error, attempts: u32) -> Error {
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date.
+///
+/// Delay-seconds too large for a `u64` are [`Duration::MAX`]: longer than any cap, so the
+/// call stops at once.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(value.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
     }
     let at = crate::time::parse_http_date(value)?;
     Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
@@ -735,8 +837,15 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
 
 /// Reads a body up to `limit` bytes. Returns the bytes and whether the body was longer: a
 /// longer body is read no further than the limit. A body in one chunk is not copied.
-async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<(Bytes, bool), reqwest::Error> {
-    if response.content_length().is_some_and(|len| len > limit as u64) {
+///
+/// A declared length over the limit ends the read at once, unless `keep_prefix` (error
+/// bodies: their first `limit` bytes still carry the server's message).
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: usize,
+    keep_prefix: bool,
+) -> Result<(Bytes, bool), reqwest::Error> {
+    if !keep_prefix && response.content_length().is_some_and(|len| len > limit as u64) {
         return Ok((Bytes::new(), true));
     }
     let Some(first) = response.chunk().await? else {
@@ -988,5 +1097,16 @@ mod tests {
         let later = parse_retry_after("Fri, 01 Jan 2100 00:00:00 GMT").unwrap();
         assert!(later > Duration::from_secs(3600 * 24 * 365));
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(Duration::MAX),
+            "beyond u64: longer than any cap"
+        );
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(
+            parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "RFC 850, in the past"
+        );
     }
 }

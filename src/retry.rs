@@ -99,48 +99,62 @@ pub(crate) enum Outcome {
     Fatal,
 }
 
-/// Retry after this wait, or stop.
+/// Retry after this wait, replay once with a fresh credential, or stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     Retry(Duration),
+    /// Get a fresh credential (or the current one, if it changed since this attempt's was
+    /// taken) and replay at once. Not a retry: it does not count against `max_attempts`.
+    Refresh,
     Stop,
 }
 
-/// The retry decision. `attempt` is the 1-based number of the attempt that just failed;
-/// `remaining` is what is left of the total timeout, if one is set.
+/// The call as far as the decision is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Attempt {
+    /// 1-based number of the attempt that just failed (a replay after a refresh keeps it).
+    pub(crate) number: u32,
+    /// Whether the operation is safe to repeat.
+    pub(crate) idempotent: bool,
+    /// Whether a fresh credential can be had and none was tried yet in this call.
+    pub(crate) refreshable: bool,
+}
+
+/// The retry decision. `remaining` is what is left of the total timeout, if one is set.
 pub(crate) fn decide(
     policy: &RetryPolicy,
-    attempt: u32,
-    idempotent: bool,
+    attempt: Attempt,
     outcome: Outcome,
     remaining: Option<Duration>,
     jitter: f64,
 ) -> Decision {
-    if !idempotent || attempt >= policy.max_attempts {
+    if !attempt.idempotent {
+        return Decision::Stop;
+    }
+    if let Outcome::Status { status, .. } = outcome
+        && status == StatusCode::UNAUTHORIZED
+        && attempt.refreshable
+    {
+        return Decision::Refresh;
+    }
+    if attempt.number >= policy.max_attempts {
         return Decision::Stop;
     }
     let delay = match outcome {
-        Outcome::Connect | Outcome::AttemptTimeout => policy.backoff(attempt - 1, jitter),
+        Outcome::Connect | Outcome::AttemptTimeout => policy.backoff(attempt.number - 1, jitter),
         Outcome::Status {
             status,
             retry_after,
             dont_retry,
         } => {
-            let transient = matches!(
-                status,
-                StatusCode::TOO_MANY_REQUESTS
-                    | StatusCode::BAD_GATEWAY
-                    | StatusCode::SERVICE_UNAVAILABLE
-                    | StatusCode::GATEWAY_TIMEOUT
-            );
-            if !transient || dont_retry {
+            if !crate::error::transient(status) || dont_retry {
                 return Decision::Stop;
             }
             match retry_after {
                 // Retrying before the server's time is up would only be refused again.
                 Some(d) if d > policy.max_delay => return Decision::Stop,
                 Some(d) => d,
-                None => policy.backoff(attempt - 1, jitter),
+                None => policy.backoff(attempt.number - 1, jitter),
             }
         }
         Outcome::Fatal => return Decision::Stop,
@@ -177,7 +191,6 @@ mod tests {
     fn decision_table() {
         let p = RetryPolicy::default();
         let s = Duration::from_secs;
-        #[rustfmt::skip]
         type Row = (u32, bool, Outcome, Option<Duration>, f64, Decision);
         let table: &[Row] = &[
             // attempt, idempotent, outcome, remaining, jitter => decision
@@ -275,10 +288,96 @@ mod tests {
             ),
             (1, true, Outcome::Fatal, None, 1.0, Decision::Stop),
         ];
-        for (i, (attempt, idem, outcome, remaining, jitter, want)) in table.iter().enumerate() {
-            let got = decide(&p, *attempt, *idem, *outcome, *remaining, *jitter);
-            assert_eq!(got, *want, "row {i}: {outcome:?} attempt {attempt}");
+        for (i, (number, idempotent, outcome, remaining, jitter, want)) in table.iter().enumerate() {
+            let attempt = Attempt {
+                number: *number,
+                idempotent: *idempotent,
+                refreshable: false,
+            };
+            let got = decide(&p, attempt, *outcome, *remaining, *jitter);
+            assert_eq!(got, *want, "row {i}: {outcome:?} attempt {number}");
         }
+    }
+
+    #[test]
+    fn refresh_decisions() {
+        let p = RetryPolicy::default();
+        let at = |number, idempotent, refreshable| Attempt {
+            number,
+            idempotent,
+            refreshable,
+        };
+        let unauthorized = status(401, None, false);
+        // A 401 on a call safe to repeat, with a credential that can be renewed: refresh,
+        // even when no retries are left (a refresh is not a retry).
+        assert_eq!(
+            decide(&p, at(1, true, true), unauthorized, None, 0.5),
+            Decision::Refresh
+        );
+        assert_eq!(
+            decide(&p, at(3, true, true), unauthorized, None, 0.5),
+            Decision::Refresh
+        );
+        assert_eq!(
+            decide(&RetryPolicy::none(), at(1, true, true), unauthorized, None, 0.5),
+            Decision::Refresh
+        );
+        // Not for writes, not twice, not for a 403, not for other failures.
+        assert_eq!(
+            decide(&p, at(1, false, true), unauthorized, None, 0.5),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&p, at(1, true, false), unauthorized, None, 0.5),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&p, at(1, true, true), status(403, None, false), None, 0.5),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&p, at(1, true, true), status(503, None, false), None, 1.0),
+            Decision::Retry(MS(200))
+        );
+        assert_eq!(
+            decide(&p, at(1, true, true), Outcome::Fatal, None, 0.5),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn waits_never_outlast_the_total() {
+        let p = RetryPolicy::default();
+        let at = Attempt {
+            number: 1,
+            idempotent: true,
+            refreshable: false,
+        };
+        // A wait equal to what is left stops; one shorter goes ahead.
+        assert_eq!(
+            decide(&p, at, Outcome::Connect, Some(MS(200)), 1.0),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&p, at, Outcome::Connect, Some(MS(201)), 1.0),
+            Decision::Retry(MS(200))
+        );
+        // A Retry-After of Duration::MAX (beyond u64 seconds) stops at once.
+        assert_eq!(
+            decide(&p, at, status(429, Some(Duration::MAX), false), None, 1.0),
+            Decision::Stop
+        );
+        // Exactly the cap is allowed; one past it is not.
+        assert_eq!(
+            decide(
+                &p,
+                at,
+                status(429, Some(Duration::from_secs(20)), false),
+                None,
+                1.0
+            ),
+            Decision::Retry(Duration::from_secs(20))
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Calendar arithmetic for the few dates the SDK reads: `Retry-After` HTTP dates and
-//! RFC 3339 timestamps. Small enough that a date crate would cost more than it saves.
+//! The few dates the SDK reads: `Retry-After` HTTP dates (all three forms RFC 9110 requires,
+//! through `httpdate`) and RFC 3339 timestamps (calendar arithmetic below).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,31 +35,19 @@ fn valid(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> bool {
     (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s <= 60 && y > 0
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form `Retry-After` uses.
+/// Parses an HTTP date in any of the three forms a recipient must accept (RFC 9110 §5.6.7):
+/// IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT` and
+/// asctime `Sun Nov  6 08:49:37 1994`.
 pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
-    let mut parts = s.split_ascii_whitespace();
-    let _weekday = parts.next()?;
-    let d = num(parts.next()?)?;
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let month = parts.next()?.to_ascii_lowercase();
-    let mo = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
-    let y = i64::from(num(parts.next()?)?);
-    let mut hms = parts.next()?.split(':');
-    let (h, mi, sec) = (num(hms.next()?)?, num(hms.next()?)?, num(hms.next()?)?);
-    if parts.next()? != "GMT" || !valid(y, mo, d, h, mi, sec) {
-        return None;
-    }
-    let secs = days_from_civil(y, mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
-    to_system_time(secs, 0)
+    httpdate::parse_http_date(s.trim()).ok()
 }
 
 /// Parses an RFC 3339 timestamp with any number of fractional digits and a `Z` or `±hh:mm`
 /// offset (`2024-03-05T08:00:01.5Z`, `2021-03-18T19:52:41.808482+03:00`).
 pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let s = s.trim();
-    if s.len() < 20 || !s.is_char_boundary(10) || !s.is_char_boundary(19) {
+    // RFC 3339 is ASCII; byte positions below are then char positions too.
+    if s.len() < 20 || !s.is_ascii() {
         return None;
     }
     let (date, rest) = s.split_at(10);
@@ -117,6 +105,16 @@ mod tests {
             Some(at(784_111_777, 0))
         );
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(at(0, 0)));
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(at(784_111_777, 0)),
+            "RFC 850"
+        );
+        assert_eq!(
+            parse_http_date("Sun Nov  6 08:49:37 1994"),
+            Some(at(784_111_777, 0)),
+            "asctime"
+        );
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
         assert_eq!(parse_http_date("120"), None);
         assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
@@ -140,6 +138,9 @@ mod tests {
         assert_eq!(parse_rfc3339("1994-11-06T08:49:37"), None, "offset is required");
         assert_eq!(parse_rfc3339("1994-13-06T08:49:37Z"), None);
         assert_eq!(parse_rfc3339("яяяяяяяяяяяяяяяяяяяя"), None);
+        assert_eq!(parse_rfc3339("2024-03-05T08:00:01ё0:00"), None);
+        assert_eq!(parse_rfc3339("2024-03-05T08:00:01+0ё00"), None);
+        assert_eq!(parse_rfc3339("2024-03-05T08:00:01.5ё"), None);
         assert_eq!(parse_rfc3339(""), None);
     }
 }

@@ -374,11 +374,12 @@ fn client(svc: &Service, base: &str) -> Client {
     Client::builder()
         .base_url(base)
         .auth((svc.auth)())
-        .timeouts(Timeouts {
-            connect: Duration::from_secs(1),
-            attempt: ATTEMPT,
-            total: TOTAL,
-        })
+        .timeouts(
+            Timeouts::default()
+                .with_connect(Duration::from_secs(1))
+                .with_attempt(ATTEMPT)
+                .with_total(TOTAL),
+        )
         .retry_policy(
             RetryPolicy::default()
                 .max_attempts(3)

@@ -472,3 +472,35 @@ impl futures_core::Stream for UserStream {
         (self.buffer.len(), left)
     }
 }
+
+/// The login behind [`Auth::MetabaseLogin`]: `POST /api/session` sending no credentials,
+/// with the password redacted from any error, and an empty session id refused.
+///
+/// Boxed: it is a call through the pipeline made from inside the pipeline's credential step.
+pub(crate) fn session_login<'a>(
+    client: &'a Client,
+    username: &'a str,
+    password: &'a Secret,
+) -> crate::auth::BoxFuture<'a, Result<Secret>> {
+    Box::pin(session_login_inner(client, username, password))
+}
+
+async fn session_login_inner(client: &Client, username: &str, password: &Secret) -> Result<Secret> {
+    let body = models::Login {
+        username,
+        password: password.expose(),
+    };
+    let raw = client
+        .call(&SERVICE, "metabase::login", Method::POST, "api/session", &[])?
+        .auth_override(&Auth::None)?
+        .json(&body)?
+        .secret(password)
+        .secret_response()
+        .send_raw()
+        .await?;
+    let session: models::SessionId = raw.json()?;
+    if session.id.trim().is_empty() {
+        return Err(raw.protocol_error("the login answered an empty session id"));
+    }
+    Ok(Secret::new(session.id))
+}
