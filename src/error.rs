@@ -493,6 +493,9 @@ pub(crate) fn read_service_error(
     match &json {
         Some(value) => read_generic_json(value, &mut out),
         None if trimmed.is_empty() => {}
+        // JSON cut at the error-body limit (or otherwise broken): its message may still be
+        // in the part that came.
+        None if looks_json && let Some(message) = scan_message(trimmed) => out.message = Some(message),
         None => {
             let text = String::from_utf8_lossy(trimmed);
             if ct.contains("html")
@@ -538,6 +541,24 @@ fn read_generic_json(value: &Value, out: &mut ServiceError) {
         }
         _ => {}
     }
+}
+
+/// The first of the usual message members whose string value is whole in `json`, read
+/// without parsing the rest.
+fn scan_message(json: &[u8]) -> Option<String> {
+    ["message", "detail", "error_description", "error"]
+        .iter()
+        .find_map(|key| {
+            let quoted = format!("\"{key}\"");
+            let at = json.windows(quoted.len()).position(|w| w == quoted.as_bytes())?;
+            let rest = json[at + quoted.len()..].trim_ascii_start();
+            let rest = rest.strip_prefix(b":")?.trim_ascii_start();
+            let value: String = serde_json::Deserializer::from_slice(rest)
+                .into_iter::<String>()
+                .next()?
+                .ok()?;
+            Some(clip(&value))
+        })
 }
 
 /// Most JSON values an error body is read into; the rest is skipped without being kept.
@@ -1193,6 +1214,12 @@ mod tests {
 
         let e = parse("application/json", "{not json");
         assert_eq!(e.message(), Some("{not json"));
+
+        let e = parse(
+            "application/json",
+            r#"{"code": 7, "message" : "cut short", "pad": "xxxx"#,
+        );
+        assert_eq!(e.message(), Some("cut short"));
     }
 
     #[test]

@@ -1,0 +1,751 @@
+#![cfg(all(feature = "rounds", feature = "novaconnect", feature = "metabase"))]
+//! The one pipeline on the wire, whatever the service: hostile servers and careless callers.
+//! Timeouts without limits, base URLs with a query, ids that try to change the path,
+//! `Retry-After` beyond `u64`, redirects, default headers, the escape hatch, and the number
+//! of requests every error reports.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use userapi::{Auth, Client, Error, Method, RetryPolicy, Secret, Timeouts, TransportKind};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const USER: &str = include_str!("fixtures/rounds/user.json");
+/// `{"alg":"HS256"}` . `{"sub":"u1","exp":4102444800}` (2100-01-01) . signature
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImV4cCI6NDEwMjQ0NDgwMH0.c2ln";
+
+fn json(status: u16, raw: &str) -> ResponseTemplate {
+    common::body(status, raw, "application/json")
+}
+
+async fn user_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn requests(server: &MockServer) -> Vec<wiremock::Request> {
+    server.received_requests().await.unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts
+// ---------------------------------------------------------------------------------------------
+
+/// `Duration::MAX` is a user's natural "no timeout": every call works with it, whichever of
+/// the three it is set on.
+#[tokio::test]
+async fn duration_max_means_no_limit_for_every_timeout() {
+    let server = user_server().await;
+    let builders = [
+        Client::builder().total_timeout(Duration::MAX),
+        Client::builder().attempt_timeout(Duration::MAX),
+        Client::builder().connect_timeout(Duration::MAX),
+        Client::builder()
+            .total_timeout(Duration::MAX)
+            .attempt_timeout(Duration::MAX)
+            .connect_timeout(Duration::MAX),
+        Client::builder().timeouts(
+            Timeouts::default()
+                .with_connect(Duration::MAX)
+                .with_attempt(Duration::MAX)
+                .with_total(Duration::MAX),
+        ),
+    ];
+    for (i, builder) in builders.into_iter().enumerate() {
+        let client = builder
+            .base_url(server.uri())
+            .auth(Auth::jwt(JWT))
+            .build()
+            .unwrap();
+        let me = client.rounds().get_me().await;
+        assert!(me.is_ok(), "builder {i}: {me:?}");
+    }
+    assert_eq!(requests(&server).await.len(), 5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// URLs and ids
+// ---------------------------------------------------------------------------------------------
+
+/// A base URL's query (a tenant, a key some gateways want) is sent on every call, beside the
+/// call's own parameters.
+#[tokio::test]
+async fn a_base_url_query_is_kept_on_every_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/app/users/rounds"))
+        .and(query_param("tenant", "7"))
+        .and(query_param("as_owner", "true"))
+        .respond_with(json(200, "[]"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/app/users/me"))
+        .and(query_param("tenant", "7"))
+        .respond_with(json(200, USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(format!("{}/app/?tenant=7", server.uri()))
+        .auth(Auth::jwt(JWT))
+        .build()
+        .unwrap();
+    client.rounds().get_me().await.unwrap();
+    client
+        .rounds()
+        .list_rounds(userapi::rounds::RoundRole::Owner)
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_base_url_that_does_not_parse_never_repeats_its_password() {
+    for url in [
+        "https://user:hunter2@exa mple.com/",
+        "https://user:hunter2@[::1/",
+        "http://hunter2@host:99999/",
+    ] {
+        let err = Client::builder().base_url(url).build().unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(matches!(err, Error::Config(_)), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+}
+
+/// `url`'s path push drops tab, CR and LF; the pipeline encodes every byte itself, so an id
+/// can never turn into another route.
+#[tokio::test]
+async fn control_characters_in_ids_stay_in_their_segment() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(404, r#"{"detail":"User not found"}"#))
+        .mount(&server)
+        .await;
+    let api = common::client(&server, Auth::jwt(JWT)).rounds();
+    for (id, sent) in [
+        ("m\te", "/users/m%09e"),
+        ("..\t", "/users/..%09"),
+        ("\t", "/users/%09"),
+        ("\r\n", "/users/%0D%0A"),
+        ("a/../../admin", "/users/a%2F..%2F..%2Fadmin"),
+    ] {
+        let err = api.get_user(id).await.unwrap_err();
+        assert!(err.is_not_found(), "{id:?}: {err:?}");
+        assert_eq!(err.target().unwrap().path(), sent);
+    }
+    let paths: Vec<String> = requests(&server)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/users/m%09e",
+            "/users/..%09",
+            "/users/%09",
+            "/users/%0D%0A",
+            "/users/a%2F..%2F..%2Fadmin"
+        ]
+    );
+}
+
+/// Against the fake: `get_user("m\te")` used to return the caller's own profile.
+#[tokio::test]
+async fn an_id_with_a_tab_is_not_me_on_the_fake() {
+    let fake = userapi::rounds::fake::FakeRounds::start().await.unwrap();
+    let err = fake.api().unwrap().get_user("m\te").await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_id_of_a_mebibyte_is_refused_before_sending_with_a_short_message() {
+    let server = user_server().await;
+    let api = common::client(&server, Auth::jwt(JWT)).rounds();
+    let err = api.get_user(&"x".repeat(1 << 20)).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().len() < 200);
+    assert_eq!(err.attempts(), 0);
+    assert!(requests(&server).await.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// What servers say back
+// ---------------------------------------------------------------------------------------------
+
+/// A `Retry-After` beyond `u64` seconds is longer than any cap: the call stops at once.
+#[tokio::test]
+async fn a_retry_after_beyond_u64_stops_at_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            json(429, r#"{"detail":"slow down"}"#).insert_header("retry-after", "99999999999999999999999"),
+        )
+        .mount(&server)
+        .await;
+    let err = common::client(&server, Auth::jwt(JWT))
+        .rounds()
+        .get_me()
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::MAX));
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+/// A 3xx that is not followed says what it was.
+#[tokio::test]
+async fn unfollowed_redirects_say_what_happened() {
+    let cases: [(u16, Option<&str>, &str); 4] = [
+        (302, None, "302 Found redirect without a Location header"),
+        (304, None, "304 Not Modified, but the request was not conditional"),
+        (
+            307,
+            Some("https://elsewhere.example/users/me"),
+            "redirect to another origin (https://elsewhere.example) not followed",
+        ),
+        (
+            300,
+            Some("/a"),
+            "300 Multiple Choices response: redirects of this kind are not followed",
+        ),
+    ];
+    for (status, location, want) in cases {
+        let server = MockServer::start().await;
+        let mut response = ResponseTemplate::new(status);
+        if let Some(l) = location {
+            response = response.insert_header("location", l);
+        }
+        Mock::given(method("GET"))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let err = common::client(&server, Auth::jwt(JWT))
+            .rounds()
+            .get_me()
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert!(err.to_string().contains(want), "{status}: {err}");
+        assert_eq!(requests(&server).await.len(), 1);
+    }
+}
+
+/// An error body announced longer than the cap keeps its first bytes, and the message in them.
+#[tokio::test]
+async fn an_error_body_over_the_cap_keeps_its_prefix_and_message() {
+    let server = MockServer::start().await;
+    let body = format!(
+        r#"{{"message":"quota exceeded for this key","pad":"{}"}}"#,
+        "x".repeat(200 * 1024)
+    );
+    Mock::given(method("GET"))
+        .respond_with(json(400, &body))
+        .mount(&server)
+        .await;
+    let err = common::client(&server, Auth::jwt(JWT))
+        .rounds()
+        .get_me()
+        .await
+        .unwrap_err();
+    let http = err.http().unwrap();
+    assert!(http.body_truncated());
+    assert_eq!(http.body().len(), userapi::DEFAULT_MAX_ERROR_BODY_BYTES);
+    assert!(body.as_bytes().starts_with(http.body()));
+    assert_eq!(err.service_message(), Some("quota exceeded for this key"));
+    assert!(err.to_string().contains("cut at the error-body limit"), "{err}");
+}
+
+/// What a server says is escaped in `Display`: no forged log lines, no terminal escapes.
+#[tokio::test]
+async fn server_text_with_control_characters_is_escaped_in_display() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(common::text(
+            400,
+            "bad\n2026-01-01 INFO admin logged in\u{1b}[2J\r\u{202e}",
+        ))
+        .mount(&server)
+        .await;
+    let err = common::client(&server, Auth::jwt(JWT))
+        .rounds()
+        .get_me()
+        .await
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    assert!(!shown.contains('\u{202e}'), "{shown:?}");
+    assert!(
+        shown.contains("bad\\n2026-01-01 INFO admin logged in\\u{1b}[2J\\r"),
+        "{shown}"
+    );
+    // The accessor keeps the text as sent.
+    assert!(err.service_message().unwrap().contains('\n'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests counted
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_error_counts_the_requests_sent() {
+    // Refused connections, retried to the policy's 3 attempts.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .auth(Auth::jwt(JWT))
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let err = client.rounds().get_me().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Connect),
+        "{err:?}"
+    );
+    assert_eq!(err.attempts(), 3);
+
+    // Per-attempt timeouts, retried.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, USER).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .auth(Auth::jwt(JWT))
+        .attempt_timeout(Duration::from_millis(50))
+        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .build()
+        .unwrap();
+    let err = client.rounds().get_me().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+
+    // A decode error after two 503s.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(common::text(503, "busy"))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, "{"))
+        .mount(&server)
+        .await;
+    let err = common::client(&server, Auth::jwt(JWT))
+        .rounds()
+        .get_me()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert_eq!(err.attempts(), 3);
+    assert_eq!(requests(&server).await.len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials under concurrency
+// ---------------------------------------------------------------------------------------------
+
+/// A provider whose first token is refused: it counts its calls and its refreshes.
+fn rotating_provider(asked: Arc<AtomicUsize>, refreshed: Arc<AtomicUsize>) -> Auth {
+    Auth::provider(move |refresh| {
+        asked.fetch_add(1, Ordering::SeqCst);
+        if refresh {
+            refreshed.fetch_add(1, Ordering::SeqCst);
+        }
+        let refreshed = Arc::clone(&refreshed);
+        async move {
+            // Give every concurrent caller time to be refused with the old token.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let token = if refreshed.load(Ordering::SeqCst) > 0 {
+                "new"
+            } else {
+                "old"
+            };
+            Ok(Secret::new(token))
+        }
+    })
+}
+
+/// 64 concurrent calls refused with the same token wait for one refresh, and replay with it.
+#[tokio::test]
+async fn sixty_four_concurrent_401s_cost_one_refresh() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer old"))
+        .respond_with(json(401, r#"{"detail":"Could not validate credentials"}"#))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer new"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    let (asked, refreshed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let client = common::client(
+        &server,
+        rotating_provider(Arc::clone(&asked), Arc::clone(&refreshed)),
+    );
+    let calls = (0..64).map(|_| {
+        let api = client.rounds();
+        tokio::spawn(async move { api.get_me().await })
+    });
+    let results = futures_join(calls).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(refreshed.load(Ordering::SeqCst), 1, "one refresh for all 64");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        65,
+        "64 current tokens and one fresh one"
+    );
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 128, "64 refused, 64 replays");
+    let replays = seen
+        .iter()
+        .filter(|r| r.headers.get("authorization").is_some_and(|v| v == "Bearer new"))
+        .count();
+    assert_eq!(replays, 64);
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// After a refresh and a replay, the error says two requests went out.
+#[tokio::test]
+async fn a_refused_replay_reports_both_requests() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(401, r#"{"detail":"Not authenticated"}"#))
+        .mount(&server)
+        .await;
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&refreshes);
+    let client = common::client(
+        &server,
+        Auth::provider(move |refresh| {
+            if refresh {
+                r.fetch_add(1, Ordering::SeqCst);
+            }
+            async { Ok(Secret::new("t")) }
+        }),
+    );
+    let err = client.rounds().get_me().await.unwrap_err();
+    assert!(err.is_auth());
+    assert_eq!(err.attempts(), 2);
+    assert_eq!(err.http().unwrap().attempts(), 2);
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+/// A call refused with a session that another call already replaced replays with the current
+/// one, asking nobody.
+#[tokio::test]
+async fn a_401_on_a_replaced_credential_replays_with_the_current_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("x-metabase-session", "old"))
+        .respond_with(common::text(401, "Unauthenticated").set_delay(Duration::from_millis(200)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("x-metabase-session", "new"))
+        .respond_with(json(200, r#"{"id": 1}"#))
+        .mount(&server)
+        .await;
+    let client = common::client(&server, Auth::metabase_session("old"));
+    let api = client.metabase();
+    let call = tokio::spawn(async move { api.get_me().await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.set_auth(Auth::metabase_session("new")).unwrap();
+    let me = call.await.unwrap().expect("replayed with the new session");
+    assert_eq!(me.id, 1);
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metabase credentials that log in by themselves
+// ---------------------------------------------------------------------------------------------
+
+async fn login_server(password: &'static str) -> MockServer {
+    let server = MockServer::start().await;
+    let logins = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .respond_with(move |req: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            if body["password"] != password {
+                return json(401, r#"{"errors":{"password":"did not match stored password"}}"#);
+            }
+            let n = logins.fetch_add(1, Ordering::SeqCst);
+            json(200, &format!(r#"{{"id":"session-{n}"}}"#))
+        })
+        .mount(&server)
+        .await;
+    // session-0 expires after its first use; session-1 lives on.
+    Mock::given(method("GET"))
+        .and(path("/api/user/current"))
+        .and(header("x-metabase-session", "session-0"))
+        .respond_with(json(200, r#"{"id": 1}"#))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/current"))
+        .and(header("x-metabase-session", "session-1"))
+        .respond_with(json(200, r#"{"id": 1}"#).set_delay(Duration::from_millis(5)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/current"))
+        .respond_with(common::text(401, "Unauthenticated"))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn count(server: &MockServer, verb: &str, p: &str) -> usize {
+    requests(server)
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == p)
+        .count()
+}
+
+#[tokio::test]
+async fn metabase_login_logs_in_once_lazily_and_again_once_for_all_on_expiry() {
+    let server = login_server("s3cret-Pass").await;
+    let client = common::client(&server, Auth::metabase_login("ada@example.com", "s3cret-Pass"));
+    assert_eq!(
+        count(&server, "POST", "/api/session").await,
+        0,
+        "lazy: no login at build"
+    );
+    client.metabase().get_me().await.unwrap();
+    assert_eq!(count(&server, "POST", "/api/session").await, 1);
+    // session-0 has expired: 16 concurrent calls are refused, one login serves them all.
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let api = client.metabase();
+            tokio::spawn(async move { api.get_me().await })
+        })
+        .collect();
+    for c in calls {
+        c.await.unwrap().expect("replayed after one re-login");
+    }
+    assert_eq!(
+        count(&server, "POST", "/api/session").await,
+        2,
+        "one re-login for all"
+    );
+    let logins: Vec<serde_json::Value> = requests(&server)
+        .await
+        .iter()
+        .filter(|r| r.url.path() == "/api/session")
+        .map(|r| {
+            assert!(
+                r.headers.get("x-metabase-session").is_none(),
+                "a login sends no session"
+            );
+            serde_json::from_slice(&r.body).unwrap()
+        })
+        .collect();
+    assert_eq!(
+        logins[0],
+        serde_json::json!({"username": "ada@example.com", "password": "s3cret-Pass"})
+    );
+}
+
+#[tokio::test]
+async fn a_failed_metabase_login_ends_the_call_with_its_error_and_no_loop() {
+    let server = login_server("s3cret-Pass").await;
+    let client = common::client(&server, Auth::metabase_login("ada@example.com", "wrong-Pass1"));
+    let err = client.metabase().get_me().await.unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    assert_eq!(err.target().unwrap().path(), "/api/session");
+    assert_eq!(err.field_errors()[0].message(), "did not match stored password");
+    assert!(!format!("{err} {err:?}").contains("wrong-Pass1"));
+    assert_eq!(count(&server, "POST", "/api/session").await, 1);
+    assert_eq!(count(&server, "GET", "/api/user/current").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirects with a client the user built
+// ---------------------------------------------------------------------------------------------
+
+/// An injected `reqwest::Client` that follows redirects itself is caught, and one built with
+/// `Policy::none()` gets the pipeline's same-origin rule.
+#[tokio::test]
+async fn injected_clients_keep_the_same_origin_rule() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, r#"{"id": 1}"#))
+        .mount(&elsewhere)
+        .await;
+    let home = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/api/user/current", elsewhere.uri())),
+        )
+        .mount(&home)
+        .await;
+
+    let followed = Client::builder()
+        .base_url(home.uri())
+        .auth(Auth::metabase_api_key("mb_key"))
+        .http_client(reqwest::Client::new())
+        .build()
+        .unwrap();
+    let err = followed.metabase().get_me().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Redirect),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Policy::none()"), "{err}");
+
+    let careful = Client::builder()
+        .base_url(home.uri())
+        .auth(Auth::metabase_api_key("mb_key"))
+        .http_client(
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let before = requests(&elsewhere).await.len();
+    let err = careful.metabase().get_me().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
+    assert_eq!(
+        requests(&elsewhere).await.len(),
+        before,
+        "nothing reached the other origin"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers and the escape hatch
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn default_and_per_handle_headers_go_on_every_call() {
+    let server = user_server().await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .auth(Auth::jwt(JWT))
+        .default_header("X-Solution-Info", "acme-erp/2.1")
+        .build()
+        .unwrap();
+    client.rounds().get_me().await.unwrap();
+    let localized = client.with_header("X-Metabase-Locale", "ru").unwrap();
+    localized.rounds().get_me().await.unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen[0].headers["x-solution-info"], "acme-erp/2.1");
+    assert!(seen[0].headers.get("x-metabase-locale").is_none());
+    assert_eq!(seen[1].headers["x-solution-info"], "acme-erp/2.1");
+    assert_eq!(seen[1].headers["x-metabase-locale"], "ru");
+    assert!(
+        seen[1].headers["authorization"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer ")
+    );
+
+    for (name, value) in [
+        ("Authorization", "Bearer x"),
+        ("X-API-Key", "k"),
+        ("bad name", "v"),
+        ("X-Ok", "a\nb"),
+    ] {
+        let built = Client::builder()
+            .base_url(server.uri())
+            .default_header(name, value)
+            .build();
+        assert!(matches!(built, Err(Error::Config(_))), "{name}");
+        assert!(client.with_header(name, value).is_err(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_escape_hatch_goes_through_the_pipeline() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/a%2Fb/extra"))
+        .and(query_param("verbose", "yes"))
+        .and(header("x-api-key", "mb_key"))
+        .respond_with(common::text(503, "busy"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/a%2Fb/extra"))
+        .respond_with(json(200, r#"{"ok": true}"#))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/user/7/things"))
+        .respond_with(json(
+            400,
+            r#"{"errors":{"name":"value must be a non-blank string."}}"#,
+        ))
+        .mount(&server)
+        .await;
+    let client = common::client(&server, Auth::metabase_api_key("mb_key"));
+
+    let ok: serde_json::Value = client
+        .request(Method::GET, &["api", "user", "a/b", "extra"])
+        .query("verbose", "yes")
+        .idempotent()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok["ok"], true);
+    assert_eq!(
+        requests(&server).await.len(),
+        2,
+        "idempotent: retried once after the 503"
+    );
+
+    // Not marked idempotent: not retried; Metabase's own error shapes through its hatch.
+    let err = client
+        .metabase()
+        .request(Method::POST, &["api", "user", "7", "things"])
+        .json(&serde_json::json!({"name": ""}))
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].field(), "name");
+    assert_eq!(err.target().unwrap().route(), "/api/user/{id}/things");
+    let posts = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect::<Vec<_>>();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].body, br#"{"name":""}"#);
+    assert_eq!(posts[0].headers["content-type"], "application/json");
+
+    let refused = client.request(Method::GET, &["api", ".."]).send_empty().await;
+    assert!(matches!(refused, Err(Error::InvalidInput { .. })));
+}

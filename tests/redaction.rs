@@ -1,0 +1,247 @@
+#![cfg(all(
+    feature = "novaconnect",
+    feature = "diadoc",
+    feature = "rounds",
+    feature = "metabase",
+    feature = "rightech"
+))]
+//! Servers echo what they were sent. Whatever shape the echo takes, for every service, no
+//! credential the client sent reaches an error's `Display`, `Debug`, body, headers, message,
+//! field errors or decode excerpt: each is `<redacted>` there.
+
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use userapi::{Auth, Client, Error, REDACTED, Secret};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+type Call = fn(Client) -> Pin<Box<dyn Future<Output = userapi::Result<()>> + Send>>;
+
+/// One service: how it authenticates (and the secrets that puts on the wire) and one call.
+struct Service {
+    name: &'static str,
+    auth: fn() -> Auth,
+    secrets: &'static [&'static str],
+    call: Call,
+}
+
+const TOKEN: &str = "tok-4f9a-very-secret-value";
+const CLIENT_ID: &str = "cid-9b2e-api-client";
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImV4cCI6NDEwMjQ0NDgwMH0.c2lnLXNlY3JldA";
+
+fn services() -> Vec<Service> {
+    vec![
+        Service {
+            name: "novaconnect",
+            auth: || Auth::bearer(TOKEN),
+            secrets: &[TOKEN],
+            call: |c| Box::pin(async move { c.novaconnect().get_me().await.map(drop) }),
+        },
+        Service {
+            name: "diadoc",
+            auth: || Auth::diadoc(CLIENT_ID, Some(Secret::new(TOKEN))),
+            secrets: &[TOKEN, CLIENT_ID],
+            call: |c| Box::pin(async move { c.diadoc().get_me().await.map(drop) }),
+        },
+        Service {
+            name: "rounds",
+            auth: || Auth::jwt(JWT),
+            secrets: &[JWT],
+            call: |c| Box::pin(async move { c.rounds().get_me().await.map(drop) }),
+        },
+        Service {
+            name: "metabase session",
+            auth: || Auth::metabase_session(TOKEN),
+            secrets: &[TOKEN],
+            call: |c| Box::pin(async move { c.metabase().get_me().await.map(drop) }),
+        },
+        Service {
+            name: "metabase api key",
+            auth: || Auth::metabase_api_key(TOKEN),
+            secrets: &[TOKEN],
+            call: |c| Box::pin(async move { c.metabase().get_me().await.map(drop) }),
+        },
+        Service {
+            name: "rightech",
+            auth: || Auth::bearer(TOKEN),
+            secrets: &[TOKEN],
+            call: |c| {
+                Box::pin(async move {
+                    let id = userapi::rightech::ObjectId::parse("5d8a18d5d0025e0012fb6a34")?;
+                    c.rightech().get_user(&id).await.map(drop)
+                })
+            },
+        },
+    ]
+}
+
+/// One way a server echoes a secret `s`.
+struct Shape {
+    name: &'static str,
+    response: fn(&str) -> ResponseTemplate,
+}
+
+fn shapes() -> Vec<Shape> {
+    vec![
+        Shape {
+            name: "text",
+            response: |s| common::text(401, &format!("invalid token: {s}")),
+        },
+        Shape {
+            name: "json message",
+            response: |s| {
+                common::body(
+                    401,
+                    &format!(r#"{{"message": "token {s} rejected"}}"#),
+                    "application/json",
+                )
+            },
+        },
+        Shape {
+            name: "json detail",
+            response: |s| {
+                common::body(
+                    403,
+                    &format!(r#"{{"detail": "{s} lacks scope"}}"#),
+                    "application/json",
+                )
+            },
+        },
+        Shape {
+            name: "field errors",
+            response: |s| {
+                common::body(
+                    400,
+                    &format!(r#"{{"errors": {{"session": "{s} expired", "{s}": "unknown key"}}}}"#),
+                    "application/json",
+                )
+            },
+        },
+        Shape {
+            name: "html title",
+            response: |s| {
+                common::body(
+                    401,
+                    &format!("<html><head><title>Denied for {s}</title></head><body>{s}</body></html>"),
+                    "text/html",
+                )
+            },
+        },
+        Shape {
+            name: "www-authenticate",
+            response: |s| {
+                ResponseTemplate::new(401).insert_header(
+                    "www-authenticate",
+                    format!(r#"Bearer error="invalid_token", token="{s}""#).as_str(),
+                )
+            },
+        },
+        Shape {
+            name: "json-escaped",
+            response: |s| {
+                common::body(
+                    401,
+                    &format!(r#"{{"message": "{}"}}"#, s.replace('-', "\\u002d")),
+                    "application/json",
+                )
+            },
+        },
+        Shape {
+            name: "undecodable 200",
+            response: |s| common::body(200, &format!(r#"{{"id": "{s}", "broken"#), "application/json"),
+        },
+    ]
+}
+
+fn assert_clean(err: &Error, secrets: &[&str], cell: &str) {
+    let mut shown = format!("{err}\n{err:?}");
+    if let Some(http) = err.http() {
+        shown.push_str(&http.body_text());
+        for value in http.headers().values() {
+            shown.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        }
+        for f in err.field_errors() {
+            shown.push_str(f.field());
+            shown.push_str(f.message());
+        }
+    }
+    if let Some(m) = err.service_message() {
+        shown.push_str(m);
+    }
+    if let Error::Decode(d) = err {
+        shown.push_str(d.excerpt().unwrap_or(""));
+    }
+    for secret in secrets {
+        assert!(!shown.contains(secret), "{cell}: a secret shows in\n{shown}");
+    }
+    assert!(
+        shown.contains(REDACTED),
+        "{cell}: the echo should show as {REDACTED}:\n{shown}"
+    );
+}
+
+#[tokio::test]
+async fn no_echoed_credential_reaches_an_error() {
+    let mut cells = 0;
+    for service in services() {
+        for secret in service.secrets {
+            for shape in shapes() {
+                let server = MockServer::start().await;
+                Mock::given(wiremock::matchers::any())
+                    .respond_with((shape.response)(secret))
+                    .mount(&server)
+                    .await;
+                let client = common::client(&server, (service.auth)());
+                let err = (service.call)(client).await.expect_err("the server refuses");
+                assert_clean(
+                    &err,
+                    service.secrets,
+                    &format!("{} / {} / {secret}", service.name, shape.name),
+                );
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 7 * 8);
+}
+
+/// A login whose 400 echoes the request body, password included.
+#[tokio::test]
+async fn a_login_echoing_its_body_keeps_the_password_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|req: &wiremock::Request| {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            common::body(
+                400,
+                &format!(
+                    r#"{{"message": "bad request", "request": {body}, "errors": {{"password": {body}}}}}"#
+                ),
+                "application/json",
+            )
+        })
+        .mount(&server)
+        .await;
+    let client = common::client(
+        &server,
+        Auth::metabase_login("ada@example.com", "Pa55-w0rd\"quoted"),
+    );
+    let err = client.metabase().get_me().await.expect_err("refused");
+    assert_clean(&err, &["Pa55-w0rd", "Pa55-w0rd\\\"quoted"], "metabase login echo");
+}
+
+/// The same for a provider's token, and a `Debug` of the token request type.
+#[tokio::test]
+async fn a_provider_token_echoed_is_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(common::text(401, &format!("invalid token: {TOKEN}")))
+        .mount(&server)
+        .await;
+    let client = common::client(&server, Auth::provider(|_| async { Ok(Secret::new(TOKEN)) }));
+    let err = client.rounds().get_me().await.expect_err("refused twice");
+    assert_clean(&err, &[TOKEN], "provider");
+}
