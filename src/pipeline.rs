@@ -284,6 +284,12 @@ impl<'c> Call<'c> {
         Ok(self)
     }
 
+    /// Method, path and route of this call, for tests.
+    #[cfg(test)]
+    pub(crate) fn target_for_test(&self) -> &Target {
+        &self.target
+    }
+
     /// Marks the operation as safe to repeat, so the retry policy may replay it.
     pub(crate) fn idempotent(mut self) -> Self {
         self.idempotent = true;

@@ -1,4 +1,5 @@
-//! Property tests: decoding never panics, and secrets never show.
+//! Property tests: decoding and parsing never panic, ids never change a path, and secrets
+//! never show.
 //!
 //! Every response type of every enabled service is decoded from arbitrary bytes and from
 //! arbitrary JSON-shaped text; each must come back `Ok` or `Err`. Every credential scheme is
@@ -133,6 +134,66 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    /// Every parser a server's bytes reach, fed arbitrary Unicode: each answers, none panics.
+    #[test]
+    fn parsers_never_panic(text in any::<String>(), other in any::<String>()) {
+        let _ = crate::time::parse_rfc3339(&text);
+        let _ = crate::time::parse_http_date(&text);
+        let _ = crate::pipeline::parse_retry_after(&text);
+        let _ = crate::auth::jwt_expiry(&text);
+        let _ = crate::auth::jwt_expiry(&format!("e30.{text}.x"));
+        let _ = crate::error::bounded_json(text.as_bytes());
+        let a = crate::models::Timestamp::new(text.clone());
+        let b = crate::models::Timestamp::new(other);
+        let _ = a.cmp(&b);
+        let _ = a.to_system_time();
+        let _ = crate::error::Escaped(&text).to_string();
+        for service in services() {
+            for ct in CONTENT_TYPES {
+                let ct = (!ct.is_empty()).then_some(ct);
+                let _ = crate::error::read_service_error(
+                    StatusCode::BAD_REQUEST, ct, &HeaderMap::new(), text.as_bytes(), service.read_error,
+                );
+            }
+        }
+    }
+
+    /// Text that looks almost like a timestamp: parsing answers without panicking, and a
+    /// parsed value never lies about being RFC 3339.
+    #[test]
+    fn near_timestamps_never_panic(prefix in "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}", tail in ".{0,12}") {
+        let text = format!("{prefix}{tail}");
+        if crate::time::parse_rfc3339(&text).is_some() {
+            prop_assert!(text.is_ascii());
+        }
+    }
+
+    /// An id is one path segment, whatever it holds: the built path decodes back to exactly
+    /// the route with that id, or the id is refused before anything is sent.
+    #[test]
+    fn ids_never_change_the_path(id in any::<String>()) {
+        static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+        let client = CLIENT.get_or_init(|| Client::builder().base_url("https://h.example/api/").build().unwrap());
+        match client.call(&crate::pipeline::GENERIC, "t", reqwest::Method::GET, "users/{id}/detail", &[&id]) {
+            Ok(call) => {
+                let path = call.target_for_test().path().to_owned();
+                let segments: Vec<&str> = path.split('/').collect();
+                prop_assert_eq!(segments.len(), 5, "{}", path);
+                prop_assert_eq!(&segments[..3], &["", "api", "users"][..]);
+                prop_assert_eq!(segments[4], "detail");
+                let decoded = url::form_urlencoded::parse(format!("x={}", segments[3].replace('+', "%2B")).as_bytes())
+                    .next().map(|(_, v)| v.into_owned());
+                prop_assert_eq!(decoded.as_deref(), Some(id.as_str()));
+            }
+            Err(Error::InvalidInput { .. }) => {
+                prop_assert!(id.is_empty() || id == "." || id == ".." || id.len() > crate::pipeline::MAX_SEGMENT_BYTES);
+            }
+            Err(other) => prop_assert!(false, "unexpected {other:?}"),
+        }
+    }
 }
 
 proptest! {

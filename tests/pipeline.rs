@@ -169,6 +169,62 @@ async fn an_id_with_a_tab_is_not_me_on_the_fake() {
     assert!(err.is_not_found(), "{err:?}");
 }
 
+/// Arbitrary ids on the wire: the server receives one segment that decodes to exactly the
+/// id, or nothing is sent.
+#[test]
+fn arbitrary_ids_arrive_as_exactly_one_segment() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(json(200, USER))
+            .mount(&server)
+            .await;
+        server
+    });
+    let api = common::client(&server, Auth::jwt(JWT)).rounds();
+    let config = ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(id in any::<String>())| {
+        let before = rt.block_on(requests(&server)).len();
+        let result = rt.block_on(api.get_user(&id));
+        let seen = rt.block_on(requests(&server));
+        match result {
+            Err(Error::InvalidInput { .. }) => prop_assert_eq!(seen.len(), before),
+            other => {
+                prop_assert!(other.is_ok(), "{other:?}");
+                prop_assert_eq!(seen.len(), before + 1);
+                let sent = seen.last().unwrap().url.path().to_owned();
+                let rest = sent.strip_prefix("/users/").expect("under /users/");
+                prop_assert!(!rest.contains('/'), "{sent}");
+                let decoded: String = url_decode(rest);
+                prop_assert_eq!(decoded, id);
+            }
+        }
+    });
+}
+
+fn url_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&segment[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).expect("UTF-8 ids decode to UTF-8")
+}
+
 #[tokio::test]
 async fn an_id_of_a_mebibyte_is_refused_before_sending_with_a_short_message() {
     let server = user_server().await;

@@ -132,3 +132,43 @@ async fn one_span_per_request_with_its_outcome_and_no_secrets() {
         "a body leaked: {everything}"
     );
 }
+
+/// Spans record the route template, never the concrete id, whatever the id looks like.
+#[cfg(feature = "rounds")]
+#[tokio::test(flavor = "current_thread")]
+async fn spans_record_the_route_template_not_the_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404).set_body_string(r#"{"detail":"User not found"}"#))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(server.uri())
+        .auth(Auth::bearer(TOKEN))
+        .build()
+        .unwrap();
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    for id in [
+        "alice.private@example.com",
+        "Alice Private",
+        "42",
+        "secret-project",
+    ] {
+        let err = client.rounds().get_user(id).await.unwrap_err();
+        assert!(err.is_not_found());
+        assert_eq!(err.target().unwrap().route(), "/users/{id}");
+    }
+    let log = recorder.0.lock().unwrap();
+    let routes: Vec<&str> = log
+        .spans
+        .iter()
+        .filter(|(name, _)| *name == "userapi.request")
+        .map(|(_, f)| f["route"].as_str())
+        .collect();
+    assert_eq!(routes, ["/users/{id}"; 4]);
+    let everything = format!("{:?} {:?}", log.spans, log.events);
+    for id in ["alice.private", "Alice", "secret-project"] {
+        assert!(!everything.contains(id), "{everything}");
+    }
+}

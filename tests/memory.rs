@@ -1,0 +1,106 @@
+#![cfg(feature = "metabase")]
+//! What one error may cost in memory, counted by a global allocator: a hostile error body of
+//! under 64 KiB shaped to multiply (16,000 field errors under a 32 KiB key) builds an error
+//! whose peak heap stays within 4× the error-body cap, and whose `Display` stays small.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use userapi::{Auth, Client, DEFAULT_MAX_ERROR_BODY_BYTES, RetryPolicy};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+            PEAK.fetch_max(now, Ordering::SeqCst);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The hostile body: `{"errors": {"<32 KiB key>": [0, 0, … 16,000 zeros]}}`, under 64 KiB.
+fn hostile_body() -> Vec<u8> {
+    let key = "k".repeat(32 * 1024);
+    let zeros = vec!["0"; 16_000].join(",");
+    let body = format!(r#"{{"errors":{{"{key}":[{zeros}]}}}}"#);
+    assert!(body.len() < DEFAULT_MAX_ERROR_BODY_BYTES);
+    body.into_bytes()
+}
+
+/// A one-shot HTTP server on a thread: it answers every connection with `response`.
+fn serve(response: Vec<u8>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(&response);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_hostile_error_body_costs_at_most_four_times_the_cap() {
+    let body = hostile_body();
+    let mut response = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(&body);
+    let port = serve(response);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .auth(Auth::metabase_api_key("mb_key"))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    // Warm up: the first call sets up the connection machinery.
+    let _ = rt.block_on(client.metabase().get_me());
+
+    let base = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let err = rt.block_on(client.metabase().get_me()).unwrap_err();
+    let shown = err.to_string();
+    let peak = PEAK.load(Ordering::SeqCst) - base;
+    let held = CURRENT.load(Ordering::SeqCst).saturating_sub(base);
+
+    let cap = DEFAULT_MAX_ERROR_BODY_BYTES;
+    println!(
+        "one hostile error: peak heap {peak} bytes ({:.2}x the {cap} byte cap), held {held} bytes, Display {} bytes, {} field errors kept, {} omitted",
+        peak as f64 / cap as f64,
+        shown.len(),
+        err.field_errors().len(),
+        err.http().unwrap().service().fields_omitted(),
+    );
+    assert!(peak <= 4 * cap, "peak heap {peak} > 4 x {cap}");
+    assert!(shown.len() <= cap, "Display of {} bytes", shown.len());
+    assert!(err.field_errors().len() <= 100);
+    assert!(
+        shown.contains("more)"),
+        "the omitted errors are counted: {}",
+        &shown[shown.len() - 80..]
+    );
+}
