@@ -53,6 +53,7 @@ mod auth;
 mod client;
 mod error;
 pub mod models;
+pub mod pager;
 mod pipeline;
 #[cfg(test)]
 mod properties;
@@ -82,6 +83,7 @@ pub use error::{
     ApiError, BoxError, DecodeError, Error, FieldError, HttpError, ProtocolError, Result, ServiceError,
     Target, TimeoutError, TimeoutPhase, TransportError, TransportKind,
 };
+pub use pager::Pager;
 pub use pipeline::RequestBuilder;
 pub use retry::RetryPolicy;
 

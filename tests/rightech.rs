@@ -146,7 +146,7 @@ async fn search_users_is_a_get_on_search_with_the_list_parameters() {
 }
 
 #[tokio::test]
-async fn user_pages_walk_limit_and_offset_until_a_short_page() {
+async fn users_walk_limit_and_offset_until_a_short_page() {
     let server = MockServer::start().await;
     let user = |i: u32| json!({"_id": format!("{i:024x}"), "name": format!("u{i}")});
     for (offset, ids) in [(0, vec![1, 2]), (2, vec![3, 4]), (4, vec![5])] {
@@ -161,9 +161,9 @@ async fn user_pages_walk_limit_and_offset_until_a_short_page() {
             .mount(&server)
             .await;
     }
-    let mut pages = api(&server).user_pages(ListUsers::new().limit(2));
+    let mut pages = api(&server).users(ListUsers::new().limit(2));
     let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
+    while let Some(page) = pages.next_page().await {
         names.extend(page.unwrap().into_iter().map(|u| u.name.unwrap()));
     }
     assert_eq!(names, ["u1", "u2", "u3", "u4", "u5"]);

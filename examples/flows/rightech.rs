@@ -38,13 +38,13 @@ pub async fn run(mode: Mode) -> FlowResult {
         skip("get_user", "the group has no users");
         return Ok(());
     };
-    let mut pages = api.user_pages(ListUsers::new().limit(1));
+    let mut pages = api.users(ListUsers::new().limit(1));
     let (mut page_count, mut walked) = (0, 0);
-    while let Some(page) = pages.next().await {
+    while let Some(page) = pages.next_page().await {
         page_count += 1;
         walked += page?.len();
     }
-    println!("  user_pages(limit 1): {walked} user(s) in {page_count} page(s)");
+    println!("  users(limit 1): {walked} user(s) in {page_count} page(s)");
     let name = first.name.clone().unwrap_or_default();
     let found = api.search_users(&ListUsers::new().search(name.clone())).await?;
     println!("  search_users({name:?}): {} match(es)", found.len());

@@ -22,11 +22,7 @@ pub use models::{
     Permissions, StructuredAttribute, Tenancy, User, UserList, UserStatus, UserUpdate,
 };
 
-use std::collections::VecDeque;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 
@@ -34,6 +30,7 @@ use crate::auth::{Auth, Secret};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::error::{ErrorBody, ServiceError};
+use crate::pager::{Fetch, Page, Pager};
 use crate::pipeline::{Call, Service};
 use serde_json::Value;
 
@@ -179,7 +176,12 @@ impl Metabase {
 
     /// `GET /api/user`: one page of users (superusers and EE group managers; others get 403).
     pub async fn list_users(&self, query: &ListUsers) -> Result<UserList> {
-        self.call("metabase::list_users", Method::GET, "api/user", &[])?
+        self.list_call(query)?.send().await
+    }
+
+    fn list_call(&self, query: &ListUsers) -> Result<Call<'_>> {
+        Ok(self
+            .call("metabase::list_users", Method::GET, "api/user", &[])?
             .query_opt("status", query.status.as_ref())
             .query_opt("include_deactivated", query.include_deactivated)
             .query_opt("query", query.query.as_deref())
@@ -190,29 +192,38 @@ impl Metabase {
             .query_opt("can_access_data_studio", query.can_access_data_studio)
             .query_opt("limit", query.limit)
             .query_opt("offset", query.offset)
-            .idempotent()
-            .send()
-            .await
+            .idempotent())
     }
 
-    /// Every user matching `query`, fetched lazily page by page (`query.limit` per page,
-    /// default 100, from `query.offset`). Only one page is in memory at a time.
+    /// Every user matching `query`, as a [`Pager`]: `query.limit` per page (default 100), from
+    /// `query.offset`. The first page tells the total; then up to
+    /// [`Pager::concurrency`] pages (default 4) are fetched at once, items still in order,
+    /// so listing a large instance costs a quarter of the round trips. Memory stays at a
+    /// few pages whatever the total.
     ///
-    /// The stream ends at `total`. A server that returns an empty page before `total`, or a
-    /// page at another offset than asked (paging ignored), ends it with an error rather than
-    /// a loop. Use it as a [`futures_core::Stream`] or with the inherent [`UserStream::next`].
-    pub fn users(&self, query: ListUsers) -> UserStream {
+    /// A server that ignores paging ends the stream with [`Error::Protocol`] rather than
+    /// looping (see [`pager`](crate::pager)); an old server's bare array (no total) is read
+    /// until a short page.
+    pub fn users(&self, query: ListUsers) -> Pager<User> {
         let page_size = query.limit.unwrap_or(100).max(1);
-        UserStream {
-            api: self.clone(),
-            next_offset: query.offset.unwrap_or(0),
-            query,
-            page_size,
-            buffer: VecDeque::new(),
-            total: None,
-            pending: None,
-            done: false,
-        }
+        let start = query.offset.unwrap_or(0);
+        let api = self.clone();
+        let fetch: Fetch<User> = Arc::new(move |offset, limit| {
+            let api = api.clone();
+            let query = query.clone().offset(offset).limit(limit);
+            Box::pin(async move {
+                let raw = api.list_call(&query)?.send_raw().await?;
+                let list: UserList = raw.json()?;
+                Ok(Page {
+                    items: list.data,
+                    total: list.total,
+                    offset: list.offset,
+                    target: raw.target().clone(),
+                    status: raw.status,
+                })
+            })
+        });
+        Pager::new(fetch, |user| user.id, start, page_size)
     }
 
     /// `GET /api/user/recipients`: the users the caller may send things to (any user may
@@ -347,129 +358,6 @@ impl Metabase {
             .send()
             .await?;
         Ok(())
-    }
-}
-
-type PageFuture = Pin<Box<dyn Future<Output = Result<UserList>> + Send>>;
-
-/// All users matching a query, page by page; see [`Metabase::users`].
-#[must_use = "a stream does nothing unless polled"]
-pub struct UserStream {
-    api: Metabase,
-    query: ListUsers,
-    page_size: u64,
-    next_offset: u64,
-    buffer: VecDeque<User>,
-    total: Option<u64>,
-    pending: Option<PageFuture>,
-    done: bool,
-}
-
-impl fmt::Debug for UserStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserStream")
-            .field("next_offset", &self.next_offset)
-            .field("total", &self.total)
-            .field("buffered", &self.buffer.len())
-            .field("done", &self.done)
-            .finish()
-    }
-}
-
-impl UserStream {
-    /// The next user, or `None` at the end: the same as the `Stream`, without an extra crate.
-    pub async fn next(&mut self) -> Option<Result<User>> {
-        std::future::poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *self), cx)).await
-    }
-
-    /// `total` as the server reported it, once the first page has come.
-    pub fn total(&self) -> Option<u64> {
-        self.total
-    }
-
-    fn fail(&mut self, message: String) -> Poll<Option<Result<User>>> {
-        self.done = true;
-        let path = self.api.client.base_url().path().to_owned() + "api/user";
-        let target = crate::error::Target::new(Method::GET, path.clone(), path);
-        Poll::Ready(Some(Err(Error::protocol(&target, Some(StatusCode::OK), message))))
-    }
-
-    fn accept(&mut self, page: UserList, asked_offset: u64) -> Option<String> {
-        if let Some(offset) = page.offset
-            && offset != asked_offset
-        {
-            return Some(format!(
-                "asked for offset {asked_offset}, the server answered offset {offset}"
-            ));
-        }
-        let got = page.data.len() as u64;
-        self.total = page.total.or(self.total);
-        let paged = page.limit.is_some();
-        self.next_offset = asked_offset + got;
-        match self.total {
-            Some(total) if self.next_offset < total && got == 0 => {
-                return Some(format!(
-                    "the server returned an empty page at offset {asked_offset} before total {total}: it does not advance"
-                ));
-            }
-            Some(total) if self.next_offset >= total => self.done = true,
-            // No total (an old server's bare array): a short page is the last.
-            None if got < self.page_size => self.done = true,
-            _ => {}
-        }
-        if !paged && page.total.is_some() {
-            // The envelope says no paging was applied: this was everything.
-            self.done = true;
-        }
-        self.buffer = page.data.into();
-        None
-    }
-}
-
-impl futures_core::Stream for UserStream {
-    type Item = Result<User>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<User>>> {
-        loop {
-            if let Some(user) = self.buffer.pop_front() {
-                return Poll::Ready(Some(Ok(user)));
-            }
-            if self.done {
-                return Poll::Ready(None);
-            }
-            if self.pending.is_none() {
-                let api = self.api.clone();
-                let query = self.query.clone().limit(self.page_size).offset(self.next_offset);
-                self.pending = Some(Box::pin(async move { api.list_users(&query).await }));
-            }
-            let asked = self.next_offset;
-            let Some(pending) = self.pending.as_mut() else {
-                continue;
-            };
-            let page = match pending.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(page) => page,
-            };
-            self.pending = None;
-            match page {
-                Err(e) => {
-                    self.done = true;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Ok(page) => {
-                    if let Some(problem) = self.accept(page, asked) {
-                        return self.fail(problem);
-                    }
-                }
-            }
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self
-            .total
-            .map(|t| t.saturating_sub(self.next_offset) as usize + self.buffer.len());
-        (self.buffer.len(), left)
     }
 }
 

@@ -24,7 +24,9 @@ use serde_json::Value;
 use crate::auth::Secret;
 use crate::client::Client;
 use crate::error::{Error, ErrorBody, Result, ServiceError};
-use crate::pipeline::{RawResponse, Service};
+use crate::pager::{Fetch, Page, Pager};
+use crate::pipeline::{Call, RawResponse, Service};
+use std::sync::Arc;
 
 /// Rightech's public cloud: `https://dev.rightech.io/`.
 pub const DEFAULT_BASE_URL: &str = "https://dev.rightech.io/";
@@ -152,29 +154,45 @@ impl Rightech {
         self.list("rightech::list_users", "api/v1/users", query).await
     }
 
-    /// Pages through `GET /api/v1/users` with `limit` and `offset` (from `query.offset`,
-    /// `query.limit` per page, default 100), since the service sends no total: the last page
-    /// is the first one shorter than the page size. One page in memory at a time.
+    /// Every user in the caller's group, as a [`Pager`] over `GET /api/v1/users` with
+    /// `limit` (from `query.limit`, default 100) and `offset` (from `query.offset`). The
+    /// service sends no total, so the last page is the first one shorter than the page size,
+    /// and the next page is fetched while the current one is consumed.
+    ///
+    /// A server that ignores paging (the same page again) ends the stream with
+    /// [`Error::Protocol`] rather than looping.
     ///
     /// ```no_run
     /// # async fn run(api: userapi::rightech::Rightech) -> userapi::Result<()> {
     /// use userapi::rightech::ListUsers;
-    /// let mut pages = api.user_pages(ListUsers::new().limit(500));
-    /// while let Some(page) = pages.next().await {
-    ///     for user in page? {
-    ///         println!("{}", user.id);
-    ///     }
+    /// let mut users = api.users(ListUsers::new().limit(500));
+    /// while let Some(user) = users.next().await {
+    ///     println!("{}", user?.id);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn user_pages(&self, query: ListUsers) -> UserPages {
-        let size = query.limit.unwrap_or(100).max(1);
-        UserPages {
-            api: self.clone(),
-            offset: query.offset.unwrap_or(0),
-            query: query.limit(size),
-            done: false,
-        }
+    pub fn users(&self, query: ListUsers) -> Pager<User> {
+        let page_size = query.limit.unwrap_or(100).max(1);
+        let start = query.offset.unwrap_or(0);
+        let api = self.clone();
+        let fetch: Fetch<User> = Arc::new(move |offset, limit| {
+            let api = api.clone();
+            let query = query.clone().offset(offset).limit(limit);
+            Box::pin(async move {
+                let raw = api
+                    .list_call("rightech::list_users", "api/v1/users", &query)?
+                    .send_raw()
+                    .await?;
+                Ok(Page {
+                    items: raw.json()?,
+                    total: None,
+                    offset: None,
+                    target: raw.target().clone(),
+                    status: raw.status,
+                })
+            })
+        });
+        Pager::new(fetch, |user: &User| hash_key(user.id.as_str()), start, page_size)
     }
 
     /// `GET /api/v1/users/search`: users matching `query.search`, as short items (`_id` and
@@ -186,8 +204,13 @@ impl Rightech {
     }
 
     async fn list(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Vec<User>> {
+        self.list_call(op, route, query)?.send().await
+    }
+
+    fn list_call(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Call<'_>> {
         let only = (!query.only.is_empty()).then(|| query.only.join(","));
-        self.client
+        Ok(self
+            .client
             .call(&SERVICE, op, Method::GET, route, &[])?
             .query_opt("limit", query.limit)
             .query_opt("offset", query.offset)
@@ -195,9 +218,7 @@ impl Rightech {
             .query_opt("from", query.from.as_deref())
             .query_opt("to", query.to.as_deref())
             .query_opt("only", only)
-            .idempotent()
-            .send()
-            .await
+            .idempotent())
     }
 
     /// `GET /api/v1/users/:id`: one user.
@@ -316,35 +337,10 @@ impl Rightech {
     }
 }
 
-/// The pages of a user list; see [`Rightech::user_pages`].
-#[derive(Debug)]
-#[must_use = "pages are fetched only when asked for"]
-pub struct UserPages {
-    api: Rightech,
-    query: ListUsers,
-    offset: u64,
-    done: bool,
-}
-
-impl UserPages {
-    /// The next page, or `None` after the last. An error ends the paging.
-    pub async fn next(&mut self) -> Option<Result<Vec<User>>> {
-        if self.done {
-            return None;
-        }
-        let size = self.query.limit.unwrap_or(100);
-        let page = self.api.list_users(&self.query.clone().offset(self.offset)).await;
-        match &page {
-            Ok(users) if (users.len() as u64) < u64::from(size) => self.done = true,
-            Ok(users) => self.offset += users.len() as u64,
-            Err(_) => self.done = true,
-        }
-        match page {
-            // A full page followed by an empty one: nothing more to give.
-            Ok(users) if users.is_empty() => None,
-            other => Some(other),
-        }
-    }
+/// A stable 64-bit key of an id, for the pager's loop guards.
+fn hash_key(id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
 }
 
 /// A success body that is a user, `{"success": true}`, or empty; `success: false` is an error.

@@ -331,7 +331,7 @@ impl UserUpdate {
 #[non_exhaustive]
 pub struct ListUsers {
     /// Page size.
-    pub limit: Option<u32>,
+    pub limit: Option<u64>,
     /// Items to skip.
     pub offset: Option<u64>,
     /// Matches name or contacts.
@@ -350,7 +350,7 @@ impl ListUsers {
         Self::default()
     }
     /// Sets the page size.
-    pub fn limit(mut self, v: u32) -> Self {
+    pub fn limit(mut self, v: u64) -> Self {
         self.limit = Some(v);
         self
     }

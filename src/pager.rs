@@ -1,0 +1,563 @@
+//! The one pager every paged endpoint uses: a [`Stream`](futures_core::Stream) of items,
+//! fetched page by page by `offset` and `limit`, with read-ahead and loop guards.
+//!
+//! - **Read-ahead.** Once a page has told the total, up to [`Pager::concurrency`] pages are
+//!   in flight at once; without a total, the next page is fetched while the current one is
+//!   consumed. Items always come out in order, nothing is fetched more than `concurrency`
+//!   pages ahead of the consumer, and dropping the pager cancels what is in flight.
+//! - **Loop guards.** A server that ignores paging cannot make a stream endless: a page at
+//!   another offset than asked, an empty page before the total, a page whose items all came
+//!   on the page before, or a page that starts with an item some earlier page started with,
+//!   ends the stream with [`Error::Protocol`]. Offsets never overflow.
+//! - **Errors.** An error on any page ends the stream after the items before it.
+
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use reqwest::StatusCode;
+
+use crate::auth::BoxFuture;
+use crate::error::{Error, Result, Target};
+
+/// One page as a service answered it.
+pub(crate) struct Page<T> {
+    pub(crate) items: Vec<T>,
+    /// Items in the whole list, when the service says.
+    pub(crate) total: Option<u64>,
+    /// The offset the service says this page starts at, when it echoes it.
+    pub(crate) offset: Option<u64>,
+    /// The request that fetched it, for errors.
+    pub(crate) target: Target,
+    pub(crate) status: StatusCode,
+}
+
+/// Fetches the page at `offset` with `limit` items.
+pub(crate) type Fetch<T> = Arc<dyn Fn(u64, u64) -> BoxFuture<'static, Result<Page<T>>> + Send + Sync>;
+
+/// Pages in flight at once by default, once the total is known.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+struct Slot<T> {
+    offset: u64,
+    fetch: Option<BoxFuture<'static, Result<Page<T>>>>,
+    done: Option<Result<Page<T>>>,
+}
+
+/// Every item of a paged list; see the module docs of [`pager`](crate::pager) for the rules.
+///
+/// Use it as a [`futures_core::Stream`] (with `futures::StreamExt` or `tokio_stream`), or
+/// with the inherent [`next`](Self::next) and [`next_page`](Self::next_page), which need no
+/// extra crate.
+#[must_use = "a pager does nothing unless polled"]
+pub struct Pager<T> {
+    fetch: Fetch<T>,
+    /// An identity for each item, for the loop guards.
+    key: fn(&T) -> u64,
+    page_size: u64,
+    /// The offset of the next page to request; `None` once no further offset exists.
+    next_offset: Option<u64>,
+    total: Option<u64>,
+    concurrency: usize,
+    in_flight: VecDeque<Slot<T>>,
+    buffer: VecDeque<T>,
+    /// The keys of the last page taken, and the first key of every page so far.
+    last_keys: HashSet<u64>,
+    first_keys: HashSet<u64>,
+    /// No page is asked for beyond the one that ended the list.
+    exhausted: bool,
+    /// Nothing more will be yielded, not even buffered items (after an error).
+    finished: bool,
+    pending_error: Option<Error>,
+}
+
+impl<T> fmt::Debug for Pager<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pager")
+            .field("page_size", &self.page_size)
+            .field("next_offset", &self.next_offset)
+            .field("total", &self.total)
+            .field("concurrency", &self.concurrency)
+            .field("in_flight", &self.in_flight.len())
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> Pager<T> {
+    pub(crate) fn new(fetch: Fetch<T>, key: fn(&T) -> u64, start: u64, page_size: u64) -> Self {
+        Pager {
+            fetch,
+            key,
+            page_size: page_size.max(1),
+            next_offset: Some(start),
+            total: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            in_flight: VecDeque::new(),
+            buffer: VecDeque::new(),
+            last_keys: HashSet::new(),
+            first_keys: HashSet::new(),
+            exhausted: false,
+            finished: false,
+            pending_error: None,
+        }
+    }
+
+    /// At most `n` pages in flight at once (at least 1; default [`DEFAULT_CONCURRENCY`]).
+    /// `1` fetches strictly one page after another, with no read-ahead.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// The number of items in the whole list, once a page has said it.
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// The next item, or `None` at the end: the same as the `Stream`, without an extra crate.
+    pub async fn next(&mut self) -> Option<Result<T>> {
+        std::future::poll_fn(|cx| self.poll_item(cx)).await
+    }
+
+    /// The rest of the current page, or the whole next page; `None` at the end.
+    pub async fn next_page(&mut self) -> Option<Result<Vec<T>>> {
+        std::future::poll_fn(|cx| {
+            if !self.buffer.is_empty() {
+                return Poll::Ready(Some(Ok(self.buffer.drain(..).collect())));
+            }
+            match self.poll_item(cx) {
+                Poll::Ready(Some(Ok(first))) => {
+                    let mut page = Vec::with_capacity(self.buffer.len() + 1);
+                    page.push(first);
+                    page.extend(self.buffer.drain(..));
+                    Poll::Ready(Some(Ok(page)))
+                }
+                other => other.map(|o| o.map(|r| r.map(|item| vec![item]))),
+            }
+        })
+        .await
+    }
+
+    /// Every remaining item in one `Vec`: convenient for short lists, all in memory.
+    ///
+    /// # Errors
+    /// The first error any page met.
+    pub async fn try_collect(mut self) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        while let Some(page) = self.next_page().await {
+            out.extend(page?);
+        }
+        Ok(out)
+    }
+
+    /// Starts fetches until `concurrency` pages are in flight, or (without a total) one
+    /// page ahead, within the list.
+    fn fill(&mut self) {
+        if self.exhausted || self.finished {
+            return;
+        }
+        // Strictly one page after another: fetch only when the consumer has nothing left.
+        if self.concurrency == 1 && !self.buffer.is_empty() {
+            return;
+        }
+        // Without a total, one page ahead of the consumer; with one, `concurrency` pages.
+        let ahead = match self.total {
+            Some(_) => self.concurrency,
+            None => 1,
+        };
+        while self.in_flight.len() < ahead {
+            let Some(offset) = self.next_offset else { return };
+            if self.total.is_some_and(|total| offset >= total) {
+                return;
+            }
+            self.next_offset = offset.checked_add(self.page_size);
+            self.in_flight.push_back(Slot {
+                offset,
+                fetch: Some((self.fetch)(offset, self.page_size)),
+                done: None,
+            });
+        }
+    }
+
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        loop {
+            if self.finished {
+                return Poll::Ready(self.pending_error.take().map(Err));
+            }
+            if let Some(item) = self.buffer.pop_front() {
+                // Keep the read-ahead going while the consumer works on this page.
+                self.fill();
+                self.poll_in_flight(cx);
+                return Poll::Ready(Some(Ok(item)));
+            }
+            self.fill();
+            self.poll_in_flight(cx);
+            let Some(front) = self.in_flight.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let Some(result) = front.done.take() else {
+                return Poll::Pending;
+            };
+            let asked = front.offset;
+            self.in_flight.pop_front();
+            match result.and_then(|page| self.take(page, asked)) {
+                Ok(()) => {}
+                Err(e) => {
+                    self.finish();
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+
+    /// Polls every fetch in flight, so that they progress together.
+    fn poll_in_flight(&mut self, cx: &mut Context<'_>) {
+        for slot in &mut self.in_flight {
+            if let Some(fetch) = &mut slot.fetch
+                && let Poll::Ready(result) = fetch.as_mut().poll(cx)
+            {
+                slot.fetch = None;
+                slot.done = Some(result);
+            }
+        }
+    }
+
+    /// Ends the stream: drops (cancels) everything in flight.
+    fn finish(&mut self) {
+        self.finished = true;
+        self.exhausted = true;
+        self.in_flight.clear();
+        self.buffer.clear();
+    }
+
+    /// Checks a page against the loop guards and buffers its items.
+    fn take(&mut self, page: Page<T>, asked: u64) -> Result<()> {
+        let protocol = |message: String| Error::protocol(&page.target, Some(page.status), message);
+        if let Some(offset) = page.offset
+            && offset != asked
+        {
+            return Err(protocol(format!(
+                "asked for offset {asked}, the server answered offset {offset}: it does not page"
+            )));
+        }
+        if self.total.is_none() {
+            self.total = page.total;
+        }
+        let n = page.items.len() as u64;
+        let keys: HashSet<u64> = page.items.iter().map(self.key).collect();
+        if let Some(first) = page.items.first().map(self.key) {
+            if !self.last_keys.is_empty() && keys.iter().all(|k| self.last_keys.contains(k)) {
+                return Err(protocol(format!(
+                    "the page at offset {asked} repeats the page before it: the server ignores paging"
+                )));
+            }
+            if !self.first_keys.insert(first) {
+                return Err(protocol(format!(
+                    "the page at offset {asked} starts where an earlier page started: the server ignores paging"
+                )));
+            }
+        }
+        let first_page = self.last_keys.is_empty();
+        self.last_keys = keys;
+        let end = asked.saturating_add(n);
+        match self.total {
+            _ if n > self.page_size => {
+                // More than asked for: the server ignored `limit`. On the first page with
+                // no other page in flight, that is the whole list; anywhere else it is not paging.
+                if !first_page {
+                    return Err(protocol(format!(
+                        "asked for {} items at offset {asked}, the server answered {n}: it does not page",
+                        self.page_size
+                    )));
+                }
+                self.exhaust();
+            }
+            Some(total) if n == 0 && asked < total => {
+                return Err(protocol(format!(
+                    "the server answered an empty page at offset {asked} before its total of {total}"
+                )));
+            }
+            Some(total) if end >= total => self.exhaust(),
+            Some(_) if n < self.page_size => {
+                // A short page before the total: the list shrank while it was read. Carry on
+                // from where this page ended rather than skip what moved into the gap.
+                self.in_flight.clear();
+                self.next_offset = Some(end);
+            }
+            None if n < self.page_size => self.exhaust(),
+            _ => {}
+        }
+        if self.next_offset.is_none() {
+            // No further offset can be asked for.
+            self.exhausted = true;
+        }
+        self.buffer.extend(page.items);
+        Ok(())
+    }
+
+    fn exhaust(&mut self) {
+        self.exhausted = true;
+        self.in_flight.clear();
+    }
+}
+
+impl<T: Send + 'static> futures_core::Stream for Pager<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
+        self.get_mut().poll_item(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let buffered = self.buffer.len();
+        if self.finished || (self.exhausted && self.in_flight.is_empty()) {
+            return (buffered, Some(buffered));
+        }
+        (buffered, None)
+    }
+}
+
+// The pager holds only `Send` futures and items, and no self-references.
+impl<T> Unpin for Pager<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn target() -> Target {
+        Target::new(reqwest::Method::GET, "/items", "/items")
+    }
+
+    /// A list of `len` numbers served by a function of (offset, limit) → (items, total, echoed offset).
+    fn pager_over(
+        serve: impl Fn(u64, u64) -> (Vec<u64>, Option<u64>, Option<u64>) + Send + Sync + 'static,
+        asked: Arc<Mutex<Vec<u64>>>,
+        page_size: u64,
+        start: u64,
+    ) -> Pager<u64> {
+        let fetch: Fetch<u64> = Arc::new(move |offset, limit| {
+            asked.lock().unwrap().push(offset);
+            let (items, total, echoed) = serve(offset, limit);
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                Ok(Page {
+                    items,
+                    total,
+                    offset: echoed,
+                    target: target(),
+                    status: StatusCode::OK,
+                })
+            })
+        });
+        Pager::new(fetch, |n| *n, start, page_size)
+    }
+
+    fn honest(len: u64, with_total: bool) -> impl Fn(u64, u64) -> (Vec<u64>, Option<u64>, Option<u64>) {
+        move |offset, limit| {
+            let end = offset.saturating_add(limit).min(len);
+            let items = (offset.min(len)..end).collect();
+            (items, with_total.then_some(len), Some(offset))
+        }
+    }
+
+    async fn drain(mut p: Pager<u64>) -> (Vec<u64>, Option<Error>) {
+        let mut items = Vec::new();
+        while let Some(item) = p.next().await {
+            match item {
+                Ok(i) => items.push(i),
+                Err(e) => return (items, Some(e)),
+            }
+        }
+        (items, None)
+    }
+
+    #[tokio::test]
+    async fn items_come_in_order_with_and_without_a_total() {
+        for with_total in [true, false] {
+            for (len, size, conc) in [
+                (0, 10, 4),
+                (1, 10, 4),
+                (10, 10, 4),
+                (95, 10, 4),
+                (95, 10, 1),
+                (100, 7, 3),
+            ] {
+                let asked = Arc::new(Mutex::new(Vec::new()));
+                let p = pager_over(honest(len, with_total), Arc::clone(&asked), size, 0).concurrency(conc);
+                let (items, err) = drain(p).await;
+                assert!(err.is_none(), "{err:?}");
+                assert_eq!(
+                    items,
+                    (0..len).collect::<Vec<_>>(),
+                    "len {len} size {size} total {with_total}"
+                );
+                let asked = asked.lock().unwrap().clone();
+                let mut sorted = asked.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                assert_eq!(sorted.len(), asked.len(), "no page asked twice: {asked:?}");
+                // With a total, no page past it is asked for; without, at most one.
+                let past = asked.iter().filter(|&&o| o >= len).count();
+                assert!(past <= usize::from(!with_total || len == 0), "{asked:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn read_ahead_is_bounded_by_the_concurrency() {
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (f, m) = (Arc::clone(&in_flight), Arc::clone(&most));
+        let fetch: Fetch<u64> = Arc::new(move |offset, limit| {
+            let (f, m) = (Arc::clone(&f), Arc::clone(&m));
+            Box::pin(async move {
+                let now = f.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                f.fetch_sub(1, Ordering::SeqCst);
+                Ok(Page {
+                    items: (offset..(offset + limit).min(1000)).collect(),
+                    total: Some(1000),
+                    offset: Some(offset),
+                    target: target(),
+                    status: StatusCode::OK,
+                })
+            })
+        });
+        let p = Pager::new(fetch, |n| *n, 0, 10).concurrency(3);
+        let (items, err) = drain(p).await;
+        assert!(err.is_none());
+        assert_eq!(items.len(), 1000);
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_server_that_ignores_offset_ends_the_stream() {
+        // Full pages, no total, no echoed offset: always the first page.
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p = pager_over(
+            |_, limit| ((0..limit).collect(), None, None),
+            Arc::clone(&asked),
+            100,
+            0,
+        );
+        let (items, err) = drain(p).await;
+        let err = err.expect("a protocol error");
+        assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+        assert!(err.to_string().contains("ignores paging"), "{err}");
+        assert_eq!(items.len(), 100, "the first page, then the error");
+        assert!(asked.lock().unwrap().len() <= 3);
+
+        // With a total and an echoed offset that is wrong.
+        let p = pager_over(
+            |_, limit| ((0..limit).collect(), Some(1000), Some(0)),
+            Arc::default(),
+            100,
+            0,
+        );
+        let (items, err) = drain(p).await;
+        assert!(err.unwrap().to_string().contains("answered offset 0"));
+        assert_eq!(items.len(), 100);
+
+        // Pages A, B, A, B, … with no total.
+        let p = pager_over(
+            |offset, limit| {
+                let base = (offset / limit % 2) * limit;
+                ((base..base + limit).collect(), None, None)
+            },
+            Arc::default(),
+            10,
+            0,
+        );
+        let (items, err) = drain(p).await;
+        assert!(err.unwrap().to_string().contains("earlier page started"));
+        assert_eq!(items.len(), 20);
+    }
+
+    #[tokio::test]
+    async fn an_empty_page_before_the_total_is_an_error() {
+        let p = pager_over(
+            |offset, limit| {
+                let items = if offset == 0 {
+                    (0..limit).collect()
+                } else {
+                    Vec::new()
+                };
+                (items, Some(50), Some(offset))
+            },
+            Arc::default(),
+            10,
+            0,
+        );
+        let (items, err) = drain(p).await;
+        assert_eq!(items.len(), 10);
+        assert!(err.unwrap().to_string().contains("empty page at offset 10"));
+    }
+
+    #[tokio::test]
+    async fn more_than_asked_on_the_first_page_is_the_whole_list() {
+        let p = pager_over(|_, _| ((0..250).collect(), None, None), Arc::default(), 100, 0);
+        let (items, err) = drain(p).await;
+        assert!(err.is_none());
+        assert_eq!(items.len(), 250);
+    }
+
+    #[tokio::test]
+    async fn offsets_near_u64_max_never_overflow() {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let p = pager_over(
+            |_, limit| ((0..limit).collect(), None, None),
+            Arc::clone(&asked),
+            100,
+            u64::MAX - 5,
+        );
+        let (items, err) = drain(p).await;
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(items.len(), 100, "one page, then no further offset exists");
+        assert_eq!(*asked.lock().unwrap(), [u64::MAX - 5]);
+        let p = pager_over(honest(10, true), Arc::default(), u64::MAX, u64::MAX);
+        let (_, err) = drain(p).await;
+        assert!(err.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_error_ends_the_stream_after_the_items_before_it() {
+        let fetch: Fetch<u64> = Arc::new(|offset, limit| {
+            Box::pin(async move {
+                if offset == 20 {
+                    return Err(Error::config("boom"));
+                }
+                Ok(Page {
+                    items: (offset..offset + limit).collect(),
+                    total: Some(100),
+                    offset: Some(offset),
+                    target: target(),
+                    status: StatusCode::OK,
+                })
+            })
+        });
+        let (items, err) = drain(Pager::new(fetch, |n| *n, 0, 10)).await;
+        assert_eq!(items, (0..20).collect::<Vec<_>>());
+        assert!(err.unwrap().to_string().contains("boom"));
+    }
+
+    #[tokio::test]
+    async fn next_page_gives_whole_pages() {
+        let mut p = pager_over(honest(25, false), Arc::default(), 10, 0);
+        let mut sizes = Vec::new();
+        while let Some(page) = p.next_page().await {
+            sizes.push(page.unwrap().len());
+        }
+        assert_eq!(sizes, [10, 10, 5]);
+        let all = pager_over(honest(25, true), Arc::default(), 10, 0)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(all, (0..25).collect::<Vec<_>>());
+    }
+}
