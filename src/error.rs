@@ -313,15 +313,25 @@ impl fmt::Display for ApiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportKind {
-    /// No connection could be made (refused, DNS, TLS handshake). Nothing reached the server.
+    /// No connection could be made (refused, DNS). Nothing reached the server.
     Connect,
     /// The connection broke while sending or receiving.
     Io,
     /// The server redirected to another origin, or redirected too often.
     Redirect,
+    /// The TLS handshake failed: the server's certificate is not trusted, has expired or names
+    /// another host, or no protocol could be agreed. Nothing reached the server, and trying
+    /// again would fail the same way, so it is not retried. A private CA is trusted with
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    Tls,
 }
 
 /// A transport failure.
+///
+/// Its `Display` already holds the text of every cause in `source`'s chain, each once, so
+/// `std::error::Error::source()` returns `None`: a reporter that walks the chain (anyhow's
+/// `{:#}`) prints each cause once. The underlying error stays in the `source` field, for
+/// downcasting.
 #[derive(Debug)]
 pub struct TransportError {
     /// Method and path of the request.
@@ -338,21 +348,51 @@ impl fmt::Display for TransportError {
             TransportKind::Connect => "could not connect",
             TransportKind::Io => "the connection failed",
             TransportKind::Redirect => "redirect refused",
+            TransportKind::Tls => "TLS handshake failed",
         };
-        write!(f, "{}: {what}: {}", self.target, self.source)?;
-        let mut cause = self.source.source();
-        while let Some(c) = cause {
-            write!(f, ": {c}")?;
-            cause = c.source();
+        write!(f, "{}: {what}", self.target)?;
+        let causes = distinct_causes(&*self.source);
+        for cause in &causes {
+            write!(f, ": {cause}")?;
+        }
+        if self.kind == TransportKind::Tls && causes.iter().any(|c| names_unknown_issuer(c)) {
+            f.write_str(" (the certificate's issuer is not trusted; a private CA can be trusted with ClientBuilder::add_root_certificate)")?;
         }
         Ok(())
     }
 }
 
-impl std::error::Error for TransportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.source)
+impl std::error::Error for TransportError {}
+
+/// The texts of an error and its causes, each once: a cause whose text an earlier one already
+/// holds is dropped (native-tls repeats OpenSSL's words one level down), and an earlier text
+/// that a later one holds whole gives way to it.
+fn distinct_causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !out.iter().any(|t| t.contains(text)) {
+            out.retain(|t| !text.contains(t.as_str()));
+            out.push(text.to_owned());
+        }
+        cause = c.source();
     }
+    out
+}
+
+fn names_unknown_issuer(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "unknownissuer",
+        "unknown issuer",
+        "unable to get local issuer",
+        "self-signed certificate",
+        "self signed certificate",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 /// Which timeout ran out.

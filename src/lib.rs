@@ -58,6 +58,7 @@ mod pipeline;
 mod properties;
 mod retry;
 mod time;
+mod tls;
 
 #[cfg(feature = "fake")]
 pub mod fake;
