@@ -11,6 +11,7 @@ use url::Url;
 use crate::auth::{Auth, Secret};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
+use crate::tls::{Certificate, TlsBackend, TlsSettings};
 
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION"));
@@ -23,8 +24,8 @@ pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION
 /// | `attempt` | 30 s | one attempt, from sending until the last byte of the body |
 /// | `total` | 60 s | the whole call: every attempt and every wait between them |
 ///
-/// With a user-supplied `reqwest::Client`, `connect` is that client's own setting; the
-/// other two still apply.
+/// With a user-supplied `reqwest::Client` ([`ClientBuilder::http_client`]), `connect` is that
+/// client's own setting; the other two still apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Opening a connection.
@@ -213,7 +214,7 @@ impl IntoBaseUrl for &String {
 ///
 /// Defaults: no credentials, `User-Agent: userapi/<version>`, the [`Timeouts`] defaults,
 /// the [`RetryPolicy`] defaults, a 16 MiB cap on response bodies, redirects followed only
-/// within the same origin, and a connection pool of its own.
+/// within the same origin, the platform's root certificates, and a connection pool of its own.
 #[derive(Default)]
 pub struct ClientBuilder {
     base: Option<Result<Url>>,
@@ -225,6 +226,7 @@ pub struct ClientBuilder {
     max_response_bytes: Option<usize>,
     max_error_body_bytes: Option<usize>,
     allow_insecure_http: bool,
+    tls: TlsSettings,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -291,9 +293,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` (and its pool, proxy and TLS settings) instead of building
-    /// one. Its redirect policy is its own: set `reqwest::redirect::Policy::none()` on it, or
-    /// credentials in `X-Metabase-Session` / `X-API-Key` may follow a redirect elsewhere.
+    /// Use this `reqwest::Client` (and its pool) instead of building one. Build it with the
+    /// crate's own [`reqwest`](crate::reqwest) re-export: a client of another reqwest version
+    /// is another type.
+    ///
+    /// Its connect timeout, TLS settings, proxies and redirect policy are its own: set
+    /// `reqwest::redirect::Policy::none()` on it, or credentials in `X-Metabase-Session` /
+    /// `X-API-Key` may follow a redirect elsewhere. [`build`](Self::build) refuses to combine
+    /// it with the settings it would ignore
+    /// ([`add_root_certificate`](Self::add_root_certificate),
+    /// [`tls_built_in_root_certs`](Self::tls_built_in_root_certs),
+    /// [`tls_backend`](Self::tls_backend)).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -319,6 +329,29 @@ impl ClientBuilder {
         self
     }
 
+    /// Trust this root certificate (or PEM bundle) as well as the built-in ones: for a
+    /// server whose certificate a private CA issued. Works with either TLS backend.
+    pub fn add_root_certificate(mut self, cert: Certificate) -> Self {
+        self.tls.roots.push(cert);
+        self
+    }
+
+    /// Whether to trust the platform's root certificates (default `true`). With `false`, only
+    /// the certificates given to [`add_root_certificate`](Self::add_root_certificate) are
+    /// trusted.
+    pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
+        self.tls.built_in_roots = Some(enabled);
+        self
+    }
+
+    /// The TLS library to use when both the `rustls` and `native-tls` features are compiled
+    /// in. Without this call that is native-tls when its feature is on, rustls otherwise.
+    /// Naming a backend whose feature is off makes [`build`](Self::build) fail.
+    pub fn tls_backend(mut self, backend: TlsBackend) -> Self {
+        self.tls.backend = Some(backend);
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let mut base = self
@@ -337,12 +370,29 @@ impl ClientBuilder {
             .map_err(|_| Error::config("the user agent holds a character that cannot go in a header"))?;
         let auth = AuthState::new(self.auth)?;
         let http = match self.http {
-            Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.timeouts.connect)
-                .redirect(same_origin_redirects())
-                .build()
-                .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?,
+            Some(http) => {
+                let ignored = [
+                    (!self.tls.roots.is_empty(), "add_root_certificate"),
+                    (self.tls.built_in_roots.is_some(), "tls_built_in_root_certs"),
+                    (self.tls.backend.is_some(), "tls_backend"),
+                ];
+                if let Some((_, name)) = ignored.iter().find(|(set, _)| *set) {
+                    return Err(Error::config(format!(
+                        "ClientBuilder::{name} has no effect on a client given to \
+                         ClientBuilder::http_client: set it on that reqwest::Client instead"
+                    )));
+                }
+                http
+            }
+            None => {
+                let builder = reqwest::Client::builder()
+                    .connect_timeout(self.timeouts.connect)
+                    .redirect(same_origin_redirects());
+                self.tls
+                    .apply(builder)?
+                    .build()
+                    .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?
+            }
         };
         Ok(Client {
             shared: Arc::new(Shared {
@@ -361,16 +411,21 @@ impl ClientBuilder {
     }
 }
 
+/// Whether the host is this machine's loopback: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(base: &Url) -> bool {
+    match base.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
 fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> Result<()> {
     match base.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match base.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                None => false,
-            };
+            let loopback = is_loopback(base);
             if !loopback && !auth.is_none() && !allow_insecure_http {
                 return Err(Error::config(format!(
                     "refusing to send credentials over plain http to {}; use https, or call \
@@ -475,6 +530,50 @@ mod tests {
         assert!(matches!(crlf, Error::Config(_)));
         assert!(Client::builder().base_url("ftp://h.example/").build().is_err());
         assert!(Client::builder().base_url("not a url").build().is_err());
+    }
+
+    #[test]
+    fn an_injected_client_refuses_the_settings_it_would_ignore() {
+        let with = |b: ClientBuilder| {
+            b.base_url("https://h.example/")
+                .http_client(reqwest::Client::new())
+                .build()
+                .unwrap_err()
+                .to_string()
+        };
+        type Set = fn(ClientBuilder) -> ClientBuilder;
+        let cases: [(&str, Set); 2] = [
+            ("tls_built_in_root_certs", |b| b.tls_built_in_root_certs(false)),
+            ("tls_backend", |b| b.tls_backend(TlsBackend::Rustls)),
+        ];
+        for (name, set) in cases {
+            let err = with(set(Client::builder()));
+            assert!(err.contains(&format!("ClientBuilder::{name} ")), "{err}");
+            assert!(err.contains("http_client"), "{err}");
+        }
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        {
+            let ca = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+            let cert = Certificate::from_der(ca.cert.der()).unwrap();
+            let err = with(Client::builder().add_root_certificate(cert));
+            assert!(err.contains("ClientBuilder::add_root_certificate "), "{err}");
+        }
+        Client::builder()
+            .base_url("https://h.example/")
+            .http_client(reqwest::Client::new())
+            .build()
+            .unwrap();
+    }
+
+    #[cfg(not(feature = "native-tls"))]
+    #[test]
+    fn a_backend_whose_feature_is_off_is_refused() {
+        let err = Client::builder()
+            .base_url("https://h.example/")
+            .tls_backend(TlsBackend::NativeTls)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("`native-tls` feature"), "{err}");
     }
 
     #[test]

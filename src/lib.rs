@@ -84,6 +84,7 @@ pub use error::{
     TimeoutError, TimeoutPhase, TransportError, TransportKind,
 };
 pub use retry::RetryPolicy;
+pub use tls::{Certificate, TlsBackend};
 
 // The README's Rust examples are compiled and run as doc tests, so they stay true.
 #[cfg(doctest)]
@@ -92,3 +93,7 @@ struct ReadmeDoctests;
 
 /// `reqwest` types that appear in this crate's API.
 pub use reqwest::{Method, StatusCode};
+
+/// The `reqwest` this crate is built on, for a client to pass to
+/// [`ClientBuilder::http_client`]: a `reqwest::Client` of another version is another type.
+pub use reqwest;

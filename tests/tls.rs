@@ -3,9 +3,9 @@
 //! the TCP connections it accepts (each one is a handshake attempt), the handshakes that
 //! complete, and the requests with their HTTP version and `Authorization` header.
 //!
+//! Every test runs for each TLS backend compiled in: rustls always (the default feature),
+//! native-tls with `--features native-tls`.
 #![cfg(all(feature = "novaconnect", any(feature = "rustls", feature = "native-tls")))]
-// The trusting half of the tests comes with `ClientBuilder::add_root_certificate`.
-#![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,7 +24,7 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use userapi::{Client, ClientBuilder, Error, TransportKind};
+use userapi::{Certificate, Client, ClientBuilder, Error, TlsBackend, TransportKind};
 
 const TOKEN: &str = "t0ken-for-tls";
 
@@ -204,9 +204,14 @@ async fn answer(req: Request<Incoming>, log: &Mutex<Vec<Seen>>) -> Response<Full
 /// Sets a client up for one TLS backend.
 type Backend = fn(ClientBuilder) -> ClientBuilder;
 
-/// The TLS backends to try: the one the features select.
+/// The TLS backends compiled in, each with a builder that uses it.
 fn backends() -> Vec<(&'static str, Backend)> {
-    vec![("default", |b| b)]
+    vec![
+        #[cfg(feature = "rustls")]
+        ("rustls", |b| b.tls_backend(TlsBackend::Rustls)),
+        #[cfg(feature = "native-tls")]
+        ("native-tls", |b| b.tls_backend(TlsBackend::NativeTls)),
+    ]
 }
 
 fn builder(server: &TlsServer) -> ClientBuilder {
@@ -259,4 +264,121 @@ async fn an_untrusted_certificate_fails_once_as_tls() {
         }
         each_once(&chain, &err);
     }
+}
+
+/// A call that succeeds went over one handshake, negotiated h2 by ALPN, and carried the bearer.
+fn assert_one_h2_call(name: &str, server: &TlsServer) {
+    assert_eq!(server.connections(), 1, "{name}");
+    assert_eq!(server.handshakes(), 1, "{name}");
+    assert_eq!(
+        server.alpn.lock().unwrap().as_slice(),
+        &[Some(b"h2".to_vec())],
+        "{name}: ALPN"
+    );
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1, "{name}: {seen:?}");
+    assert_eq!(seen[0].version, Version::HTTP_2, "{name}");
+    assert_eq!(seen[0].path, "/api/user/get", "{name}");
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str()),
+        "{name}"
+    );
+}
+
+#[tokio::test]
+async fn a_pem_root_makes_the_call_succeed_over_h2() {
+    let pki = pki();
+    for (name, backend) in backends() {
+        let server = TlsServer::start(&pki).await;
+        let client = backend(builder(&server))
+            .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let me = client.novaconnect().get_me().await.unwrap();
+        assert_eq!(me.first_name.as_deref(), Some("A"), "{name}");
+        assert_one_h2_call(name, &server);
+    }
+}
+
+#[tokio::test]
+async fn a_der_root_makes_the_call_succeed_over_h2() {
+    let pki = pki();
+    for (name, backend) in backends() {
+        let server = TlsServer::start(&pki).await;
+        let client = backend(builder(&server))
+            .add_root_certificate(Certificate::from_der(&pki.ca_der).unwrap())
+            .build()
+            .unwrap();
+        let me = client.novaconnect().get_me().await.unwrap();
+        assert_eq!(me.first_name.as_deref(), Some("A"), "{name}");
+        assert_one_h2_call(name, &server);
+    }
+}
+
+#[tokio::test]
+async fn without_built_in_roots_only_the_added_ones_are_trusted() {
+    let pki = pki();
+    for (name, backend) in backends() {
+        let server = TlsServer::start(&pki).await;
+        let client = backend(builder(&server))
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let me = client.novaconnect().get_me().await.unwrap();
+        assert_eq!(me.first_name.as_deref(), Some("A"), "{name}");
+        assert_one_h2_call(name, &server);
+
+        // With no root at all, nothing is trusted: one refused handshake, not retried.
+        let server = TlsServer::start(&pki).await;
+        let client = backend(builder(&server))
+            .tls_built_in_root_certs(false)
+            .build()
+            .unwrap();
+        let err = client.novaconnect().get_me().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Transport(t) if t.kind == TransportKind::Tls),
+            "{name}: {err}"
+        );
+        assert_eq!(server.connections(), 1, "{name}");
+        assert!(server.requests().is_empty(), "{name}");
+    }
+}
+
+/// Another CA's root does not make the server's certificate trusted.
+#[tokio::test]
+async fn another_ca_does_not_help() {
+    let (pki, other) = (pki(), pki());
+    for (name, backend) in backends() {
+        let server = TlsServer::start(&pki).await;
+        let client = backend(builder(&server))
+            .add_root_certificate(Certificate::from_pem(other.ca_pem.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let err = client.novaconnect().get_me().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Transport(t) if t.kind == TransportKind::Tls),
+            "{name}: {err}"
+        );
+        assert!(err.to_string().contains("certificate"), "{name}: {err}");
+        assert_eq!(server.connections(), 1, "{name}");
+    }
+}
+
+/// A client built with the re-exported reqwest is accepted by `http_client` (a reqwest of
+/// another version would be another type) and keeps its own TLS settings.
+#[tokio::test]
+async fn an_injected_client_from_the_reexported_reqwest() {
+    let pki = pki();
+    let server = TlsServer::start(&pki).await;
+    let http = userapi::reqwest::Client::builder()
+        .tls_certs_only([userapi::reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()])
+        .redirect(userapi::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = builder(&server).http_client(http).build().unwrap();
+    let me = client.novaconnect().get_me().await.unwrap();
+    assert_eq!(me.first_name.as_deref(), Some("A"));
+    assert_one_h2_call("injected", &server);
 }
