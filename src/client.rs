@@ -423,7 +423,13 @@ fn is_loopback(base: &Url) -> bool {
 
 fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> Result<()> {
     match base.scheme() {
-        "https" => {}
+        "https" => {
+            #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+            return Err(crate::tls::no_tls(&format!(
+                "the https base URL {}",
+                base.origin().ascii_serialization()
+            )));
+        }
         "http" => {
             let loopback = is_loopback(base);
             if !loopback && !auth.is_none() && !allow_insecure_http {
@@ -574,6 +580,30 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("`native-tls` feature"), "{err}");
+    }
+
+    /// Built without TLS, an `https` base URL is refused when the client is built, naming the
+    /// features that would make it work (not at the first call, as a retryable error).
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn without_tls_https_is_refused_at_build() {
+        let err = Client::builder()
+            .base_url("https://h.example/api/")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("https://h.example"), "{text}");
+        assert!(
+            text.contains("`rustls`") && text.contains("`native-tls`"),
+            "{text}"
+        );
+        assert!(Certificate::from_pem(b"").is_err());
+        Client::builder()
+            .base_url("http://127.0.0.1:9/")
+            .bearer("t")
+            .build()
+            .unwrap();
     }
 
     #[test]
