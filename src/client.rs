@@ -214,7 +214,9 @@ impl IntoBaseUrl for &String {
 ///
 /// Defaults: no credentials, `User-Agent: userapi/<version>`, the [`Timeouts`] defaults,
 /// the [`RetryPolicy`] defaults, a 16 MiB cap on response bodies, redirects followed only
-/// within the same origin, the platform's root certificates, and a connection pool of its own.
+/// within the same origin, the platform's root certificates, the proxy of the environment
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) except for a loopback host, and a
+/// connection pool of its own.
 #[derive(Default)]
 pub struct ClientBuilder {
     base: Option<Result<Url>>,
@@ -227,6 +229,8 @@ pub struct ClientBuilder {
     max_error_body_bytes: Option<usize>,
     allow_insecure_http: bool,
     tls: TlsSettings,
+    proxy: Option<String>,
+    no_proxy: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -299,11 +303,14 @@ impl ClientBuilder {
     ///
     /// Its connect timeout, TLS settings, proxies and redirect policy are its own: set
     /// `reqwest::redirect::Policy::none()` on it, or credentials in `X-Metabase-Session` /
-    /// `X-API-Key` may follow a redirect elsewhere. [`build`](Self::build) refuses to combine
-    /// it with the settings it would ignore
-    /// ([`add_root_certificate`](Self::add_root_certificate),
+    /// `X-API-Key` may follow a redirect elsewhere; and build it with `.no_proxy()` for a
+    /// loopback base URL. [`build`](Self::build) refuses to combine it with the settings it
+    /// would ignore ([`add_root_certificate`](Self::add_root_certificate),
     /// [`tls_built_in_root_certs`](Self::tls_built_in_root_certs),
-    /// [`tls_backend`](Self::tls_backend)).
+    /// [`tls_backend`](Self::tls_backend), [`proxy`](Self::proxy), [`no_proxy`](Self::no_proxy)),
+    /// and refuses credentials over plain `http://` to a loopback host when the environment
+    /// names a proxy for it, since this client may send them there (unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http)).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -352,12 +359,32 @@ impl ClientBuilder {
         self
     }
 
+    /// Send every call through this HTTP or HTTPS proxy (`http://proxy.corp:3128`), in place
+    /// of the environment's. A user name and password in the URL are the proxy's own
+    /// (`Proxy-Authorization`); they are never printed.
+    ///
+    /// A loopback base URL (`localhost`, `127.0.0.0/8`, `[::1]`) never goes through a proxy,
+    /// this one or the environment's: credentials allowed over plain `http://` because the
+    /// host is loopback never leave the machine.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Ignore the proxies named in the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`)
+    /// and connect directly.
+    pub fn no_proxy(mut self) -> Self {
+        self.no_proxy = true;
+        self
+    }
+
     /// Checks the settings and builds the client.
     pub fn build(self) -> Result<Client> {
         let mut base = self
             .base
             .ok_or_else(|| Error::config("no base URL set: call ClientBuilder::base_url"))??;
         check_base(&base, &self.auth, self.allow_insecure_http)?;
+        let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -369,12 +396,15 @@ impl ClientBuilder {
         let user_agent = HeaderValue::from_str(ua)
             .map_err(|_| Error::config("the user agent holds a character that cannot go in a header"))?;
         let auth = AuthState::new(self.auth)?;
+        let loopback = is_loopback(&base);
         let http = match self.http {
             Some(http) => {
                 let ignored = [
                     (!self.tls.roots.is_empty(), "add_root_certificate"),
                     (self.tls.built_in_roots.is_some(), "tls_built_in_root_certs"),
                     (self.tls.backend.is_some(), "tls_backend"),
+                    (proxy.is_some(), "proxy"),
+                    (self.no_proxy, "no_proxy"),
                 ];
                 if let Some((_, name)) = ignored.iter().find(|(set, _)| *set) {
                     return Err(Error::config(format!(
@@ -382,12 +412,31 @@ impl ClientBuilder {
                          ClientBuilder::http_client: set it on that reqwest::Client instead"
                     )));
                 }
+                if loopback
+                    && base.scheme() == "http"
+                    && !auth.auth.is_none()
+                    && !self.allow_insecure_http
+                    && environment_proxies(&base)
+                {
+                    return Err(Error::config(
+                        "the environment names a proxy for this loopback http:// base URL, and a \
+                         client given to ClientBuilder::http_client may send the credentials \
+                         there in clear; build that client with .no_proxy() and call \
+                         allow_insecure_http(true), or let userapi build its own client",
+                    ));
+                }
                 http
             }
             None => {
-                let builder = reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder()
                     .connect_timeout(self.timeouts.connect)
                     .redirect(same_origin_redirects());
+                // The bytes of a loopback call stay on the machine, whatever the proxies.
+                if loopback || self.no_proxy {
+                    builder = builder.no_proxy();
+                } else if let Some(proxy) = proxy {
+                    builder = builder.proxy(proxy);
+                }
                 self.tls
                     .apply(builder)?
                     .build()
@@ -419,6 +468,28 @@ fn is_loopback(base: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
+}
+
+/// Whether the environment's proxy settings, read as reqwest reads them, send requests for
+/// `base` to a proxy.
+fn environment_proxies(base: &Url) -> bool {
+    let Ok(uri) = base.as_str().parse() else {
+        return false;
+    };
+    hyper_util::client::proxy::matcher::Matcher::from_system()
+        .intercept(&uri)
+        .is_some()
+}
+
+/// Checks a proxy URL. Its error never quotes it: it may hold the proxy's password.
+fn parse_proxy(url: &str) -> Result<reqwest::Proxy> {
+    let parsed = Url::parse(url).map_err(|e| Error::config(format!("the proxy URL does not parse: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(Error::config(
+            "the proxy URL must be http://host:port or https://host:port",
+        ));
+    }
+    reqwest::Proxy::all(parsed).map_err(|_| Error::config("the proxy URL is not usable"))
 }
 
 fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> Result<()> {
@@ -548,9 +619,11 @@ mod tests {
                 .to_string()
         };
         type Set = fn(ClientBuilder) -> ClientBuilder;
-        let cases: [(&str, Set); 2] = [
+        let cases: [(&str, Set); 4] = [
             ("tls_built_in_root_certs", |b| b.tls_built_in_root_certs(false)),
             ("tls_backend", |b| b.tls_backend(TlsBackend::Rustls)),
+            ("proxy", |b| b.proxy("http://proxy.example:3128")),
+            ("no_proxy", |b| b.no_proxy()),
         ];
         for (name, set) in cases {
             let err = with(set(Client::builder()));
@@ -569,6 +642,31 @@ mod tests {
             .http_client(reqwest::Client::new())
             .build()
             .unwrap();
+    }
+
+    #[test]
+    fn proxy_urls_are_checked_and_never_printed() {
+        let build = |proxy: &str| {
+            Client::builder()
+                .base_url("https://h.example/")
+                .proxy(proxy)
+                .build()
+        };
+        for bad in [
+            "socks9://user:hunter2@proxy.example:1080",
+            "http://user:hunter2@[::1",
+            "hunter2",
+            "hunter2:hunter2@proxy.example:3128",
+        ] {
+            let err = build(bad).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err:?}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+        }
+        build("http://user:hunter2@proxy.example:3128").unwrap();
+        build("https://proxy.example/").unwrap();
+        let builder = Client::builder().proxy("http://user:hunter2@proxy.example:3128");
+        assert!(!format!("{builder:?}").contains("hunter2"));
     }
 
     #[cfg(not(feature = "native-tls"))]
