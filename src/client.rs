@@ -11,6 +11,7 @@ use url::Url;
 use crate::auth::{Auth, AuthCell, Secret};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
+use crate::tls::{Certificate, TlsBackend, TlsSettings};
 
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION"));
@@ -24,8 +25,8 @@ pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION
 /// | `total` | 60 s | the whole call: every attempt and every wait between them |
 ///
 /// [`Duration::MAX`] (or anything too long to add to the clock) means no limit. With a
-/// user-supplied `reqwest::Client`, `connect` is that client's own setting; the other two
-/// still apply.
+/// user-supplied `reqwest::Client` ([`ClientBuilder::http_client`]), `connect` is that
+/// client's own setting; the other two still apply.
 ///
 /// ```
 /// use std::time::Duration;
@@ -311,7 +312,9 @@ impl IntoBaseUrl for &String {
 ///
 /// Defaults: no credentials, `User-Agent: userapi/<version>`, the [`Timeouts`] defaults,
 /// the [`RetryPolicy`] defaults, a 16 MiB cap on response bodies, redirects followed only
-/// within the same origin, and a connection pool of its own.
+/// within the same origin, the platform's root certificates, the proxy of the environment
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) except for a loopback host, and a
+/// connection pool of its own.
 #[derive(Default)]
 pub struct ClientBuilder {
     base: Option<Result<Url>>,
@@ -324,6 +327,9 @@ pub struct ClientBuilder {
     max_response_bytes: Option<usize>,
     max_error_body_bytes: Option<usize>,
     allow_insecure_http: bool,
+    tls: TlsSettings,
+    proxy: Option<String>,
+    no_proxy: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -397,11 +403,23 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` (and its pool, proxy and TLS settings) instead of building
-    /// one. Build it with `.redirect(reqwest::redirect::Policy::none())`: the pipeline follows
+    /// Use this `reqwest::Client` (and its pool) instead of building one. Build it with the
+    /// crate's own [`reqwest`](crate::reqwest) re-export: a client of another reqwest version
+    /// is another type.
+    ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: the pipeline follows
     /// redirects itself, within the same origin only, so that no credential reaches another
-    /// host. A client that follows a redirect on its own is caught on the first response that
-    /// came from elsewhere, and the call fails with [`TransportKind::Redirect`](crate::TransportKind::Redirect).
+    /// host; a client that follows a redirect on its own is caught on the first response that
+    /// came from elsewhere, and the call fails with
+    /// [`TransportKind::Redirect`](crate::TransportKind::Redirect). Its connect timeout, TLS
+    /// settings and proxies are its own: build it with `.no_proxy()` for a loopback base URL.
+    /// [`build`](Self::build) refuses to combine it with the settings it would ignore
+    /// ([`add_root_certificate`](Self::add_root_certificate),
+    /// [`tls_built_in_root_certs`](Self::tls_built_in_root_certs),
+    /// [`tls_backend`](Self::tls_backend), [`proxy`](Self::proxy), [`no_proxy`](Self::no_proxy)),
+    /// and refuses credentials over plain `http://` to a loopback host when the environment
+    /// names a proxy for it, since this client may send them there (unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http)).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -427,6 +445,48 @@ impl ClientBuilder {
         self
     }
 
+    /// Trust this root certificate (or PEM bundle) as well as the built-in ones: for a
+    /// server whose certificate a private CA issued. Works with either TLS backend.
+    pub fn add_root_certificate(mut self, cert: Certificate) -> Self {
+        self.tls.roots.push(cert);
+        self
+    }
+
+    /// Whether to trust the platform's root certificates (default `true`). With `false`, only
+    /// the certificates given to [`add_root_certificate`](Self::add_root_certificate) are
+    /// trusted.
+    pub fn tls_built_in_root_certs(mut self, enabled: bool) -> Self {
+        self.tls.built_in_roots = Some(enabled);
+        self
+    }
+
+    /// The TLS library to use when both the `rustls` and `native-tls` features are compiled
+    /// in. Without this call that is native-tls when its feature is on, rustls otherwise.
+    /// Naming a backend whose feature is off makes [`build`](Self::build) fail.
+    pub fn tls_backend(mut self, backend: TlsBackend) -> Self {
+        self.tls.backend = Some(backend);
+        self
+    }
+
+    /// Send every call through this HTTP or HTTPS proxy (`http://proxy.corp:3128`), in place
+    /// of the environment's. A user name and password in the URL are the proxy's own
+    /// (`Proxy-Authorization`); they are never printed.
+    ///
+    /// A loopback base URL (`localhost`, `127.0.0.0/8`, `[::1]`) never goes through a proxy,
+    /// this one or the environment's: credentials allowed over plain `http://` because the
+    /// host is loopback never leave the machine.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Ignore the proxies named in the environment (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`)
+    /// and connect directly.
+    pub fn no_proxy(mut self) -> Self {
+        self.no_proxy = true;
+        self
+    }
+
     /// Checks the settings and builds the client.
     ///
     /// # Errors
@@ -438,6 +498,7 @@ impl ClientBuilder {
             .base
             .ok_or_else(|| Error::config("no base URL set: call ClientBuilder::base_url"))??;
         check_base(&base, &self.auth, self.allow_insecure_http)?;
+        let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -457,14 +518,50 @@ impl ClientBuilder {
             headers.insert(name, value);
         }
         let auth = AuthCell::new(self.auth)?;
+        let loopback = is_loopback(&base);
         let http = match self.http {
-            Some(http) => http,
+            Some(http) => {
+                let ignored = [
+                    (!self.tls.roots.is_empty(), "add_root_certificate"),
+                    (self.tls.built_in_roots.is_some(), "tls_built_in_root_certs"),
+                    (self.tls.backend.is_some(), "tls_backend"),
+                    (proxy.is_some(), "proxy"),
+                    (self.no_proxy, "no_proxy"),
+                ];
+                if let Some((_, name)) = ignored.iter().find(|(set, _)| *set) {
+                    return Err(Error::config(format!(
+                        "ClientBuilder::{name} has no effect on a client given to \
+                         ClientBuilder::http_client: set it on that reqwest::Client instead"
+                    )));
+                }
+                if loopback
+                    && base.scheme() == "http"
+                    && !auth.auth().is_none()
+                    && !self.allow_insecure_http
+                    && environment_proxies(&base)
+                {
+                    return Err(Error::config(
+                        "the environment names a proxy for this loopback http:// base URL, and a \
+                         client given to ClientBuilder::http_client may send the credentials \
+                         there in clear; build that client with .no_proxy() and call \
+                         allow_insecure_http(true), or let userapi build its own client",
+                    ));
+                }
+                http
+            }
             None => {
                 let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
                 if let Some(connect) = usable(self.timeouts.connect) {
                     builder = builder.connect_timeout(connect);
                 }
-                builder
+                // The bytes of a loopback call stay on the machine, whatever the proxies.
+                if loopback || self.no_proxy {
+                    builder = builder.no_proxy();
+                } else if let Some(proxy) = proxy {
+                    builder = builder.proxy(proxy);
+                }
+                self.tls
+                    .apply(builder)?
                     .build()
                     .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?
             }
@@ -484,16 +581,49 @@ impl ClientBuilder {
     }
 }
 
+/// Whether the host is this machine's loopback: `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(base: &Url) -> bool {
+    match base.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Whether the environment's proxy settings, read as reqwest reads them, send requests for
+/// `base` to a proxy.
+fn environment_proxies(base: &Url) -> bool {
+    let Ok(uri) = base.as_str().parse() else {
+        return false;
+    };
+    hyper_util::client::proxy::matcher::Matcher::from_system()
+        .intercept(&uri)
+        .is_some()
+}
+
+/// Checks a proxy URL. Its error never quotes it: it may hold the proxy's password.
+fn parse_proxy(url: &str) -> Result<reqwest::Proxy> {
+    let parsed = Url::parse(url).map_err(|e| Error::config(format!("the proxy URL does not parse: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(Error::config(
+            "the proxy URL must be http://host:port or https://host:port",
+        ));
+    }
+    reqwest::Proxy::all(parsed).map_err(|_| Error::config("the proxy URL is not usable"))
+}
+
 fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> Result<()> {
     match base.scheme() {
-        "https" => {}
+        "https" => {
+            #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+            return Err(crate::tls::no_tls(&format!(
+                "the https base URL {}",
+                base.origin().ascii_serialization()
+            )));
+        }
         "http" => {
-            let loopback = match base.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                None => false,
-            };
+            let loopback = is_loopback(base);
             if !loopback && !auth.is_none() && !allow_insecure_http {
                 return Err(Error::config(format!(
                     "refusing to send credentials over plain http to {}; use https, or call \
@@ -602,6 +732,101 @@ mod tests {
         assert!(matches!(crlf, Error::Config(_)));
         assert!(Client::builder().base_url("ftp://h.example/").build().is_err());
         assert!(Client::builder().base_url("not a url").build().is_err());
+    }
+
+    #[test]
+    fn an_injected_client_refuses_the_settings_it_would_ignore() {
+        let with = |b: ClientBuilder| {
+            b.base_url("https://h.example/")
+                .http_client(reqwest::Client::new())
+                .build()
+                .unwrap_err()
+                .to_string()
+        };
+        type Set = fn(ClientBuilder) -> ClientBuilder;
+        let cases: [(&str, Set); 4] = [
+            ("tls_built_in_root_certs", |b| b.tls_built_in_root_certs(false)),
+            ("tls_backend", |b| b.tls_backend(TlsBackend::Rustls)),
+            ("proxy", |b| b.proxy("http://proxy.example:3128")),
+            ("no_proxy", |b| b.no_proxy()),
+        ];
+        for (name, set) in cases {
+            let err = with(set(Client::builder()));
+            assert!(err.contains(&format!("ClientBuilder::{name} ")), "{err}");
+            assert!(err.contains("http_client"), "{err}");
+        }
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        {
+            let ca = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+            let cert = Certificate::from_der(ca.cert.der()).unwrap();
+            let err = with(Client::builder().add_root_certificate(cert));
+            assert!(err.contains("ClientBuilder::add_root_certificate "), "{err}");
+        }
+        Client::builder()
+            .base_url("https://h.example/")
+            .http_client(reqwest::Client::new())
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn proxy_urls_are_checked_and_never_printed() {
+        let build = |proxy: &str| {
+            Client::builder()
+                .base_url("https://h.example/")
+                .proxy(proxy)
+                .build()
+        };
+        for bad in [
+            "socks9://user:hunter2@proxy.example:1080",
+            "http://user:hunter2@[::1",
+            "hunter2",
+            "hunter2:hunter2@proxy.example:3128",
+        ] {
+            let err = build(bad).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{err:?}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+        }
+        build("http://user:hunter2@proxy.example:3128").unwrap();
+        build("https://proxy.example/").unwrap();
+        let builder = Client::builder().proxy("http://user:hunter2@proxy.example:3128");
+        assert!(!format!("{builder:?}").contains("hunter2"));
+    }
+
+    #[cfg(not(feature = "native-tls"))]
+    #[test]
+    fn a_backend_whose_feature_is_off_is_refused() {
+        let err = Client::builder()
+            .base_url("https://h.example/")
+            .tls_backend(TlsBackend::NativeTls)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("`native-tls` feature"), "{err}");
+    }
+
+    /// Built without TLS, an `https` base URL is refused when the client is built, naming the
+    /// features that would make it work (not at the first call, as a retryable error).
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[test]
+    fn without_tls_https_is_refused_at_build() {
+        let err = Client::builder()
+            .base_url("https://h.example/api/")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("https://h.example"), "{text}");
+        assert!(
+            text.contains("`rustls`") && text.contains("`native-tls`"),
+            "{text}"
+        );
+        assert!(Certificate::from_pem(b"").is_err());
+        Client::builder()
+            .base_url("http://127.0.0.1:9/")
+            .bearer("t")
+            .build()
+            .unwrap();
     }
 
     #[test]

@@ -874,9 +874,19 @@ pub enum TransportKind {
     Io,
     /// The server redirected to another origin, or redirected too often.
     Redirect,
+    /// The TLS handshake failed: the server's certificate is not trusted, has expired or names
+    /// another host, or no protocol could be agreed. Nothing reached the server, and trying
+    /// again would fail the same way, so it is not retried. A private CA is trusted with
+    /// [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate).
+    Tls,
 }
 
 /// A transport failure.
+///
+/// Its `Display` already holds the text of every cause in `source`'s chain, each once, so
+/// `std::error::Error::source()` returns `None`: a reporter that walks the chain (anyhow's
+/// `{:#}`) prints each cause once. The underlying error stays in the `source` field, for
+/// downcasting.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct TransportError {
@@ -901,6 +911,11 @@ impl TransportError {
     pub fn attempts(&self) -> u32 {
         self.attempts
     }
+
+    /// The underlying error (a `reqwest::Error`, or the pipeline's own), for downcasting.
+    pub fn cause(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.source
+    }
 }
 
 impl fmt::Display for TransportError {
@@ -909,27 +924,51 @@ impl fmt::Display for TransportError {
             TransportKind::Connect => "could not connect",
             TransportKind::Io => "the connection failed",
             TransportKind::Redirect => "redirect refused",
+            TransportKind::Tls => "TLS handshake failed",
         };
         write!(f, "{}: {what}", self.target)?;
-        // Each distinct text once: some sources repeat their own cause in their message.
-        let mut printed: Vec<String> = Vec::new();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*self.source);
-        while let Some(c) = cause {
-            let text = c.to_string();
-            if !text.is_empty() && !printed.iter().any(|p| p.contains(&text)) {
-                write!(f, ": {}", Escaped(&text))?;
-                printed.push(text);
-            }
-            cause = c.source();
+        let causes = distinct_causes(&*self.source);
+        for cause in &causes {
+            write!(f, ": {}", Escaped(cause))?;
+        }
+        if self.kind == TransportKind::Tls && causes.iter().any(|c| names_unknown_issuer(c)) {
+            f.write_str(" (the certificate's issuer is not trusted; a private CA can be trusted with ClientBuilder::add_root_certificate)")?;
         }
         Ok(())
     }
 }
 
-impl std::error::Error for TransportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.source)
+impl std::error::Error for TransportError {}
+
+/// The texts of an error and its causes, each once: a cause whose text an earlier one already
+/// holds is dropped (native-tls repeats OpenSSL's words one level down), and an earlier text
+/// that a later one holds whole gives way to it.
+fn distinct_causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut cause = Some(err);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        let text = text.trim();
+        if !text.is_empty() && !out.iter().any(|t| t.contains(text)) {
+            out.retain(|t| !text.contains(t.as_str()));
+            out.push(text.to_owned());
+        }
+        cause = c.source();
     }
+    out
+}
+
+fn names_unknown_issuer(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "unknownissuer",
+        "unknown issuer",
+        "unable to get local issuer",
+        "self-signed certificate",
+        "self signed certificate",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 /// Which timeout ran out.

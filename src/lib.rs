@@ -59,6 +59,7 @@ mod pipeline;
 mod properties;
 mod retry;
 mod time;
+mod tls;
 
 #[cfg(feature = "fake")]
 pub mod fake;
@@ -86,6 +87,7 @@ pub use error::{
 pub use pager::Pager;
 pub use pipeline::RequestBuilder;
 pub use retry::RetryPolicy;
+pub use tls::{Certificate, TlsBackend};
 
 // The README's Rust examples are compiled and run as doc tests, so they stay true.
 #[cfg(doctest)]
@@ -94,3 +96,7 @@ struct ReadmeDoctests;
 
 /// `reqwest` types that appear in this crate's API.
 pub use reqwest::{Method, StatusCode};
+
+/// The `reqwest` this crate is built on, for a client to pass to
+/// [`ClientBuilder::http_client`]: a `reqwest::Client` of another version is another type.
+pub use reqwest;

@@ -619,7 +619,10 @@ impl<'c> Call<'c> {
             };
             return self.timeout(phase, limit);
         }
-        let kind = if e.is_connect() {
+        // A TLS failure is also a failure to connect, but retrying cannot mend it.
+        let kind = if crate::tls::is_tls_failure(&e) {
+            TransportKind::Tls
+        } else if e.is_connect() {
             TransportKind::Connect
         } else if e.is_redirect() {
             TransportKind::Redirect
@@ -817,6 +820,7 @@ fn outcome_of(err: &Error) -> Outcome {
             retry_after: e.retry_after,
             dont_retry: e.dont_retry,
         },
+        // `TransportKind::Tls` is not transient: it falls to `Fatal`.
         Error::Transport(e) if e.kind == TransportKind::Connect => Outcome::Connect,
         Error::Timeout(e) if e.phase != TimeoutPhase::Total => Outcome::AttemptTimeout,
         _ => Outcome::Fatal,
