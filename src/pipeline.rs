@@ -43,6 +43,8 @@ pub(crate) struct Call<'c> {
     body: Option<Bytes>,
     idempotent: bool,
     secret_response: bool,
+    /// Credentials for this call only, in place of the client's.
+    auth_override: Option<Auth>,
 }
 
 /// A success response with its body read.
@@ -170,6 +172,7 @@ impl Client {
             body: None,
             idempotent: false,
             secret_response: false,
+            auth_override: None,
         })
     }
 }
@@ -268,6 +271,13 @@ impl<'c> Call<'c> {
     /// Marks the response as carrying a credential: decode errors then keep no excerpt.
     pub(crate) fn secret_response(mut self) -> Self {
         self.secret_response = true;
+        self
+    }
+
+    /// Sends this call with `auth` (a scheme with a static header) instead of the client's
+    /// credentials, e.g. Diadoc's `Authenticate`, which takes the client id alone.
+    pub(crate) fn auth_override(mut self, auth: Auth) -> Self {
+        self.auth_override = Some(auth);
         self
     }
 
@@ -403,11 +413,18 @@ impl<'c> Call<'c> {
     }
 
     fn has_provider(&self) -> bool {
+        if self.auth_override.is_some() {
+            return false;
+        }
         let state = self.client.shared.auth.read().unwrap_or_else(|e| e.into_inner());
         matches!(state.auth, Auth::Provider(_))
     }
 
     async fn auth_header(&self, refresh: bool) -> Result<Option<(HeaderName, HeaderValue)>> {
+        if let Some(auth) = &self.auth_override {
+            auth.validate()?;
+            return auth.static_header();
+        }
         let provider = {
             let state = self.client.shared.auth.read().unwrap_or_else(|e| e.into_inner());
             match &state.auth {
