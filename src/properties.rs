@@ -30,7 +30,7 @@ fn decode_everything(body: &[u8]) {
     #[cfg(feature = "diadoc")]
     {
         use crate::diadoc::*;
-        decode_each!(raw; UserV2, FullName);
+        decode_each!(raw; UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability);
     }
     #[cfg(feature = "rounds")]
     {
