@@ -264,8 +264,13 @@ impl Auth {
             Auth::MetabaseApiKey(s) => s.check_header_safe("the Metabase API key"),
             Auth::DiadocAuth { client_id, token } => {
                 client_id.check_header_safe("the Diadoc client id")?;
+                diadoc_param(client_id.expose(), "the Diadoc client id")?;
                 match token {
-                    Some(t) => t.check_header_safe("the Diadoc token"),
+                    Some(t) => {
+                        t.check_header_safe("the Diadoc token")?;
+                        // Tokens are base64: `=` only as the trailing padding.
+                        diadoc_param(t.expose().trim_end_matches('='), "the Diadoc token")
+                    }
                     None => Ok(()),
                 }
             }
@@ -706,6 +711,17 @@ impl Redactor {
     }
 }
 
+/// A DiadocAuth parameter value: `,`, `=` or white space would end it and start another
+/// parameter (a client id `cid,ddauth_token=x` forges a token).
+fn diadoc_param(value: &str, what: &str) -> Result<(), Error> {
+    if value.chars().any(|c| c == ',' || c == '=' || c.is_whitespace()) {
+        return Err(Error::config(format!(
+            "{what} contains ',', '=' or white space, which would change the DiadocAuth parameters"
+        )));
+    }
+    Ok(())
+}
+
 /// Every header name that carries a credential in one of the schemes above.
 pub(crate) const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "x-metabase-session", "x-api-key"];
 
@@ -790,6 +806,27 @@ mod tests {
         assert!(value.is_sensitive());
         let (_, value) = Auth::diadoc("cid", None).static_header().unwrap().unwrap();
         assert_eq!(value, "DiadocAuth ddauth_api_client_id=cid");
+    }
+
+    #[test]
+    fn diadoc_parameters_cannot_smuggle_others() {
+        for id in ["cid,ddauth_token=FORGED", "cid=x", "c id", "cid\t", "cid,"] {
+            let err = Auth::diadoc(id, None).validate().unwrap_err();
+            assert!(err.to_string().contains("DiadocAuth"), "{id:?}: {err}");
+            assert!(!err.to_string().contains(id), "{err}");
+        }
+        for token in ["t,ddauth_api_client_id=other", "a=b", "a b"] {
+            assert!(
+                Auth::diadoc("cid", Some(Secret::new(token))).validate().is_err(),
+                "{token:?}"
+            );
+        }
+        // Real tokens are base64 with padding.
+        assert!(
+            Auth::diadoc("testClient-8ee1", Some(Secret::new("3IU0/Ui5+WSq6lrPw==")))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! | module | service | feature |
 //! |---|---|---|
 //! | [`novaconnect`] | NovaConnect (`user/get`, `user/edit`, `user/password`) | `novaconnect` |
-//! | [`diadoc`] | Kontur Diadoc (`GetMyUser`, `UpdateMyUser`, `Authenticate`) | `diadoc` |
+//! | [`diadoc`] | Kontur Diadoc (`GetMyUser`, `UpdateMyUser`, `GetMyOrganizations`, `GetMyEmployee`, `Authenticate`) | `diadoc` |
 //! | [`rounds`] | the FastAPI rounds app (`/users/me`, `/users/{id}`, `/users/rounds`) | `rounds` |
 //! | [`metabase`] | Metabase (the whole `/api/user` resource, `/api/session`, paging) | `metabase` |
 //! | [`rightech`] | Rightech IoT Cloud (`/api/v1/users` CRUD, `/api/v1/users/tokens`) | `rightech` |

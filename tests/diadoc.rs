@@ -7,14 +7,23 @@ use std::time::Duration;
 
 use common::text;
 use serde_json::json;
-use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, OIDC_TOKEN, PASSWORD, TAKEN_LOGIN};
-use userapi::diadoc::{Diadoc, FullName, UserToUpdate, is_login_taken};
+use userapi::diadoc::Diadoc;
+use userapi::diadoc::fake::{
+    BOX_ID, CLIENT_ID, FakeDiadoc, LEGACY_BOX_ID, LOGIN, OIDC_TOKEN, ORG_ID, OTHER_BOX_ID, PASSWORD,
+    TAKEN_LOGIN, USER_ID,
+};
+use userapi::diadoc::{
+    DiadocBox, DocumentAccessLevel, Employee, EmployeePermissions, FullName, InvoiceFormatVersion,
+    Organization, OrganizationType, ReadyForEpdStatus, Sociability, UserToUpdate, UserV2, is_login_taken,
+};
 use userapi::{Auth, Client, Error, RetryPolicy, Secret};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const USER: &str = include_str!("fixtures/diadoc/user_v2.json");
 const UNREGISTERED: &str = include_str!("fixtures/diadoc/user_v2_unregistered.json");
+const ORGANIZATIONS: &str = include_str!("fixtures/diadoc/organizations.json");
+const EMPLOYEE: &str = include_str!("fixtures/diadoc/employee.json");
 const AUTH: &str = "DiadocAuth ddauth_api_client_id=cid-1,ddauth_token=tok-1";
 
 fn api_with(server: &MockServer, auth: Auth) -> Diadoc {
@@ -184,12 +193,13 @@ async fn get_me_is_retried_and_honours_retry_after() {
 }
 
 #[tokio::test]
-async fn authenticate_with_password_sends_login_password_and_uses_the_token() {
+async fn login_sends_login_password_and_uses_the_token() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/V3/Authenticate"))
         .and(query_param("type", "password"))
-        .and(header("authorization", "DiadocAuth ddauth_api_client_id=cid-1"))
+        .and(auth_is("DiadocAuth ddauth_api_client_id=cid-1"))
+        .and(header("accept", "text/plain"))
         .and(header("content-type", "application/json; charset=utf-8"))
         .and(body_json(
             json!({"login": "user@example.ru", "password": "s3cret"}),
@@ -209,7 +219,7 @@ async fn authenticate_with_password_sends_login_password_and_uses_the_token() {
         .await;
     let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
     let token = diadoc
-        .authenticate_with_password("user@example.ru", &Secret::new("s3cret"))
+        .login("user@example.ru", &Secret::new("s3cret"))
         .await
         .unwrap();
     assert_eq!(token.expose(), "issued-token-42");
@@ -219,7 +229,7 @@ async fn authenticate_with_password_sends_login_password_and_uses_the_token() {
 }
 
 #[tokio::test]
-async fn authenticate_is_not_retried_and_keeps_the_text_error() {
+async fn login_is_not_retried_and_keeps_the_text_error() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(text(401, "Wrong password provided for login user@example.ru"))
@@ -228,7 +238,7 @@ async fn authenticate_is_not_retried_and_keeps_the_text_error() {
         .await;
     let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
     let err = diadoc
-        .authenticate_with_password("user@example.ru", &Secret::new("bad-pass"))
+        .login("user@example.ru", &Secret::new("bad-pass"))
         .await
         .unwrap_err();
     assert!(err.is_auth());
@@ -244,24 +254,18 @@ async fn authenticate_is_not_retried_and_keeps_the_text_error() {
 }
 
 #[tokio::test]
-async fn authenticate_needs_the_diadoc_scheme_and_a_token_body() {
+async fn login_needs_the_diadoc_scheme_and_a_token_body() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(text(200, ""))
         .mount(&server)
         .await;
     let bearer = api_with(&server, Auth::bearer("oidc"));
-    let err = bearer
-        .authenticate_with_password("a@b.ru", &Secret::new("p"))
-        .await
-        .unwrap_err();
+    let err = bearer.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 0);
     let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
-    let err = diadoc
-        .authenticate_with_password("a@b.ru", &Secret::new("p"))
-        .await
-        .unwrap_err();
+    let err = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
     assert!(
         matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
         "{err:?}"
@@ -316,11 +320,13 @@ async fn a_405_for_a_taken_login_is_recognisable() {
         .respond_with(text(405, "User with login taken@kontur.ru is already registered"))
         .mount(&server)
         .await;
-    let err = api(&server)
-        .update_me(&UserToUpdate::new().login("taken@kontur.ru"))
-        .await
-        .unwrap_err();
-    assert!(is_login_taken(&err));
+    let change = UserToUpdate::new().login("taken@kontur.ru");
+    let err = api(&server).update_me(&change).await.unwrap_err();
+    assert!(is_login_taken(&err, &change));
+    // Without a login patch the same 405 is not about a login.
+    let rename = UserToUpdate::new().full_name(FullName::new("Petrova", "Anna"));
+    let err = api(&server).update_me(&rename).await.unwrap_err();
+    assert!(!is_login_taken(&err, &rename));
     assert_eq!(err.status().map(|s| s.as_u16()), Some(405));
 }
 
@@ -331,16 +337,17 @@ async fn a_405_for_a_removed_method_is_not_a_taken_login() {
         .respond_with(text(405, "Method Not Allowed"))
         .mount(&server)
         .await;
-    let err = api(&server)
-        .update_me(&UserToUpdate::new().login("a@kontur.ru"))
-        .await
-        .unwrap_err();
-    assert!(!is_login_taken(&err));
+    let change = UserToUpdate::new().login("a@kontur.ru");
+    let err = api(&server).update_me(&change).await.unwrap_err();
+    assert!(!is_login_taken(&err, &change));
     Mock::given(method("GET"))
-        .respond_with(text(405, ""))
+        .respond_with(text(405, "User with login a@kontur.ru is already registered"))
         .mount(&server)
         .await;
-    assert!(!is_login_taken(&api(&server).get_me().await.unwrap_err()));
+    assert!(!is_login_taken(
+        &api(&server).get_me().await.unwrap_err(),
+        &change
+    ));
 }
 
 #[tokio::test]
@@ -411,6 +418,341 @@ async fn an_empty_error_body_still_names_status_and_path() {
     );
 }
 
+#[tokio::test]
+async fn login_sends_only_the_client_id_even_while_holding_an_old_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/V3/Authenticate"))
+        .and(auth_is("DiadocAuth ddauth_api_client_id=cid-1"))
+        .respond_with(text(200, "fresh-token=="))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/V2/GetMyUser"))
+        .and(auth_is(
+            "DiadocAuth ddauth_api_client_id=cid-1,ddauth_token=fresh-token==",
+        ))
+        .respond_with(json(USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // `api` holds `tok-1`, standing for a token whose 24 hours are over.
+    let diadoc = api(&server);
+    diadoc
+        .login("user@example.ru", &Secret::new("s3cret"))
+        .await
+        .unwrap();
+    diadoc.get_me().await.unwrap();
+    let sent = server.received_requests().await.unwrap();
+    let auth = sent[0].headers.get("authorization").unwrap().to_str().unwrap();
+    assert!(!auth.contains("tok-1"), "{auth}");
+}
+
+#[tokio::test]
+async fn login_reads_a_token_sent_as_a_json_string() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/V3/Authenticate"))
+        .respond_with(json("\"json-token/42==\"\n"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(auth_is(
+            "DiadocAuth ddauth_api_client_id=cid-1,ddauth_token=json-token/42==",
+        ))
+        .respond_with(json(USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let token = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap();
+    assert_eq!(token.expose(), "json-token/42==");
+    diadoc.get_me().await.unwrap();
+}
+
+#[tokio::test]
+async fn login_refuses_an_answer_that_is_not_one_token_and_keeps_the_credentials() {
+    for body in [
+        "two words",
+        "tok,ddauth_api_client_id=evil",
+        "\"unterminated",
+        "a=b",
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(text(200, body))
+            .mount(&server)
+            .await;
+        let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+        let err = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
+            "{body:?}: {err:?}"
+        );
+        assert!(!format!("{err} {err:?}").contains(body), "{err}");
+        assert!(matches!(
+            diadoc.client().auth(),
+            Auth::DiadocAuth { token: None, .. }
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_405_that_names_the_method_or_says_nothing_is_not_a_taken_login() {
+    let bodies = [
+        ("", "text/plain"),
+        ("   ", "text/plain"),
+        (
+            "The requested resource does not support http method 'POST'.",
+            "text/plain",
+        ),
+        (
+            r#"{"Message":"The requested resource does not support http method 'POST'."}"#,
+            "application/json",
+        ),
+        (
+            "The HTTP verb POST used to access path '/UpdateMyUser' is not allowed.",
+            "text/html",
+        ),
+        (
+            "<html><head><title>405 Not Allowed</title></head><body>nginx</body></html>",
+            "text/html",
+        ),
+        ("POST", "text/plain"),
+    ];
+    let change = UserToUpdate::new().login("post@kontur.ru");
+    for (body, content_type) in bodies {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/UpdateMyUser"))
+            .respond_with(common::body(405, body, content_type))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = api(&server).update_me(&change).await.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(405));
+        assert!(!is_login_taken(&err, &change), "{body:?}");
+    }
+    // A login that happens to spell the method is still a taken login.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(text(405, "User with login POST@kontur.ru is already registered"))
+        .mount(&server)
+        .await;
+    let change = UserToUpdate::new().login("POST@kontur.ru");
+    let err = api(&server).update_me(&change).await.unwrap_err();
+    assert!(is_login_taken(&err, &change));
+}
+
+#[tokio::test]
+async fn with_token_sends_an_oidc_bearer_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/V2/GetMyUser"))
+        .and(auth_is("Bearer oidc-access"))
+        .respond_with(json(USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let diadoc = Diadoc::with_token(server.uri(), "oidc-access").unwrap();
+    assert_eq!(diadoc.get_me().await.unwrap().user_id, USER_ID);
+}
+
+#[tokio::test]
+async fn get_my_organizations_asks_not_to_register_and_decodes_every_field() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/GetMyOrganizations"))
+        .and(auth_is(AUTH))
+        .and(header("accept", "application/json"))
+        .respond_with(json(ORGANIZATIONS))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let list = api(&server).get_my_organizations(false).await.unwrap();
+    let sent = &server.received_requests().await.unwrap()[0];
+    assert_eq!(sent.url.query(), Some("autoRegister=false"));
+    assert!(sent.body.is_empty());
+    assert!(sent.headers.get("content-type").is_none());
+
+    assert_eq!(list.organizations.len(), 2);
+    let org = &list.organizations[0];
+    assert_eq!(org.org_id, ORG_ID);
+    assert_eq!(org.org_id_guid.as_deref(), Some(ORG_ID));
+    assert_eq!(org.inn.as_deref(), Some("6671234567"));
+    assert_eq!(org.short_name.as_deref(), Some("ООО \"Ромашка\""));
+    assert_eq!(org.joined_diadoc_treaty, Some(true));
+    assert_eq!(org.is_employee, Some(true));
+    assert_eq!(org.sociability, Some(Sociability::AllOrganizations));
+    assert_eq!(org.organization_type, Some(OrganizationType::Juridical));
+    assert_eq!(org.ready_for_epd_status, Some(ReadyForEpdStatus::NotReady));
+    let address = org.address.as_ref().unwrap().russian_address.as_ref().unwrap();
+    assert_eq!(address.city.as_deref(), Some("Екатеринбург"));
+    let b = &org.boxes[0];
+    assert_eq!(b.id(), BOX_ID);
+    assert_eq!(b.box_id, LEGACY_BOX_ID);
+    assert_eq!(b.invoice_format_version, Some(InvoiceFormatVersion::V5_02));
+    assert!(org.departments.is_empty());
+
+    // The protocol's numbers, null lists, unknown values and fields added later.
+    let person = &list.organizations[1];
+    assert_eq!(person.kpp.as_deref(), Some(""));
+    assert_eq!(person.sociability, Some(Sociability::CounteragentsOnly));
+    assert_eq!(
+        person.organization_type,
+        Some(OrganizationType::Unknown("7".into()))
+    );
+    assert_eq!(person.ready_for_epd_status, None);
+    assert_eq!(
+        person.boxes[0].invoice_format_version,
+        Some(InvoiceFormatVersion::V5_01)
+    );
+    assert!(person.departments.is_empty());
+    assert_eq!(person.extra["Comment"], "");
+    assert!(person.extra.contains_key("DisconnectionFromOperatorDate"));
+}
+
+#[tokio::test]
+async fn get_my_organizations_registers_only_when_asked_and_then_is_never_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/GetMyOrganizations"))
+        .respond_with(text(503, "busy"))
+        .mount(&server)
+        .await;
+    let diadoc = api(&server);
+    diadoc.get_my_organizations(true).await.unwrap_err();
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1, "a registering call is never repeated");
+    assert_eq!(sent[0].url.query(), Some("autoRegister=true"));
+
+    diadoc.get_my_organizations(false).await.unwrap_err();
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(
+        sent.len(),
+        4,
+        "the read is retried by the default policy (3 attempts)"
+    );
+    assert!(
+        sent[1..]
+            .iter()
+            .all(|r| r.url.query() == Some("autoRegister=false"))
+    );
+}
+
+#[tokio::test]
+async fn get_my_organizations_keeps_the_409_for_too_many_registrations() {
+    let server = MockServer::start().await;
+    let words = "Too many registrations today. There were 3 attempts, but max allowed per day is 3";
+    Mock::given(method("GET"))
+        .respond_with(text(409, words))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server).get_my_organizations(true).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
+    assert_eq!(err.service_message(), Some(words));
+}
+
+#[tokio::test]
+async fn get_my_employee_sends_the_box_id_and_decodes_the_employee() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/GetMyEmployee"))
+        .and(query_param("boxId", LEGACY_BOX_ID))
+        .and(auth_is(AUTH))
+        .and(header("accept", "application/json"))
+        .respond_with(json(EMPLOYEE))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let me = api(&server).get_my_employee(LEGACY_BOX_ID).await.unwrap();
+    let sent = &server.received_requests().await.unwrap()[0];
+    assert_eq!(
+        sent.url.query(),
+        Some("boxId=9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6%40diadoc.ru")
+    );
+    assert_eq!(me.user.user_id, "fccbb0a6-0700-4401-81a6-8a6a083e12e6");
+    assert_eq!(me.user.full_name.unwrap().first_name.as_deref(), Some("Иван"));
+    assert_eq!(me.position.as_deref(), Some("Бухгалтер"));
+    assert_eq!(me.can_be_invited_for_chat, Some(true));
+    let perms = me.permissions.unwrap();
+    assert_eq!(perms.is_administrator, Some(false));
+    assert_eq!(
+        perms.document_access_level,
+        Some(DocumentAccessLevel::AllDocuments)
+    );
+    assert_eq!(
+        perms.user_department_id.as_deref(),
+        Some(userapi::diadoc::HEAD_DEPARTMENT)
+    );
+    assert_eq!(perms.allows("SignDocuments"), Some(true));
+    assert_eq!(perms.allows("AddResolutions"), Some(false));
+    assert_eq!(perms.allows("NoSuchAction"), None);
+    assert!(perms.selected_department_ids.is_empty() && perms.authorization_permission.is_none());
+    let created = me.creation_timestamp.unwrap();
+    assert_eq!(
+        created.date_time.as_ref().map(|t| t.as_str()),
+        Some("2018-11-01T05:40:17.6953926Z")
+    );
+    let at = created.to_system_time().unwrap();
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert_eq!(since.as_secs(), 1_541_050_817);
+    assert_eq!(since.subsec_nanos(), 695_392_600);
+}
+
+#[tokio::test]
+async fn get_my_employee_refuses_an_empty_box_and_keeps_402_and_403() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param("boxId", "paid-up"))
+        .respond_with(text(402, "Доступ запрещён. Необходима оплата тарифа АПИ"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("boxId", "elsewhere"))
+        .respond_with(text(403, "Access to Box [elsewhere] is denied"))
+        .mount(&server)
+        .await;
+    let diadoc = api(&server);
+    for empty in ["", "  "] {
+        let err = diadoc.get_my_employee(empty).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+    let err = diadoc.get_my_employee("paid-up").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(402));
+    assert!(!err.is_retryable());
+    let err = diadoc.get_my_employee("elsewhere").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(err.service_message(), Some("Access to Box [elsewhere] is denied"));
+}
+
+#[test]
+fn response_models_have_defaults_for_users_tests() {
+    // `#[non_exhaustive]`: built from `Default`, then filled in.
+    let mut b = DiadocBox::default();
+    b.box_id = "b@diadoc.ru".into();
+    let mut org = Organization::default();
+    org.org_id = "o".into();
+    org.boxes.push(b);
+    assert_eq!(
+        org.boxes[0].id(),
+        "b@diadoc.ru",
+        "the legacy id when there is no GUID"
+    );
+    let mut employee = Employee::default();
+    employee.user.user_id = "u".into();
+    employee.permissions = Some(EmployeePermissions::default());
+    assert_eq!(employee.permissions.unwrap().allows("SignDocuments"), None);
+    // Only what is set is written.
+    assert_eq!(
+        serde_json::to_value(&org).unwrap(),
+        json!({"OrgId": "o", "Boxes": [{"BoxId": "b@diadoc.ru"}], "Departments": []})
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The fake
 // ---------------------------------------------------------------------------------------------
@@ -418,13 +760,10 @@ async fn an_empty_error_body_still_names_status_and_path() {
 #[tokio::test]
 async fn fake_authenticates_and_serves_the_user() {
     let fake = FakeDiadoc::start().await.unwrap();
-    let diadoc = fake.unauthenticated().unwrap();
+    let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None)).unwrap();
     let err = diadoc.get_me().await.unwrap_err();
     assert!(err.is_auth(), "no token yet: {err:?}");
-    diadoc
-        .authenticate_with_password(LOGIN, &Secret::new(PASSWORD))
-        .await
-        .unwrap();
+    diadoc.login(LOGIN, &Secret::new(PASSWORD)).await.unwrap();
     let me = diadoc.get_me().await.unwrap();
     assert_eq!(me.login.as_deref(), Some(LOGIN));
     assert_eq!(me.is_registered, Some(true));
@@ -434,9 +773,9 @@ async fn fake_authenticates_and_serves_the_user() {
 async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     let fake = FakeDiadoc::start().await.unwrap();
     let err = fake
-        .unauthenticated()
+        .api_with(Auth::diadoc(CLIENT_ID, None))
         .unwrap()
-        .authenticate_with_password(LOGIN, &Secret::new("nope"))
+        .login(LOGIN, &Secret::new("nope"))
         .await
         .unwrap_err();
     assert!(err.is_auth());
@@ -447,7 +786,7 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     );
 
     let wrong = fake
-        .api(Auth::diadoc("other-client", Some(fake.issue_token())))
+        .api_with(Auth::diadoc("other-client", Some(fake.issue_token())))
         .unwrap();
     let err = wrong.get_me().await.unwrap_err();
     assert_eq!(err.service_message(), Some("Invalid API client id"));
@@ -455,7 +794,7 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     assert!(err.http().unwrap().service().trace_id().is_some());
 
     let stale = fake
-        .api(Auth::diadoc(CLIENT_ID, Some(Secret::new("forged"))))
+        .api_with(Auth::diadoc(CLIENT_ID, Some(Secret::new("forged"))))
         .unwrap();
     assert!(stale.get_me().await.unwrap_err().is_auth());
 }
@@ -463,7 +802,7 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
 #[tokio::test]
 async fn fake_applies_a_name_at_once_and_a_login_after_confirmation() {
     let fake = FakeDiadoc::start().await.unwrap();
-    let diadoc = fake.authenticated().unwrap();
+    let diadoc = fake.api().unwrap();
     let after = diadoc
         .update_me(
             &UserToUpdate::new()
@@ -486,12 +825,10 @@ async fn fake_applies_a_name_at_once_and_a_login_after_confirmation() {
 #[tokio::test]
 async fn fake_gives_405_for_a_taken_login_and_400_for_an_empty_patch() {
     let fake = FakeDiadoc::start().await.unwrap();
-    let diadoc = fake.authenticated().unwrap();
-    let err = diadoc
-        .update_me(&UserToUpdate::new().login(TAKEN_LOGIN))
-        .await
-        .unwrap_err();
-    assert!(is_login_taken(&err), "{err:?}");
+    let diadoc = fake.api().unwrap();
+    let change = UserToUpdate::new().login(TAKEN_LOGIN);
+    let err = diadoc.update_me(&change).await.unwrap_err();
+    assert!(is_login_taken(&err, &change), "{err:?}");
     assert_eq!(fake.pending_login(), None);
 
     // The SDK refuses an empty patch itself, so send one by hand to see the fake's answer.
@@ -523,12 +860,12 @@ async fn fake_gives_405_for_a_taken_login_and_400_for_an_empty_patch() {
 async fn fake_accepts_an_oidc_bearer_token() {
     let fake = FakeDiadoc::start().await.unwrap();
     let me = fake
-        .api(Auth::bearer(OIDC_TOKEN))
+        .api_with(Auth::bearer(OIDC_TOKEN))
         .unwrap()
         .get_me()
         .await
         .unwrap();
-    assert_eq!(me.user_id, userapi::diadoc::fake::USER_ID);
+    assert_eq!(me.user_id, USER_ID);
 }
 
 #[tokio::test]
@@ -546,4 +883,163 @@ async fn fake_checks_the_method() {
 fn requests_serialize_without_unset_fields() {
     let body = serde_json::to_value(UserToUpdate::new().login("a@b.ru")).unwrap();
     assert_eq!(body, json!({"Login": {"Login": "a@b.ru"}}));
+}
+
+#[tokio::test]
+async fn fake_logs_in_again_after_the_token_expired() {
+    let fake = FakeDiadoc::start().await.unwrap();
+    let diadoc = fake.api().unwrap();
+    diadoc.get_me().await.unwrap();
+    fake.expire_tokens();
+    assert!(
+        diadoc.get_me().await.unwrap_err().is_auth(),
+        "the 24 hours are over"
+    );
+    diadoc.login(LOGIN, &Secret::new(PASSWORD)).await.unwrap();
+    assert_eq!(diadoc.get_me().await.unwrap().user_id, USER_ID);
+}
+
+#[tokio::test]
+async fn fake_refuses_a_token_on_authenticate_even_a_live_one() {
+    let fake = FakeDiadoc::start().await.unwrap();
+    let send = |authorization: String| {
+        reqwest::Client::new()
+            .post(fake.base_url().join("V3/Authenticate?type=password").unwrap())
+            .header("authorization", authorization)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(json!({"login": LOGIN, "password": PASSWORD}).to_string())
+            .send()
+    };
+    let live = fake.issue_token();
+    let response = send(format!(
+        "DiadocAuth ddauth_api_client_id={CLIENT_ID},ddauth_token={}",
+        live.expose()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(response.headers()["x-diadoc-errorcode"], "Http.Auth");
+    let response = send(format!("DiadocAuth ddauth_api_client_id={CLIENT_ID}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert!(!response.text().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn fake_lists_the_callers_organizations_and_never_registers() {
+    let fake = FakeDiadoc::start().await.unwrap();
+    let diadoc = fake.api().unwrap();
+    let list = diadoc.get_my_organizations(false).await.unwrap();
+    assert_eq!(list.organizations.len(), 1, "only where the user is an employee");
+    let org = &list.organizations[0];
+    assert_eq!(org.org_id, ORG_ID);
+    assert_eq!(org.is_employee, Some(true));
+    assert_eq!(org.boxes[0].id(), BOX_ID);
+    assert_eq!(org.boxes[0].box_id, LEGACY_BOX_ID);
+    assert_eq!(fake.registration_requests(), 0);
+
+    let again = diadoc.get_my_organizations(true).await.unwrap();
+    assert_eq!(again, list, "a password user is never registered anywhere");
+    assert_eq!(fake.registration_requests(), 1);
+    // Leaving the parameter out is asking for registration too.
+    let _: serde_json::Value = diadoc
+        .request(userapi::Method::GET, &["GetMyOrganizations"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fake.registration_requests(), 2);
+    let err = diadoc
+        .request(userapi::Method::GET, &["GetMyOrganizations"])
+        .query("autoRegister", "maybe")
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+}
+
+#[tokio::test]
+async fn fake_shows_the_caller_as_an_employee_of_its_box_only() {
+    let fake = FakeDiadoc::start().await.unwrap();
+    let diadoc = fake.api().unwrap();
+    for id in [BOX_ID, LEGACY_BOX_ID] {
+        let me = diadoc.get_my_employee(id).await.unwrap();
+        assert_eq!(me.user, fake.user());
+        assert_eq!(me.position.as_deref(), Some("Бухгалтер"));
+        let perms = me.permissions.unwrap();
+        assert_eq!(perms.is_administrator, Some(false));
+        assert_eq!(perms.allows("SignDocuments"), Some(true));
+    }
+    let err = diadoc.get_my_employee(OTHER_BOX_ID).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    assert_eq!(
+        err.service_message(),
+        Some(format!("Access to Box [{OTHER_BOX_ID}] is denied").as_str())
+    );
+    let err = diadoc.get_my_employee("not-a-box").await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    // The employee record shows the user as they are now.
+    diadoc
+        .update_me(&UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna")))
+        .await
+        .unwrap();
+    let me = diadoc.get_my_employee(BOX_ID).await.unwrap();
+    assert_eq!(me.user.full_name.unwrap().last_name.as_deref(), Some("Ivanova"));
+}
+
+#[tokio::test]
+async fn fake_seeds_users_organizations_and_employees_from_the_models() {
+    let fake = FakeDiadoc::start().await.unwrap();
+    let password = Secret::new("N3w-user-pass");
+    let mut user = UserV2::default();
+    user.login = Some("new.user@kontur.ru".into());
+    user.full_name = Some(FullName::new("Orlova", "Vera"));
+    user.is_registered = Some(true);
+    let user = fake.add_user(user, &password);
+    assert!(!user.user_id.is_empty(), "an id is given");
+    let mut b = DiadocBox::default();
+    b.title = Some("Новая".into());
+    let mut org = Organization::default();
+    org.inn = Some("6600000001".into());
+    org.full_name = Some("ООО \"Новая\"".into());
+    org.boxes.push(b);
+    let org = fake.add_organization(org);
+    let box_id = org.boxes[0].id().to_owned();
+    assert!(org.boxes[0].box_id.ends_with("@diadoc.ru"));
+    let mut employee = Employee::default();
+    employee.user.user_id = user.user_id.clone();
+    employee.position = Some("Юрист".into());
+    let added = fake.add_employee(&box_id, employee);
+    assert_eq!(added.user, user, "the stored user fills the record");
+
+    let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None)).unwrap();
+    diadoc.login("new.user@kontur.ru", &password).await.unwrap();
+    let list = diadoc.get_my_organizations(false).await.unwrap();
+    assert_eq!(list.organizations.len(), 1);
+    assert_eq!(list.organizations[0].org_id, org.org_id);
+    let me = diadoc.get_my_employee(&box_id).await.unwrap();
+    assert_eq!(me.user.user_id, user.user_id);
+    assert_eq!(me.position.as_deref(), Some("Юрист"));
+    assert!(
+        diadoc
+            .get_my_employee(BOX_ID)
+            .await
+            .unwrap_err()
+            .status()
+            .is_some()
+    );
+
+    let token = fake.issue_token_for(&user.user_id).unwrap();
+    let other = fake.api_with(Auth::diadoc(CLIENT_ID, Some(token))).unwrap();
+    assert_eq!(
+        other.get_me().await.unwrap().login.as_deref(),
+        Some("new.user@kontur.ru")
+    );
+    assert!(fake.issue_token_for("no-such-user").is_none());
 }

@@ -1,4 +1,5 @@
-//! Kontur Diadoc: authenticate, read the user, update the name (and, on the fake, the login).
+//! Kontur Diadoc: log in, read the user, find the boxes and one's place in a box, and update
+//! the name (on the fake, or on a real server with `DIADOC_ALLOW_WRITES=1`).
 
 use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2, fake};
 use userapi::{Auth, Client, Secret};
@@ -16,59 +17,103 @@ fn show(u: &UserV2) -> String {
     format!("{name} <{}>", u.login.as_deref().unwrap_or("-"))
 }
 
-/// Runs `authenticate_with_password`, `get_me` and `update_me`.
+/// Runs `login`, `get_me`, `get_my_organizations`, `get_my_employee` and `update_me`.
 pub async fn run(mode: Mode) -> FlowResult {
-    let real = match (mode, env("DIADOC_BASE_URL"), env("DIADOC_CLIENT_ID")) {
-        (Mode::EnvOrFake, Some(base), Some(id)) => Some((base, id)),
-        _ => None,
+    let base = match mode {
+        Mode::EnvOrFake => env("DIADOC_BASE_URL"),
+        Mode::Fake => None,
     };
+    let real = base.filter(|_| env("DIADOC_CLIENT_ID").is_some() || env("DIADOC_ACCESS_TOKEN").is_some());
     let _fake;
-    let (diadoc, login, on_fake) = match real {
-        Some((base, client_id)) => {
+    let (diadoc, login, writes, on_fake) = match real {
+        Some(base) => {
             println!("Kontur Diadoc: {base}");
-            let token = env("DIADOC_TOKEN").map(Secret::new);
-            let client = Client::builder()
-                .base_url(base)
-                .auth(Auth::diadoc(client_id, token))
-                .build()?;
-            let login = match (env("DIADOC_LOGIN"), env("DIADOC_PASSWORD")) {
-                (Some(l), Some(p)) => Some((l, Secret::new(p))),
-                _ => None,
+            let (diadoc, login) = match (env("DIADOC_CLIENT_ID"), env("DIADOC_ACCESS_TOKEN")) {
+                (Some(client_id), _) => {
+                    let token = env("DIADOC_TOKEN").map(Secret::new);
+                    let client = Client::builder()
+                        .base_url(base)
+                        .auth(Auth::diadoc(client_id, token))
+                        .build()?;
+                    let login = match (env("DIADOC_LOGIN"), env("DIADOC_PASSWORD")) {
+                        (Some(l), Some(p)) => Some((l, Secret::new(p))),
+                        _ => None,
+                    };
+                    (Diadoc::new(client), login)
+                }
+                (None, Some(access_token)) => (Diadoc::with_token(base, access_token)?, None),
+                (None, None) => unreachable!("checked above"),
             };
-            (Diadoc::new(client), login, false)
+            let writes = env("DIADOC_ALLOW_WRITES").as_deref() == Some("1");
+            (diadoc, login, writes, false)
         }
         None => {
             let fake = fake::FakeDiadoc::start().await?;
             println!("Kontur Diadoc: fake at {}", fake.base_url());
-            let diadoc = fake.unauthenticated()?;
+            let diadoc = fake.api_with(Auth::diadoc(fake::CLIENT_ID, None))?;
             let login = Some((fake::LOGIN.to_owned(), Secret::new(fake::PASSWORD)));
             _fake = fake;
-            (diadoc, login, true)
+            (diadoc, login, true, true)
         }
     };
 
     match login {
         Some((login, password)) => {
-            diadoc.authenticate_with_password(&login, &password).await?;
-            println!("  authenticate_with_password: token received (kept as a Secret)");
+            diadoc.login(&login, &password).await?;
+            println!("  login: token received (kept as a Secret)");
         }
         None => skip(
-            "authenticate_with_password",
-            "DIADOC_LOGIN and DIADOC_PASSWORD are not set",
+            "login",
+            "DIADOC_CLIENT_ID, DIADOC_LOGIN and DIADOC_PASSWORD are not all set",
         ),
     }
     if matches!(diadoc.client().auth(), Auth::DiadocAuth { token: None, .. }) {
-        skip(
-            "get_me",
-            "no token: set DIADOC_TOKEN, or DIADOC_LOGIN and DIADOC_PASSWORD",
-        );
-        skip("update_me", "no token");
+        let reason = "no token: set DIADOC_TOKEN, or DIADOC_LOGIN and DIADOC_PASSWORD";
+        for call in ["get_me", "get_my_organizations", "get_my_employee", "update_me"] {
+            skip(call, reason);
+        }
         return Ok(());
     }
 
     let me = diadoc.get_me().await?;
     println!("  get_me: {}", show(&me));
 
+    // `false`: list only. The server's default would register organizations for a
+    // certificate user.
+    let list = diadoc.get_my_organizations(false).await?;
+    println!(
+        "  get_my_organizations(false): {} organization(s)",
+        list.organizations.len()
+    );
+    let first_box = list.organizations.iter().find_map(|org| {
+        let b = org.boxes.first()?;
+        println!(
+            "    {} (INN {}): box {}",
+            org.short_name
+                .as_deref()
+                .or(org.full_name.as_deref())
+                .unwrap_or("-"),
+            org.inn.as_deref().unwrap_or("-"),
+            b.id()
+        );
+        Some(b.id().to_owned())
+    });
+    match first_box {
+        Some(box_id) => {
+            let employee = diadoc.get_my_employee(&box_id).await?;
+            let admin = employee.permissions.as_ref().and_then(|p| p.is_administrator);
+            println!(
+                "  get_my_employee: {} in box {box_id} (administrator: {admin:?})",
+                employee.position.as_deref().unwrap_or("-")
+            );
+        }
+        None => skip("get_my_employee", "the account reaches no box"),
+    }
+
+    if !writes {
+        skip("update_me", "set DIADOC_ALLOW_WRITES=1 to write the name back");
+        return Ok(());
+    }
     // On a real account the name is written back unchanged (UpdateMyUser is obsolete and may
     // be gone: a 404/405 there is reported, not hidden). On the fake the name changes and a
     // login change is requested, which stays pending until confirmed.

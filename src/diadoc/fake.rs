@@ -1,24 +1,44 @@
 //! A stateful Diadoc on loopback, for tests and examples.
 //!
-//! As the documents say: `DiadocAuth` is parsed and checked (a wrong client id gets 401
-//! `Invalid API client id` with `X-Diadoc-ErrorCode: Http.Auth`; a missing or wrong token
-//! gets 401 too, as text), `POST /V3/Authenticate?type=password` issues tokens as plain text,
-//! a name change applies at once, a login change stays pending (the old login keeps showing)
-//! until the test calls [`FakeDiadoc::confirm_login`], a login another user holds gets 405,
-//! an empty change gets 400. Every error body is plain text and carries `X-Kontur-Trace-Id`.
-//! An OpenID Connect access token ([`OIDC_TOKEN`]) is accepted as `Bearer` too.
+//! As the documents say:
+//! - `DiadocAuth` is parsed and checked: a wrong client id gets 401 `Invalid API client id`
+//!   with `X-Diadoc-ErrorCode: Http.Auth`; a missing, unknown or expired token gets 401 too,
+//!   as text. An OpenID Connect access token ([`OIDC_TOKEN`]) is accepted as `Bearer`.
+//! - `POST /V3/Authenticate?type=password` takes the client id **alone** (a request that
+//!   also carries a token, even a valid one, gets 401), checks the login and password, and
+//!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`] ends every token issued
+//!   so far, as 24 hours would.
+//! - `POST /UpdateMyUser`: a name change applies at once; a login change stays pending (the
+//!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`]; a login
+//!   another user holds gets 405 with text; an empty or malformed change gets 400.
+//! - `GET /GetMyOrganizations` lists the organizations with a box the caller is an employee
+//!   of (`IsEmployee: true`). Its callers logged in with a password, so nothing is ever
+//!   registered; a request that leaves `autoRegister` at its default `true` is counted
+//!   ([`FakeDiadoc::registration_requests`]), a value that is not a boolean gets 400.
+//! - `GET /GetMyEmployee?boxId=` takes the GUID or the legacy `…@diadoc.ru` id: 400 when it
+//!   is missing or malformed, 403 `Access to Box [<id>] is denied` when the caller is not an
+//!   employee of it.
+//! - JSON only: a call without `Accept: application/json` gets 406. Every error body is
+//!   plain text and carries `X-Kontur-Trace-Id`; a wrong method gets 405.
+//!
+//! Seeded by [`FakeDiadoc::start`]: the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
+//! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; a second user holding
+//! [`TAKEN_LOGIN`], employee of [`OTHER_BOX_ID`] of another organization. Add more with
+//! [`add_user`](FakeDiadoc::add_user), [`add_organization`](FakeDiadoc::add_organization)
+//! and [`add_employee`](FakeDiadoc::add_employee).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::diadoc::fake::{FakeDiadoc, LOGIN, PASSWORD};
+//! use userapi::Auth;
+//! use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
 //! let fake = FakeDiadoc::start().await?;
-//! let diadoc = fake.unauthenticated()?;
-//! diadoc.authenticate_with_password(LOGIN, &PASSWORD.into()).await?;
+//! let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None))?;
+//! diadoc.login(LOGIN, &PASSWORD.into()).await?;
 //! assert_eq!(diadoc.get_me().await?.login.as_deref(), Some(LOGIN));
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,12 +46,16 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use super::{Diadoc, FullName, UserV2};
+use super::{
+    Diadoc, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction, EmployeePermissions, FullName,
+    HEAD_DEPARTMENT, InvoiceFormatVersion, Organization, OrganizationList, OrganizationType,
+    ReadyForEpdStatus, Sociability, TicksTimestamp, UserV2,
+};
 use crate::auth::{Auth, Secret};
 use crate::client::Client;
 use crate::error::Result;
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
-use crate::models::Extra;
+use crate::models::{Extra, Timestamp};
 
 /// The API client id the fake accepts.
 pub const CLIENT_ID: &str = "fake-diadoc-client-id";
@@ -39,12 +63,22 @@ pub const CLIENT_ID: &str = "fake-diadoc-client-id";
 pub const LOGIN: &str = "login@kontur.ru";
 /// The seeded user's password.
 pub const PASSWORD: &str = "Pa55-word";
-/// A login another user of the portal already holds.
-pub const TAKEN_LOGIN: &str = "taken@kontur.ru";
-/// An OpenID Connect access token the fake accepts as `Bearer`.
-pub const OIDC_TOKEN: &str = "fake-oidc-access-token";
 /// The seeded user's id.
 pub const USER_ID: &str = "d064f6ba-7b81-432d-a41d-93b23eebe579";
+/// A login another user of the portal already holds.
+pub const TAKEN_LOGIN: &str = "taken@kontur.ru";
+/// The id of the user holding [`TAKEN_LOGIN`].
+pub const OTHER_USER_ID: &str = "5b0f7c2e-3a41-4d8e-9f60-2c7e1d4a8b93";
+/// An OpenID Connect access token the fake accepts as `Bearer` (for the seeded user).
+pub const OIDC_TOKEN: &str = "fake-oidc-access-token";
+/// The seeded user's organization.
+pub const ORG_ID: &str = "7c1e2a44-5b6d-4f3e-9a1b-2c3d4e5f6a7b";
+/// The box of [`ORG_ID`], as a GUID (`BoxIdGuid`).
+pub const BOX_ID: &str = "9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c6";
+/// The same box in the legacy form (`BoxId`).
+pub const LEGACY_BOX_ID: &str = "9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@diadoc.ru";
+/// A box of another organization, where the seeded user is not an employee.
+pub const OTHER_BOX_ID: &str = "3e8b1f7a-0c2d-4e5f-8a9b-7c6d5e4f3a2b";
 
 /// A running fake Diadoc. Dropping it stops the server.
 #[derive(Debug)]
@@ -60,32 +94,118 @@ struct State {
 }
 
 #[derive(Debug)]
-struct Portal {
-    me: UserV2,
+struct Account {
+    user: UserV2,
+    password: Secret,
     pending_login: Option<String>,
-    tokens: HashSet<String>,
+}
+
+#[derive(Debug, Default)]
+struct Portal {
+    accounts: Vec<Account>,
+    organizations: Vec<Organization>,
+    /// (box GUID, employee); the employee's `User.UserId` names the account.
+    employees: Vec<(String, Employee)>,
+    /// Live tokens and the user each belongs to.
+    tokens: HashMap<String, String>,
+    registration_requests: u32,
 }
 
 impl FakeDiadoc {
-    /// Starts the server with one registered user (`login@kontur.ru`, Anna Petrova).
+    /// Starts the server with the seeded users, organizations and employees (see the module
+    /// docs).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) if no loopback port can be bound.
     pub async fn start() -> Result<Self> {
-        let me = UserV2 {
-            user_id: USER_ID.to_owned(),
-            login: Some(LOGIN.to_owned()),
-            full_name: Some(FullName::new("Petrova", "Anna").middle_name("Sergeevna")),
-            is_registered: Some(true),
-            extra: Extra::new(),
-        };
         let state = Arc::new(State {
-            inner: Mutex::new(Portal {
-                me,
-                pending_login: None,
-                tokens: HashSet::new(),
-            }),
+            inner: Mutex::new(Portal::default()),
             next: AtomicU64::new(1),
         });
         let server = FakeServer::serve(state.clone()).await?;
-        Ok(FakeDiadoc { server, state })
+        let fake = FakeDiadoc { server, state };
+        fake.seed();
+        Ok(fake)
+    }
+
+    fn seed(&self) {
+        let user = |id: &str, login: &str, name: FullName| UserV2 {
+            user_id: id.to_owned(),
+            login: Some(login.to_owned()),
+            full_name: Some(name),
+            is_registered: Some(true),
+            ..UserV2::default()
+        };
+        let anna = user(
+            USER_ID,
+            LOGIN,
+            FullName::new("Petrova", "Anna").middle_name("Sergeevna"),
+        );
+        self.add_user(anna.clone(), &Secret::new(PASSWORD));
+        let other = user(OTHER_USER_ID, TAKEN_LOGIN, FullName::new("Sidorov", "Oleg"));
+        self.add_user(other.clone(), &Secret::new("An0ther-pass"));
+
+        let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| Organization {
+            org_id: id.to_owned(),
+            org_id_guid: Some(id.to_owned()),
+            inn: Some(inn.to_owned()),
+            kpp: Some(format!("{}01001", &inn[..4])),
+            full_name: Some(format!("Общество с ограниченной ответственностью \"{name}\"")),
+            short_name: Some(format!("ООО \"{name}\"")),
+            boxes: vec![DiadocBox {
+                box_id: legacy.to_owned(),
+                box_id_guid: Some(box_id.to_owned()),
+                title: Some(format!("ООО \"{name}\"")),
+                invoice_format_version: Some(InvoiceFormatVersion::V5_02),
+                encrypted_documents_allowed: Some(false),
+                ..DiadocBox::default()
+            }],
+            is_active: Some(true),
+            is_test: Some(true),
+            sociability: Some(Sociability::AllOrganizations),
+            organization_type: Some(OrganizationType::Juridical),
+            ready_for_epd_status: Some(ReadyForEpdStatus::NotReady),
+            ..Organization::default()
+        };
+        self.add_organization(org(ORG_ID, "6671234567", "Ромашка", BOX_ID, LEGACY_BOX_ID));
+        self.add_organization(org(
+            "2f6a8c1d-4b3e-4a7f-9e1c-5d8b0a2c4e6f",
+            "7707654321",
+            "Лютик",
+            OTHER_BOX_ID,
+            "3e8b1f7a0c2d4e5f8a9b7c6d5e4f3a2b@diadoc.ru",
+        ));
+
+        let employee = |user: UserV2, position: &str, admin: bool| Employee {
+            user,
+            permissions: Some(EmployeePermissions {
+                user_department_id: Some(HEAD_DEPARTMENT.to_owned()),
+                is_administrator: Some(admin),
+                document_access_level: Some(DocumentAccessLevel::AllDocuments),
+                actions: [
+                    ("CreateDocuments", true),
+                    ("DeleteRestoreDocuments", true),
+                    ("SignDocuments", true),
+                    ("AddResolutions", false),
+                    ("RequestResolutions", false),
+                    ("ManageCounteragents", admin),
+                ]
+                .into_iter()
+                .map(|(name, allowed)| EmployeeAction::new(name, allowed))
+                .collect(),
+                ..EmployeePermissions::default()
+            }),
+            position: Some(position.to_owned()),
+            can_be_invited_for_chat: Some(true),
+            creation_timestamp: Some(TicksTimestamp {
+                date_time: Some(Timestamp::new("2018-11-01T05:40:17.6953926Z")),
+                ticks: Some(636_766_476_176_953_926),
+                ..TicksTimestamp::default()
+            }),
+            ..Employee::default()
+        };
+        self.add_employee(BOX_ID, employee(anna, "Бухгалтер", false));
+        self.add_employee(OTHER_BOX_ID, employee(other, "Директор", true));
     }
 
     /// `http://127.0.0.1:<port>/`.
@@ -93,44 +213,167 @@ impl FakeDiadoc {
         self.server.url("")
     }
 
-    /// A token issued as if the seeded user had authenticated.
-    pub fn issue_token(&self) -> Secret {
-        Secret::new(self.state.issue())
+    /// A [`Diadoc`] pointed at this fake as the seeded user: `DiadocAuth` with [`CLIENT_ID`]
+    /// and a token the fake issued.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
+    pub fn api(&self) -> Result<Diadoc> {
+        self.api_with(Auth::diadoc(CLIENT_ID, Some(self.issue_token())))
     }
 
-    /// A [`Diadoc`] with the client id and no token: call `authenticate_with_password` next.
-    pub fn unauthenticated(&self) -> Result<Diadoc> {
-        self.api(Auth::diadoc(CLIENT_ID, None))
-    }
-
-    /// A [`Diadoc`] with the client id and a freshly issued token.
-    pub fn authenticated(&self) -> Result<Diadoc> {
-        self.api(Auth::diadoc(CLIENT_ID, Some(self.issue_token())))
-    }
-
-    /// A [`Diadoc`] pointed at this fake with any credentials.
-    pub fn api(&self, auth: Auth) -> Result<Diadoc> {
+    /// A [`Diadoc`] pointed at this fake with any credentials, e.g.
+    /// `Auth::diadoc(CLIENT_ID, None)` to [`login`](Diadoc::login) next, or `Auth::None`.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
+    pub fn api_with(&self, auth: Auth) -> Result<Diadoc> {
         Ok(Diadoc::new(
             Client::builder().base_url(self.base_url()).auth(auth).build()?,
         ))
     }
 
-    /// The user as the fake holds it now.
+    /// A token issued as if the seeded user had logged in.
+    pub fn issue_token(&self) -> Secret {
+        Secret::new(self.state.issue(USER_ID))
+    }
+
+    /// A token issued as if the user `user_id` had logged in; `None` for an unknown user.
+    pub fn issue_token_for(&self, user_id: &str) -> Option<Secret> {
+        self.state.lock().account(user_id)?;
+        Some(Secret::new(self.state.issue(user_id)))
+    }
+
+    /// Ends every token issued so far, as their 24 hours would: calls with them get 401.
+    pub fn expire_tokens(&self) {
+        self.state.lock().tokens.clear();
+    }
+
+    /// Adds a user who can log in with `password`. A user with an empty `user_id` gets a new
+    /// one. Returns the user as stored.
+    pub fn add_user(&self, mut user: UserV2, password: &Secret) -> UserV2 {
+        if user.user_id.is_empty() {
+            user.user_id = self.state.guid();
+        }
+        self.state.lock().accounts.push(Account {
+            user: user.clone(),
+            password: password.clone(),
+            pending_login: None,
+        });
+        user
+    }
+
+    /// Adds an organization. An empty `org_id` gets a new GUID (and `org_id_guid` follows it);
+    /// each box without ids gets a new `BoxIdGuid` and the matching `…@diadoc.ru` `BoxId`.
+    /// Returns the organization as stored.
+    pub fn add_organization(&self, mut org: Organization) -> Organization {
+        if org.org_id.is_empty() {
+            org.org_id = self.state.guid();
+        }
+        if org.org_id_guid.is_none() {
+            org.org_id_guid = Some(org.org_id.clone());
+        }
+        for b in &mut org.boxes {
+            let guid = match (&b.box_id_guid, b.box_id.is_empty()) {
+                (Some(g), _) => g.clone(),
+                (None, true) => self.state.guid(),
+                (None, false) => b.box_id.clone(),
+            };
+            if b.box_id.is_empty() {
+                b.box_id = format!("{}@diadoc.ru", guid.replace('-', ""));
+            }
+            b.box_id_guid = Some(guid);
+        }
+        self.state.lock().organizations.push(org.clone());
+        org
+    }
+
+    /// Makes `employee.user` an employee of the box `box_id` (GUID or legacy form). Returns
+    /// the employee as `GetMyEmployee` will show it.
+    ///
+    /// # Panics
+    /// When no organization has that box, or no user has `employee.user.user_id`: a seeding
+    /// mistake in the test.
+    pub fn add_employee(&self, box_id: &str, mut employee: Employee) -> Employee {
+        let mut portal = self.state.lock();
+        let Some(guid) = portal.box_guid(box_id) else {
+            panic!("FakeDiadoc::add_employee: no organization has the box {box_id}");
+        };
+        let Some(account) = portal.account(&employee.user.user_id) else {
+            panic!(
+                "FakeDiadoc::add_employee: no user {} (add_user first)",
+                employee.user.user_id
+            );
+        };
+        employee.user = account.user.clone();
+        portal
+            .employees
+            .retain(|(b, e)| !(*b == guid && e.user.user_id == employee.user.user_id));
+        portal.employees.push((guid, employee.clone()));
+        employee
+    }
+
+    /// The seeded user as the fake holds it now.
     pub fn user(&self) -> UserV2 {
-        self.state.lock().me.clone()
+        self.user_by_id(USER_ID)
+            .expect("the seeded user is never removed")
     }
 
-    /// The login change waiting for its confirmation email to be followed.
+    /// A user as the fake holds it now.
+    pub fn user_by_id(&self, user_id: &str) -> Option<UserV2> {
+        Some(self.state.lock().account(user_id)?.user.clone())
+    }
+
+    /// The seeded user's login change waiting for its confirmation email to be followed.
     pub fn pending_login(&self) -> Option<String> {
-        self.state.lock().pending_login.clone()
+        self.state.lock().account(USER_ID)?.pending_login.clone()
     }
 
-    /// Follows the confirmation link: the pending login becomes the login. Returns it.
+    /// Follows the seeded user's confirmation link: the pending login becomes the login.
+    /// Returns it.
     pub fn confirm_login(&self) -> Option<String> {
         let mut portal = self.state.lock();
-        let login = portal.pending_login.take()?;
-        portal.me.login = Some(login.clone());
+        let account = portal.account_mut(USER_ID)?;
+        let login = account.pending_login.take()?;
+        account.user.login = Some(login.clone());
         Some(login)
+    }
+
+    /// How many `GET /GetMyOrganizations` requests asked for autoregistration (sent
+    /// `autoRegister=true` or left it out).
+    pub fn registration_requests(&self) -> u32 {
+        self.state.lock().registration_requests
+    }
+}
+
+impl Portal {
+    fn account(&self, user_id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.user.user_id == user_id)
+    }
+
+    fn account_mut(&mut self, user_id: &str) -> Option<&mut Account> {
+        self.accounts.iter_mut().find(|a| a.user.user_id == user_id)
+    }
+
+    /// The GUID of the box `id` names, in either form (case-insensitive).
+    fn box_guid(&self, id: &str) -> Option<String> {
+        self.organizations
+            .iter()
+            .flat_map(|o| &o.boxes)
+            .find(|b| {
+                b.box_id.eq_ignore_ascii_case(id)
+                    || b.box_id_guid
+                        .as_deref()
+                        .is_some_and(|g| g.eq_ignore_ascii_case(id))
+            })
+            .and_then(|b| b.box_id_guid.clone())
+    }
+
+    fn employee(&self, box_guid: &str, user_id: &str) -> Option<&Employee> {
+        self.employees
+            .iter()
+            .find(|(b, e)| b == box_guid && e.user.user_id == user_id)
+            .map(|(_, e)| e)
     }
 }
 
@@ -139,16 +382,26 @@ impl State {
         crate::fake::lock(&self.inner)
     }
 
-    fn issue(&self) -> String {
+    fn issue(&self, user_id: &str) -> String {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let token = format!("fake-ddauth-token-{n:08}");
-        self.lock().tokens.insert(token.clone());
+        // base64-like, with padding, as real tokens are.
+        let token = format!("ZmFrZS1kZGF1dGg/{n:08}+tok==");
+        self.lock().tokens.insert(token.clone(), user_id.to_owned());
         token
+    }
+
+    fn guid(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("00000000-0000-4000-8000-{n:012x}")
     }
 }
 
 fn text(status: u16, body: &str) -> FakeResponse {
     FakeResponse::text(status, body).header("x-kontur-trace-id", "fake-trace-0001")
+}
+
+fn auth_error(body: &str) -> Box<FakeResponse> {
+    Box::new(text(401, body).header("x-diadoc-errorcode", "Http.Auth"))
 }
 
 /// `DiadocAuth ddauth_api_client_id=<id>[, ]ddauth_token=<token>` into (client id, token).
@@ -165,37 +418,70 @@ fn parse_diadoc_auth(value: &str) -> Option<(Option<&str>, Option<&str>)> {
     Some((id, token))
 }
 
+/// The fake's own reading of a login: `local@domain.tld`, no white space.
+fn looks_like_email(s: &str) -> bool {
+    match s.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !local.contains('@')
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|part| !part.is_empty())
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// A GUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` or a legacy `<32 hex>@diadoc.ru` box id.
+fn box_id_shaped(id: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(legacy) = id.strip_suffix("@diadoc.ru") {
+        return hex(legacy, 32);
+    }
+    let parts: Vec<&str> = id.split('-').collect();
+    parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| hex(p, n))
+}
+
+/// Who is calling.
 enum Caller {
     /// A valid client id and no token.
     ClientOnly,
-    /// A valid client id and token, or an OIDC bearer token.
-    User,
+    /// A valid token (DiadocAuth with the client id, or an OIDC bearer token) of this user.
+    User(String),
 }
 
 impl State {
     fn caller(&self, req: &FakeRequest) -> std::result::Result<Caller, Box<FakeResponse>> {
         let header = req.header("authorization").unwrap_or("");
-        if header.strip_prefix("Bearer ") == Some(OIDC_TOKEN) {
-            return Ok(Caller::User);
+        if req.bearer() == Some(OIDC_TOKEN) {
+            return Ok(Caller::User(USER_ID.to_owned()));
         }
         let Some((id, token)) = parse_diadoc_auth(header) else {
             return Err(Box::new(text(401, "Authorization header is missing or invalid")));
         };
         if id != Some(CLIENT_ID) {
-            return Err(Box::new(
-                text(401, "Invalid API client id").header("x-diadoc-errorcode", "Http.Auth"),
-            ));
+            return Err(auth_error("Invalid API client id"));
         }
         match token {
             None => Ok(Caller::ClientOnly),
-            Some(t) if self.lock().tokens.contains(t) => Ok(Caller::User),
-            Some(_) => Err(Box::new(
-                text(401, "Token is damaged or expired").header("x-diadoc-errorcode", "Http.Auth"),
-            )),
+            Some(t) => match self.lock().tokens.get(t) {
+                Some(user) => Ok(Caller::User(user.clone())),
+                None => Err(auth_error("Invalid auth token")),
+            },
         }
     }
 
     fn authenticate(&self, req: &FakeRequest) -> FakeResponse {
+        // The client id alone: a token here, even a live one, is refused.
+        let header = req.header("authorization").unwrap_or("");
+        match parse_diadoc_auth(header) {
+            Some((Some(CLIENT_ID), None)) => {}
+            Some((Some(CLIENT_ID), Some(_))) => {
+                return *auth_error("Authenticate takes ddauth_api_client_id only, without ddauth_token");
+            }
+            Some(_) => return *auth_error("Invalid API client id"),
+            None => return text(401, "Authorization header is missing or invalid"),
+        }
         if req.query("type") != Some("password") {
             return text(400, "Unsupported authentication type");
         }
@@ -206,14 +492,28 @@ impl State {
         let (Some(login), Some(password)) = (field("login", "Login"), field("password", "Password")) else {
             return text(400, "Login and Password are required");
         };
-        let known = self.lock().me.login.as_deref() == Some(login);
-        if !known || password != PASSWORD {
-            return text(401, &format!("Wrong password provided for login {login}"));
+        let user_id = {
+            let portal = self.lock();
+            portal
+                .accounts
+                .iter()
+                .find(|a| {
+                    a.user
+                        .login
+                        .as_deref()
+                        .is_some_and(|l| l.eq_ignore_ascii_case(login))
+                })
+                .filter(|a| a.password.expose() == password)
+                .map(|a| a.user.user_id.clone())
+        };
+        match user_id {
+            // The token as UTF-8 text, whatever `Accept` says.
+            Some(id) => FakeResponse::text(200, &self.issue(&id)),
+            None => text(401, &format!("Wrong password provided for login {login}")),
         }
-        FakeResponse::text(200, &self.issue())
     }
 
-    fn update(&self, req: &FakeRequest) -> FakeResponse {
+    fn update(&self, user_id: &str, req: &FakeRequest) -> FakeResponse {
         let Ok(body) = req.json::<Value>() else {
             return text(400, "Request body is not valid JSON");
         };
@@ -223,58 +523,143 @@ impl State {
             return text(400, "At least one of Login or FullName must be set");
         }
         if let Some(login) = login
-            && !crate::models::email_shaped(login)
+            && !looks_like_email(login)
         {
             return text(400, "Login must be a valid email address");
         }
         let name = match name.map(|n| serde_json::from_value::<FullName>(n.clone())) {
-            Some(Ok(n)) if n.last_name.is_some() && n.first_name.is_some() => Some(n),
+            Some(Ok(n))
+                if n.last_name.as_deref().is_some_and(|s| !s.trim().is_empty())
+                    && n.first_name.as_deref().is_some_and(|s| !s.trim().is_empty()) =>
+            {
+                Some(n)
+            }
             Some(_) => return text(400, "FullName requires LastName and FirstName"),
             None => None,
         };
         let mut portal = self.lock();
         if let Some(login) = login {
-            if login.eq_ignore_ascii_case(TAKEN_LOGIN) {
+            let taken = portal.accounts.iter().any(|a| {
+                a.user.user_id != user_id
+                    && a.user
+                        .login
+                        .as_deref()
+                        .is_some_and(|l| l.eq_ignore_ascii_case(login))
+            });
+            if taken {
                 return text(405, &format!("User with login {login} is already registered"));
             }
+        }
+        let Some(account) = portal.account_mut(user_id) else {
+            return text(401, "Invalid auth token");
+        };
+        if let Some(login) = login {
             // Applies only once the user follows the link in the email.
-            portal.pending_login = Some(login.to_owned());
+            account.pending_login = Some(login.to_owned());
         }
         if let Some(name) = name {
-            portal.me.full_name = Some(name);
+            account.user.full_name = Some(name);
         }
-        FakeResponse::json(200, &portal.me)
+        FakeResponse::json(200, &account.user)
+    }
+
+    fn organizations(&self, user_id: &str, req: &FakeRequest) -> FakeResponse {
+        let register = match req.query("autoRegister") {
+            None => true,
+            Some(v) if v.eq_ignore_ascii_case("true") => true,
+            Some(v) if v.eq_ignore_ascii_case("false") => false,
+            Some(v) => return text(400, &format!("The value '{v}' is not valid for autoRegister")),
+        };
+        let mut portal = self.lock();
+        if register {
+            // A password user is never registered anywhere; the request is noted all the same.
+            portal.registration_requests += 1;
+        }
+        let mine = |o: &&Organization| {
+            o.boxes.iter().any(|b| {
+                b.box_id_guid
+                    .as_deref()
+                    .is_some_and(|g| portal.employee(g, user_id).is_some())
+            })
+        };
+        let organizations = portal
+            .organizations
+            .iter()
+            .filter(mine)
+            .map(|o| Organization {
+                is_employee: Some(true),
+                ..o.clone()
+            })
+            .collect();
+        FakeResponse::json(
+            200,
+            &OrganizationList {
+                organizations,
+                extra: Extra::new(),
+            },
+        )
+    }
+
+    fn employee(&self, user_id: &str, req: &FakeRequest) -> FakeResponse {
+        let Some(box_id) = req.query("boxId").filter(|b| !b.is_empty()) else {
+            return text(400, "boxId is required");
+        };
+        if !box_id_shaped(box_id) {
+            return text(400, &format!("Invalid boxId: {box_id}"));
+        }
+        let portal = self.lock();
+        let found = portal
+            .box_guid(box_id)
+            .and_then(|guid| portal.employee(&guid, user_id).cloned());
+        let Some(mut employee) = found else {
+            return text(403, &format!("Access to Box [{box_id}] is denied"));
+        };
+        if let Some(account) = portal.account(user_id) {
+            employee.user = account.user.clone();
+        }
+        FakeResponse::json(200, &employee)
     }
 }
 
 impl Handler for State {
     fn handle(&self, req: FakeRequest) -> FakeResponse {
-        let route = (req.method.clone(), req.path.as_str());
+        const ROUTES: [&str; 5] = [
+            "/V3/Authenticate",
+            "/V2/GetMyUser",
+            "/UpdateMyUser",
+            "/GetMyOrganizations",
+            "/GetMyEmployee",
+        ];
+        let expected = match req.path.as_str() {
+            "/V3/Authenticate" | "/UpdateMyUser" => Method::POST,
+            path if ROUTES.contains(&path) => Method::GET,
+            _ => return text(404, "Not found"),
+        };
+        if req.method != expected {
+            return text(405, "Method not allowed");
+        }
+        if req.path == "/V3/Authenticate" {
+            return self.authenticate(&req);
+        }
+        let user_id = match self.caller(&req) {
+            Err(refused) => return *refused,
+            Ok(Caller::ClientOnly) => return *auth_error("ddauth_token is missing"),
+            Ok(Caller::User(id)) => id,
+        };
         let wants_json = req
             .header("accept")
             .is_some_and(|a| a.contains("application/json"));
-        match route {
-            (Method::POST, "/V3/Authenticate") => match self.caller(&req) {
-                Err(refused) => *refused,
-                Ok(_) => self.authenticate(&req),
+        if !wants_json {
+            return text(406, "this fake speaks JSON only: send Accept: application/json");
+        }
+        match req.path.as_str() {
+            "/V2/GetMyUser" => match self.lock().account(&user_id) {
+                Some(account) => FakeResponse::json(200, &account.user),
+                None => *auth_error("Invalid auth token"),
             },
-            (Method::GET, "/V2/GetMyUser") | (Method::POST, "/UpdateMyUser") => {
-                match self.caller(&req) {
-                    Err(refused) => return *refused,
-                    Ok(Caller::ClientOnly) => return text(401, "ddauth_token is missing"),
-                    Ok(Caller::User) => {}
-                }
-                if !wants_json {
-                    return text(406, "this fake speaks JSON only: send Accept: application/json");
-                }
-                if req.method == Method::GET {
-                    FakeResponse::json(200, &self.lock().me)
-                } else {
-                    self.update(&req)
-                }
-            }
-            (_, "/V3/Authenticate" | "/V2/GetMyUser" | "/UpdateMyUser") => text(405, "Method not allowed"),
-            _ => text(404, "Not found"),
+            "/UpdateMyUser" => self.update(&user_id, &req),
+            "/GetMyOrganizations" => self.organizations(&user_id, &req),
+            _ => self.employee(&user_id, &req),
         }
     }
 }

@@ -1,13 +1,21 @@
-//! Kontur Diadoc: the current user (`GET /V2/GetMyUser`, `POST /UpdateMyUser`) and getting a
-//! token (`POST /V3/Authenticate?type=password`).
+//! Kontur Diadoc: the current user (`GET /V2/GetMyUser`, `POST /UpdateMyUser`), the
+//! organizations and boxes the user can reach (`GET /GetMyOrganizations`), the user as an
+//! employee of one box (`GET /GetMyEmployee`), and logging in (`POST
+//! /V3/Authenticate?type=password`).
 //!
 //! Diadoc speaks protobuf unless asked for JSON, so every call sends `Accept:
-//! application/json` and bodies go as `application/json; charset=utf-8`.
+//! application/json` and bodies go as `application/json; charset=utf-8`; the token from
+//! `Authenticate` comes back as text.
 //!
-//! Credentials: the legacy `Authorization: DiadocAuth ddauth_api_client_id=<id>,ddauth_token=<token>`
-//! ([`Auth::diadoc`]), where [`Diadoc::authenticate_with_password`] gets the token, or an
-//! OpenID Connect access token as `Bearer` ([`Auth::bearer`], or [`Auth::provider`] to ask
-//! your code for a fresh one), which Kontur now recommends.
+//! Credentials: an OpenID Connect access token as `Bearer`, which Kontur recommends
+//! ([`Diadoc::with_token`], [`Auth::bearer`], or [`Auth::provider`] to ask your code for a
+//! fresh one), or the legacy `Authorization: DiadocAuth
+//! ddauth_api_client_id=<id>,ddauth_token=<token>` ([`Auth::diadoc`], [`Diadoc::with_client_id`]),
+//! where [`Diadoc::login`] gets the token (valid 24 hours).
+//!
+//! Which box to work in: [`Diadoc::get_my_organizations`] lists the organizations and their
+//! boxes; pass a box's [`DiadocBox::id`] to [`Diadoc::get_my_employee`] and other box-scoped
+//! calls.
 //!
 //! Errors come as plain text (sometimes empty, an nginx HTML page for 429); the message is in
 //! [`Error::service_message`], the `X-Diadoc-ErrorCode` header in
@@ -20,15 +28,20 @@ mod models;
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use models::{FullName, UserFullNamePatch, UserLoginPatch, UserToUpdate, UserV2};
+pub use models::{
+    Address, AuthorizationPermission, Department, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction,
+    EmployeePermissions, ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT, InvoiceFormatVersion,
+    Organization, OrganizationList, OrganizationType, ReadyForEpdStatus, RussianAddress, Sociability,
+    TicksTimestamp, UserFullNamePatch, UserLoginPatch, UserToUpdate, UserV2,
+};
 
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
+use crate::client::{Client, IntoBaseUrl};
 use crate::error::{Error, ErrorBody, Result, ServiceError};
-use crate::pipeline::Service;
+use crate::pipeline::{RawResponse, Service};
 
 /// Production: `https://diadoc-api.kontur.ru/`.
 pub const DEFAULT_BASE_URL: &str = "https://diadoc-api.kontur.ru/";
@@ -36,6 +49,7 @@ pub const DEFAULT_BASE_URL: &str = "https://diadoc-api.kontur.ru/";
 pub const STAGING_BASE_URL: &str = "https://diadoc-api-staging.kontur.ru/";
 
 const JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain");
 
 pub(crate) static SERVICE: Service = Service {
     read_error: Some(read_error),
@@ -52,7 +66,7 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     }
 }
 
-/// The Diadoc user endpoints over a [`Client`].
+/// The Diadoc endpoints over a [`Client`].
 #[derive(Debug, Clone)]
 pub struct Diadoc {
     client: Client,
@@ -71,8 +85,46 @@ impl Diadoc {
         Diadoc { client }
     }
 
+    /// A client for `base_url` (e.g. [`DEFAULT_BASE_URL`]) with an OpenID Connect access
+    /// token, sent as `Authorization: Bearer <token>`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the URL does not parse, or the token holds a line break or another
+    /// control character.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::diadoc::Diadoc;
+    /// # use userapi::diadoc::fake::{FakeDiadoc, OIDC_TOKEN};
+    /// # let fake = FakeDiadoc::start().await?;
+    /// # let base_url = fake.base_url();
+    /// # let access_token = OIDC_TOKEN;
+    /// let diadoc = Diadoc::with_token(base_url, access_token)?;
+    /// assert!(diadoc.get_me().await?.user_id.len() > 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
+        let client = Client::builder()
+            .base_url(base_url)
+            .auth(Auth::bearer(token))
+            .build()?;
+        Ok(Diadoc::new(client))
+    }
+
     /// A client for production ([`DEFAULT_BASE_URL`]) with DiadocAuth and no token yet: call
-    /// [`authenticate_with_password`](Self::authenticate_with_password) next.
+    /// [`login`](Self::login) next.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if the client id holds `,`, `=`, white space or a control character.
+    ///
+    /// ```
+    /// use userapi::Auth;
+    /// use userapi::diadoc::Diadoc;
+    /// let diadoc = Diadoc::with_client_id("testClient-8ee1638deae84c86")?;
+    /// assert!(matches!(diadoc.client().auth(), Auth::DiadocAuth { token: None, .. }));
+    /// assert!(Diadoc::with_client_id("cid,ddauth_token=FORGED").is_err());
+    /// # Ok::<(), userapi::Error>(())
+    /// ```
     pub fn with_client_id(client_id: impl Into<Secret>) -> Result<Self> {
         let client = Client::builder()
             .base_url(DEFAULT_BASE_URL)
@@ -89,6 +141,20 @@ impl Diadoc {
     /// A request to a Diadoc endpoint this crate does not model yet, through the same
     /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
     /// limits) with Diadoc's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Method;
+    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let diadoc = fake.api()?;
+    /// let me: serde_json::Value = diadoc
+    ///     .request(Method::GET, &["V2", "GetMyUser"])
+    ///     .idempotent()
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(me["UserId"], userapi::diadoc::fake::USER_ID);
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
         crate::RequestBuilder::new(
             self.client
@@ -96,7 +162,22 @@ impl Diadoc {
         )
     }
 
-    /// `GET /V2/GetMyUser`: the user the token belongs to.
+    /// `GET /V2/GetMyUser`: the user the token belongs to. Safe to repeat (retried by policy).
+    ///
+    /// # Errors
+    /// [`Error::Http`] with 401 when the credentials are missing or refused (no token yet,
+    /// a damaged or expired token, `Invalid API client id`), 403 for a blocked API client,
+    /// 429 when rate limited; [`Error::Decode`] if the body is not a `UserV2`; transport
+    /// errors and timeouts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # use userapi::diadoc::fake::{FakeDiadoc, LOGIN};
+    /// # let fake = FakeDiadoc::start().await?;
+    /// let me = fake.api()?.get_me().await?;
+    /// assert_eq!(me.login.as_deref(), Some(LOGIN));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_me(&self) -> Result<UserV2> {
         self.client
             .call(&SERVICE, "diadoc::get_me", Method::GET, "V2/GetMyUser", &[])?
@@ -115,9 +196,25 @@ impl Diadoc {
     ///   shows the **old** value, which is the normal outcome, not a failure;
     /// - a login another user already holds gives 405 (see [`is_login_taken`]).
     ///
-    /// Checked before sending, as [`Error::InvalidInput`]: at least one patch is set, a login
-    /// is a non-empty email address, a name has its last and first names. Never retried: it
-    /// sends an email.
+    /// Never retried: it sends an email.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], before sending, when no patch is set, a login is not a
+    /// non-empty email address, or a name lacks its last or first name. [`Error::Http`] with
+    /// 400 for a change the server refuses, 401 for refused credentials, 404 or 405 once the
+    /// method is removed, 405 for a login another user holds ([`is_login_taken`] tells which);
+    /// [`Error::Decode`] if the body is not a `UserV2`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::diadoc::{FullName, UserToUpdate};
+    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let diadoc = fake.api()?;
+    /// let change = UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna"));
+    /// let me = diadoc.update_me(&change).await?;
+    /// assert_eq!(me.full_name.unwrap().last_name.as_deref(), Some("Ivanova"));
+    /// # Ok(()) }
+    /// ```
     pub async fn update_me(&self, change: &UserToUpdate) -> Result<UserV2> {
         const OP: &str = "diadoc::update_me";
         change.check().map_err(|m| Error::invalid_input(OP, m))?;
@@ -129,23 +226,122 @@ impl Diadoc {
             .await
     }
 
+    /// `GET /GetMyOrganizations?autoRegister=<auto_register>`: the organizations, and their
+    /// boxes, that the current user can reach. Pass `false` to list them.
+    ///
+    /// `autoRegister` is always sent, because the server's own default is `true`: for a user
+    /// signed in with a qualified certificate, `true` may register the certificate's
+    /// organization in Diadoc and the user in it as its administrator, and each attempt counts
+    /// towards a limit of 3 a day. With `false` the call only reads (and is retried by policy);
+    /// with `true` it is never retried. A user who logged in with a password is never
+    /// registered anywhere, whatever the flag.
+    ///
+    /// # Errors
+    /// [`Error::Http`] with 401 for refused credentials, 409 when `true` went past the daily
+    /// limit of registration requests (`Too many registrations today…`); [`Error::Decode`] if
+    /// the body is not an `OrganizationList`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let diadoc = fake.api()?;
+    /// let list = diadoc.get_my_organizations(false).await?;
+    /// let org = &list.organizations[0];
+    /// assert_eq!(org.is_employee, Some(true));
+    /// assert_eq!(org.boxes[0].id(), userapi::diadoc::fake::BOX_ID);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_my_organizations(&self, auto_register: bool) -> Result<OrganizationList> {
+        let call = self
+            .client
+            .call(
+                &SERVICE,
+                "diadoc::get_my_organizations",
+                Method::GET,
+                "GetMyOrganizations",
+                &[],
+            )?
+            .query("autoRegister", if auto_register { "true" } else { "false" });
+        // Only the pure read may be repeated: `true` can register an organization.
+        let call = if auto_register { call } else { call.idempotent() };
+        call.send().await
+    }
+
+    /// `GET /GetMyEmployee?boxId=<box_id>`: the current user as an employee of the box: position
+    /// and permissions. `box_id` is a box's [`DiadocBox::id`] (its `BoxIdGuid`; the legacy
+    /// `…@diadoc.ru` form names the same box). Safe to repeat (retried by policy).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], before sending, for an empty `box_id`. [`Error::Http`] with
+    /// 400 for a malformed box id, 401 for refused credentials, 402 when the box's API
+    /// subscription has ended, 403 when the box is not among the user's (`Access to Box
+    /// [<id>] is denied`); [`Error::Decode`] if the body is not an `Employee`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let diadoc = fake.api()?;
+    /// let list = diadoc.get_my_organizations(false).await?;
+    /// let me = diadoc.get_my_employee(list.organizations[0].boxes[0].id()).await?;
+    /// assert_eq!(me.user.user_id, userapi::diadoc::fake::USER_ID);
+    /// assert_eq!(me.permissions.unwrap().allows("SignDocuments"), Some(true));
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_my_employee(&self, box_id: &str) -> Result<Employee> {
+        const OP: &str = "diadoc::get_my_employee";
+        if box_id.trim().is_empty() {
+            return Err(Error::invalid_input(OP, "box_id must not be empty"));
+        }
+        self.client
+            .call(&SERVICE, OP, Method::GET, "GetMyEmployee", &[])?
+            .query("boxId", box_id)
+            .idempotent()
+            .send()
+            .await
+    }
+
     /// `POST /V3/Authenticate?type=password`: exchanges a login and password for a token
     /// (valid 24 hours; Kontur asks that one token be shared by all threads), and makes this
     /// client (and its clones) send it from now on as
     /// `DiadocAuth ddauth_api_client_id=<id>,ddauth_token=<token>`.
     ///
-    /// The client must hold [`Auth::diadoc`] with the API client id. The token is returned as
-    /// a [`Secret`] so you can keep it for its lifetime. Kontur marks this method obsolete in
-    /// favour of OpenID Connect (use [`Auth::bearer`] with an access token). Never retried.
-    pub async fn authenticate_with_password(&self, login: &str, password: &Secret) -> Result<Secret> {
-        const OP: &str = "diadoc::authenticate_with_password";
+    /// The client must hold [`Auth::diadoc`] with the API client id. The request carries the
+    /// client id alone, never the token the client holds (an expired one would fail the
+    /// login). It asks for the token as text and also reads a JSON string. The token is
+    /// returned as a [`Secret`] so you can keep it for its lifetime. Kontur marks this method
+    /// obsolete in favour of OpenID Connect ([`with_token`](Self::with_token)). Never retried.
+    ///
+    /// The token is installed even if the caller stops waiting once the request is out, and
+    /// only if no other change of the client's credentials landed while the login was in
+    /// flight (that newer change wins; the token is still returned).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`], before sending, when the client does not use
+    /// [`Auth::diadoc`] or the login or password is empty. [`Error::Http`] with 401 for a wrong
+    /// login or password (`Wrong password provided for login …`) or client id (`Invalid API
+    /// client id`); [`Error::Decode`] (with no excerpt of the body) when the answer is not one
+    /// token that fits in the header. On any error the client's credentials are unchanged.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::{Auth, Secret};
+    /// use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+    /// let fake = FakeDiadoc::start().await?;
+    /// let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None))?;
+    /// let token = diadoc.login(LOGIN, &Secret::new(PASSWORD)).await?;
+    /// assert!(!token.is_empty());
+    /// assert_eq!(diadoc.get_me().await?.login.as_deref(), Some(LOGIN));
+    /// # Ok(()) }
+    /// ```
+    pub async fn login(&self, login: &str, password: &Secret) -> Result<Secret> {
+        const OP: &str = "diadoc::login";
         let client_id = match self.client.auth() {
             Auth::DiadocAuth { client_id, .. } => client_id,
             other => {
                 return Err(Error::invalid_input(
                     OP,
                     format!(
-                        "the client must use Auth::diadoc(client_id, None) to authenticate, not {}",
+                        "the client must use Auth::diadoc(client_id, None) to log in, not {}",
                         other.scheme_name()
                     ),
                 ));
@@ -154,42 +350,113 @@ impl Diadoc {
         if login.trim().is_empty() || password.is_empty() {
             return Err(Error::invalid_input(OP, "login and password must not be empty"));
         }
-        let body = models::LoginPassword {
-            login,
-            password: password.expose(),
-        };
-        let raw = self
-            .client
-            .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
-            .query("type", "password")
-            .header(CONTENT_TYPE, JSON_UTF8)
-            .json(&body)?
-            .secret_response()
-            .send_raw()
-            .await?;
-        let text = String::from_utf8_lossy(&raw.body);
-        let token = Secret::new(text.trim());
-        if token.is_empty() || token.expose().contains(['\r', '\n']) {
-            return Err(raw.decode_failure(".".into(), "expected the token as one line of text".into()));
-        }
+        // The request and the switch to its token run in a task of their own: a caller that
+        // stops waiting does not leave the token issued but not installed. The token is
+        // installed only if no other change of credentials landed meanwhile.
+        let generation = self.client.auth_generation();
+        let (login, password) = (login.to_owned(), password.clone());
         self.client
-            .set_auth(Auth::diadoc(client_id, Some(token.clone())))?;
-        Ok(token)
+            .detached(move |client| async move {
+                let body = models::LoginPassword {
+                    login: &login,
+                    password: password.expose(),
+                };
+                let raw = client
+                    .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
+                    .query("type", "password")
+                    .auth_override(&Auth::diadoc(client_id.clone(), None))?
+                    .header(ACCEPT, TEXT_PLAIN)
+                    .header(CONTENT_TYPE, JSON_UTF8)
+                    .json(&body)?
+                    .secret(&password)
+                    .secret_response()
+                    .send_raw()
+                    .await?;
+                let token = read_token(&raw)?;
+                install_token(&client, generation, client_id, token.clone()).map_err(|_| {
+                    raw.decode_failure(".".into(), "the token cannot go in a DiadocAuth header".into())
+                })?;
+                Ok(token)
+            })
+            .await
     }
 }
 
-/// Whether `err` is `UpdateMyUser`'s 405 for a login another user already holds.
+/// The one place a login's token becomes the client's credentials: only if they are still
+/// those the login started from.
+fn install_token(client: &Client, based_on: u64, client_id: Secret, token: Secret) -> Result<bool> {
+    client.set_auth_if(based_on, Auth::diadoc(client_id, Some(token)))
+}
+
+/// The token in an `Authenticate` answer: UTF-8 text, or a JSON string from a server that
+/// encodes it.
+fn read_token(raw: &RawResponse) -> Result<Secret> {
+    let fail = |message: &str| raw.decode_failure(".".into(), message.into());
+    let text = std::str::from_utf8(&raw.body).map_err(|_| fail("the token is not UTF-8 text"))?;
+    let text = text.trim();
+    let token = if text.starts_with('"') {
+        serde_json::from_str::<String>(text)
+            .map_err(|_| fail("the token is neither text nor a JSON string"))?
+    } else {
+        text.to_owned()
+    };
+    if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(fail("expected the token as one line of text"));
+    }
+    Ok(Secret::new(token))
+}
+
+/// Whether `err`, from [`Diadoc::update_me`] with `change`, is the 405 for a login another
+/// user already holds.
 ///
-/// Diadoc uses 405 both for that and for a wrong HTTP method (or a removed method); this SDK
-/// always sends the documented method, so a 405 from `update_me` with a login patch means the
-/// login is taken unless the text says the method is not allowed.
-pub fn is_login_taken(err: &Error) -> bool {
+/// Diadoc answers 405 both for that and for a wrong or removed HTTP method, and Kontur is
+/// removing `UpdateMyUser`. So this says `true` only when `change` asked for a new login,
+/// the answer is a 405 to `POST /UpdateMyUser`, and its body has text that does not name
+/// the method (`method`, `verb`, `not allowed`, `not supported`, `POST`). An empty body, or
+/// any doubt, gives `false`: unknown.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+/// use userapi::diadoc::{UserToUpdate, is_login_taken};
+/// # use userapi::diadoc::fake::{FakeDiadoc, TAKEN_LOGIN};
+/// # let fake = FakeDiadoc::start().await?;
+/// # let diadoc = fake.api()?;
+/// let change = UserToUpdate::new().login(TAKEN_LOGIN);
+/// let err = diadoc.update_me(&change).await.unwrap_err();
+/// assert!(is_login_taken(&err, &change));
+/// # Ok(()) }
+/// ```
+pub fn is_login_taken(err: &Error, change: &UserToUpdate) -> bool {
+    if change.login.is_none() {
+        return false;
+    }
     let Some(http) = err.http() else {
         return false;
     };
-    if http.status() != StatusCode::METHOD_NOT_ALLOWED || !http.target().path().ends_with("/UpdateMyUser") {
+    let target = http.target();
+    if http.status() != StatusCode::METHOD_NOT_ALLOWED
+        || target.method() != Method::POST
+        || !target.path().ends_with("/UpdateMyUser")
+    {
         return false;
     }
-    let text = http.service().message().unwrap_or("").to_ascii_lowercase();
-    !(text.contains("method not allowed") || text.contains("not supported"))
+    let body = http.body_text();
+    let text = body.trim();
+    !text.is_empty() && !names_the_method(text)
+}
+
+/// Whether a 405's text is about the HTTP method (ASP.NET's `does not support http method
+/// 'POST'`, IIS's `HTTP verb … not allowed`, nginx's `405 Not Allowed`).
+fn names_the_method(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let about_method = ["method", "verb", "not allowed", "not supported", "метод"]
+        .iter()
+        .any(|w| lower.contains(w));
+    // `POST` as a word of its own, not part of an address such as `POST@kontur.ru`.
+    let bytes = text.as_bytes();
+    let standalone = |i: usize| {
+        let edge = |b: Option<&u8>| b.is_none_or(|b| !(b.is_ascii_alphanumeric() || b"@._-".contains(b)));
+        edge(i.checked_sub(1).and_then(|j| bytes.get(j))) && edge(bytes.get(i + 4))
+    };
+    about_method || text.match_indices("POST").any(|(i, _)| standalone(i))
 }
