@@ -8,7 +8,7 @@
 //! | [`diadoc`] | Kontur Diadoc (`GetMyUser`, `UpdateMyUser`, `GetMyOrganizations`, `GetMyEmployee`, `Authenticate`) | `diadoc` |
 //! | [`rounds`] | the FastAPI rounds app (`/users/me`, `/users/{id}`, `/users/rounds`) | `rounds` |
 //! | [`metabase`] | Metabase (the whole `/api/user` resource, `/api/session`, paging) | `metabase` |
-//! | [`rightech`] | Rightech IoT Cloud (`/api/v1/users` CRUD, `/api/v1/users/tokens`) | `rightech` |
+//! | [`rightech`] | Rightech IoT Cloud (`/api/v1/users` CRUD, `/api/v1/users/tokens`, `/api/v1/roles`) | `rightech` |
 //!
 //! One [`Client`] holds the base URL, the credentials ([`Auth`]) and the transport settings
 //! (timeouts, [`RetryPolicy`], limits, its own connection pool). Each service module wraps it

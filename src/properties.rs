@@ -46,8 +46,8 @@ fn decode_everything(body: &[u8]) {
     #[cfg(feature = "rightech")]
     {
         use crate::rightech::*;
-        decode_each!(raw; User, Vec<User>, ObjectId);
-        let _ = raw.json::<serde_json::Value>().map(IssuedToken::from_raw);
+        decode_each!(raw; User, Vec<User>, ObjectId, Role, Vec<Role>);
+        let _ = raw.json::<serde_json::Value>().map(IssuedToken::from_json);
     }
 }
 

@@ -285,7 +285,7 @@ fn services() -> Vec<Service> {
         write: Some(|c| {
             Box::pin(async move {
                 c.novaconnect()
-                    .change_password("n3w-Secret", "0ld")
+                    .change_password(&userapi::Secret::new("n3w-Secret"), &userapi::Secret::new("0ld"))
                     .await
                     .map(drop)
             })
@@ -1047,7 +1047,7 @@ async fn a_401_on_a_write_is_not_replayed() {
         .unwrap();
     let err = client
         .novaconnect()
-        .change_password("n3w-Secret", "0ld")
+        .change_password(&userapi::Secret::new("n3w-Secret"), &userapi::Secret::new("0ld"))
         .await
         .expect_err("refused");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD, TOKEN};
-use userapi::novaconnect::{NovaConnect, UserEdit, UserId};
-use userapi::{Auth, Client, Error, RetryPolicy, StatusCode, TimeoutPhase};
+use userapi::novaconnect::{DEFAULT_BASE_URL, Envelope, NovaConnect, User, UserEdit, UserId};
+use userapi::{Auth, Client, Error, RetryPolicy, Secret, StatusCode, TimeoutPhase};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -134,7 +134,7 @@ async fn change_password_sends_both_passwords_and_is_never_retried() {
         .mount(&server)
         .await;
     let err = api(&server)
-        .change_password("N3w-secret", "0ld-secret")
+        .change_password(&Secret::new("N3w-secret"), &Secret::new("0ld-secret"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
@@ -396,13 +396,20 @@ async fn fake_refuses_a_wrong_token_with_the_service_error() {
 async fn fake_checks_the_old_password() {
     let fake = FakeNovaConnect::start().await.unwrap();
     let api = fake.api().unwrap();
-    let err = api.change_password("N3w-secret", "not-it").await.unwrap_err();
-    assert!(matches!(&err, Error::Api(e) if e.code() == 403), "{err:?}");
+    let new = Secret::new("N3w-secret");
+    let err = api
+        .change_password(&new, &Secret::new("not-it"))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Http(_)), "{err:?}");
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(err.service_code(), Some("400"));
     assert_eq!(err.service_message(), Some("The old password is wrong"));
-    assert!(fake.password_is(PASSWORD));
+    assert!(!err.is_auth());
+    assert!(fake.password_is(&Secret::new(PASSWORD)));
 
-    api.change_password("N3w-secret", PASSWORD).await.unwrap();
-    assert!(fake.password_is("N3w-secret"));
+    api.change_password(&new, &Secret::new(PASSWORD)).await.unwrap();
+    assert!(fake.password_is(&new));
 }
 
 #[tokio::test]
@@ -415,11 +422,11 @@ async fn fake_refuses_a_password_sent_to_user_edit() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], 400);
     assert!(body["message"].as_str().unwrap().contains("user/password"));
-    assert!(fake.password_is(PASSWORD));
+    assert!(fake.password_is(&Secret::new(PASSWORD)));
     assert_eq!(
         fake.user().first_name.as_deref(),
         Some("Aigerim"),
@@ -436,7 +443,9 @@ async fn fake_validates_the_email() {
         .update_me(&UserEdit::new().email("no-at-sign"))
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Api(e) if e.code() == 400), "{err:?}");
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(err.service_code(), Some("400"));
+    assert_eq!(err.service_message(), Some("email is not a valid email address"));
 }
 
 #[tokio::test]
@@ -449,4 +458,62 @@ async fn fake_stops_when_dropped() {
     let client = api.client().with_retry_policy(RetryPolicy::none());
     let err = client.novaconnect().get_me().await.unwrap_err();
     assert!(matches!(err, Error::Transport(_) | Error::Timeout(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_non_2xx_status_with_the_envelope_keeps_its_message_and_code() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user/password"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"code": 400, "message": "Старый пароль неверен", "result": null}"#,
+            "application/json",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server)
+        .change_password(&Secret::new("N3w-secret"), &Secret::new("0ld"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Http(_)), "{err:?}");
+    assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(err.service_message(), Some("Старый пароль неверен"));
+    assert_eq!(err.service_code(), Some("400"));
+}
+
+#[test]
+fn with_token_takes_the_base_url_and_the_token() {
+    let api = NovaConnect::with_token(DEFAULT_BASE_URL, "t0k").unwrap();
+    assert_eq!(api.client().base_url().as_str(), DEFAULT_BASE_URL);
+    let api = NovaConnect::with_token("https://nova.example.kz/api", "t0k").unwrap();
+    assert_eq!(api.client().base_url().as_str(), "https://nova.example.kz/api/");
+    assert!(NovaConnect::with_token(DEFAULT_BASE_URL, "bad\r\ntoken").is_err());
+}
+
+#[test]
+fn response_models_can_be_built_for_tests() {
+    let mut user = User::default();
+    user.first_name = Some("Dana".into());
+    let envelope = Envelope::ok_item(user.clone());
+    assert_eq!(envelope.code, Some(200));
+    assert_eq!(envelope.into_item(), Some(user));
+    let empty: Envelope<User> = Envelope::default();
+    assert!(empty.code.is_none() && empty.into_item().is_none());
+}
+
+#[tokio::test]
+async fn fake_seeding_and_any_credentials() {
+    let fake = FakeNovaConnect::start().await.unwrap();
+    let mut user = User::default();
+    user.id = Some(UserId::Text("u-7".into()));
+    user.email = Some("dana@example.kz".into());
+    let held = fake.set_user(user.clone());
+    assert_eq!(held, user);
+    assert_eq!(fake.api().unwrap().get_me().await.unwrap(), user);
+    fake.set_password(&Secret::new("S3t-by-test"));
+    assert!(fake.password_is(&Secret::new("S3t-by-test")));
+    let err = fake.api_with(Auth::None).unwrap().get_me().await.unwrap_err();
+    assert!(err.is_auth());
+    assert_eq!(err.service_code(), Some("401"));
 }

@@ -3,17 +3,26 @@
 
 mod common;
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use serde_json::json;
-use userapi::rightech::fake::{ADMIN_ID, COLLEAGUE_ID, FakeRightech, ROLE_ID, STRANGER_ID};
-use userapi::rightech::{
-    ListUsers, NewUser, ObjectId, Rightech, TokenRequest, UserUpdate, check_login, check_password_policy,
+use userapi::rightech::fake::{
+    ADMIN_ID, COLLEAGUE_ID, FakeRightech, GROUP_ID, OPERATOR_ROLE_ID, ROLE_ID, STRANGER_ID,
 };
-use userapi::{Auth, Error};
+use userapi::rightech::{
+    IssuedToken, ListUsers, NewUser, ObjectId, Rightech, Role, TokenRequest, User, UserUpdate, check_login,
+    check_password_policy,
+};
+use userapi::{Auth, Error, Method, Secret};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const USERS: &str = include_str!("fixtures/rightech/users.json");
 const USER: &str = include_str!("fixtures/rightech/user.json");
+/// A create answer as recorded: the whole user in a one-element array.
+const CREATED: &str = include_str!("fixtures/rightech/created.json");
+/// `GET /api/v1/roles` in the recorded layout: each comma on a line of its own.
+const ROLES: &str = include_str!("fixtures/rightech/roles.txt");
 const ID: &str = "5d8a18d5d0025e0012fb6a34";
 
 fn api(server: &MockServer) -> Rightech {
@@ -48,13 +57,15 @@ fn object_ids_are_24_hex_digits() {
 fn login_and_password_rules() {
     assert!(check_login("abcd").is_ok() && check_login(&"x".repeat(40)).is_ok());
     assert!(check_login("abc").is_err() && check_login(&"x".repeat(41)).is_err());
-    assert!(check_password_policy("Str0ngPassw0rd").is_ok());
-    let err = check_password_policy("weak").unwrap_err().to_string();
+    assert!(check_password_policy(&Secret::new("Str0ngPassw0rd")).is_ok());
+    let err = check_password_policy(&Secret::new("weak"))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("8 characters") && err.contains("upper-case") && err.contains("digit"),
         "{err}"
     );
-    assert!(check_password_policy("alllower1x").is_err());
+    assert!(check_password_policy(&Secret::new("alllower1x")).is_err());
 }
 
 #[tokio::test]
@@ -123,12 +134,12 @@ async fn list_users_without_filters_sends_no_query() {
 }
 
 #[tokio::test]
-async fn search_users_is_a_get_on_search_with_the_list_parameters() {
+async fn a_search_is_the_list_with_search_and_only() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path("/api/v1/users/search"))
+        .and(path("/api/v1/users"))
         .and(query_param("search", "serv"))
-        .and(query_param("limit", "5"))
+        .and(query_param("only", "_id,name"))
         .respond_with(json(
             200,
             r#"[{"_id": "5d8a18d5d0025e0012fb6a35", "name": "Service"}]"#,
@@ -137,12 +148,16 @@ async fn search_users_is_a_get_on_search_with_the_list_parameters() {
         .mount(&server)
         .await;
     let found = api(&server)
-        .search_users(&ListUsers::new().search("serv").limit(5))
+        .list_users(&ListUsers::new().search("serv").only(["_id", "name"]))
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name.as_deref(), Some("Service"));
     assert_eq!(found[0].login, None);
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url.path(), "/api/v1/users");
+    assert_eq!(sent[0].url.query(), Some("search=serv&only=_id%2Cname"));
 }
 
 #[tokio::test]
@@ -239,26 +254,107 @@ async fn create_user_sends_required_and_set_fields_only() {
     )
     .web_disabled(true);
     assert!(!format!("{new:?}").contains("Str0ngPassw0rd"));
-    let created = api(&server).create_user(&new).await.unwrap().unwrap();
+    let created = api(&server).create_user(&new).await.unwrap();
     assert_eq!(created.id.as_str(), ID);
 }
 
 #[tokio::test]
-async fn create_user_with_a_bare_success_body_gives_none_and_is_never_retried() {
+async fn create_user_reads_the_whole_user_from_a_one_element_array() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(json(200, r#"{"success": true}"#))
-        .up_to_n_times(1)
+        .and(path("/api/v1/users"))
+        .and(body_json(json!({
+            "role": ROLE_ID, "name": "Sensor bot", "email": "bot@example.com", "login": "sensorbot",
+            "password": "Str0ngPassw0rd", "description": "reads the boiler", "webDisabled": true
+        })))
+        .respond_with(json(200, CREATED))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let new = NewUser::new(
+        oid(ROLE_ID),
+        "Sensor bot",
+        "bot@example.com",
+        "sensorbot",
+        "Str0ngPassw0rd",
+    )
+    .description("reads the boiler")
+    .web_disabled(true);
+    let created = api(&server).create_user(&new).await.unwrap();
+    assert_eq!(created.id.as_str(), "6a2c00000000000000000b07");
+    assert_eq!(created.access, Some(vec![oid("6a2c00000000000000000b07")]));
+    assert_eq!(created.owner, Some(oid(ADMIN_ID)));
+    assert_eq!(created.time, Some(1_781_302_873_439));
+    assert_eq!(
+        created.created_at(),
+        Some(UNIX_EPOCH + Duration::from_millis(1_781_302_873_439))
+    );
+    assert_eq!(created.success, Some(true));
+    assert!(created.extra.is_empty(), "{:?}", created.extra);
+}
+
+#[tokio::test]
+async fn create_user_without_a_user_id_is_a_protocol_error_and_never_retried() {
+    let new = NewUser::new(oid(ROLE_ID), "n", "e@x.io", "logn", "Passw0rdX");
+    for body in [
+        r#"{"success": true}"#,
+        "",
+        "[]",
+        r#"[{"success": true}]"#,
+        r#"[{"_id": 7}]"#,
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(json(200, body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = api(&server).create_user(&new).await.unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{body:?}: {err:?}");
+        assert!(err.to_string().contains("POST /api/v1/users"), "{err}");
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(
+            200,
+            r#"[{"_id": "5d8a18d5d0025e0012fb6a34"}, {"_id": "5d8a18d5d0025e0012fb6a35"}]"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(matches!(
+        api(&server).create_user(&new).await.unwrap_err(),
+        Error::Protocol(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_created_user_that_does_not_decode_names_the_field_in_the_array() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(
+            200,
+            r#"[{"_id": "5d8a18d5d0025e0012fb6a34", "time": "yesterday"}]"#,
+        ))
+        .expect(1)
         .mount(&server)
         .await;
     let new = NewUser::new(oid(ROLE_ID), "n", "e@x.io", "logn", "Passw0rdX");
-    assert_eq!(api(&server).create_user(&new).await.unwrap(), None);
+    match api(&server).create_user(&new).await.unwrap_err() {
+        Error::Decode(e) => assert_eq!(e.field_path(), "[0].time"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_user_is_never_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(json(503, r#"{"message": "busy"}"#))
         .expect(1)
         .mount(&server)
         .await;
+    let new = NewUser::new(oid(ROLE_ID), "n", "e@x.io", "logn", "Passw0rdX");
     assert_eq!(
         api(&server)
             .create_user(&new)
@@ -292,28 +388,58 @@ async fn create_user_refuses_empty_required_fields_before_sending() {
 }
 
 #[tokio::test]
-async fn update_user_patches_only_set_fields() {
+async fn update_user_patches_only_set_fields_and_returns_the_user() {
     let server = MockServer::start().await;
+    let answer = r#"[{"_id": "5d8a18d5d0025e0012fb6a34", "name": "New name", "description": "night shift",
+        "time": 1781302873439, "_at": 1781302934135, "disabled": true, "success": true}]"#;
     Mock::given(method("PATCH"))
         .and(path(format!("/api/v1/users/{ID}")))
-        .and(body_json(
-            json!({"name": "New name", "password": "N3wPassword", "disabled": true}),
-        ))
-        .respond_with(json(200, r#"{"success": true}"#))
+        .and(body_json(json!({
+            "name": "New name", "description": "night shift", "password": "N3wPassword", "disabled": true
+        })))
+        .respond_with(json(200, answer))
         .expect(1)
         .mount(&server)
         .await;
     let update = UserUpdate::new()
         .name("New name")
+        .description("night shift")
         .password("N3wPassword")
         .disabled(true);
     assert!(!format!("{update:?}").contains("N3wPassword"));
-    assert_eq!(api(&server).update_user(&oid(ID), &update).await.unwrap(), None);
+    let user = api(&server).update_user(&oid(ID), &update).await.unwrap();
+    assert_eq!(user.description.as_deref(), Some("night shift"));
+    assert_eq!(user.at, Some(1_781_302_934_135));
+    assert_eq!(
+        user.changed_at(),
+        Some(UNIX_EPOCH + Duration::from_millis(1_781_302_934_135))
+    );
     let err = api(&server)
         .update_user(&oid(ID), &UserUpdate::new())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[tokio::test]
+async fn update_user_reads_an_object_and_refuses_a_bare_success() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(json(200, USER))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .mount(&server)
+        .await;
+    let update = UserUpdate::new().name("x");
+    let user = api(&server).update_user(&oid(ID), &update).await.unwrap();
+    assert_eq!(user.login.as_deref(), Some("user_login"));
+    let err = api(&server).update_user(&oid(ID), &update).await.unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.to_string().contains("get_user"), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -326,6 +452,41 @@ async fn delete_user_is_a_delete_on_the_id() {
         .mount(&server)
         .await;
     api(&server).delete_user(&oid(ID)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_retried_delete_that_meets_404_has_succeeded() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .respond_with(json(503, r#"{"message": "upstream timed out"}"#))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .respond_with(json(404, r#"{"message": "user not found", "code": "404"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    api(&server).delete_user(&oid(ID)).await.unwrap();
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|r| r.method.as_str() == "DELETE"));
+}
+
+#[tokio::test]
+async fn a_delete_that_meets_404_at_once_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(json(404, r#"{"message": "user not found", "code": "404"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server).delete_user(&oid(ID)).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.attempts(), 1);
 }
 
 #[tokio::test]
@@ -385,6 +546,109 @@ async fn error_bodies_keep_message_and_helper() {
 }
 
 #[tokio::test]
+async fn error_codes_are_read_as_strings_numbers_and_codes_lists() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .respond_with(json(
+            404,
+            r#"{"message": "user not found", "code": "404", "codes": ["404"], "tags": ["users"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(json(400, r#"{"message": "bad query", "codes": ["E_LIMIT", 17]}"#))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(json(
+            200,
+            r#"{"success": false, "code": "403", "message": "no access"}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(json(200, r#"{"success": false, "codes": ["409"]}"#))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    assert_eq!(
+        (err.service_code(), err.service_message()),
+        (Some("404"), Some("user not found"))
+    );
+    let err = api(&server).list_users(&ListUsers::new()).await.unwrap_err();
+    assert_eq!(err.service_code(), Some("E_LIMIT,17"));
+    match api(&server).delete_user(&oid(ID)).await.unwrap_err() {
+        Error::Api(e) => assert_eq!((e.code(), e.message()), (403, Some("no access"))),
+        other => panic!("{other:?}"),
+    }
+    match api(&server)
+        .update_user(&oid(ID), &UserUpdate::new().name("x"))
+        .await
+        .unwrap_err()
+    {
+        Error::Api(e) => assert_eq!(e.code(), 409),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn list_roles_reads_the_recorded_layout_and_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/roles"))
+        .and(header("authorization", "Bearer ric-token"))
+        .respond_with(json(503, r#"{"message": "busy"}"#))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/roles"))
+        .respond_with(json(200, ROLES))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let roles = api(&server).list_roles().await.unwrap();
+    let ids: Vec<&str> = roles.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["5c5061c11af9ac1100e8d55f", ROLE_ID, "5cc89f6af79a4969291dcbd8"]
+    );
+    assert_eq!(roles[1].name.as_deref(), Some("[rightech] signup"));
+    assert_eq!(roles[1].credentials, None);
+    let full = &roles[2];
+    assert_eq!(full.name.as_deref(), Some("Оператор"));
+    assert_eq!(
+        full.credentials.as_deref(),
+        Some(&["objects.read".to_owned(), "objects.command".to_owned()][..])
+    );
+    assert_eq!(full.group, Some(oid(GROUP_ID)));
+    assert_eq!(
+        full.created_at(),
+        Some(UNIX_EPOCH + Duration::from_millis(1_556_651_882_000))
+    );
+    assert_eq!(full.extra["colour"], "teal");
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].url.query(), None);
+}
+
+#[test]
+fn response_models_can_be_built_for_tests() {
+    let mut user = User::default();
+    user.name = Some("Bot".into());
+    assert!(user.id.is_zero() && user.login.is_none());
+    let mut role = Role::default();
+    role.credentials = Some(vec!["objects.read".into()]);
+    assert_eq!(role.id, ObjectId::default());
+    let issued = IssuedToken::from_json(json!({"token": "t0k3n"}));
+    assert_eq!(issued.token().map(Secret::expose), Some("t0k3n"));
+    assert!(IssuedToken::default().token().is_none());
+}
+
+#[tokio::test]
 async fn an_nginx_page_from_a_proxy_gives_its_title() {
     let server = MockServer::start().await;
     let page = "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>";
@@ -440,18 +704,26 @@ async fn fake_creates_updates_and_deletes() {
         "Str0ngPassw0rd",
     )
     .web_disabled(true);
-    let created = api.create_user(&new).await.unwrap().unwrap();
+    let created = api.create_user(&new).await.unwrap();
     assert_eq!(created.web_disabled, Some(true));
+    assert_eq!(created.owner, Some(oid(ADMIN_ID)));
+    assert_eq!(created.access, Some(vec![created.id.clone()]));
+    assert!(created.time.is_some_and(|t| t > 1_700_000_000_000));
+    assert_eq!(created.success, Some(true));
     assert!(
         created.extra.get("password").is_none(),
         "the password is never returned"
     );
     let updated = api
-        .update_user(&created.id, &UserUpdate::new().name("Sensor robot"))
+        .update_user(
+            &created.id,
+            &UserUpdate::new().name("Sensor robot").description("boiler room"),
+        )
         .await
-        .unwrap()
         .unwrap();
     assert_eq!(updated.name.as_deref(), Some("Sensor robot"));
+    assert_eq!(updated.description.as_deref(), Some("boiler room"));
+    assert!(updated.at.is_some_and(|at| at >= updated.time.unwrap()));
     assert_eq!(
         api.get_user(&created.id).await.unwrap().name.as_deref(),
         Some("Sensor robot")
@@ -468,8 +740,12 @@ async fn fake_enforces_uniqueness_and_the_password_policy() {
     let taken = NewUser::new(oid(ROLE_ID), "x", "new@example.com", "ADMIN", "Str0ngPassw0rd");
     let err = api.create_user(&taken).await.unwrap_err();
     assert_eq!(
-        (err.status().map(|s| s.as_u16()), err.service_message()),
-        (Some(409), Some("login already exists"))
+        (
+            err.status().map(|s| s.as_u16()),
+            err.service_message(),
+            err.service_code()
+        ),
+        (Some(409), Some("login already exists"), Some("409"))
     );
     let taken = NewUser::new(
         oid(ROLE_ID),
@@ -510,14 +786,131 @@ async fn fake_issues_tokens_it_then_accepts() {
         .await
         .unwrap();
     let token = issued.token().unwrap().expose().to_owned();
-    let as_colleague = fake.api_with_token(&token).unwrap();
+    let as_colleague = fake.api_with(Auth::bearer(token)).unwrap();
     assert_eq!(as_colleague.list_users(&ListUsers::new()).await.unwrap().len(), 2);
     let err = fake
-        .api_with_token("forged")
+        .api_with(Auth::bearer("forged"))
         .unwrap()
         .list_users(&ListUsers::new())
         .await
         .unwrap_err();
     assert!(err.is_auth());
     assert_eq!(err.service_message(), Some("unauthorized"));
+}
+
+#[tokio::test]
+async fn fake_has_no_search_route_and_searches_through_the_list() {
+    let fake = FakeRightech::start().await.unwrap();
+    let api = fake.api().unwrap();
+    let err = api
+        .request(Method::GET, &["api", "v1", "users", "search"])
+        .query("search", "colle")
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(err.service_message(), Some("invalid id"));
+    let found = api
+        .list_users(&ListUsers::new().search("COLLE").only(["_id", "name"]))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id.as_str(), COLLEAGUE_ID);
+    assert_eq!(found[0].name.as_deref(), Some("Colleague"));
+    assert_eq!(found[0].email, None);
+}
+
+#[tokio::test]
+async fn fake_lists_come_in_the_recorded_layout() {
+    let fake = FakeRightech::start().await.unwrap();
+    let body = reqwest::Client::new()
+        .get(fake.base_url().join("api/v1/roles?only=_id,name").unwrap())
+        .bearer_auth(userapi::rightech::fake::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.starts_with("[\n{") && body.ends_with("}\n]\n"), "{body:?}");
+    assert_eq!(body.matches("\n,\n").count(), 2, "{body:?}");
+    assert!(!body.contains("credentials"), "{body:?}");
+}
+
+#[tokio::test]
+async fn fake_lists_the_groups_roles_and_the_shared_ones() {
+    let fake = FakeRightech::start().await.unwrap();
+    let roles = fake.api().unwrap().list_roles().await.unwrap();
+    assert_eq!(roles.len(), 3);
+    let operator = roles.iter().find(|r| r.id.as_str() == OPERATOR_ROLE_ID).unwrap();
+    assert_eq!(operator.group, Some(oid(GROUP_ID)));
+    assert!(operator.credentials.as_ref().is_some_and(|c| !c.is_empty()));
+    let stranger = fake
+        .api_with(Auth::bearer(fake.token_for(STRANGER_ID).unwrap()))
+        .unwrap();
+    let theirs: Vec<String> = stranger
+        .list_roles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(theirs.len(), 2);
+    assert!(!theirs.contains(&OPERATOR_ROLE_ID.to_owned()));
+    let err = fake.api_with(Auth::None).unwrap().list_roles().await.unwrap_err();
+    assert!(err.is_auth());
+}
+
+#[tokio::test]
+async fn fake_seeding_adds_users_and_roles_of_the_crates_own_types() {
+    let fake = FakeRightech::start().await.unwrap();
+    let mut role = Role::default();
+    role.name = Some("Auditor".into());
+    role.group = Some(oid(GROUP_ID));
+    let role = fake.add_role(role);
+    assert!(!role.id.is_zero() && role.time.is_some());
+    let mut user = User::default();
+    user.login = Some("auditor".into());
+    user.role = Some(role.id.clone());
+    let user = fake.add_user(user);
+    assert!(!user.id.is_zero());
+    assert_eq!(user.group, Some(oid(GROUP_ID)));
+    let api = fake.api().unwrap();
+    let got = api.get_user(&user.id).await.unwrap();
+    assert_eq!(got.login.as_deref(), Some("auditor"));
+    assert_eq!(got.role, Some(role.id.clone()));
+    assert!(api.list_roles().await.unwrap().iter().any(|r| r.id == role.id));
+    // The added user can act through a token of its own.
+    let as_auditor = fake
+        .api_with(Auth::bearer(fake.token_for(user.id.as_str()).unwrap()))
+        .unwrap();
+    assert_eq!(as_auditor.list_users(&ListUsers::new()).await.unwrap().len(), 3);
+    assert!(fake.token_for("6a0000000000000000000fff").is_none());
+}
+
+#[tokio::test]
+async fn fake_checks_rules_with_its_own_code() {
+    let fake = FakeRightech::start().await.unwrap();
+    let api = fake.api().unwrap();
+    // 41 characters: the fake's own rule, not the client's check_login.
+    let long = NewUser::new(
+        oid(ROLE_ID),
+        "x",
+        "l@example.com",
+        "x".repeat(41),
+        "Str0ngPassw0rd",
+    );
+    let err = api.create_user(&long).await.unwrap_err();
+    assert_eq!(
+        (err.status().map(|s| s.as_u16()), err.service_message()),
+        (Some(400), Some("login must have 4 to 40 characters"))
+    );
+    let no_digit = UserUpdate::new().password("NoDigitsHere");
+    let err = api.update_user(&oid(COLLEAGUE_ID), &no_digit).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+    let err = api
+        .update_user(&oid(STRANGER_ID), &UserUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use userapi::rounds::fake::{FakeRounds, ME, OTHER};
-use userapi::rounds::{RoundRole, RoundStatus, Rounds, UserUpdate};
+use userapi::rounds::{Product, Round, RoundRole, RoundStatus, Rounds, User, UserUpdate};
 use userapi::{Auth, Error, Secret};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -403,4 +403,155 @@ async fn fake_gives_422_for_wrongly_typed_input() {
         .await
         .unwrap();
     assert_eq!(response.json::<Vec<serde_json::Value>>().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn fake_routes_before_it_looks_at_credentials() {
+    let fake = FakeRounds::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let url = |p: &str| fake.base_url().join(p).unwrap();
+    // No token at all: the method is still refused first, as Starlette refuses it.
+    let response = http.delete(url("users/me")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"detail": "Method Not Allowed"}));
+    let response = http.patch(url(&format!("users/{OTHER}"))).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let response = http.get(url("users/a/b")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    // Through the client: a 405 is not an auth error.
+    let err = fake
+        .api_with(Auth::None)
+        .unwrap()
+        .request(userapi::Method::DELETE, &["users", "me"])
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(405));
+    assert!(!err.is_auth());
+    assert_eq!(err.service_message(), Some("Method Not Allowed"));
+}
+
+#[tokio::test]
+async fn fake_answers_bad_bodies_as_fastapi_does() {
+    let fake = FakeRounds::start().await.unwrap();
+    let token = fake.token_for(ME, Duration::from_secs(60));
+    let http = reqwest::Client::new();
+    let patch = |body: &'static str| {
+        http.patch(fake.base_url().join("users/me").unwrap())
+            .bearer_auth(token.expose())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let response = patch(r#"{"first_name": }"#).await.unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"detail": [{
+            "type": "json_invalid", "loc": ["body", 15], "msg": "JSON decode error",
+            "input": {}, "ctx": {"error": "Expecting value"}
+        }]})
+    );
+    let body: serde_json::Value = patch("[1]").await.unwrap().json().await.unwrap();
+    assert_eq!(body["detail"][0]["loc"], json!(["body"]));
+    assert_eq!(body["detail"][0]["type"], "model_attributes_type");
+    let body: serde_json::Value = patch("").await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (&body["detail"][0]["loc"], &body["detail"][0]["type"]),
+        (&json!(["body"]), &json!("missing"))
+    );
+    assert_eq!(fake.user(ME).unwrap().first_name.as_deref(), Some("Dana"));
+}
+
+#[tokio::test]
+async fn a_422_with_a_numeric_loc_names_the_position() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(json(
+            422,
+            r#"{"detail": [{"type": "json_invalid", "loc": ["body", 15], "msg": "JSON decode error", "input": {}, "ctx": {"error": "Expecting value"}}]}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server)
+        .update_me(&UserUpdate::new().first_name("x"))
+        .await
+        .unwrap_err();
+    let fields = err.field_errors();
+    assert_eq!(fields.len(), 1);
+    assert_eq!(
+        (fields[0].field(), fields[0].message()),
+        ("body.15", "JSON decode error")
+    );
+}
+
+#[tokio::test]
+async fn fake_token_helpers_saturate_instead_of_panicking() {
+    let fake = FakeRounds::start().await.unwrap();
+    let forever = fake.token_for(ME, Duration::MAX);
+    let rounds = fake.api_with(Auth::jwt(forever)).unwrap();
+    assert!(rounds.client().token_expires_at().is_some());
+    assert_eq!(rounds.get_me().await.unwrap().id, ME);
+    for ago in [Duration::from_secs(1 << 63), Duration::MAX] {
+        let expired = fake.expired_token(ago);
+        let err = fake
+            .api_with(Auth::bearer(expired))
+            .unwrap()
+            .get_me()
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    }
+    // Zero: expired at once.
+    let now = fake.token_for(ME, Duration::ZERO);
+    let err = fake
+        .api_with(Auth::bearer(now))
+        .unwrap()
+        .get_me()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+}
+
+#[tokio::test]
+async fn fake_seeding_adds_users_and_rounds_of_the_crates_own_types() {
+    let fake = FakeRounds::start().await.unwrap();
+    let mut user = User::default();
+    user.first_name = Some("Aruzhan".into());
+    user.phone = Some("+77015550000".into());
+    let user = fake.add_user(user);
+    assert!(!user.id.is_empty());
+    let mut round = Round::default();
+    round.owner_id = Some(user.id.clone());
+    round.status = Some(RoundStatus::Open);
+    round.entry_fee = Some("99.90".into());
+    let round = fake.add_round(round, &[ME]);
+    let rounds = fake.api().unwrap();
+    assert_eq!(
+        rounds.get_user(&user.id).await.unwrap().phone.as_deref(),
+        Some("+77015550000")
+    );
+    let joined = rounds.list_rounds(RoundRole::Participant).await.unwrap();
+    let added = joined.iter().find(|r| r.id == round.id).unwrap();
+    assert_eq!(added.entry_fee_hundredths(), Some(9_990));
+    let as_her = fake
+        .api_with(Auth::jwt(fake.token_for(&user.id, Duration::from_secs(60))))
+        .unwrap();
+    let owned = as_her.list_rounds(RoundRole::Owner).await.unwrap();
+    assert_eq!(owned.len(), 1);
+    assert!(owned[0].is_owned_by(&as_her.get_me().await.unwrap()));
+}
+
+#[test]
+fn response_models_can_be_built_for_tests() {
+    let mut user = User::default();
+    user.id = "u1".into();
+    let mut round = Round::default();
+    round.owner_id = Some("u1".into());
+    round.product = Some(Product::default());
+    assert!(round.is_owned_by(&user));
 }

@@ -1,6 +1,6 @@
 //! NovaConnect: read the profile, edit it, change the password.
 
-use userapi::Client;
+use userapi::Secret;
 use userapi::novaconnect::{NovaConnect, User, UserEdit, fake};
 
 use super::{FlowResult, Mode, env, skip};
@@ -24,15 +24,18 @@ pub async fn run(mode: Mode) -> FlowResult {
     let (api, password, on_fake) = match real {
         Some((base, token)) => {
             println!("NovaConnect: {base}");
-            let client = Client::builder().base_url(base).bearer(token).build()?;
-            (NovaConnect::new(client), env("NOVACONNECT_PASSWORD"), false)
+            (
+                NovaConnect::with_token(base, token)?,
+                env("NOVACONNECT_PASSWORD").map(Secret::new),
+                false,
+            )
         }
         None => {
             let fake = fake::FakeNovaConnect::start().await?;
             println!("NovaConnect: fake at {}", fake.base_url());
             let api = fake.api()?;
             _fake = fake;
-            (api, Some(fake::PASSWORD.to_owned()), true)
+            (api, Some(Secret::new(fake::PASSWORD)), true)
         }
     };
 

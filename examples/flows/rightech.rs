@@ -1,7 +1,7 @@
-//! Rightech IoT Cloud: list, get, create, update, issue a token, delete.
+//! Rightech IoT Cloud: list and search users, list roles, get, create, update, issue a token,
+//! delete.
 
-use userapi::Client;
-use userapi::rightech::{ListUsers, NewUser, ObjectId, Rightech, TokenRequest, UserUpdate, fake};
+use userapi::rightech::{ListUsers, NewUser, Rightech, TokenRequest, UserUpdate, fake};
 
 use super::{FlowResult, Mode, env, skip};
 
@@ -17,9 +17,8 @@ pub async fn run(mode: Mode) -> FlowResult {
             let base =
                 env("RIGHTECH_BASE_URL").unwrap_or_else(|| userapi::rightech::DEFAULT_BASE_URL.to_owned());
             println!("Rightech IoT Cloud: {base}");
-            let client = Client::builder().base_url(base).bearer(token).build()?;
             (
-                Rightech::new(client),
+                Rightech::with_token(base, token)?,
                 env("RIGHTECH_ALLOW_WRITES").as_deref() == Some("1"),
             )
         }
@@ -46,8 +45,12 @@ pub async fn run(mode: Mode) -> FlowResult {
     }
     println!("  users(limit 1): {walked} user(s) in {page_count} page(s)");
     let name = first.name.clone().unwrap_or_default();
-    let found = api.search_users(&ListUsers::new().search(name.clone())).await?;
-    println!("  search_users({name:?}): {} match(es)", found.len());
+    let found = api
+        .list_users(&ListUsers::new().search(name.clone()).only(["_id", "name"]))
+        .await?;
+    println!("  list_users(search {name:?}): {} match(es)", found.len());
+    let roles = api.list_roles().await?;
+    println!("  list_roles: {} role(s)", roles.len());
     let one = api.get_user(&first.id).await?;
     println!("  get_user({}): {}", one.id, one.login.as_deref().unwrap_or("-"));
 
@@ -57,8 +60,10 @@ pub async fn run(mode: Mode) -> FlowResult {
         }
         return Ok(());
     }
-    let Some(role) = one.role.clone().or_else(|| ObjectId::parse(fake::ROLE_ID).ok()) else {
-        return Err("no role to give the new user".into());
+    // The new user gets the role of the first user listed, or else the first role listed.
+    let Some(role) = one.role.clone().or_else(|| roles.first().map(|r| r.id.clone())) else {
+        skip("create_user", "no role to give the new user");
+        return Ok(());
     };
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -73,20 +78,20 @@ pub async fn run(mode: Mode) -> FlowResult {
     )
     .web_disabled(true)
     .temp(true);
-    let created = match api.create_user(&new).await? {
-        Some(user) => user,
-        // The body was only {"success": true}: find the user by login.
-        None => api
-            .list_users(&ListUsers::new().search(login.clone()))
-            .await?
-            .into_iter()
-            .find(|u| u.login.as_deref() == Some(login.as_str()))
-            .ok_or("the created user is not in the list")?,
-    };
+    let created = api.create_user(&new).await?;
     println!("  create_user: {} ({})", created.id, login);
-    api.update_user(&created.id, &UserUpdate::new().name("SDK tour (renamed)"))
+    let updated = api
+        .update_user(
+            &created.id,
+            &UserUpdate::new()
+                .name("SDK tour (renamed)")
+                .description("made by the userapi tour"),
+        )
         .await?;
-    println!("  update_user: renamed");
+    println!(
+        "  update_user: renamed to {:?}",
+        updated.name.as_deref().unwrap_or("-")
+    );
     let issued = api
         .create_token(&TokenRequest::new().field("user", created.id.as_str()))
         .await?;

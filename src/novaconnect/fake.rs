@@ -3,8 +3,13 @@
 //! It behaves as the documents say: every call is a `POST` under `/api/`, the bearer token is
 //! checked (a wrong one gets HTTP 401 with `{"code": 401, "message": …}`), `user/edit` applies
 //! the fields it is given and refuses a password (the current user's password can only change
-//! through `user/password`), and `user/password` checks `old_password`. Business errors come
-//! as HTTP 200 with a `code` other than 200, as the envelope allows.
+//! through `user/password`), and `user/password` checks `old_password`.
+//!
+//! Every failure is a non-2xx status with the envelope as its body, its `code` equal to the
+//! status: the form the service's known client reads (`message` from the body of a non-2xx
+//! response). Refused input (a wrong old password, a bad email, a password sent to
+//! `user/edit`) is HTTP 400 `{"code": 400, "message": …}`. The fake never answers HTTP 200
+//! with an error `code`, though the client reads that form too ([`crate::Error::Api`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
@@ -51,6 +56,9 @@ struct Account {
 
 impl FakeNovaConnect {
     /// Starts the server with one user (Aigerim Sadykova), [`TOKEN`] and [`PASSWORD`].
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         let user = User {
             id: Some(UserId::Number(1)),
@@ -80,11 +88,20 @@ impl FakeNovaConnect {
     }
 
     /// A [`NovaConnect`] pointed at this fake with the right token.
+    ///
+    /// # Errors
+    /// None in practice: building a client for a loopback URL does not fail.
     pub fn api(&self) -> Result<NovaConnect> {
-        let client = Client::builder()
-            .base_url(self.base_url())
-            .auth(Auth::bearer(TOKEN))
-            .build()?;
+        self.api_with(Auth::bearer(TOKEN))
+    }
+
+    /// A [`NovaConnect`] pointed at this fake with any credentials ([`Auth::None`] included).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
+    /// header.
+    pub fn api_with(&self, auth: Auth) -> Result<NovaConnect> {
+        let client = Client::builder().base_url(self.base_url()).auth(auth).build()?;
         Ok(NovaConnect::new(client))
     }
 
@@ -93,9 +110,33 @@ impl FakeNovaConnect {
         self.state.lock().user.clone()
     }
 
+    /// Replaces the current user (the only one NovaConnect's profile calls see), for tests of
+    /// your own code. Returns the user as the fake holds it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::novaconnect::{User, UserId, fake::FakeNovaConnect};
+    /// let fake = FakeNovaConnect::start().await?;
+    /// let mut user = User::default();
+    /// user.id = Some(UserId::Number(42));
+    /// user.first_name = Some("Dana".into());
+    /// fake.set_user(user);
+    /// assert_eq!(fake.api()?.get_me().await?.id, Some(UserId::Number(42)));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_user(&self, user: User) -> User {
+        self.state.lock().user = user.clone();
+        user
+    }
+
+    /// Sets the current user's password.
+    pub fn set_password(&self, password: &Secret) {
+        self.state.lock().password = password.expose().to_owned();
+    }
+
     /// Whether `password` is the user's current password.
-    pub fn password_is(&self, password: &str) -> bool {
-        self.state.lock().password == password
+    pub fn password_is(&self, password: &Secret) -> bool {
+        self.state.lock().password == password.expose()
     }
 }
 
@@ -105,33 +146,26 @@ impl State {
     }
 }
 
-fn fail(code: i64, message: &str) -> FakeResponse {
-    FakeResponse::json(200, &Envelope::<User>::error(code, message))
+/// A failure: the status and the envelope's `code` agree.
+fn fail(status: u16, message: &str) -> FakeResponse {
+    FakeResponse::json(status, &Envelope::<User>::error(i64::from(status), message))
 }
 
 impl Handler for State {
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         if req.bearer() != Some(TOKEN) {
-            return FakeResponse::json(
-                401,
-                &Envelope::<User>::error(401, "Unauthorized: invalid or missing token"),
-            );
+            return fail(401, "Unauthorized: invalid or missing token");
         }
         let action = match req.segs().as_slice() {
             ["api", "user", action @ ("get" | "edit" | "password")] => (*action).to_owned(),
-            _ => return FakeResponse::json(404, &Envelope::<User>::error(404, "Method not found")),
+            _ => return fail(404, "Method not found"),
         };
         if req.method != reqwest::Method::POST {
-            return FakeResponse::json(405, &Envelope::<User>::error(405, "Only POST is supported"));
+            return fail(405, "Only POST is supported");
         }
         let body: Map<String, Value> = match req.json() {
             Ok(body) => body,
-            Err(_) => {
-                return FakeResponse::json(
-                    400,
-                    &Envelope::<User>::error(400, "The body must be a JSON object"),
-                );
-            }
+            Err(_) => return fail(400, "The body must be a JSON object"),
         };
         let mut account = self.lock();
         match action.as_str() {
@@ -166,7 +200,7 @@ impl Handler for State {
                     return fail(400, "password and old_password are required");
                 };
                 if old != account.password {
-                    return fail(403, "The old password is wrong");
+                    return fail(400, "The old password is wrong");
                 }
                 if new.is_empty() {
                     return fail(400, "The new password is empty");

@@ -1,13 +1,16 @@
 //! NovaConnect (`api.novaconnect.kz`): the current user's profile.
 //!
 //! Every method is a `POST` with a JSON body, reads included, and every response comes in an
-//! [`Envelope`] whose `code` is 200 on success. A `code` other than 200 is
-//! [`crate::Error::Api`] even under HTTP 200.
+//! [`Envelope`] whose `code` is 200 on success. Failures come both ways and both are read:
+//! a non-2xx status with the envelope as its body is [`crate::Error::Http`] (the envelope's
+//! `message` in [`Error::service_message`], its `code` in [`Error::service_code`]); a `code`
+//! other than 200 under HTTP 200 is [`crate::Error::Api`].
 //!
 //! ```no_run
 //! # async fn run() -> userapi::Result<()> {
-//! use userapi::novaconnect::{NovaConnect, UserEdit};
-//! let api = NovaConnect::with_token(std::env::var("NOVACONNECT_TOKEN").unwrap_or_default())?;
+//! use userapi::novaconnect::{DEFAULT_BASE_URL, NovaConnect, UserEdit};
+//! let token = std::env::var("NOVACONNECT_TOKEN").unwrap_or_default();
+//! let api = NovaConnect::with_token(DEFAULT_BASE_URL, token)?;
 //! let me = api.get_me().await?;
 //! let me = api.update_me(&UserEdit::new().first_name("Aigerim")).await?;
 //! # let _ = me; Ok(()) }
@@ -25,7 +28,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
+use crate::client::{Client, IntoBaseUrl};
 use crate::error::{Error, Result};
 use crate::pipeline::Service;
 
@@ -56,10 +59,21 @@ impl NovaConnect {
         NovaConnect { client, lang: None }
     }
 
-    /// A client for [`DEFAULT_BASE_URL`] with a bearer token.
-    pub fn with_token(token: impl Into<Secret>) -> Result<Self> {
+    /// A client for `base_url` (the documented one is [`DEFAULT_BASE_URL`]) with a bearer
+    /// token.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the URL is not usable or the token cannot go in a header.
+    ///
+    /// ```
+    /// use userapi::novaconnect::{DEFAULT_BASE_URL, NovaConnect};
+    /// let api = NovaConnect::with_token(DEFAULT_BASE_URL, "t0ken")?;
+    /// assert_eq!(api.client().base_url().as_str(), "https://api.novaconnect.kz/api/");
+    /// # Ok::<(), userapi::Error>(())
+    /// ```
+    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
         let client = Client::builder()
-            .base_url(DEFAULT_BASE_URL)
+            .base_url(base_url)
             .auth(Auth::bearer(token))
             .build()?;
         Ok(Self::new(client))
@@ -80,6 +94,21 @@ impl NovaConnect {
     /// A request to a NovaConnect endpoint this crate does not model yet, through the same
     /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
     /// limits) with NovaConnect's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Method;
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// let fake = FakeNovaConnect::start().await?;
+    /// let body: serde_json::Value = fake
+    ///     .api()?
+    ///     .request(Method::POST, &["user", "get"])
+    ///     .json(&serde_json::json!({}))
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(body["result"]["item"]["first_name"], "Aigerim");
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
         crate::RequestBuilder::new(self.client.call_segments(
             &SERVICE,
@@ -90,6 +119,20 @@ impl NovaConnect {
     }
 
     /// The current user (`POST user/get` with `{}`). Safe to retry.
+    ///
+    /// # Errors
+    /// [`Error::Http`] for a refusal (401 for a bad token, [`Error::is_auth`]),
+    /// [`Error::Api`] for an envelope `code` other than 200 under HTTP 200,
+    /// [`Error::Decode`] when `result.item` is missing or is not a user.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// let fake = FakeNovaConnect::start().await?;
+    /// let me = fake.api()?.get_me().await?;
+    /// assert_eq!(me.email.as_deref(), Some("a.sadykova@example.kz"));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_me(&self) -> Result<User> {
         self.item("novaconnect::get_me", "user/get", &serde_json::json!({}), true)
             .await
@@ -98,6 +141,21 @@ impl NovaConnect {
     /// Changes the current user's first name, last name or email (`POST user/edit`); only
     /// the fields set in `edit` are sent. Returns the updated user. Safe to retry: the same
     /// edit twice leaves the same state.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an edit that sets nothing, before sending; otherwise as
+    /// [`get_me`](Self::get_me) (a refused value is [`Error::Http`] or [`Error::Api`] with
+    /// the service's message).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::novaconnect::{UserEdit, fake::FakeNovaConnect};
+    /// let fake = FakeNovaConnect::start().await?;
+    /// let me = fake.api()?.update_me(&UserEdit::new().last_name("Omarova")).await?;
+    /// assert_eq!(me.last_name.as_deref(), Some("Omarova"));
+    /// assert_eq!(fake.user().last_name.as_deref(), Some("Omarova"));
+    /// # Ok(()) }
+    /// ```
     pub async fn update_me(&self, edit: &UserEdit) -> Result<User> {
         if edit.is_empty() {
             return Err(Error::invalid_input(
@@ -108,8 +166,24 @@ impl NovaConnect {
         self.item("novaconnect::update_me", "user/edit", edit, true).await
     }
 
-    /// Changes the current user's password (`POST user/password`). Never retried.
-    pub async fn change_password(&self, new_password: &str, old_password: &str) -> Result<User> {
+    /// Changes the current user's password (`POST user/password` with `password` and
+    /// `old_password`) and returns the user. Never retried.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty new password, before sending; otherwise as
+    /// [`get_me`](Self::get_me) (a wrong old password is refused with the service's message).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Secret;
+    /// use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD};
+    /// let fake = FakeNovaConnect::start().await?;
+    /// let new = Secret::new("N3w-secret");
+    /// fake.api()?.change_password(&new, &Secret::new(PASSWORD)).await?;
+    /// assert!(fake.password_is(&new));
+    /// # Ok(()) }
+    /// ```
+    pub async fn change_password(&self, new_password: &Secret, old_password: &Secret) -> Result<User> {
         if new_password.is_empty() {
             return Err(Error::invalid_input(
                 "novaconnect::change_password",
@@ -117,8 +191,8 @@ impl NovaConnect {
             ));
         }
         let body = models::PasswordChange {
-            password: new_password,
-            old_password,
+            password: new_password.expose(),
+            old_password: old_password.expose(),
         };
         self.item("novaconnect::change_password", "user/password", &body, false)
             .await

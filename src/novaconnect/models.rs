@@ -7,7 +7,8 @@ use crate::models::Extra;
 /// The envelope every NovaConnect response comes in.
 ///
 /// Single objects come as `result.item`; lists as top-level `items` (and possibly
-/// `result.items`). `code` is 200 on success, whatever the HTTP status says.
+/// `result.items`). `code` is 200 on success, whatever the HTTP status says. `Default` (every
+/// field `None`) and [`Envelope::ok_item`] build one for your own tests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Envelope<T> {
@@ -34,7 +35,7 @@ pub struct Envelope<T> {
     pub extra: Extra,
 }
 
-/// `result` of an [`Envelope`].
+/// `result` of an [`Envelope`]. `Default` builds an empty one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EnvelopeResult<T> {
@@ -52,6 +53,31 @@ pub struct EnvelopeResult<T> {
 // `#[serde(default)]` on `Option<T>` would demand `T: Default`.
 fn none<T>() -> Option<T> {
     None
+}
+
+// Written out, since a derive would demand `T: Default`.
+impl<T> Default for Envelope<T> {
+    fn default() -> Self {
+        Envelope {
+            code: None,
+            message: None,
+            count: None,
+            all_count: None,
+            result: None,
+            items: None,
+            extra: Extra::new(),
+        }
+    }
+}
+
+impl<T> Default for EnvelopeResult<T> {
+    fn default() -> Self {
+        EnvelopeResult {
+            item: None,
+            items: None,
+            extra: Extra::new(),
+        }
+    }
 }
 
 impl<T> Envelope<T> {
@@ -118,7 +144,7 @@ impl std::fmt::Display for UserId {
 /// A NovaConnect user ("Пользователь").
 ///
 /// The service does not publish the object's full field list: every field is optional and
-/// everything else it sends is kept in `extra`.
+/// everything else it sends is kept in `extra`. `Default` builds one for your own tests.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {

@@ -1,35 +1,53 @@
 //! A stateful Rightech IoT Cloud on loopback, for tests and examples.
 //!
 //! Users live in groups; a caller (found by its bearer token) sees and changes only users of
-//! its own group, as the service's list does. Logins and emails are unique (case-insensitive),
-//! passwords must meet the default policy, logins must have 4 to 40 characters; the fake
-//! answers these with 400 or 409 and a `{message, tags, helper}` body (the real statuses are
-//! not documented). `POST /api/v1/users/tokens` with `{"user": "<id>"}` (or `{}` for the
-//! caller) issues a token that the fake then accepts as `Bearer`. Deleting removes the user
-//! from the group.
+//! its own group, as the service's list does. What it enforces, with its own checks (not the
+//! client's):
+//! - logins and emails are unique (case-insensitive), passwords meet the default policy
+//!   (8 characters with a lower-case letter, an upper-case letter and a digit), logins have 4
+//!   to 40 characters, ids are 24 hexadecimal digits; refusals are 400 or 409 (the real
+//!   statuses are not documented) with the service's error body
+//!   `{"message", "code": "<status>", "codes": ["<status>"], "tags", "helper"?}`;
+//! - there is no search route: `GET /api/v1/users/search` reads `search` as an id and is
+//!   refused with 400, as the real service refuses it; search is `GET /api/v1/users?search=`;
+//! - create and update answer the whole user with `access`, `owner`, `time` and (after an
+//!   update) `_at`, in milliseconds, and `success: true`; the password is never returned;
+//! - lists (`/api/v1/users`, `/api/v1/roles`) come in the layout the service was recorded
+//!   with: one item per line, each comma on a line of its own; `only` projects them;
+//! - `GET /api/v1/roles` lists the caller's group's roles and the shared ones;
+//! - `POST /api/v1/users/tokens` with `{"user": "<id>"}` (or `{}` for the caller) issues a
+//!   token that the fake then accepts as `Bearer`;
+//! - deleting removes the user from the group (the entity stays; [`FakeRightech::has_user`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::rightech::{ListUsers, fake::FakeRightech};
+//! use userapi::rightech::{ListUsers, User, fake::FakeRightech};
 //! let fake = FakeRightech::start().await?;
+//! let mut user = User::default();
+//! user.login = Some("sensor7".into());
+//! let added = fake.add_user(user); // in the admin's group, with a new id
 //! let users = fake.api()?.list_users(&ListUsers::new()).await?;
-//! assert_eq!(users.len(), 2); // the third user is in another group
+//! assert_eq!(users.len(), 3); // admin, colleague, sensor7; the stranger is in another group
+//! assert!(users.iter().any(|u| u.id == added.id));
 //! # Ok(()) }
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::{ObjectId, Rightech, check_login, check_password_policy};
+use super::{Rightech, Role, User};
+use crate::auth::{Auth, Secret};
 use crate::client::Client;
 use crate::error::Result;
 use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
 
-/// The admin's token, accepted by [`FakeRightech::api`].
+/// The admin's token, used by [`FakeRightech::api`].
 pub const TOKEN: &str = "fake-rightech-admin-token";
 /// The admin's id.
 pub const ADMIN_ID: &str = "5d8a18d5d0025e0012fb6a34";
@@ -37,10 +55,14 @@ pub const ADMIN_ID: &str = "5d8a18d5d0025e0012fb6a34";
 pub const COLLEAGUE_ID: &str = "5d8a18d5d0025e0012fb6a35";
 /// The id of a user in another group.
 pub const STRANGER_ID: &str = "5d8a18d5d0025e0012fb6a36";
-/// A role id that exists.
+/// The role every seeded user has: `[rightech] signup`, shared by every project.
 pub const ROLE_ID: &str = "5cc89f6af79a4969291dcbd7";
-const GROUP: &str = "5f0000000000000000000001";
+/// A role of the admin's group, `Operator`.
+pub const OPERATOR_ROLE_ID: &str = "5cc89f6af79a4969291dcbd8";
+/// The admin's group, where [`FakeRightech::add_user`] puts users that name none.
+pub const GROUP_ID: &str = "5f0000000000000000000001";
 const OTHER_GROUP: &str = "5f0000000000000000000002";
+const SEED_TIME: i64 = 1_700_000_000_000;
 
 /// A running fake Rightech. Dropping it stops the server.
 #[derive(Debug)]
@@ -58,6 +80,7 @@ struct State {
 #[derive(Debug)]
 struct Data {
     users: Vec<Value>,
+    roles: Vec<Value>,
     /// (token, user id)
     tokens: Vec<(String, String)>,
 }
@@ -65,21 +88,46 @@ struct Data {
 fn seed_user(id: &str, login: &str, name: &str, group: &str) -> Value {
     json!({
         "_id": id, "login": login, "name": name, "email": format!("{login}@example.com"),
-        "rights": 1.5, "role": ROLE_ID, "messages": true, "group": group, "time": 1_700_000_000_000u64
+        "rights": 1.5, "role": ROLE_ID, "messages": true, "group": group, "owner": ADMIN_ID,
+        "access": [id], "time": SEED_TIME
     })
 }
 
+fn now_ms() -> i64 {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
 impl FakeRightech {
-    /// Starts the server with an admin and a colleague in one group and a stranger in another.
+    /// Starts the server with an admin and a colleague in one group, a stranger in another,
+    /// and three roles: [`ROLE_ID`] and a platform role (shared), [`OPERATOR_ROLE_ID`] (the
+    /// admin's group).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         let users = vec![
-            seed_user(ADMIN_ID, "admin", "Admin", GROUP),
-            seed_user(COLLEAGUE_ID, "colleague", "Colleague", GROUP),
+            seed_user(ADMIN_ID, "admin", "Admin", GROUP_ID),
+            seed_user(COLLEAGUE_ID, "colleague", "Colleague", GROUP_ID),
             seed_user(STRANGER_ID, "stranger", "Stranger", OTHER_GROUP),
+        ];
+        let roles = vec![
+            json!({"_id": "5c5061c11af9ac1100e8d55f", "name": "[rightcar] base role", "time": 1_548_771_777_000i64,
+                   "credentials": ["objects.read"]}),
+            json!({"_id": ROLE_ID, "name": "[rightech] signup", "time": 1_556_651_882_000i64,
+                   "description": "maximum rights to manage entities",
+                   "credentials": ["objects.read", "objects.write", "users.read", "users.write", "roles.read"]}),
+            json!({"_id": OPERATOR_ROLE_ID, "name": "Operator", "time": 1_556_651_883_000i64,
+                   "description": "views objects and sends commands", "group": GROUP_ID, "owner": ADMIN_ID,
+                   "credentials": ["objects.read", "objects.command"]}),
         ];
         let state = Arc::new(State {
             inner: Mutex::new(Data {
                 users,
+                roles,
                 tokens: vec![(TOKEN.to_owned(), ADMIN_ID.to_owned())],
             }),
             next: AtomicU64::new(1),
@@ -93,22 +141,76 @@ impl FakeRightech {
         self.server.url("")
     }
 
-    /// A [`Rightech`] pointed at this fake as the admin.
+    /// A [`Rightech`] pointed at this fake as the admin ([`TOKEN`]).
+    ///
+    /// # Errors
+    /// None in practice: building a client for a loopback URL does not fail.
     pub fn api(&self) -> Result<Rightech> {
-        self.api_with_token(TOKEN)
+        self.api_with(Auth::bearer(TOKEN))
     }
 
-    /// A [`Rightech`] pointed at this fake with any bearer token.
-    pub fn api_with_token(&self, token: &str) -> Result<Rightech> {
+    /// A [`Rightech`] pointed at this fake with any credentials ([`Auth::None`] included).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
+    /// header.
+    pub fn api_with(&self, auth: Auth) -> Result<Rightech> {
         Ok(Rightech::new(
-            Client::builder()
-                .base_url(self.base_url())
-                .bearer(token)
-                .build()?,
+            Client::builder().base_url(self.base_url()).auth(auth).build()?,
         ))
     }
 
-    /// Whether a user with this id exists in any group.
+    /// Adds a user as it is, for tests of your own code. The all-zero id (the default) gets
+    /// a new id; no group puts the user in the admin's ([`GROUP_ID`]); no `time` gets now.
+    /// No rule is checked. Returns the user as the fake holds it.
+    pub fn add_user(&self, user: User) -> User {
+        let mut value = serde_json::to_value(&user).unwrap_or_default();
+        if user.id.is_zero() {
+            value["_id"] = json!(self.state.new_id());
+        }
+        if user.group.is_none() {
+            value["group"] = json!(GROUP_ID);
+        }
+        if user.time.is_none() {
+            value["time"] = json!(now_ms());
+        }
+        if let Some(map) = value.as_object_mut() {
+            map.retain(|_, v| !v.is_null());
+        }
+        self.state.lock().users.push(value.clone());
+        serde_json::from_value(value).unwrap_or(user)
+    }
+
+    /// Adds a role as it is. The all-zero id (the default) gets a new id; no `time` gets now.
+    /// A role without a group is shared: every caller lists it. Returns the role as held.
+    pub fn add_role(&self, role: Role) -> Role {
+        let mut value = serde_json::to_value(&role).unwrap_or_default();
+        if role.id.is_zero() {
+            value["_id"] = json!(self.state.new_id());
+        }
+        if role.time.is_none() {
+            value["time"] = json!(now_ms());
+        }
+        if let Some(map) = value.as_object_mut() {
+            map.retain(|_, v| !v.is_null());
+        }
+        self.state.lock().roles.push(value.clone());
+        serde_json::from_value(value).unwrap_or(role)
+    }
+
+    /// A token the fake accepts as the user `id` (seeded, added or created), or `None` for
+    /// an unknown id. Use it with [`api_with`](Self::api_with) to act as that user.
+    pub fn token_for(&self, id: &str) -> Option<Secret> {
+        let mut data = self.state.lock();
+        if !data.users.iter().any(|u| u["_id"] == id) {
+            return None;
+        }
+        let token = format!("fake-rightech-token-{}", self.state.new_id());
+        data.tokens.push((token.clone(), id.to_owned()));
+        Some(Secret::new(token))
+    }
+
+    /// Whether a user with this id exists in any group (or none).
     pub fn has_user(&self, id: &str) -> bool {
         self.state.lock().users.iter().any(|u| u["_id"] == id)
     }
@@ -122,12 +224,41 @@ impl FakeRightech {
     }
 }
 
+/// The service's error body. `code` is the status as a string, as the service sends it.
 fn error(status: u16, message: &str, helper: Option<&str>) -> FakeResponse {
-    let mut body = json!({"message": message, "tags": ["users"]});
+    let code = status.to_string();
+    let mut body = json!({"message": message, "code": code, "codes": [code], "tags": ["users"]});
     if let Some(h) = helper {
         body["helper"] = json!({"message": h, "links": ["https://rightech.io/en/developers/http/"]});
     }
     FakeResponse::json(status, &body)
+}
+
+/// A list in the recorded layout: `[`, one item per line, each comma on its own line, `]`.
+fn streamed(items: &[Value]) -> FakeResponse {
+    let mut body = String::from("[\n");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push_str(",\n");
+        }
+        body.push_str(&item.to_string());
+        body.push('\n');
+    }
+    body.push_str("]\n");
+    let mut response = FakeResponse::json(200, &json!([]));
+    response.body = Bytes::from(body);
+    response
+}
+
+/// Keeps only the fields `only=a,b` names.
+fn project(items: &mut [Value], only: Option<&str>) {
+    let Some(only) = only else { return };
+    let keep: Vec<&str> = only.split(',').map(str::trim).collect();
+    for item in items {
+        if let Some(map) = item.as_object_mut() {
+            map.retain(|k, _| keep.contains(&k.as_str()));
+        }
+    }
 }
 
 /// The user as the service returns it: never the password.
@@ -138,6 +269,34 @@ fn public(user: &Value) -> Value {
     }
     user
 }
+
+/// The fake's own reading of an id: 24 hexadecimal digits.
+fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The fake's own password rule: the platform's default policy.
+fn weak_password(p: &str) -> bool {
+    p.chars().count() < 8
+        || !p.chars().any(char::is_lowercase)
+        || !p.chars().any(char::is_uppercase)
+        || !p.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Fields a create or an update may set.
+const WRITABLE: [&str; 11] = [
+    "role",
+    "name",
+    "email",
+    "login",
+    "password",
+    "phone",
+    "description",
+    "disabled",
+    "webDisabled",
+    "temp",
+    "messages",
+];
 
 impl State {
     fn lock(&self) -> MutexGuard<'_, Data> {
@@ -194,14 +353,14 @@ impl State {
         None
     }
 
-    fn check_rules(body: &Value) -> Option<FakeResponse> {
+    fn check_rules(body: &Map<String, Value>) -> Option<FakeResponse> {
         if let Some(login) = body.get("login").and_then(Value::as_str)
-            && check_login(login).is_err()
+            && !(4..=40).contains(&login.chars().count())
         {
             return Some(error(400, "login must have 4 to 40 characters", None));
         }
         if let Some(password) = body.get("password").and_then(Value::as_str)
-            && check_password_policy(password).is_err()
+            && weak_password(password)
         {
             return Some(error(
                 400,
@@ -210,15 +369,15 @@ impl State {
             ));
         }
         if let Some(role) = body.get("role")
-            && role.as_str().and_then(|r| ObjectId::parse(r).ok()).is_none()
+            && !role.as_str().is_some_and(is_object_id)
         {
             return Some(error(400, "role must be an ObjectId", None));
         }
         None
     }
 
-    fn create(&self, group: Option<String>, req: &FakeRequest) -> FakeResponse {
-        let Ok(mut body) = req.json::<Value>() else {
+    fn create(&self, me: &str, group: Option<String>, req: &FakeRequest) -> FakeResponse {
+        let Ok(Value::Object(body)) = req.json::<Value>() else {
             return error(400, "invalid JSON", None);
         };
         for field in ["role", "name", "email", "login", "password"] {
@@ -235,14 +394,20 @@ impl State {
         if let Some(refused) = Self::conflict(&data, login, email, None) {
             return refused;
         }
-        body["_id"] = json!(id);
-        body["group"] = json!(group);
-        body["rights"] = json!(1.5);
-        if body.get("messages").is_none() {
-            body["messages"] = json!(true);
-        }
-        data.users.push(body.clone());
-        let mut out = public(&body);
+        let mut user: Map<String, Value> = body
+            .into_iter()
+            .filter(|(k, _)| WRITABLE.contains(&k.as_str()))
+            .collect();
+        user.insert("_id".into(), json!(id));
+        user.insert("access".into(), json!([id]));
+        user.insert("rights".into(), json!(1.5));
+        user.entry("messages").or_insert(json!(true));
+        user.insert("owner".into(), json!(me));
+        user.insert("group".into(), json!(group));
+        user.insert("time".into(), json!(now_ms()));
+        let user = Value::Object(user);
+        data.users.push(user.clone());
+        let mut out = public(&user);
         out["success"] = json!(true);
         FakeResponse::json(200, &out)
     }
@@ -251,7 +416,7 @@ impl State {
         let Ok(Value::Object(changes)) = req.json::<Value>() else {
             return error(400, "invalid JSON", None);
         };
-        if let Some(refused) = Self::check_rules(&Value::Object(changes.clone())) {
+        if let Some(refused) = Self::check_rules(&changes) {
             return refused;
         }
         let mut data = self.lock();
@@ -266,23 +431,13 @@ impl State {
         else {
             return error(404, "user not found", Some("check the id"));
         };
+        // Whether `email` can change is not documented; the fake leaves it as it is.
         for (k, v) in changes {
-            if [
-                "role",
-                "name",
-                "phone",
-                "login",
-                "password",
-                "disabled",
-                "webDisabled",
-                "temp",
-                "messages",
-            ]
-            .contains(&k.as_str())
-            {
+            if WRITABLE.contains(&k.as_str()) && k != "email" {
                 user[k.as_str()] = v;
             }
         }
+        user["_at"] = json!(now_ms());
         let mut out = public(user);
         out["success"] = json!(true);
         FakeResponse::json(200, &out)
@@ -311,13 +466,48 @@ impl State {
             &json!({"_id": jti, "token": token, "user": target, "success": true}),
         )
     }
+
+    fn list_users(&self, group: Option<&str>, req: &FakeRequest) -> FakeResponse {
+        let num = |k: &str| req.query(k).and_then(|v| v.parse::<usize>().ok());
+        let search = req.query("search").map(str::to_lowercase);
+        let data = self.lock();
+        let mut list: Vec<Value> = data
+            .users
+            .iter()
+            .filter(|u| u["group"].as_str() == group)
+            .filter(|u| {
+                search.as_deref().is_none_or(|s| {
+                    ["name", "login", "email", "phone"]
+                        .iter()
+                        .any(|k| u[*k].as_str().is_some_and(|v| v.to_lowercase().contains(s)))
+                })
+            })
+            .skip(num("offset").unwrap_or(0))
+            .take(num("limit").unwrap_or(usize::MAX))
+            .map(public)
+            .collect();
+        project(&mut list, req.query("only"));
+        streamed(&list)
+    }
+
+    fn list_roles(&self, group: Option<&str>, req: &FakeRequest) -> FakeResponse {
+        let data = self.lock();
+        let mut list: Vec<Value> = data
+            .roles
+            .iter()
+            .filter(|r| r["group"].is_null() || r["group"].as_str() == group)
+            .cloned()
+            .collect();
+        project(&mut list, req.query("only"));
+        streamed(&list)
+    }
 }
 
 impl Handler for State {
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         let segs = req.segs();
-        let rest = match segs.as_slice() {
-            ["api", "v1", "users", rest @ ..] => rest.to_vec(),
+        let (collection, rest) = match segs.as_slice() {
+            ["api", "v1", c @ ("users" | "roles"), rest @ ..] => (*c, rest.to_vec()),
             _ => return error(404, "not found", None),
         };
         let (me, group) = match self.caller(&req) {
@@ -325,56 +515,16 @@ impl Handler for State {
             Err(refused) => return *refused,
         };
         let group = group.as_deref();
-        match (req.method.clone(), rest.as_slice()) {
-            (Method::GET, []) => {
-                let num = |k: &str| req.query(k).and_then(|v| v.parse::<usize>().ok());
-                let search = req.query("search").map(str::to_lowercase);
-                let data = self.lock();
-                let mut list: Vec<Value> = data
-                    .users
-                    .iter()
-                    .filter(|u| u["group"].as_str() == group)
-                    .filter(|u| {
-                        search.as_deref().is_none_or(|s| {
-                            ["name", "login", "email", "phone"]
-                                .iter()
-                                .any(|k| u[*k].as_str().is_some_and(|v| v.to_lowercase().contains(s)))
-                        })
-                    })
-                    .skip(num("offset").unwrap_or(0))
-                    .take(num("limit").unwrap_or(usize::MAX))
-                    .map(public)
-                    .collect();
-                if let Some(only) = req.query("only") {
-                    let keep: Vec<&str> = only.split(',').collect();
-                    for u in &mut list {
-                        if let Some(map) = u.as_object_mut() {
-                            map.retain(|k, _| keep.contains(&k.as_str()));
-                        }
-                    }
-                }
-                FakeResponse::json(200, &list)
-            }
-            (Method::GET, ["search"]) => {
-                let search = req.query("search").unwrap_or("").to_lowercase();
-                let data = self.lock();
-                let found: Vec<Value> = data
-                    .users
-                    .iter()
-                    .filter(|u| u["group"].as_str() == group)
-                    .filter(|u| {
-                        u["name"]
-                            .as_str()
-                            .is_some_and(|n| n.to_lowercase().contains(&search))
-                    })
-                    .map(|u| json!({"_id": u["_id"], "name": u["name"]}))
-                    .collect();
-                FakeResponse::json(200, &found)
-            }
-            (Method::POST, []) => self.create(group.map(str::to_owned), &req),
-            (Method::POST, ["tokens"]) => self.issue(&me, group, &req),
-            (_, [id]) if ObjectId::parse(id).is_err() => error(400, "invalid id", Some("ids are ObjectIds")),
-            (Method::GET, [id]) => {
+        match (collection, req.method.clone(), rest.as_slice()) {
+            ("roles", Method::GET, []) => self.list_roles(group, &req),
+            ("roles", _, []) => error(405, "method not allowed", None),
+            ("roles", _, _) => error(404, "not found", None),
+            (_, Method::GET, []) => self.list_users(group, &req),
+            (_, Method::POST, []) => self.create(&me, group.map(str::to_owned), &req),
+            (_, Method::POST, ["tokens"]) => self.issue(&me, group, &req),
+            // `search` (or any other word) lands here: the real route is `/users/:id`.
+            (_, _, [id]) if !is_object_id(id) => error(400, "invalid id", Some("ids are ObjectIds")),
+            (_, Method::GET, [id]) => {
                 let data = self.lock();
                 match data
                     .users
@@ -389,8 +539,8 @@ impl Handler for State {
                     None => error(404, "user not found", Some("check the id")),
                 }
             }
-            (Method::PATCH, [id]) => self.update(group, id, &req),
-            (Method::DELETE, [id]) => {
+            (_, Method::PATCH, [id]) => self.update(group, id, &req),
+            (_, Method::DELETE, [id]) => {
                 let mut data = self.lock();
                 match data
                     .users
@@ -406,5 +556,23 @@ impl Handler for State {
             }
             _ => error(405, "method not allowed", None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_use_the_recorded_layout() {
+        let r = streamed(&[json!({"_id": "a"}), json!({"_id": "b"})]);
+        assert_eq!(&r.body[..], b"[\n{\"_id\":\"a\"}\n,\n{\"_id\":\"b\"}\n]\n");
+        assert_eq!(&streamed(&[]).body[..], b"[\n]\n");
+    }
+
+    #[test]
+    fn the_fakes_own_rules() {
+        assert!(is_object_id(ADMIN_ID) && !is_object_id("search") && !is_object_id(""));
+        assert!(weak_password("password") && weak_password("Sh0rt") && !weak_password("Str0ngPassw0rd"));
     }
 }

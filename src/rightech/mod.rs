@@ -1,28 +1,32 @@
-//! Rightech IoT Cloud: `/api/v1/users` (list, search, get, create, update, delete) and token issuing
-//! (`POST /api/v1/users/tokens`), with `Authorization: Bearer <token>`.
+//! Rightech IoT Cloud: `/api/v1/users` (list, get, create, update, delete), token issuing
+//! (`POST /api/v1/users/tokens`) and `GET /api/v1/roles`, with `Authorization: Bearer <token>`.
 //!
 //! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total
-//! ([`Rightech::user_pages`] pages through them). Error
-//! bodies are `{"message", "tags"?, "helper"?: {"message", "links"}}` (the message is in
-//! [`Error::service_message`], the rest in [`HttpError::body_json`](crate::HttpError::body_json));
-//! a proxy in front of the service may answer with an HTML page, whose title becomes the
-//! message. A body with `"success": false`, even under HTTP 200, is an [`Error::Api`].
+//! ([`Rightech::user_pages`] pages through them), sometimes laid out one item per line with
+//! each comma on a line of its own; they are read as JSON, whatever the layout. There is no
+//! search route: a search is the list with [`ListUsers::search`].
 //!
-//! The bodies of create, update, delete and token responses are not documented publicly;
-//! each method says what it does with them.
+//! Error bodies are `{"message", "code"?, "codes"?, "tags"?, "helper"?: {"message", "links"}}`:
+//! the message is in [`Error::service_message`], `code` (a string such as `"404"`, or a
+//! number) or else `codes[]` in [`Error::service_code`], the rest in
+//! [`HttpError::body_json`](crate::HttpError::body_json). A proxy in front of the service may
+//! answer with an HTML page, whose title becomes the message. A body with `"success": false`,
+//! even under HTTP 200, is an [`Error::Api`].
+//!
+//! Times (`time`, `_at`) are milliseconds since the Unix epoch.
 
 mod models;
 
 #[cfg(feature = "fake")]
 pub mod fake;
 
-pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, TokenRequest, User, UserUpdate};
+pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, Role, TokenRequest, User, UserUpdate};
 
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::auth::Secret;
-use crate::client::Client;
+use crate::client::{Client, IntoBaseUrl};
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::pager::{Fetch, Page, Pager};
 use crate::pipeline::{Call, RawResponse, Service};
@@ -79,6 +83,9 @@ impl Client {
 
 /// Checks a login against the documented rule: 4 to 40 characters. The server stays the
 /// authority (its exact character set is documented two ways); nothing checks this for you.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when the login is shorter than 4 or longer than 40 characters.
 pub fn check_login(login: &str) -> Result<()> {
     let n = login.chars().count();
     if (4..=40).contains(&n) {
@@ -94,7 +101,11 @@ pub fn check_login(login: &str) -> Result<()> {
 /// Checks a password against the platform's default policy: at least 8 characters, with a
 /// lower-case letter, an upper-case letter and a digit. A deployment may set another policy,
 /// so the server stays the authority; nothing checks this for you.
-pub fn check_password_policy(password: &str) -> Result<()> {
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming what the password lacks.
+pub fn check_password_policy(password: &Secret) -> Result<()> {
+    let password = password.expose();
     let mut missing = Vec::new();
     if password.chars().count() < 8 {
         missing.push("at least 8 characters");
@@ -124,13 +135,21 @@ impl Rightech {
         Rightech { client }
     }
 
-    /// A client for [`DEFAULT_BASE_URL`] with a bearer token.
-    pub fn with_token(token: impl Into<Secret>) -> Result<Self> {
+    /// A client for `base_url` (Rightech's public cloud is [`DEFAULT_BASE_URL`]) with a
+    /// bearer token.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the URL is not usable or the token cannot go in a header.
+    ///
+    /// ```
+    /// use userapi::rightech::{DEFAULT_BASE_URL, Rightech};
+    /// let api = Rightech::with_token(DEFAULT_BASE_URL, "eyJ...")?;
+    /// assert_eq!(api.client().base_url().as_str(), "https://dev.rightech.io/");
+    /// # Ok::<(), userapi::Error>(())
+    /// ```
+    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
         Ok(Rightech::new(
-            Client::builder()
-                .base_url(DEFAULT_BASE_URL)
-                .bearer(token)
-                .build()?,
+            Client::builder().base_url(base_url).bearer(token).build()?,
         ))
     }
 
@@ -142,6 +161,21 @@ impl Rightech {
     /// A request to a Rightech endpoint this crate does not model yet, through the same
     /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
     /// limits) with Rightech's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Method;
+    /// use userapi::rightech::fake::{ADMIN_ID, FakeRightech};
+    /// let fake = FakeRightech::start().await?;
+    /// let user: serde_json::Value = fake
+    ///     .api()?
+    ///     .request(Method::GET, &["api", "v1", "users", ADMIN_ID])
+    ///     .idempotent()
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(user["login"], "admin");
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
         crate::RequestBuilder::new(
             self.client
@@ -149,9 +183,33 @@ impl Rightech {
         )
     }
 
-    /// `GET /api/v1/users`: the users in the caller's group, one page.
+    /// `GET /api/v1/users`: the users in the caller's group, one page, with the filters set
+    /// in `query` (`limit`, `offset`, `search`, `from`, `to`, `only`). Safe to retry.
+    ///
+    /// A search is this call with [`ListUsers::search`]: Rightech has no search route.
+    ///
+    /// # Errors
+    /// [`Error::Http`] for a refusal (401 for a bad token), [`Error::Decode`] when the body is
+    /// not a list of users, and the transport errors of every call.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::{ListUsers, fake::FakeRightech};
+    /// let fake = FakeRightech::start().await?;
+    /// let api = fake.api()?;
+    /// assert_eq!(api.list_users(&ListUsers::new()).await?.len(), 2);
+    /// // GET /api/v1/users?search=colle&only=_id,name
+    /// let found = api
+    ///     .list_users(&ListUsers::new().search("colle").only(["_id", "name"]))
+    ///     .await?;
+    /// assert_eq!(found[0].name.as_deref(), Some("Colleague"));
+    /// assert_eq!(found[0].login, None);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_users(&self, query: &ListUsers) -> Result<Vec<User>> {
-        self.list("rightech::list_users", "api/v1/users", query).await
+        self.list_call("rightech::list_users", "api/v1/users", query)?
+            .send()
+            .await
     }
 
     /// Every user in the caller's group, as a [`Pager`] over `GET /api/v1/users` with
@@ -195,18 +253,6 @@ impl Rightech {
         Pager::new(fetch, |user: &User| hash_key(user.id.as_str()), start, page_size)
     }
 
-    /// `GET /api/v1/users/search`: users matching `query.search`, as short items (`_id` and
-    /// `name`; the other fields are usually absent). Which parameters beyond the standard
-    /// list ones it accepts is not documented.
-    pub async fn search_users(&self, query: &ListUsers) -> Result<Vec<User>> {
-        self.list("rightech::search_users", "api/v1/users/search", query)
-            .await
-    }
-
-    async fn list(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Vec<User>> {
-        self.list_call(op, route, query)?.send().await
-    }
-
     fn list_call(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Call<'_>> {
         let only = (!query.only.is_empty()).then(|| query.only.join(","));
         Ok(self
@@ -221,7 +267,21 @@ impl Rightech {
             .idempotent())
     }
 
-    /// `GET /api/v1/users/:id`: one user.
+    /// `GET /api/v1/users/:id`: one user. Safe to retry.
+    ///
+    /// # Errors
+    /// [`Error::Http`] 404 ([`Error::is_not_found`]) for a user outside the caller's group or
+    /// unknown, [`Error::Api`] for `"success": false` under HTTP 200, [`Error::Decode`] for a
+    /// body that is not a user.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::{ObjectId, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// let fake = FakeRightech::start().await?;
+    /// let user = fake.api()?.get_user(&ObjectId::parse(COLLEAGUE_ID)?).await?;
+    /// assert_eq!(user.login.as_deref(), Some("colleague"));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_user(&self, id: &ObjectId) -> Result<User> {
         let raw = self
             .client
@@ -242,13 +302,39 @@ impl Rightech {
         Ok(user)
     }
 
-    /// `POST /api/v1/users`: creates a user. Never retried.
+    /// `POST /api/v1/users`: creates a user and returns it as the service answers (with its
+    /// new `_id`, `owner`, `access`, `time`). Never retried.
     ///
-    /// The response body is not documented: when it is a user object (it has `_id`) it comes
-    /// back as `Some(user)`; when it is only `{"success": true}`, as `None`. The five required
-    /// fields must not be empty (checked before sending); [`check_login`] and
-    /// [`check_password_policy`] check the documented rules if you want them checked.
-    pub async fn create_user(&self, user: &NewUser) -> Result<Option<User>> {
+    /// The five required fields must not be empty (checked before sending);
+    /// [`check_login`] and [`check_password_policy`] check the documented rules if you want
+    /// them checked. A role id comes from [`list_roles`](Self::list_roles).
+    ///
+    /// # Errors
+    /// - [`Error::InvalidInput`] for an empty required field, before sending.
+    /// - [`Error::Http`] for a refusal (a taken login or email, a weak password).
+    /// - [`Error::Api`] for `"success": false` under HTTP 200.
+    /// - [`Error::Protocol`] when a success answer carries no user id (neither an object
+    ///   with `_id` nor a one-element array of one): the user may have been created, so look
+    ///   it up by login before trying again.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::{NewUser, ObjectId, fake::{FakeRightech, ROLE_ID}};
+    /// let fake = FakeRightech::start().await?;
+    /// let new = NewUser::new(
+    ///     ObjectId::parse(ROLE_ID)?,
+    ///     "Sensor bot",
+    ///     "bot@example.com",
+    ///     "sensorbot",
+    ///     "Str0ngPassw0rd",
+    /// )
+    /// .web_disabled(true);
+    /// let created = fake.api()?.create_user(&new).await?;
+    /// assert!(fake.has_user(created.id.as_str()));
+    /// assert!(created.time.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_user(&self, user: &NewUser) -> Result<User> {
         const OP: &str = "rightech::create_user";
         for (name, value) in [
             ("name", &user.name),
@@ -268,15 +354,31 @@ impl Rightech {
             .json(user)?
             .send_raw()
             .await?;
-        maybe_user(&raw)
+        written_user(&raw, "the user may have been created; look it up by login")
     }
 
-    /// `PATCH /api/v1/users/:id`: changes the fields set in `update`. An empty update is
-    /// refused before sending. Not retried (it may change the password).
+    /// `PATCH /api/v1/users/:id`: changes the fields set in `update` and returns the user as
+    /// the service answers (the whole user, `_at` set to the time of the change). An empty
+    /// update is refused before sending. Not retried (it may change the password).
     ///
-    /// Returns the user when the response is a user object, `None` when it is only
-    /// `{"success": true}` (the body is not documented).
-    pub async fn update_user(&self, id: &ObjectId, update: &UserUpdate) -> Result<Option<User>> {
+    /// # Errors
+    /// - [`Error::InvalidInput`] for an update that sets no field, before sending.
+    /// - [`Error::Http`] for a refusal (404 for a user outside the caller's group).
+    /// - [`Error::Api`] for `"success": false` under HTTP 200.
+    /// - [`Error::Protocol`] when a success answer carries no user (the recorded answers
+    ///   always do): the change may have been applied; [`get_user`](Self::get_user) tells.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::{ObjectId, UserUpdate, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// let fake = FakeRightech::start().await?;
+    /// let update = UserUpdate::new().name("Colleague (ops)").description("on call");
+    /// let user = fake.api()?.update_user(&ObjectId::parse(COLLEAGUE_ID)?, &update).await?;
+    /// assert_eq!(user.description.as_deref(), Some("on call"));
+    /// assert!(user.changed_at().is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_user(&self, id: &ObjectId, update: &UserUpdate) -> Result<User> {
         const OP: &str = "rightech::update_user";
         if update.is_empty() {
             return Err(Error::invalid_input(OP, "the update sets no field"));
@@ -287,14 +389,36 @@ impl Rightech {
             .json(update)?
             .send_raw()
             .await?;
-        maybe_user(&raw)
+        written_user(&raw, "the change may have been applied; get_user tells")
     }
 
     /// `DELETE /api/v1/users/:id`. The service's page calls it deleting but says it "removes
-    /// an account from a group"; which of the two a deployment does is not documented. Safe
-    /// to retry.
+    /// an account from a group"; which of the two a deployment does is not documented.
+    ///
+    /// Retried like a read (the end state is the same however often it is sent), with one
+    /// rule: **a 404 on a retry counts as success**. A retry happens only when an earlier
+    /// attempt got no usable answer (a 503, a lost connection), and that attempt may have
+    /// removed the user; the 404 then says the user is gone, which is what was asked. A 404
+    /// on the first attempt is an error as usual. With retries off
+    /// ([`RetryPolicy::none`](crate::RetryPolicy::none)) every 404 is an error.
+    ///
+    /// # Errors
+    /// [`Error::Http`] 404 ([`Error::is_not_found`]) when the first attempt finds no such
+    /// user in the caller's group, other [`Error::Http`] refusals, [`Error::Api`] for
+    /// `"success": false` under HTTP 200.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::{ObjectId, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// let fake = FakeRightech::start().await?;
+    /// let api = fake.api()?;
+    /// let id = ObjectId::parse(COLLEAGUE_ID)?;
+    /// api.delete_user(&id).await?;
+    /// assert!(api.get_user(&id).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
-        let raw = self
+        let sent = self
             .client
             .call(
                 &SERVICE,
@@ -305,8 +429,16 @@ impl Rightech {
             )?
             .idempotent()
             .send_raw()
-            .await?;
-        maybe_user(&raw).map(drop)
+            .await;
+        match sent {
+            Ok(raw) => match serde_json::from_slice::<Value>(&raw.body) {
+                Ok(body) if body.get("success") == Some(&Value::Bool(false)) => Err(refusal(&raw, &body)),
+                _ => Ok(()),
+            },
+            // An earlier attempt got no answer and may have done the work.
+            Err(err) if err.is_not_found() && err.attempts() > 1 => Ok(()),
+            Err(err) => Err(err),
+        }
     }
 
     /// `POST /api/v1/users/tokens`: issues an API token for a user. Never retried; the
@@ -315,6 +447,25 @@ impl Rightech {
     /// Neither the request nor the response body is documented publicly: `request` is an open
     /// JSON object, and the result finds the token where it usually is and keeps the whole
     /// response reachable ([`IssuedToken::raw`]).
+    ///
+    /// # Errors
+    /// [`Error::Http`] for a refusal, [`Error::Api`] for `"success": false` under HTTP 200,
+    /// [`Error::Decode`] (without an excerpt of the body) when the answer is not JSON.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Auth;
+    /// use userapi::rightech::{ListUsers, TokenRequest, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// let fake = FakeRightech::start().await?;
+    /// let issued = fake
+    ///     .api()?
+    ///     .create_token(&TokenRequest::new().field("user", COLLEAGUE_ID))
+    ///     .await?;
+    /// let token = issued.token().expect("the fake sends `token`").clone();
+    /// let as_colleague = fake.api_with(Auth::bearer(token))?;
+    /// assert_eq!(as_colleague.list_users(&ListUsers::new()).await?.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_token(&self, request: &TokenRequest) -> Result<IssuedToken> {
         let raw = self
             .client
@@ -333,7 +484,32 @@ impl Rightech {
         if value.get("success") == Some(&Value::Bool(false)) {
             return Err(refusal(&raw, &value));
         }
-        Ok(IssuedToken::from_raw(value))
+        Ok(IssuedToken::from_json(value))
+    }
+
+    /// `GET /api/v1/roles`: the roles the caller can see (its project's own and shared ones),
+    /// whose ids go in [`NewUser::new`] and [`UserUpdate::role`]. A bare list, unpaged as the
+    /// service's own client reads it. Safe to retry.
+    ///
+    /// # Errors
+    /// [`Error::Http`] for a refusal (401 for a bad token, 403 for a role that may not list
+    /// roles), [`Error::Decode`] when the body is not a list of roles.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::fake::{FakeRightech, ROLE_ID};
+    /// let fake = FakeRightech::start().await?;
+    /// let roles = fake.api()?.list_roles().await?;
+    /// let signup = roles.iter().find(|r| r.id.as_str() == ROLE_ID).expect("seeded");
+    /// assert_eq!(signup.name.as_deref(), Some("[rightech] signup"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_roles(&self) -> Result<Vec<Role>> {
+        self.client
+            .call(&SERVICE, "rightech::list_roles", Method::GET, "api/v1/roles", &[])?
+            .idempotent()
+            .send()
+            .await
     }
 }
 
@@ -343,26 +519,55 @@ fn hash_key(id: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
 }
 
-/// A success body that is a user, `{"success": true}`, or empty; `success: false` is an error.
-fn maybe_user(raw: &RawResponse) -> Result<Option<User>> {
+/// A create or update answer: the user as an object or a one-element array. `success: false`
+/// is an error; a success without a user id is a protocol error, `hint` saying what may
+/// have happened.
+fn written_user(raw: &RawResponse, hint: &str) -> Result<User> {
+    let no_user = || raw.protocol_error(format!("the service answered success without a user id; {hint}"));
     if raw.body.trim_ascii().is_empty() {
-        return Ok(None);
+        return Err(no_user());
     }
     let value: Value = raw.json()?;
-    if value.get("success") == Some(&Value::Bool(false)) {
-        return Err(refusal(raw, &value));
+    let (item, path) = match value {
+        Value::Array(mut items) if items.len() == 1 => (items.swap_remove(0), "[0]"),
+        Value::Array(items) => {
+            return Err(raw.protocol_error(format!(
+                "the service answered a list of {} items where one user was expected",
+                items.len()
+            )));
+        }
+        other => (other, ""),
+    };
+    if item.get("success") == Some(&Value::Bool(false)) {
+        return Err(refusal(raw, &item));
     }
-    if value.get("_id").is_none() {
-        return Ok(None);
+    if !item.get("_id").is_some_and(Value::is_string) {
+        return Err(no_user());
     }
-    raw.json().map(Some)
+    serde_path_to_error::deserialize(item).map_err(|e| {
+        let inner = e.path().to_string();
+        let field = match (path, inner.as_str()) {
+            ("", _) => inner.clone(),
+            (p, ".") => p.to_owned(),
+            (p, i) => format!("{p}.{i}"),
+        };
+        raw.decode_failure(field, e.into_inner().to_string())
+    })
 }
 
-/// `{"success": false, "message"?, "code"?}` under a success status.
+/// `{"success": false, "message"?, "code"?, "codes"?}` under a success status. `code` may be
+/// a number or a string (`"404"`); without one, the first numeric `codes[]` entry, else the
+/// HTTP status.
 fn refusal(raw: &RawResponse, body: &Value) -> Error {
+    let numeric = |v: &Value| match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
     let code = body
         .get("code")
-        .and_then(Value::as_i64)
+        .and_then(numeric)
+        .or_else(|| body.get("codes")?.as_array()?.iter().find_map(numeric))
         .unwrap_or(i64::from(raw.status.as_u16()));
     let message = body
         .get("message")

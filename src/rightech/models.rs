@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -14,12 +15,25 @@ use crate::models::Extra;
 ///
 /// Parsing checks the shape, so a malformed id is an [`Error::InvalidInput`] before anything
 /// is sent. Ids in responses are kept as sent, so an unexpected one never fails a response.
+/// The default is the all-zero id, `000000000000000000000000`, which no real entity has.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct ObjectId(String);
 
+impl Default for ObjectId {
+    fn default() -> Self {
+        ObjectId(ObjectId::ZERO.to_owned())
+    }
+}
+
 impl ObjectId {
-    /// Parses an id; anything but 24 hexadecimal digits is an error.
+    /// The all-zero id, [`ObjectId::default`].
+    pub const ZERO: &'static str = "000000000000000000000000";
+
+    /// Parses an id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for anything but 24 hexadecimal digits.
     pub fn parse(s: &str) -> Result<Self, Error> {
         if s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(ObjectId(s.to_owned()))
@@ -34,6 +48,11 @@ impl ObjectId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether this is the all-zero [default](ObjectId::default) id.
+    pub fn is_zero(&self) -> bool {
+        self.0 == ObjectId::ZERO
     }
 }
 
@@ -64,7 +83,22 @@ impl<'de> Deserialize<'de> for ObjectId {
 }
 
 /// A user. Every field but `_id` may be missing: the documents disagree on which are sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Create and update answer the whole user with `access`, `owner`, `time`, `_at` and
+/// `success: true`; list items carry only what `only` asked for. `Default` (the all-zero id,
+/// every field `None`) lets you build one for your own tests:
+///
+/// ```
+/// use userapi::rightech::User;
+/// let mut user = User::default();
+/// user.name = Some("Sensor bot".into());
+/// user.time = Some(1_781_302_873_439);
+/// assert_eq!(
+///     user.created_at(),
+///     Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_781_302_873_439))
+/// );
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// The user's id.
@@ -88,12 +122,20 @@ pub struct User {
     /// Defaults to true on create; its purpose is not documented.
     #[serde(default)]
     pub messages: Option<bool>,
-    /// `true` on `GET /users/:id`, absent on list items.
+    /// `true` on `GET /users/:id` and on create and update answers, absent on list items.
     #[serde(default)]
     pub success: Option<bool>,
-    /// Creation time; the unit is not documented.
+    /// Creation time in milliseconds since the Unix epoch (e.g. `1781302873439`); see
+    /// [`User::created_at`].
     #[serde(default)]
-    pub time: Option<f64>,
+    pub time: Option<i64>,
+    /// `_at`: the time of the last change in milliseconds since the Unix epoch, sent after an
+    /// update; see [`User::changed_at`].
+    #[serde(default, rename = "_at", skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    /// Ids with access to this user (the user's own id in the recorded answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Vec<ObjectId>>,
     /// Free-text description.
     #[serde(default)]
     pub description: Option<String>,
@@ -129,6 +171,66 @@ pub struct User {
     pub extra: Extra,
 }
 
+impl User {
+    /// [`time`](User::time) as a [`SystemTime`], when sent and not negative.
+    pub fn created_at(&self) -> Option<SystemTime> {
+        millis(self.time?)
+    }
+
+    /// [`at`](User::at) (`_at`) as a [`SystemTime`], when sent and not negative.
+    pub fn changed_at(&self) -> Option<SystemTime> {
+        millis(self.at?)
+    }
+}
+
+/// Milliseconds since the Unix epoch as a [`SystemTime`].
+fn millis(ms: i64) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))
+}
+
+/// A role: what a user's `role` names. [`Rightech::list_roles`](super::Rightech::list_roles)
+/// lists them. Every field but `_id` may be missing (a projection with `only` leaves out the
+/// rest). `Default` builds one for your own tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Role {
+    /// The role's id: the value a user's [`role`](User::role) holds.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// Its name: free text in any language, not unique.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Free-text description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The API methods the role allows. Their format is not documented: treat them as
+    /// opaque strings.
+    #[serde(default)]
+    pub credentials: Option<Vec<String>>,
+    /// Creation time in milliseconds since the Unix epoch; see [`Role::created_at`].
+    #[serde(default)]
+    pub time: Option<i64>,
+    /// The owning user.
+    #[serde(default)]
+    pub owner: Option<ObjectId>,
+    /// The role's group.
+    #[serde(default)]
+    pub group: Option<ObjectId>,
+    /// Links; their shape is not documented, so they are kept as JSON.
+    #[serde(default)]
+    pub links: Option<serde_json::Value>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Role {
+    /// [`time`](Role::time) as a [`SystemTime`], when sent and not negative.
+    pub fn created_at(&self) -> Option<SystemTime> {
+        millis(self.time?)
+    }
+}
+
 fn expose<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(secret.expose())
 }
@@ -158,6 +260,9 @@ pub struct NewUser {
     /// Phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Free-text description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Create the account disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
@@ -188,6 +293,7 @@ impl NewUser {
             login: login.into(),
             password: password.into(),
             phone: None,
+            description: None,
             disabled: None,
             web_disabled: None,
             temp: None,
@@ -198,6 +304,12 @@ impl NewUser {
     /// Sets the phone number.
     pub fn phone(mut self, phone: impl Into<String>) -> Self {
         self.phone = Some(phone.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
         self
     }
 
@@ -240,6 +352,9 @@ pub struct UserUpdate {
     /// New phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// New description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// New login.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
@@ -280,6 +395,11 @@ impl UserUpdate {
         self.phone = Some(v.into());
         self
     }
+    /// Sets the description.
+    pub fn description(mut self, v: impl Into<String>) -> Self {
+        self.description = Some(v.into());
+        self
+    }
     /// Sets the login.
     pub fn login(mut self, v: impl Into<String>) -> Self {
         self.login = Some(v.into());
@@ -316,6 +436,7 @@ impl UserUpdate {
         self.role.is_none()
             && self.name.is_none()
             && self.phone.is_none()
+            && self.description.is_none()
             && self.login.is_none()
             && self.password.is_none()
             && self.disabled.is_none()
@@ -334,7 +455,8 @@ pub struct ListUsers {
     pub limit: Option<u64>,
     /// Items to skip.
     pub offset: Option<u64>,
-    /// Matches name or contacts.
+    /// Matches name or contacts. This is how Rightech searches: there is no search route, a
+    /// search is this list with `search` (usually with `only=_id,name`).
     pub search: Option<String>,
     /// Created at or after: ISO 8601 or Unix time, sent as given.
     pub from: Option<String>,
@@ -359,7 +481,14 @@ impl ListUsers {
         self.offset = Some(v);
         self
     }
-    /// Sets the text search.
+    /// Sets the text search (name or contacts).
+    ///
+    /// ```
+    /// use userapi::rightech::ListUsers;
+    /// // GET /api/v1/users?search=sensor&only=_id,name
+    /// let query = ListUsers::new().search("sensor").only(["_id", "name"]);
+    /// # let _ = query;
+    /// ```
     pub fn search(mut self, v: impl Into<String>) -> Self {
         self.search = Some(v.into());
         self
@@ -406,14 +535,25 @@ impl TokenRequest {
 /// is looked for in the usual places (`token`, `jwt`, `access_token`, or a bare JSON string),
 /// and the whole response stays reachable through [`IssuedToken::raw`]. `Debug` shows only
 /// the field names, never values, since the response holds a credential.
-#[derive(Clone)]
+///
+/// For your own tests, [`IssuedToken::from_json`] builds one from a body.
+#[derive(Clone, Default)]
 pub struct IssuedToken {
     pub(crate) token: Option<Secret>,
     pub(crate) raw: serde_json::Value,
 }
 
 impl IssuedToken {
-    pub(crate) fn from_raw(raw: serde_json::Value) -> Self {
+    /// Reads a `POST /api/v1/users/tokens` answer: the token is looked for in `token`, `jwt`
+    /// and `access_token`, or is the body itself when that is a JSON string.
+    ///
+    /// ```
+    /// use userapi::rightech::IssuedToken;
+    /// let issued = IssuedToken::from_json(serde_json::json!({"_id": "6a0000000000000000000001", "token": "eyJ.x.y"}));
+    /// assert_eq!(issued.token().map(|t| t.expose()), Some("eyJ.x.y"));
+    /// assert_eq!(issued.id(), Some("6a0000000000000000000001"));
+    /// ```
+    pub fn from_json(raw: serde_json::Value) -> Self {
         let token = match &raw {
             serde_json::Value::String(s) => Some(s.as_str()),
             other => ["token", "jwt", "access_token"]

@@ -1,12 +1,21 @@
 //! A stateful rounds app on loopback, for tests and examples.
 //!
+//! It answers in the order a FastAPI app does: routing first (an unknown path is 404
+//! `{"detail": "Not Found"}`, a known path with another method 405 `{"detail": "Method Not
+//! Allowed"}` with `Allow`, both before any credential is looked at), then the token, then
+//! the body.
+//!
 //! It mints JWTs (`{"sub": <user id>, "exp": <unix time>}`, signed with a fixed fake
 //! signature) and checks them on every route: no token gets 401 `{"detail": "Not
 //! authenticated"}` with `WWW-Authenticate: Bearer`, a forged one 401 `Could not validate
 //! credentials`, an expired one 401 `Not authenticated`. It holds three users and rounds they
 //! own or joined, applies `PATCH /users/me` (a `null` clears a field), answers 404 for unknown
-//! ids and 422 in FastAPI's shape for wrongly typed input (a non-string name, a non-boolean
-//! `as_owner`).
+//! ids and 422 in FastAPI's (Pydantic v2) shape for bad input: malformed JSON is
+//! `{"type": "json_invalid", "loc": ["body", <character position>], "ctx": {"error": …}}`, a
+//! missing body `loc: ["body"]`, a body that is not an object `model_attributes_type`, a
+//! non-string name `["body", "first_name"]`, a non-boolean `as_owner` `["query", "as_owner"]`.
+//!
+//! [`FakeRounds::add_user`] and [`FakeRounds::add_round`] seed it with the crate's own types.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
@@ -18,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +57,7 @@ pub struct FakeRounds {
 #[derive(Debug)]
 struct State {
     inner: Mutex<Data>,
+    next: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -75,6 +86,9 @@ fn round(id: &str, status: &str, fee: &str, owner: &str, product: &str, price: u
 impl FakeRounds {
     /// Starts the server with three users and three rounds: one the current user organised,
     /// one they joined, one they have nothing to do with.
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         let users = vec![
             user(
@@ -109,6 +123,7 @@ impl FakeRounds {
         ];
         let state = Arc::new(State {
             inner: Mutex::new(Data { users, rounds }),
+            next: AtomicU64::new(1),
         });
         let server = FakeServer::serve(state.clone()).await?;
         Ok(FakeRounds { server, state })
@@ -119,29 +134,93 @@ impl FakeRounds {
         self.server.url("")
     }
 
-    /// A JWT for `user_id` that expires after `valid_for` (a zero or past duration gives an
-    /// expired token).
+    /// A JWT for `user_id` that expires after `valid_for`. A zero duration gives a token that
+    /// is already expired; a duration past what the `exp` claim can hold saturates at the
+    /// largest one (never panics).
     pub fn token_for(&self, user_id: &str, valid_for: Duration) -> Secret {
-        let exp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + valid_for;
-        Secret::new(mint(user_id, exp.as_secs() as i64))
+        let exp = now_secs().saturating_add(i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX));
+        Secret::new(mint(user_id, exp))
     }
 
-    /// A JWT for the current user, valid for an hour, already expired by `ago`.
+    /// A JWT for the current user that expired `ago` before now. A duration past what the
+    /// `exp` claim can hold saturates at the smallest one (never panics).
     pub fn expired_token(&self, ago: Duration) -> Secret {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Secret::new(mint(ME, now.as_secs() as i64 - ago.as_secs() as i64))
+        let exp = now_secs().saturating_sub(i64::try_from(ago.as_secs()).unwrap_or(i64::MAX));
+        Secret::new(mint(ME, exp))
     }
 
     /// A [`Rounds`] pointed at this fake as [`ME`], with a token valid for an hour.
+    ///
+    /// # Errors
+    /// None in practice: building a client for a loopback URL does not fail.
     pub fn api(&self) -> Result<Rounds> {
         self.api_with(Auth::jwt(self.token_for(ME, Duration::from_secs(3600))))
     }
 
-    /// A [`Rounds`] pointed at this fake with any credentials.
+    /// A [`Rounds`] pointed at this fake with any credentials ([`Auth::None`] included).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
+    /// header.
     pub fn api_with(&self, auth: Auth) -> Result<Rounds> {
         Ok(Rounds::new(
             Client::builder().base_url(self.base_url()).auth(auth).build()?,
         ))
+    }
+
+    /// Adds a user as it is, for tests of your own code; an empty `id` gets a new one.
+    /// Returns the user as the fake holds it. A user with the id of one already held
+    /// replaces it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use std::time::Duration;
+    /// use userapi::Auth;
+    /// use userapi::rounds::{User, fake::FakeRounds};
+    /// let fake = FakeRounds::start().await?;
+    /// let mut user = User::default();
+    /// user.first_name = Some("Aruzhan".into());
+    /// let user = fake.add_user(user);
+    /// let as_her = fake.api_with(Auth::jwt(fake.token_for(&user.id, Duration::from_secs(60))))?;
+    /// assert_eq!(as_her.get_me().await?.first_name.as_deref(), Some("Aruzhan"));
+    /// # Ok(()) }
+    /// ```
+    pub fn add_user(&self, mut user: User) -> User {
+        if user.id.is_empty() {
+            user.id = self.state.new_id();
+        }
+        let value = serde_json::to_value(&user).unwrap_or_default();
+        let mut data = self.state.lock();
+        data.users.retain(|u| u["id"] != user.id.as_str());
+        data.users.push(value);
+        user
+    }
+
+    /// Adds a round as it is, with the ids of its participants; an empty `id` gets a new one.
+    /// Returns the round as the fake holds it. A round with the id of one already held
+    /// replaces it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rounds::{Round, RoundRole, fake::{FakeRounds, ME, OTHER}};
+    /// let fake = FakeRounds::start().await?;
+    /// let mut round = Round::default();
+    /// round.owner_id = Some(OTHER.to_owned());
+    /// round.entry_fee = Some("99.90".into());
+    /// fake.add_round(round, &[ME]);
+    /// assert_eq!(fake.api()?.list_rounds(RoundRole::Participant).await?.len(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn add_round(&self, mut round: Round, participants: &[&str]) -> Round {
+        if round.id.is_empty() {
+            round.id = format!("r-{}", self.state.new_id());
+        }
+        let value = serde_json::to_value(&round).unwrap_or_default();
+        let mut data = self.state.lock();
+        data.rounds.retain(|(r, _)| r["id"] != round.id.as_str());
+        data.rounds
+            .push((value, participants.iter().map(|p| (*p).to_owned()).collect()));
+        round
     }
 
     /// A user as the fake holds it now.
@@ -186,16 +265,82 @@ fn detail(status: u16, text: &str) -> FakeResponse {
     FakeResponse::json(status, &json!({"detail": text}))
 }
 
-fn invalid(loc: [&str; 2], msg: &str, kind: &str, input: &Value) -> FakeResponse {
+fn now_secs() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// One Pydantic v2 validation error, as FastAPI sends it under 422.
+fn invalid(loc: Value, msg: &str, kind: &str, input: &Value) -> FakeResponse {
     FakeResponse::json(
         422,
-        &json!({"detail": [{"loc": loc, "msg": msg, "type": kind, "input": input}]}),
+        &json!({"detail": [{"type": kind, "loc": loc, "msg": msg, "input": input}]}),
+    )
+}
+
+/// FastAPI's answer to a body that is not JSON: the position (in characters) where Python's
+/// decoder stopped, and its message in `ctx.error`.
+fn json_invalid(body: &[u8], err: &serde_json::Error) -> FakeResponse {
+    let text = String::from_utf8_lossy(body);
+    // serde_json counts lines from 1 and columns (bytes) from 1; Python counts characters
+    // from 0 over the whole text.
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(err.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let byte = (line_start + err.column().saturating_sub(1)).min(text.len());
+    let byte = (0..=byte).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    let said = err.to_string();
+    let (error, byte) = if said.starts_with("EOF while parsing a string") {
+        // Python points at the opening quote.
+        (
+            "Unterminated string starting at",
+            text[..byte].rfind('"').unwrap_or(byte),
+        )
+    } else if said.starts_with("EOF while parsing a value") {
+        ("Expecting value", text.len())
+    } else if said.starts_with("EOF while parsing") {
+        ("Expecting ',' delimiter", text.len())
+    } else if said.starts_with("key must be a string") {
+        ("Expecting property name enclosed in double quotes", byte)
+    } else if said.starts_with("trailing comma") {
+        if text[byte..].starts_with(']') {
+            ("Expecting value", byte)
+        } else {
+            ("Expecting property name enclosed in double quotes", byte)
+        }
+    } else if said.starts_with("expected `,` or") {
+        ("Expecting ',' delimiter", byte)
+    } else if said.starts_with("expected `:`") {
+        ("Expecting ':' delimiter", byte)
+    } else if said.starts_with("trailing characters") {
+        ("Extra data", byte)
+    } else {
+        ("Expecting value", byte)
+    };
+    let position = text[..byte].chars().count();
+    FakeResponse::json(
+        422,
+        &json!({"detail": [{
+            "type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error",
+            "input": {}, "ctx": {"error": error}
+        }]}),
     )
 }
 
 impl State {
     fn lock(&self) -> MutexGuard<'_, Data> {
         crate::fake::lock(&self.inner)
+    }
+
+    /// A new id in the shape of the seeded ones (a UUID).
+    fn new_id(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("a0000000-0000-4000-8000-{n:012x}")
     }
 
     /// The user id the request's token is for, or the refusal.
@@ -219,35 +364,34 @@ impl State {
         ) else {
             return Err(Box::new(detail(401, "Could not validate credentials")));
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64;
-        if exp <= now {
+        if exp <= now_secs() {
             return Err(not_authenticated());
         }
         Ok(sub.to_owned())
     }
 
     fn patch_me(&self, me: &str, req: &FakeRequest) -> FakeResponse {
-        let body: Value = match req.json() {
+        if req.body.is_empty() {
+            return invalid(json!(["body"]), "Field required", "missing", &Value::Null);
+        }
+        let body: Value = match serde_json::from_slice(&req.body) {
             Ok(v @ Value::Object(_)) => v,
             Ok(other) => {
                 return invalid(
-                    ["body", ""],
-                    "Input should be a valid dictionary",
-                    "dict_type",
+                    json!(["body"]),
+                    "Input should be a valid dictionary or object to extract fields from",
+                    "model_attributes_type",
                     &other,
                 );
             }
-            Err(_) => return invalid(["body", ""], "JSON decode error", "json_invalid", &Value::Null),
+            Err(e) => return json_invalid(&req.body, &e),
         };
         for field in ["first_name", "last_name", "avatar_url"] {
             if let Some(v) = body.get(field)
                 && !(v.is_string() || v.is_null())
             {
                 return invalid(
-                    ["body", field],
+                    json!(["body", field]),
                     "Input should be a valid string",
                     "string_type",
                     v,
@@ -273,7 +417,7 @@ impl State {
             Some("0" | "False" | "false" | "off" | "no") => false,
             Some(other) => {
                 return invalid(
-                    ["query", "as_owner"],
+                    json!(["query", "as_owner"]),
                     "Input should be a valid boolean, unable to interpret input",
                     "bool_parsing",
                     &Value::from(other),
@@ -297,35 +441,68 @@ impl State {
     }
 }
 
+/// The app's routes in the order the seed lists them: (method, path pattern). `{id}` matches
+/// any one segment. Starlette tries them in order; the first that matches path and method
+/// serves the request.
+const ROUTES: [(Method, [&str; 2]); 4] = [
+    (Method::GET, ["users", "me"]),
+    (Method::GET, ["users", "{id}"]),
+    (Method::PATCH, ["users", "me"]),
+    (Method::GET, ["users", "rounds"]),
+];
+
+/// Routing as Starlette does it: the first route matching path and method; failing that, 405
+/// naming the methods of the first route matching the path; failing that, 404.
+fn route(method: &Method, segs: &[&str]) -> std::result::Result<usize, Box<FakeResponse>> {
+    let path_matches = |pattern: &[&str; 2]| {
+        segs.len() == 2 && pattern.iter().zip(segs).all(|(p, s)| *p == "{id}" || p == s)
+    };
+    // A route with fixed segments is declared for `me` and `rounds`, so `{id}` never takes
+    // them; every other id goes to `{id}`.
+    let fixed = |s: &str| s == "me" || s == "rounds";
+    let candidates: Vec<usize> = (0..ROUTES.len())
+        .filter(|&i| path_matches(&ROUTES[i].1))
+        .filter(|&i| ROUTES[i].1[1] != "{id}" || !fixed(segs[1]))
+        .collect();
+    if let Some(&i) = candidates.iter().find(|&&i| ROUTES[i].0 == *method) {
+        return Ok(i);
+    }
+    match candidates.first() {
+        Some(&i) => Err(Box::new(
+            detail(405, "Method Not Allowed").header("allow", ROUTES[i].0.as_str()),
+        )),
+        None => Err(Box::new(detail(404, "Not Found"))),
+    }
+}
+
 impl Handler for State {
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         let segs = req.segs();
-        let known = matches!(segs.as_slice(), ["users", _]);
-        if !known {
-            return detail(404, "Not Found");
-        }
+        let route = match route(&req.method, &segs) {
+            Ok(i) => ROUTES[i].1,
+            Err(refused) => return *refused,
+        };
         let me = match self.caller(&req) {
             Ok(me) => me,
             Err(refused) => return *refused,
         };
-        match (req.method.clone(), segs.as_slice()) {
-            (Method::GET, ["users", "me"]) => {
+        match (req.method.clone(), route) {
+            (Method::GET, [_, "me"]) => {
                 let data = self.lock();
                 match data.users.iter().find(|u| u["id"] == me.as_str()) {
                     Some(u) => FakeResponse::json(200, u),
                     None => detail(404, "User not found"),
                 }
             }
-            (Method::PATCH, ["users", "me"]) => self.patch_me(&me, &req),
-            (Method::GET, ["users", "rounds"]) => self.rounds_of(&me, &req),
-            (Method::GET, ["users", id]) => {
+            (Method::PATCH, _) => self.patch_me(&me, &req),
+            (Method::GET, [_, "rounds"]) => self.rounds_of(&me, &req),
+            _ => {
                 let data = self.lock();
-                match data.users.iter().find(|u| u["id"] == *id) {
+                match data.users.iter().find(|u| u["id"] == segs[1]) {
                     Some(u) => FakeResponse::json(200, u),
                     None => detail(404, "User not found"),
                 }
             }
-            _ => detail(405, "Method Not Allowed"),
         }
     }
 }
@@ -342,5 +519,55 @@ mod tests {
         assert_eq!(b64url(b"f"), "Zg");
         assert_eq!(b64url(b"fo"), "Zm8");
         assert_eq!(b64url(b"foo"), "Zm9v");
+    }
+
+    #[test]
+    fn routing_comes_before_credentials() {
+        assert_eq!(route(&Method::GET, &["users", "me"]).ok(), Some(0));
+        assert_eq!(route(&Method::GET, &["users", "rounds"]).ok(), Some(3));
+        assert_eq!(route(&Method::GET, &["users", "u1"]).ok(), Some(1));
+        assert_eq!(route(&Method::PATCH, &["users", "me"]).ok(), Some(2));
+        let refused = route(&Method::DELETE, &["users", "me"]).unwrap_err();
+        assert_eq!(refused.status.as_u16(), 405);
+        assert_eq!(refused.headers["allow"], "GET");
+        assert_eq!(
+            route(&Method::PATCH, &["users", "u1"])
+                .unwrap_err()
+                .status
+                .as_u16(),
+            405
+        );
+        assert_eq!(route(&Method::GET, &["users"]).unwrap_err().status.as_u16(), 404);
+    }
+
+    #[test]
+    fn json_errors_read_as_pythons_decoder_reads_them() {
+        // (body, Python's `JSONDecodeError.msg`, `.pos`), from `json.loads(body)`.
+        let cases = [
+            ("{\"first_name\": \"Дана\",\n \"x\": }", "Expecting value", 29),
+            ("{\"a\" 1}", "Expecting ':' delimiter", 5),
+            ("{a:1}", "Expecting property name enclosed in double quotes", 1),
+            (
+                "{\"a\":1,}",
+                "Expecting property name enclosed in double quotes",
+                7,
+            ),
+            ("{\"a\":1} x", "Extra data", 8),
+            ("{\"a\": \"x", "Unterminated string starting at", 6),
+            ("[1,2", "Expecting ',' delimiter", 4),
+            ("{\"a\":", "Expecting value", 5),
+        ];
+        for (body, msg, pos) in cases {
+            let err = serde_json::from_str::<Value>(body).unwrap_err();
+            let r = json_invalid(body.as_bytes(), &err);
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            let item = &v["detail"][0];
+            assert_eq!(item["loc"], json!(["body", pos]), "{body:?}: {err}");
+            assert_eq!(item["ctx"]["error"], msg, "{body:?}: {err}");
+            assert_eq!(
+                (&item["type"], &item["input"]),
+                (&json!("json_invalid"), &json!({}))
+            );
+        }
     }
 }

@@ -84,7 +84,18 @@ impl Rounds {
         Rounds { client }
     }
 
-    /// A client for `base_url` with a JWT access token.
+    /// A client for `base_url` with a JWT access token (sent as a bearer token; its `exp` is
+    /// read, see [`Auth::jwt`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the URL is not usable or the token cannot go in a header.
+    ///
+    /// ```
+    /// use userapi::rounds::Rounds;
+    /// let rounds = Rounds::with_token("https://rounds.example.com/", "eyJ...")?;
+    /// assert_eq!(rounds.client().base_url().as_str(), "https://rounds.example.com/");
+    /// # Ok::<(), userapi::Error>(())
+    /// ```
     pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
         Ok(Rounds::new(
             Client::builder()
@@ -99,9 +110,24 @@ impl Rounds {
         &self.client
     }
 
-    /// A request to a the rounds app endpoint this crate does not model yet, through the same
+    /// A request to a rounds app endpoint this crate does not model yet, through the same
     /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
     /// limits) with the rounds app's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Method;
+    /// use userapi::rounds::fake::{FakeRounds, ME};
+    /// let fake = FakeRounds::start().await?;
+    /// let me: serde_json::Value = fake
+    ///     .api()?
+    ///     .request(Method::GET, &["users", "me"])
+    ///     .idempotent()
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(me["id"], ME);
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
         crate::RequestBuilder::new(
             self.client
@@ -109,7 +135,21 @@ impl Rounds {
         )
     }
 
-    /// `GET /users/me`: the current user.
+    /// `GET /users/me`: the current user. Safe to retry.
+    ///
+    /// # Errors
+    /// [`Error::Auth`] for an expired [`Auth::jwt`] token (nothing is sent), [`Error::Http`]
+    /// 401 or 403 ([`Error::is_auth`]) when the server refuses the token, [`Error::Decode`]
+    /// for a body that is not a user.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rounds::fake::{FakeRounds, ME};
+    /// let fake = FakeRounds::start().await?;
+    /// let me = fake.api()?.get_me().await?;
+    /// assert_eq!((me.id.as_str(), me.first_name.as_deref()), (ME, Some("Dana")));
+    /// # Ok(()) }
+    /// ```
     pub async fn get_me(&self) -> Result<User> {
         self.client
             .call(&SERVICE, "rounds::get_me", Method::GET, "users/me", &[])?
@@ -121,7 +161,23 @@ impl Rounds {
     /// `GET /users/{id}`: any user, in the same shape as [`get_me`](Self::get_me).
     ///
     /// `me` and `rounds` are fixed routes under `/users/`, so those two ids (and an empty one)
-    /// are refused before sending; any other id is percent-encoded as one path segment.
+    /// are refused before sending; any other id is percent-encoded as one path segment. Safe
+    /// to retry.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for `me`, `rounds`, an empty, `.` or `..` id, before sending;
+    /// [`Error::Http`] 404 ([`Error::is_not_found`]) for an unknown id; the errors of
+    /// [`get_me`](Self::get_me).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rounds::fake::{FakeRounds, OTHER};
+    /// let fake = FakeRounds::start().await?;
+    /// let rounds = fake.api()?;
+    /// assert_eq!(rounds.get_user(OTHER).await?.first_name.as_deref(), Some("Arman"));
+    /// assert!(rounds.get_user("nobody").await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_user(&self, id: &str) -> Result<User> {
         const OP: &str = "rounds::get_user";
         if id.is_empty() || id == "me" || id == "rounds" {
@@ -144,6 +200,24 @@ impl Rounds {
     /// An update that sets nothing is refused before sending. The phone number and
     /// verification flag cannot be changed here. Safe to retry: sending the same values twice
     /// leaves the same profile.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty update, before sending; [`Error::Http`] 422 with
+    /// [`Error::field_errors`] (`body.first_name`) when the server refuses a value; the
+    /// errors of [`get_me`](Self::get_me).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rounds::{UserUpdate, fake::{FakeRounds, ME}};
+    /// let fake = FakeRounds::start().await?;
+    /// let me = fake
+    ///     .api()?
+    ///     .update_me(&UserUpdate::new().last_name("Serikova").clear_avatar_url())
+    ///     .await?;
+    /// assert_eq!(me.last_name.as_deref(), Some("Serikova"));
+    /// assert_eq!(fake.user(ME).unwrap().avatar_url, None);
+    /// # Ok(()) }
+    /// ```
     pub async fn update_me(&self, update: &UserUpdate) -> Result<User> {
         const OP: &str = "rounds::update_me";
         if update.is_empty() {
@@ -159,7 +233,20 @@ impl Rounds {
 
     /// `GET /users/rounds`: the rounds the current user takes part in
     /// ([`RoundRole::Participant`]) or organised ([`RoundRole::Owner`], `as_owner=true`). The
-    /// service returns the whole list, unpaged.
+    /// service returns the whole list, unpaged. Safe to retry.
+    ///
+    /// # Errors
+    /// The errors of [`get_me`](Self::get_me); [`Error::Decode`] for a body that is not a
+    /// list of rounds.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rounds::{RoundRole, fake::FakeRounds};
+    /// let fake = FakeRounds::start().await?;
+    /// let owned = fake.api()?.list_rounds(RoundRole::Owner).await?;
+    /// assert_eq!(owned[0].entry_fee_hundredths(), Some(50_000));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_rounds(&self, role: RoundRole) -> Result<Vec<Round>> {
         let call = self
             .client

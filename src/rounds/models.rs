@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::models::{Extra, Patch, string_enum};
 
 /// A user. Every profile field may be `null` for someone who registered by phone and has not
-/// filled in a profile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// filled in a profile. `Default` (an empty id, every field `None`) builds one for your own
+/// tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// The user's id (a string; its format is not documented).
@@ -112,8 +113,8 @@ pub enum RoundRole {
     Owner,
 }
 
-/// A prize round.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A prize round. `Default` (an empty id, every field `None`) builds one for your own tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Round {
     /// The round's id.
@@ -153,8 +154,8 @@ impl Round {
     }
 }
 
-/// The product a round is for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The product a round is for. `Default` builds one for your own tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Product {
     /// The product's id (a string).
