@@ -31,6 +31,12 @@ fn api(server: &MockServer) -> Metabase {
     api_with(server, Auth::metabase_session(SESSION))
 }
 
+/// A client of the fake with a fresh session of the user with this email.
+fn session_of(fake: &FakeMetabase, email: &str) -> Metabase {
+    let session = fake.add_session(email).unwrap();
+    fake.api_with(Auth::metabase_session(session)).unwrap()
+}
+
 fn json(status: u16, raw: &str) -> ResponseTemplate {
     common::body(status, raw, "application/json;charset=utf-8")
 }
@@ -576,7 +582,7 @@ async fn message_bodies_with_stack_traces_keep_only_the_message() {
 #[tokio::test]
 async fn fake_login_get_me_and_logout() {
     let fake = FakeMetabase::start().await.unwrap();
-    let api = fake.unauthenticated().unwrap();
+    let api = fake.api_with(Auth::None).unwrap();
     assert_eq!(
         api.get_me().await.unwrap_err().service_message(),
         Some("Unauthenticated")
@@ -587,13 +593,13 @@ async fn fake_login_get_me_and_logout() {
     assert!(me.permissions.is_some());
     api.logout().await.unwrap();
     assert!(!fake.session_is_live(&session));
-    let admin = fake.unauthenticated().unwrap();
+    let admin = fake.api_with(Auth::None).unwrap();
     admin
         .login(ADMIN_EMAIL, &Secret::new(ADMIN_PASSWORD))
         .await
         .unwrap();
     assert_eq!(admin.get_me().await.unwrap().is_superuser, Some(true));
-    let keyed = fake.api(Auth::metabase_api_key(API_KEY)).unwrap();
+    let keyed = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
     assert_eq!(keyed.list_users(&ListUsers::new()).await.unwrap().total, Some(3));
     let err = api.login(USER_EMAIL, &Secret::new("nope-123")).await.unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "did not match stored password");
@@ -602,7 +608,7 @@ async fn fake_login_get_me_and_logout() {
 #[tokio::test]
 async fn fake_refuses_ordinary_users_where_the_server_does() {
     let fake = FakeMetabase::start().await.unwrap();
-    let rasta = fake.session_for(USER_EMAIL).unwrap();
+    let rasta = session_of(&fake, USER_EMAIL);
     for err in [
         rasta.list_users(&ListUsers::new()).await.unwrap_err(),
         rasta.get_user(1).await.unwrap_err(),
@@ -622,7 +628,7 @@ async fn fake_refuses_ordinary_users_where_the_server_does() {
 #[tokio::test]
 async fn fake_filters_and_pages_with_total() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.with_api_key().unwrap();
+    let admin = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
     let active = admin.list_users(&ListUsers::new()).await.unwrap();
     assert_eq!(
         (active.data.len(), active.total, active.limit),
@@ -662,7 +668,7 @@ async fn fake_filters_and_pages_with_total() {
 #[tokio::test]
 async fn fake_creates_with_unique_emails_and_updates() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.session_for(ADMIN_EMAIL).unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
     let created = admin
         .create_user(&NewUser::new("New.Analyst@Example.com").name("New", "Analyst"))
         .await
@@ -710,7 +716,7 @@ async fn fake_creates_with_unique_emails_and_updates() {
 #[tokio::test]
 async fn fake_password_rules_old_password_and_new_session() {
     let fake = FakeMetabase::start().await.unwrap();
-    let rasta = fake.unauthenticated().unwrap();
+    let rasta = fake.api_with(Auth::None).unwrap();
     let old = rasta
         .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
         .await
@@ -738,18 +744,16 @@ async fn fake_password_rules_old_password_and_new_session() {
         2,
         "the client moved to the new session"
     );
-    assert!(fake.password_is(2, "Fresh-pass9"));
+    assert!(fake.password_is(2, &Secret::new("Fresh-pass9")));
 
-    let admin = fake.session_for(ADMIN_EMAIL).unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
     let changed = admin
         .change_password(2, &Secret::new("Reset-pass7"), None)
         .await
         .unwrap();
     assert!(matches!(changed, PasswordChanged::Changed));
     assert!(!fake.session_is_live(&new), "the user's sessions ended");
-    let err = fake
-        .session_for("lucky@metabase.com")
-        .unwrap()
+    let err = session_of(&fake, "lucky@metabase.com")
         .change_password(2, &Secret::new("Other-pass1"), None)
         .await
         .unwrap_err();
@@ -759,7 +763,7 @@ async fn fake_password_rules_old_password_and_new_session() {
 #[tokio::test]
 async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.with_api_key().unwrap();
+    let admin = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
     admin.deactivate_user(3).await.unwrap();
     assert_eq!(fake.is_active(3), Some(false));
     admin.deactivate_user(3).await.unwrap();
@@ -788,7 +792,7 @@ async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
 #[tokio::test]
 async fn fake_dismisses_modals() {
     let fake = FakeMetabase::start().await.unwrap();
-    let rasta = fake.session_for(USER_EMAIL).unwrap();
+    let rasta = session_of(&fake, USER_EMAIL);
     assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(true));
     rasta.dismiss_modal(2, Modal::QbNewb).await.unwrap();
     assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(false));
@@ -801,4 +805,191 @@ async fn fake_dismisses_modals() {
             .map(|s| s.as_u16()),
         Some(403)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bugs (written first, against the old code)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_empty_session_id_is_a_protocol_error_and_the_old_credential_stays() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .respond_with(json(200, r#"{"id": ""}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let err = api.login("a@b.io", &Secret::new("pass-w0rd")).await.unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    match api.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), SESSION),
+        other => panic!("the old session is gone: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn logout_with_an_api_key_keeps_the_key_and_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::metabase_api_key("mb_abcdefghijkl"));
+    let err = api.logout().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(matches!(api.client().auth(), Auth::MetabaseApiKey(_)));
+}
+
+#[tokio::test]
+async fn fake_applies_group_memberships_and_data_analyst_on_put() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let mut update = UserUpdate::new().groups(vec![GroupMembership::new(1), GroupMembership::new(2)]);
+    update.is_data_analyst = Some(true);
+    let updated = admin.update_user(3, &update).await.unwrap();
+    assert_eq!(
+        updated.user_group_memberships,
+        Some(vec![GroupMembership::new(1), GroupMembership::new(2)])
+    );
+    assert_eq!(
+        updated.is_superuser,
+        Some(true),
+        "the Administrators group makes an admin"
+    );
+    assert_eq!(updated.is_data_analyst, Some(true));
+    let rasta = session_of(&fake, USER_EMAIL);
+    let err = rasta
+        .update_user(
+            2,
+            &UserUpdate::new().groups(vec![GroupMembership::new(1), GroupMembership::new(2)]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    let mut tenant = UserUpdate::new();
+    tenant.tenant_id = Patch::Set(7);
+    let err = admin.update_user(3, &tenant).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+}
+
+#[tokio::test]
+async fn fake_applies_the_newer_list_filters() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let external = admin
+        .list_users(&ListUsers::new().tenancy(Tenancy::External))
+        .await
+        .unwrap();
+    assert_eq!(external.total, Some(0));
+    let tenant = admin.list_users(&ListUsers::new().tenant_id(3)).await.unwrap();
+    assert_eq!(tenant.total, Some(0));
+    let both = admin
+        .list_users(&ListUsers::new().tenancy(Tenancy::All).tenant_id(3))
+        .await
+        .unwrap_err();
+    assert_eq!(both.status().map(|s| s.as_u16()), Some(400));
+    let analysts = admin
+        .list_users(&ListUsers::new().is_data_analyst(true))
+        .await
+        .unwrap();
+    assert_eq!(analysts.total, Some(0));
+    let studio = admin
+        .list_users(&ListUsers::new().can_access_data_studio(true))
+        .await
+        .unwrap();
+    assert_eq!(studio.data.iter().map(|u| u.id).collect::<Vec<_>>(), [1]);
+}
+
+#[tokio::test]
+async fn fake_superuser_recipients_carry_admin_columns_only() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let page = admin.list_recipients().await.unwrap();
+    let first = &page.data[0];
+    assert!(first.group_ids.is_none() && first.personal_collection_id.is_none());
+    assert!(!first.extra.contains_key("tenant_collection_id"));
+    assert!(first.is_active.is_some());
+}
+
+#[tokio::test]
+async fn fake_checks_credentials_before_routing() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let wrong = fake
+        .api_with(Auth::metabase_api_key("mb_notTheRightKey123"))
+        .unwrap();
+    let err = wrong
+        .request(userapi::Method::GET, &["api", "card", "1"])
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(err.service_message(), Some("Unauthenticated"));
+}
+
+#[tokio::test]
+async fn fake_answers_the_api_key_user_on_current() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let keyed = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
+    let me = keyed.get_me().await.unwrap();
+    assert!(
+        me.email.as_deref().unwrap().ends_with("@api-key.invalid"),
+        "{:?}",
+        me.email
+    );
+    assert_eq!(me.last_name.as_deref(), Some(""));
+    assert_eq!(me.is_superuser, Some(true));
+}
+
+#[tokio::test]
+async fn fake_missing_username_says_missing_required_key() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let err = fake
+        .api_with(Auth::None)
+        .unwrap()
+        .request(userapi::Method::POST, &["api", "session"])
+        .json(&json!({"password": "x"}))
+        .send_empty()
+        .await
+        .unwrap_err();
+    let body = String::from_utf8_lossy(err.http().unwrap().body()).into_owned();
+    assert!(body.contains("missing required key, received: nil"), "{body}");
+}
+
+#[tokio::test]
+async fn fake_sets_and_accepts_the_session_cookie() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let url = fake.base_url();
+    let login = http
+        .post(url.join("api/session").unwrap())
+        .json(&json!({"username": USER_EMAIL, "password": USER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("metabase.SESSION="))
+        .and_then(|c| c.split(';').next())
+        .expect("a metabase.SESSION cookie")
+        .to_owned();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("metabase.TIMEOUT=alive;")),
+        "{cookies:?}"
+    );
+    let me = http
+        .get(url.join("api/user/current").unwrap())
+        .header("cookie", format!("metabase.SESSION={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
 }
