@@ -1912,3 +1912,24 @@ async fn fake_cookie_wins_over_the_header_and_logout_clears_it() {
     );
     assert!(!fake.session_is_live(&rasta));
 }
+
+#[tokio::test]
+async fn a_user_without_names_and_with_new_fields_decodes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/9"))
+        .respond_with(json(
+            200,
+            r#"{"id": 9, "email": "x@example.com", "first_name": null, "last_name": null,
+                "common_name": null, "last_login": null, "brand_new": {"a": 1}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = api(&server).get_user(9).await.unwrap();
+    assert_eq!(
+        (user.first_name, user.last_name, user.common_name),
+        (None, None, None)
+    );
+    assert_eq!(user.extra["brand_new"]["a"], 1);
+}

@@ -19,7 +19,7 @@
 //! using a session) and [`reset_password`](Metabase::reset_password). A session id that comes
 //! back empty is an [`Error::Protocol`] and the client keeps what it had.
 //!
-//! Every example on this page runs against [`fake::FakeMetabase`](crate::metabase::fake::FakeMetabase).
+//! Every example on this page runs against `fake::FakeMetabase` (feature `fake`).
 
 mod models;
 
@@ -134,6 +134,23 @@ impl Metabase {
     /// A request to a Metabase endpoint this crate does not model yet, through the same
     /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
     /// limits) with Metabase's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Method;
+    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// let api = fake.api()?;
+    /// let me: serde_json::Value = api.request(Method::GET, &["api", "user", "current"]).idempotent().send().await?;
+    /// assert_eq!(me["id"], 1);
+    /// let err = api.request(Method::GET, &["api", "card", "1"]).send_empty().await.unwrap_err();
+    /// assert_eq!(err.service_message(), Some("API endpoint does not exist.")); // not in the fake
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a segment that cannot be one (empty, `.`, `..`); then as
+    /// any call: the server's refusal with Metabase's message and field errors, or a body
+    /// that does not decode.
     pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
         crate::RequestBuilder::new(
             self.client
