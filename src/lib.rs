@@ -7,7 +7,7 @@
 //! | [`novaconnect`] | NovaConnect (`user/get`, `user/edit`, `user/password`) | `novaconnect` |
 //! | [`diadoc`] | Kontur Diadoc (`GetMyUser`, `UpdateMyUser`, `GetMyOrganizations`, `GetMyEmployee`, `Authenticate`) | `diadoc` |
 //! | [`rounds`] | the FastAPI rounds app (`/users/me`, `/users/{id}`, `/users/rounds`) | `rounds` |
-//! | [`metabase`] | Metabase (the whole `/api/user` resource, `/api/session`, paging) | `metabase` |
+//! | [`metabase`] | Metabase (`/api/user`, `/api/session` and password resets, `/api/api-key`, login history, key-value store) | `metabase` |
 //! | [`rightech`] | Rightech IoT Cloud (`/api/v1/users` CRUD, `/api/v1/users/tokens`, `/api/v1/roles`) | `rightech` |
 //!
 //! One [`Client`] holds the base URL, the credentials ([`Auth`]) and the transport settings

@@ -6,15 +6,16 @@ mod common;
 use common::text;
 use serde_json::json;
 use userapi::metabase::fake::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, API_KEY, FakeMetabase, USER_EMAIL, USER_PASSWORD,
+    ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
+    USER_EMAIL, USER_PASSWORD,
 };
 use userapi::metabase::{
-    AttributeSource, GroupMembership, ListUsers, Metabase, Modal, NewUser, PasswordChanged, Tenancy,
-    UserStatus, UserUpdate,
+    ApiKeyUpdate, AttributeSource, GroupMembership, ListUsers, Metabase, Modal, NewApiKey, NewUser,
+    PasswordChanged, Tenancy, UserKeyValue, UserStatus, UserUpdate,
 };
 use userapi::models::Patch;
 use userapi::{Auth, Error, Secret};
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const CURRENT: &str = include_str!("fixtures/metabase/current.json");
@@ -29,6 +30,12 @@ fn api_with(server: &MockServer, auth: Auth) -> Metabase {
 
 fn api(server: &MockServer) -> Metabase {
     api_with(server, Auth::metabase_session(SESSION))
+}
+
+/// A client of the fake with a fresh session of the user with this email.
+fn session_of(fake: &FakeMetabase, email: &str) -> Metabase {
+    let session = fake.add_session(email).unwrap();
+    fake.api_with(Auth::metabase_session(session)).unwrap()
 }
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {
@@ -582,7 +589,7 @@ async fn message_bodies_with_stack_traces_keep_only_the_message() {
 #[tokio::test]
 async fn fake_login_get_me_and_logout() {
     let fake = FakeMetabase::start().await.unwrap();
-    let api = fake.unauthenticated().unwrap();
+    let api = fake.api_with(Auth::None).unwrap();
     assert_eq!(
         api.get_me().await.unwrap_err().service_message(),
         Some("Unauthenticated")
@@ -593,13 +600,13 @@ async fn fake_login_get_me_and_logout() {
     assert!(me.permissions.is_some());
     api.logout().await.unwrap();
     assert!(!fake.session_is_live(&session));
-    let admin = fake.unauthenticated().unwrap();
+    let admin = fake.api_with(Auth::None).unwrap();
     admin
         .login(ADMIN_EMAIL, &Secret::new(ADMIN_PASSWORD))
         .await
         .unwrap();
     assert_eq!(admin.get_me().await.unwrap().is_superuser, Some(true));
-    let keyed = fake.api(Auth::metabase_api_key(API_KEY)).unwrap();
+    let keyed = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
     assert_eq!(keyed.list_users(&ListUsers::new()).await.unwrap().total, Some(3));
     let err = api.login(USER_EMAIL, &Secret::new("nope-123")).await.unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "did not match stored password");
@@ -608,7 +615,7 @@ async fn fake_login_get_me_and_logout() {
 #[tokio::test]
 async fn fake_refuses_ordinary_users_where_the_server_does() {
     let fake = FakeMetabase::start().await.unwrap();
-    let rasta = fake.session_for(USER_EMAIL).unwrap();
+    let rasta = session_of(&fake, USER_EMAIL);
     for err in [
         rasta.list_users(&ListUsers::new()).await.unwrap_err(),
         rasta.get_user(1).await.unwrap_err(),
@@ -628,7 +635,7 @@ async fn fake_refuses_ordinary_users_where_the_server_does() {
 #[tokio::test]
 async fn fake_filters_and_pages_with_total() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.with_api_key().unwrap();
+    let admin = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
     let active = admin.list_users(&ListUsers::new()).await.unwrap();
     assert_eq!(
         (active.data.len(), active.total, active.limit),
@@ -668,7 +675,7 @@ async fn fake_filters_and_pages_with_total() {
 #[tokio::test]
 async fn fake_creates_with_unique_emails_and_updates() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.session_for(ADMIN_EMAIL).unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
     let created = admin
         .create_user(&NewUser::new("New.Analyst@Example.com").name("New", "Analyst"))
         .await
@@ -716,7 +723,7 @@ async fn fake_creates_with_unique_emails_and_updates() {
 #[tokio::test]
 async fn fake_password_rules_old_password_and_new_session() {
     let fake = FakeMetabase::start().await.unwrap();
-    let rasta = fake.unauthenticated().unwrap();
+    let rasta = fake.api_with(Auth::None).unwrap();
     let old = rasta
         .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
         .await
@@ -744,18 +751,16 @@ async fn fake_password_rules_old_password_and_new_session() {
         2,
         "the client moved to the new session"
     );
-    assert!(fake.password_is(2, "Fresh-pass9"));
+    assert!(fake.password_is(2, &Secret::new("Fresh-pass9")));
 
-    let admin = fake.session_for(ADMIN_EMAIL).unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
     let changed = admin
         .change_password(2, &Secret::new("Reset-pass7"), None)
         .await
         .unwrap();
     assert!(matches!(changed, PasswordChanged::Changed));
     assert!(!fake.session_is_live(&new), "the user's sessions ended");
-    let err = fake
-        .session_for("lucky@metabase.com")
-        .unwrap()
+    let err = session_of(&fake, "lucky@metabase.com")
         .change_password(2, &Secret::new("Other-pass1"), None)
         .await
         .unwrap_err();
@@ -765,7 +770,7 @@ async fn fake_password_rules_old_password_and_new_session() {
 #[tokio::test]
 async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.with_api_key().unwrap();
+    let admin = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
     admin.deactivate_user(3).await.unwrap();
     assert_eq!(fake.is_active(3), Some(false));
     admin.deactivate_user(3).await.unwrap();
@@ -794,7 +799,7 @@ async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
 #[tokio::test]
 async fn fake_dismisses_modals() {
     let fake = FakeMetabase::start().await.unwrap();
-    let rasta = fake.session_for(USER_EMAIL).unwrap();
+    let rasta = session_of(&fake, USER_EMAIL);
     assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(true));
     rasta.dismiss_modal(2, Modal::QbNewb).await.unwrap();
     assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(false));
@@ -807,4 +812,1130 @@ async fn fake_dismisses_modals() {
             .map(|s| s.as_u16()),
         Some(403)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bugs (written first, against the old code)
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_empty_session_id_is_a_protocol_error_and_the_old_credential_stays() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .respond_with(json(200, r#"{"id": ""}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let err = api.login("a@b.io", &Secret::new("pass-w0rd")).await.unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    match api.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), SESSION),
+        other => panic!("the old session is gone: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn logout_with_an_api_key_keeps_the_key_and_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::metabase_api_key("mb_abcdefghijkl"));
+    let err = api.logout().await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert!(matches!(api.client().auth(), Auth::MetabaseApiKey(_)));
+}
+
+#[tokio::test]
+async fn fake_applies_group_memberships_and_data_analyst_on_put() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let mut update = UserUpdate::new().groups(vec![GroupMembership::new(1), GroupMembership::new(2)]);
+    update.is_data_analyst = Some(true);
+    let updated = admin.update_user(3, &update).await.unwrap();
+    assert_eq!(
+        updated.user_group_memberships,
+        Some(vec![GroupMembership::new(1), GroupMembership::new(2)])
+    );
+    assert_eq!(
+        updated.is_superuser,
+        Some(true),
+        "the Administrators group makes an admin"
+    );
+    assert_eq!(updated.is_data_analyst, Some(true));
+    let rasta = session_of(&fake, USER_EMAIL);
+    let err = rasta
+        .update_user(
+            2,
+            &UserUpdate::new().groups(vec![GroupMembership::new(1), GroupMembership::new(2)]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    let mut tenant = UserUpdate::new();
+    tenant.tenant_id = Patch::Set(7);
+    let err = admin.update_user(3, &tenant).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
+}
+
+#[tokio::test]
+async fn fake_applies_the_newer_list_filters() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let external = admin
+        .list_users(&ListUsers::new().tenancy(Tenancy::External))
+        .await
+        .unwrap();
+    assert_eq!(external.total, Some(0));
+    let tenant = admin.list_users(&ListUsers::new().tenant_id(3)).await.unwrap();
+    assert_eq!(tenant.total, Some(0));
+    let both = admin
+        .list_users(&ListUsers::new().tenancy(Tenancy::All).tenant_id(3))
+        .await
+        .unwrap_err();
+    assert_eq!(both.status().map(|s| s.as_u16()), Some(400));
+    let analysts = admin
+        .list_users(&ListUsers::new().is_data_analyst(true))
+        .await
+        .unwrap();
+    assert_eq!(analysts.total, Some(0));
+    let studio = admin
+        .list_users(&ListUsers::new().can_access_data_studio(true))
+        .await
+        .unwrap();
+    assert_eq!(studio.data.iter().map(|u| u.id).collect::<Vec<_>>(), [1]);
+}
+
+#[tokio::test]
+async fn fake_superuser_recipients_carry_admin_columns_only() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let page = admin.list_recipients().await.unwrap();
+    let first = &page.data[0];
+    assert!(first.group_ids.is_none() && first.personal_collection_id.is_none());
+    assert!(!first.extra.contains_key("tenant_collection_id"));
+    assert!(first.is_active.is_some());
+}
+
+#[tokio::test]
+async fn fake_checks_credentials_before_routing() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let wrong = fake
+        .api_with(Auth::metabase_api_key("mb_notTheRightKey123"))
+        .unwrap();
+    let err = wrong
+        .request(userapi::Method::GET, &["api", "card", "1"])
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
+    assert_eq!(err.service_message(), Some("Unauthenticated"));
+}
+
+#[tokio::test]
+async fn fake_answers_the_api_key_user_on_current() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let keyed = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
+    let me = keyed.get_me().await.unwrap();
+    assert!(
+        me.email.as_deref().unwrap().ends_with("@api-key.invalid"),
+        "{:?}",
+        me.email
+    );
+    assert_eq!(me.last_name.as_deref(), Some(""));
+    assert_eq!(me.is_superuser, Some(true));
+}
+
+#[tokio::test]
+async fn fake_missing_username_says_missing_required_key() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let err = fake
+        .api_with(Auth::None)
+        .unwrap()
+        .request(userapi::Method::POST, &["api", "session"])
+        .json(&json!({"password": "x"}))
+        .send_empty()
+        .await
+        .unwrap_err();
+    let body = String::from_utf8_lossy(err.http().unwrap().body()).into_owned();
+    assert!(body.contains("missing required key, received: nil"), "{body}");
+}
+
+#[tokio::test]
+async fn fake_sets_and_accepts_the_session_cookie() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let url = fake.base_url();
+    let login = http
+        .post(url.join("api/session").unwrap())
+        .json(&json!({"username": USER_EMAIL, "password": USER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("metabase.SESSION="))
+        .and_then(|c| c.split(';').next())
+        .expect("a metabase.SESSION cookie")
+        .to_owned();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("metabase.TIMEOUT=alive;")),
+        "{cookies:?}"
+    );
+    let me = http
+        .get(url.join("api/user/current").unwrap())
+        .header("cookie", format!("metabase.SESSION={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys, password check and reset, login history, key-value store: on the wire
+// ---------------------------------------------------------------------------------------------
+
+const KEY: &str = r#"{"id": 2, "name": "Reporting bot", "group": {"id": 3, "name": "Analysts"},
+  "masked_key": "mb_q4Zr****************************************",
+  "created_at": "2024-03-05T08:12:44.318Z", "updated_at": "2024-03-05T08:12:44.318Z",
+  "updated_by": {"id": 1, "common_name": "Ada Byron"}, "scope_v2": "later"}"#;
+const UNMASKED: &str = "mb_q4Zr0Hc1N0rjQm5x8mSg0lUe3aW6k5K9pXyV2dTbF7o=";
+
+/// The body of the single request a server received, as JSON (`Null` when empty).
+async fn only_body(server: &MockServer) -> serde_json::Value {
+    let seen = server.received_requests().await.unwrap();
+    assert_eq!(seen.len(), 1, "exactly one request");
+    if seen[0].body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&seen[0].body).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn api_keys_are_listed_and_counted_with_gets_that_may_be_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/api-key"))
+        .respond_with(text(503, "busy"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/api-key"))
+        .respond_with(json(200, &format!("[{KEY}]")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/api-key/count"))
+        .respond_with(json(200, "1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let keys = api.list_api_keys().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = &keys[0];
+    assert_eq!((key.id, key.name.as_deref()), (2, Some("Reporting bot")));
+    assert_eq!(key.group.as_ref().map(|g| g.id), Some(3));
+    assert_eq!(key.prefix(), Some("mb_q4Zr"));
+    assert_eq!(
+        key.updated_by.as_ref().unwrap().common_name.as_deref(),
+        Some("Ada Byron")
+    );
+    assert_eq!(key.extra["scope_v2"], "later");
+    assert_eq!(api.count_api_keys().await.unwrap(), 1);
+    let lists = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/api-key")
+        .count();
+    assert_eq!(lists, 2, "the 503 was retried");
+}
+
+#[tokio::test]
+async fn create_api_key_posts_name_and_group_and_keeps_the_key_secret() {
+    let server = MockServer::start().await;
+    let created = KEY.replacen("{", &format!(r#"{{"unmasked_key": "{UNMASKED}","#), 1);
+    Mock::given(method("POST"))
+        .and(path("/api/api-key"))
+        .respond_with(json(200, &created))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let issued = api(&server)
+        .create_api_key(&NewApiKey::new("Reporting bot", 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        only_body(&server).await,
+        json!({"name": "Reporting bot", "group_id": 3})
+    );
+    assert_eq!(issued.key.expose(), UNMASKED);
+    assert_eq!(issued.api_key.id, 2);
+    assert!(
+        !issued.api_key.extra.contains_key("unmasked_key"),
+        "the key never reaches extra"
+    );
+    assert!(!format!("{issued:?}").contains(UNMASKED));
+}
+
+#[tokio::test]
+async fn create_api_key_is_never_retried_and_checks_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(text(503, "busy"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    assert!(api.create_api_key(&NewApiKey::new("bot", 3)).await.is_err());
+    for bad in [NewApiKey::new("  ", 3), NewApiKey::new("bot", 0)] {
+        let err = api.create_api_key(&bad).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_issued_key_without_the_key_is_a_protocol_error_whose_text_quotes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/api-key/2/regenerate"))
+        .respond_with(json(200, r#"{"id": 2, "masked_key": "mb_q4Zr****"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server).regenerate_api_key(2).await.unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn regenerate_reads_the_current_and_the_older_answer_and_sends_no_body() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/api-key/2/regenerate"))
+        .respond_with(json(
+            200,
+            &format!(r#"{{"id": 2, "unmasked_key": "{UNMASKED}", "masked_key": "mb_q4Zr****", "prefix": "mb_q4Zr"}}"#),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let issued = api(&server).regenerate_api_key(2).await.unwrap();
+    assert_eq!(only_body(&server).await, serde_json::Value::Null);
+    assert_eq!(
+        (issued.key.expose(), issued.prefix.as_deref(), issued.api_key.id),
+        (UNMASKED, Some("mb_q4Zr"), 2)
+    );
+    // Builds up to 06f5232b answered the whole key.
+    let server = MockServer::start().await;
+    let older = KEY.replacen("{", &format!(r#"{{"unmasked_key": "{UNMASKED}","#), 1);
+    Mock::given(method("PUT"))
+        .respond_with(json(200, &older))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let issued = api(&server).regenerate_api_key(2).await.unwrap();
+    assert_eq!(issued.api_key.name.as_deref(), Some("Reporting bot"));
+    assert_eq!(issued.prefix, None);
+    // Not retried: the old key would already be dead.
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(text(503, "busy"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(api(&server).regenerate_api_key(2).await.is_err());
+}
+
+#[tokio::test]
+async fn update_api_key_puts_only_what_is_set_and_may_be_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/api-key/2"))
+        .and(body_json(json!({"group_id": 4})))
+        .respond_with(text(503, "busy"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/api-key/2"))
+        .and(body_json(json!({"group_id": 4})))
+        .respond_with(json(200, KEY))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let key = api
+        .update_api_key(2, &ApiKeyUpdate::new().group_id(4))
+        .await
+        .unwrap();
+    assert_eq!(key.id, 2);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    for err in [
+        api.update_api_key(2, &ApiKeyUpdate::new()).await.unwrap_err(),
+        api.update_api_key(0, &ApiKeyUpdate::new().name("x"))
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn delete_api_key_is_a_delete_answered_204_and_never_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/api-key/2"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    api(&server).delete_api_key(2).await.unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(text(503, "busy"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(api(&server).delete_api_key(2).await.is_err());
+}
+
+#[tokio::test]
+async fn check_password_posts_the_candidate_and_reads_valid() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session/password-check"))
+        .and(body_json(json!({"password": "something123"})))
+        .respond_with(json(200, r#"{"valid": true}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    api(&server)
+        .check_password(&Secret::new("something123"))
+        .await
+        .unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(
+            400,
+            r#"{"errors": {"password": "password is too common."}, "specific-errors": {"password": ["password is too common., received: \"blah\""]}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server)
+        .check_password(&Secret::new("blah"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].field(), "password");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(200, r#"{"valid": false}"#))
+        .mount(&server)
+        .await;
+    let err = api(&server)
+        .check_password(&Secret::new("blah"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn forgot_password_posts_the_email_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session/forgot_password"))
+        .and(body_json(json!({"email": "rasta@example.com"})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    api(&server).forgot_password("rasta@example.com").await.unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(text(503, "busy"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(api(&server).forgot_password("rasta@example.com").await.is_err());
+    let err = api(&server).forgot_password(" ").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+}
+
+#[tokio::test]
+async fn the_reset_token_goes_in_the_query() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/session/password_reset_token_valid"))
+        .and(query_param("token", "100_8a266560-e3a8 4dc1"))
+        .respond_with(json(200, r#"{"valid": false}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let valid = api(&server)
+        .password_reset_token_valid(&Secret::new("100_8a266560-e3a8 4dc1"))
+        .await
+        .unwrap();
+    assert!(!valid);
+}
+
+#[tokio::test]
+async fn reset_password_posts_token_and_password_and_switches_to_the_new_session() {
+    const NEW: &str = "3b0f8a52-6c1d-4e2a-9f7b-2d4c6e8a0b1c";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session/reset_password"))
+        .and(body_json(json!({"token": "2_abc", "password": "N3w-secret"})))
+        .respond_with(json(
+            200,
+            &format!(r#"{{"success": true, "session_id": "{NEW}"}}"#),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("x-metabase-session", NEW))
+        .respond_with(json(200, CURRENT))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::None);
+    let done = api
+        .reset_password(&Secret::new("2_abc"), &Secret::new("N3w-secret"))
+        .await
+        .unwrap();
+    assert_eq!(done, PasswordChanged::NewSession(Secret::new(NEW)));
+    api.get_me().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reset_without_a_session_keeps_the_client_and_an_empty_one_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json(200, r#"{"success": true}"#))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(json(200, r#"{"success": true, "session_id": ""}"#))
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let mfa = api
+        .reset_password(&Secret::new("2_abc"), &Secret::new("N3w-secret"))
+        .await
+        .unwrap();
+    assert_eq!(mfa, PasswordChanged::Changed);
+    let err = api
+        .reset_password(&Secret::new("2_abc"), &Secret::new("N3w-secret"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    match api.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), SESSION),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        2,
+        "never retried"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_session_from_a_password_change_keeps_the_old_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(json(200, r#"{"success": true, "session_id": " "}"#))
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let err = api
+        .change_password(3, &Secret::new("n3w-Secret"), Some(&Secret::new("0ld-Secret")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(matches!(api.client().auth(), Auth::MetabaseSession(s) if s.expose() == SESSION));
+}
+
+#[tokio::test]
+async fn login_history_decodes_the_documented_rows() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/login-history/current"))
+        .respond_with(json(
+            200,
+            r#"[{"timestamp": "2024-03-05T08:00:01.5Z", "device_description": "Browser (Chrome/Windows)",
+                 "ip_address": "127.0.0.1", "active": true, "location": "Unknown location", "timezone": null},
+                {"timestamp": "2021-03-18T20:52:41.808482+01:00", "device_description": "Mobile Browser (Mobile Safari/iOS)",
+                 "ip_address": "185.233.100.23", "active": false, "location": null, "timezone": "CET", "new": 1}]"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let rows = api(&server).login_history().await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].active, Some(true));
+    assert_eq!(rows[1].location, None);
+    assert_eq!(rows[1].timezone.as_deref(), Some("CET"));
+    assert!(rows[1].timestamp.as_ref().unwrap().to_system_time().is_some());
+    assert_eq!(rows[1].extra["new"], 1);
+}
+
+#[tokio::test]
+async fn user_values_use_their_paths_and_decode_by_content_type() {
+    let server = MockServer::start().await;
+    let stored = json!({"last_download_format": "xlsx", "last_table_download_format": "csv"});
+    Mock::given(method("PUT"))
+        .and(path(
+            "/api/user-key-value/namespace/last_download_format/key/download_format_preference",
+        ))
+        .and(body_json(
+            json!({"value": stored, "expires_at": "2030-01-01T00:00:00Z"}),
+        ))
+        .respond_with(text(200, &stored.to_string()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user-key-value/namespace/calendar/key/a%20b"))
+        .respond_with(text(200, "persian"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user-key-value/namespace/calendar/key/gone"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user-key-value/namespace/indicator-menu/key/k"))
+        .respond_with(json(200, r#"["a", "b"]"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user-key-value/namespace/calendar"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/user-key-value/namespace/calendar/key/system"))
+        .respond_with(json(200, "0"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let value = UserKeyValue::new(stored.clone()).expires_at("2030-01-01T00:00:00Z");
+    let back = api
+        .set_user_value("last_download_format", "download_format_preference", &value)
+        .await
+        .unwrap();
+    assert_eq!(back, stored, "the text/plain answer holds JSON");
+    assert_eq!(
+        api.get_user_value("calendar", "a b").await.unwrap(),
+        Some(json!("persian")),
+        "a string comes unquoted"
+    );
+    assert_eq!(api.get_user_value("calendar", "gone").await.unwrap(), None);
+    assert_eq!(
+        api.get_user_value("indicator-menu", "k").await.unwrap(),
+        Some(json!(["a", "b"]))
+    );
+    assert!(api.get_user_values("calendar").await.unwrap().is_empty());
+    assert!(!api.delete_user_value("calendar", "system").await.unwrap());
+    for err in [
+        api.get_user_value(" ", "k").await.unwrap_err(),
+        api.set_user_value("calendar", "  ", &UserKeyValue::new("persian"))
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_new_users_password_is_sent_but_never_printed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user"))
+        .and(body_json(
+            json!({"email": "a@b.io", "password": "Init1al-pass", "source": "admin"}),
+        ))
+        .respond_with(json(200, BY_ID))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let new = NewUser::new("a@b.io").password("Init1al-pass").source("admin");
+    assert!(!format!("{new:?}").contains("Init1al-pass"));
+    api(&server).create_user(&new).await.unwrap();
+}
+
+#[tokio::test]
+async fn user_update_builders_send_their_fields_and_no_group_manager_flag() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/3"))
+        .and(body_json(json!({
+            "user_group_memberships": [{"id": 1}, {"id": 4, "is_group_manager": true}],
+            "is_data_analyst": true, "login_attributes": {"region": "EU"}, "tenant_id": 9
+        })))
+        .respond_with(json(200, BY_ID))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("region".into(), json!("EU"));
+    let update = UserUpdate::new()
+        .groups(vec![
+            GroupMembership::new(1),
+            GroupMembership::new(4).manager(true),
+        ])
+        .is_data_analyst(true)
+        .login_attributes(attrs)
+        .tenant_id(9);
+    api(&server).update_user(3, &update).await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// API keys, password check and reset, login history, key-value store: on the fake
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn fake_api_key_lifecycle() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = fake.api().unwrap();
+    assert_eq!(admin.count_api_keys().await.unwrap(), 1);
+    let issued = admin
+        .create_api_key(&NewApiKey::new("Reporting bot", ANALYSTS_GROUP))
+        .await
+        .unwrap();
+    assert_eq!(issued.key.expose().len(), 47);
+    assert_eq!(issued.api_key.prefix(), Some(&issued.key.expose()[..7]));
+    assert_eq!(
+        issued.api_key.group.as_ref().map(|g| (g.id, g.name.as_deref())),
+        Some((ANALYSTS_GROUP, Some("Analysts")))
+    );
+    assert_eq!(
+        issued.api_key.updated_by.as_ref().unwrap().common_name.as_deref(),
+        Some("Crowberto Corv")
+    );
+    let bot = fake.api_with(Auth::metabase_api_key(issued.key.clone())).unwrap();
+    let me = bot.get_me().await.unwrap();
+    assert_eq!(me.common_name.as_deref(), Some("Reporting bot"));
+    assert_eq!(me.group_ids, Some(vec![ALL_USERS_GROUP, ANALYSTS_GROUP]));
+    assert_eq!((me.last_login.clone(), me.personal_collection_id), (None, None));
+    assert_eq!(
+        bot.list_api_keys()
+            .await
+            .unwrap_err()
+            .status()
+            .map(|s| s.as_u16()),
+        Some(403),
+        "a key outside Administrators is no superuser"
+    );
+    assert!(bot.login_history().await.unwrap().is_empty());
+    let err = admin
+        .create_api_key(&NewApiKey::new("Reporting bot", ANALYSTS_GROUP))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.field_errors()[0].message(),
+        "An API key with this name already exists."
+    );
+    let listed = admin
+        .list_users(&ListUsers::new().status(UserStatus::All))
+        .await
+        .unwrap();
+    assert!(
+        listed.data.iter().all(|u| u.id != me.id),
+        "keys' users are never listed"
+    );
+
+    let id = issued.api_key.id;
+    let renamed = admin
+        .update_api_key(id, &ApiKeyUpdate::new().name("Nightly bot").group_id(ADMIN_GROUP))
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_deref(), Some("Nightly bot"));
+    let me = bot.get_me().await.unwrap();
+    assert_eq!(
+        (me.common_name.as_deref(), me.is_superuser),
+        (Some("Nightly bot"), Some(true))
+    );
+
+    let fresh = admin.regenerate_api_key(id).await.unwrap();
+    assert_ne!(fresh.key, issued.key);
+    assert!(
+        bot.get_me().await.unwrap_err().is_auth(),
+        "the old key stops at once"
+    );
+    let bot = fake.api_with(Auth::metabase_api_key(fresh.key)).unwrap();
+    bot.get_me().await.unwrap();
+
+    admin.delete_api_key(id).await.unwrap();
+    assert!(bot.get_me().await.unwrap_err().is_auth());
+    assert!(admin.delete_api_key(id).await.unwrap_err().is_not_found());
+    assert_eq!(fake.is_active(me.id), Some(false), "its user is deactivated");
+    assert_eq!(admin.count_api_keys().await.unwrap(), 1);
+
+    let rasta = session_of(&fake, USER_EMAIL);
+    let err = rasta
+        .create_api_key(&NewApiKey::new("mine", ANALYSTS_GROUP))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
+    let err = admin
+        .request(userapi::Method::GET, &["api", "api-key", "1"])
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.service_message(), Some("API endpoint does not exist."));
+}
+
+#[tokio::test]
+async fn fake_seeding_adds_users_sessions_and_keys() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let ada = fake
+        .add_user(
+            &NewUser::new("Ada@Example.com")
+                .name("Ada", "Byron")
+                .password("Engine-1843"),
+        )
+        .unwrap();
+    assert_eq!(ada.email.as_deref(), Some("ada@example.com"));
+    assert!(fake.password_is(ada.id, &Secret::new("Engine-1843")));
+    assert!(fake.add_user(&NewUser::new("ADA@example.com")).is_err(), "taken");
+    let session = fake.add_session("ada@example.com").unwrap();
+    let as_ada = fake.api_with(Auth::metabase_session(session)).unwrap();
+    assert_eq!(as_ada.get_me().await.unwrap().id, ada.id);
+    let issued = fake
+        .add_api_key(&NewApiKey::new("Seeded", ANALYSTS_GROUP))
+        .unwrap();
+    let keyed = fake.api_with(Auth::metabase_api_key(issued.key)).unwrap();
+    assert_eq!(
+        keyed.get_me().await.unwrap().common_name.as_deref(),
+        Some("Seeded")
+    );
+    assert!(fake.add_session("nobody@example.com").is_err());
+}
+
+#[tokio::test]
+async fn fake_checks_passwords_without_credentials() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let anyone = fake.api_with(Auth::None).unwrap();
+    anyone
+        .check_password(&Secret::new("Tour-pass-2024"))
+        .await
+        .unwrap();
+    for weak in ["blah", "password1", "nodigits"] {
+        let err = anyone.check_password(&Secret::new(weak)).await.unwrap_err();
+        assert_eq!(
+            err.field_errors()[0].message(),
+            "password is too common.",
+            "{weak}"
+        );
+    }
+    let err = anyone
+        .request(userapi::Method::POST, &["api", "session", "password-check"])
+        .json(&json!({}))
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert!(err.http().unwrap().body_text().contains(MISSING_KEY));
+}
+
+const MISSING_KEY: &str = "missing required key, received: nil";
+
+#[tokio::test]
+async fn fake_login_history_is_newest_first_and_follows_the_session() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let api = fake.api_with(Auth::None).unwrap();
+    api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await.unwrap();
+    let rows = api.login_history().await.unwrap();
+    assert_eq!(rows.len(), 2, "the seeded login and this one");
+    assert_eq!(rows[0].active, Some(true));
+    assert_eq!(rows[0].ip_address.as_deref(), Some("127.0.0.1"));
+    assert_eq!(rows[0].location.as_deref(), Some("Unknown location"));
+    assert!(
+        rows[0]
+            .device_description
+            .as_deref()
+            .unwrap()
+            .starts_with("Library (userapi/"),
+        "{:?}",
+        rows[0].device_description
+    );
+    assert_eq!(rows[1].active, Some(false));
+    let other = fake.api_with(Auth::None).unwrap();
+    other
+        .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
+        .await
+        .unwrap();
+    api.logout().await.unwrap();
+    let rows = other.login_history().await.unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.active).collect::<Vec<_>>(),
+        [Some(true), Some(false), Some(false)],
+        "the logged-out session's row turned inactive"
+    );
+}
+
+#[tokio::test]
+async fn fake_user_values_are_per_user_checked_and_expire() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = fake.api().unwrap();
+    let rasta = session_of(&fake, USER_EMAIL);
+    let stored = admin
+        .set_user_value("calendar", "system", &UserKeyValue::new("persian"))
+        .await
+        .unwrap();
+    assert_eq!(stored, "persian");
+    assert_eq!(
+        admin.get_user_value("calendar", "system").await.unwrap(),
+        Some(json!("persian"))
+    );
+    assert_eq!(rasta.get_user_value("calendar", "system").await.unwrap(), None);
+    let keyed = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
+    assert_eq!(keyed.get_user_value("calendar", "system").await.unwrap(), None);
+
+    let format = json!({"last_download_format": "xlsx", "last_table_download_format": "csv"});
+    admin
+        .set_user_value("last_download_format", "pref", &UserKeyValue::new(format.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        admin
+            .get_user_value("last_download_format", "pref")
+            .await
+            .unwrap(),
+        Some(format)
+    );
+    for (namespace, value) in [
+        ("no-such-namespace", json!(true)),
+        ("calendar", json!("julian")),
+        ("data_studio", json!("yes")),
+        ("last_download_format", json!({"last_download_format": "csv"})),
+    ] {
+        let err = admin
+            .set_user_value(namespace, "k", &UserKeyValue::new(value))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{namespace}");
+        assert_eq!(err.service_message(), Some("Invalid Request."));
+    }
+    admin
+        .set_user_value(
+            "monitor",
+            "old",
+            &UserKeyValue::new(true).expires_at("2014-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        admin.get_user_value("monitor", "old").await.unwrap(),
+        None,
+        "expired"
+    );
+    let err = admin
+        .set_user_value("monitor", "x", &UserKeyValue::new(true).expires_at("soon"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].field(), "expires_at");
+    admin
+        .set_user_value(
+            "model-filter",
+            "null",
+            &UserKeyValue::new(serde_json::Value::Null),
+        )
+        .await
+        .unwrap();
+    assert_eq!(admin.get_user_value("model-filter", "null").await.unwrap(), None);
+    admin
+        .set_user_value("monitor", "live", &UserKeyValue::new(false))
+        .await
+        .unwrap();
+    let all = admin.get_user_values("monitor").await.unwrap();
+    assert_eq!(all.keys().collect::<Vec<_>>(), ["live"]);
+    assert!(admin.delete_user_value("monitor", "live").await.unwrap());
+    assert!(!admin.delete_user_value("monitor", "live").await.unwrap());
+    assert!(
+        rasta
+            .get_user_values("no-such-namespace")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn fake_password_reset_flow() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let rasta = session_of(&fake, USER_EMAIL);
+    let old = match rasta.client().auth() {
+        Auth::MetabaseSession(s) => s,
+        other => panic!("{other:?}"),
+    };
+    let anyone = fake.api_with(Auth::None).unwrap();
+    anyone.forgot_password("nobody@example.com").await.unwrap();
+    assert!(fake.last_reset_token().is_none(), "no account, no token");
+    let err = anyone.forgot_password("not-an-email").await.unwrap_err();
+    assert_eq!(err.field_errors()[0].field(), "email");
+
+    anyone.forgot_password(USER_EMAIL).await.unwrap();
+    let first = fake.last_reset_token().unwrap();
+    assert!(first.expose().starts_with("2_"));
+    anyone.forgot_password(USER_EMAIL).await.unwrap();
+    let token = fake.last_reset_token().unwrap();
+    assert!(
+        !anyone.password_reset_token_valid(&first).await.unwrap(),
+        "superseded"
+    );
+    assert!(anyone.password_reset_token_valid(&token).await.unwrap());
+
+    let err = anyone
+        .reset_password(&token, &Secret::new("weak"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].message(), "password is too common.");
+    assert!(
+        anyone.password_reset_token_valid(&token).await.unwrap(),
+        "still valid"
+    );
+    let err = anyone
+        .reset_password(&first, &Secret::new("Brand-new-pass7"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].message(), "Invalid reset token");
+
+    let done = anyone
+        .reset_password(&token, &Secret::new("Brand-new-pass7"))
+        .await
+        .unwrap();
+    let PasswordChanged::NewSession(new) = done else {
+        panic!("a reset answers a session")
+    };
+    assert!(fake.session_is_live(&new) && !fake.session_is_live(&old));
+    assert!(fake.password_is(2, &Secret::new("Brand-new-pass7")));
+    assert_eq!(anyone.get_me().await.unwrap().id, 2, "the client switched");
+    assert!(!anyone.password_reset_token_valid(&token).await.unwrap(), "used");
+
+    // A deactivated user's token never validates.
+    let admin = fake.api().unwrap();
+    anyone.forgot_password("lucky@metabase.com").await.unwrap();
+    let lucky = fake.last_reset_token().unwrap();
+    admin.deactivate_user(3).await.unwrap();
+    assert!(!anyone.password_reset_token_valid(&lucky).await.unwrap());
+}
+
+#[tokio::test]
+async fn fake_routing_answers_as_the_server_does() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = fake.api().unwrap();
+    let nobody = fake.api_with(Auth::None).unwrap();
+    let bad_key = fake
+        .api_with(Auth::metabase_api_key("mb_notTheRightKey123"))
+        .unwrap();
+    let status = |r: Result<(), Error>| r.unwrap_err().status().map(|s| s.as_u16());
+    for (api, segments, want) in [
+        (&nobody, &["api", "user", "abc"][..], 401),
+        (&bad_key, &["api", "api-key"][..], 401),
+        (&bad_key, &["api", "login-history", "current"][..], 401),
+        (&admin, &["api", "user", "2", "nope"][..], 404),
+        (&admin, &["api", "card", "1"][..], 404),
+        (&nobody, &["api", "nonexistent"][..], 404),
+    ] {
+        let got = status(api.request(userapi::Method::GET, segments).send_empty().await);
+        assert_eq!(got, Some(want), "{segments:?}");
+    }
+    let err = admin
+        .request(userapi::Method::GET, &["api", "card", "1"])
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.service_message(), Some("API endpoint does not exist."));
+    let err = admin.get_user(0).await;
+    assert!(matches!(err, Err(Error::InvalidInput { .. })));
+    let err = admin
+        .request(userapi::Method::GET, &["api", "user", "-1"])
+        .send_empty()
+        .await
+        .unwrap_err();
+    assert_eq!(err.field_errors()[0].field(), "id");
+}
+
+#[tokio::test]
+async fn fake_cookie_wins_over_the_header_and_logout_clears_it() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let rasta = fake.add_session(USER_EMAIL).unwrap();
+    let admin = fake.add_session(ADMIN_EMAIL).unwrap();
+    let http = reqwest::Client::new();
+    let url = fake.base_url();
+    let me: serde_json::Value = http
+        .get(url.join("api/user/current").unwrap())
+        .header("cookie", format!("other=1; metabase.SESSION={}", rasta.expose()))
+        .header("x-metabase-session", admin.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], 2);
+    let out = http
+        .delete(url.join("api/session").unwrap())
+        .header("cookie", format!("metabase.SESSION={}", rasta.expose()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let cleared: Vec<&str> = out
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("metabase.SESSION=;Expires=Thu, 1 Jan 1970")),
+        "{cleared:?}"
+    );
+    assert!(!fake.session_is_live(&rasta));
+}
+
+#[tokio::test]
+async fn a_user_without_names_and_with_new_fields_decodes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/9"))
+        .respond_with(json(
+            200,
+            r#"{"id": 9, "email": "x@example.com", "first_name": null, "last_name": null,
+                "common_name": null, "last_login": null, "brand_new": {"a": 1}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = api(&server).get_user(9).await.unwrap();
+    assert_eq!(
+        (user.first_name, user.last_name, user.common_name),
+        (None, None, None)
+    );
+    assert_eq!(user.extra["brand_new"]["a"], 1);
 }

@@ -17,7 +17,7 @@ use crate::models::{Extra, Patch, Timestamp, string_enum};
 /// `GET /api/user/:id` has `user_group_memberships` and `structured_attributes` instead;
 /// `GET /api/user/current` adds the fields from `attributes` to `permissions` below; a
 /// non-admin sees only `id`, `email`, names and `common_name` of others.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct User {
     /// The user's id (a positive integer).
@@ -118,7 +118,7 @@ pub struct User {
 }
 
 /// Membership in a group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GroupMembership {
     /// The group's id.
@@ -159,7 +159,7 @@ string_enum! {
 }
 
 /// One structured attribute (`GET /api/user/:id`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StructuredAttribute {
     /// Where it comes from.
@@ -180,7 +180,7 @@ pub struct StructuredAttribute {
 }
 
 /// `custom_homepage` on `/current`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomHomepage {
     /// The dashboard shown as home.
@@ -189,7 +189,7 @@ pub struct CustomHomepage {
 }
 
 /// `permissions` on `/current`; the `can_access_*` flags come with EE advanced permissions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Permissions {
     /// May create queries.
@@ -229,7 +229,7 @@ pub struct Permissions {
 
 /// One page of users: `{"data", "total", "limit", "offset"}`. Very old servers answer with a
 /// bare array, which decodes with `total`, `limit` and `offset` unset.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UserList {
     /// The users on this page.
@@ -398,7 +398,12 @@ impl ListUsers {
 }
 
 /// The body of `POST /api/user`. Only `email` is required. `is_superuser` is not offered:
-/// the server ignores it on create (make the user an admin with [`UserUpdate`]).
+/// the server ignores it on create (make the user an admin with [`UserUpdate`], or list the
+/// Administrators group in the memberships).
+///
+/// `password` is not in the documented schema, but current servers pass it through to the
+/// new account (otherwise the user sets one from the invitation email). It never shows in
+/// `Debug`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct NewUser {
@@ -422,6 +427,17 @@ pub struct NewUser {
     /// Tenant (newer versions, with tenants enabled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<u64>,
+    /// The initial password (undocumented, passed through by current servers).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
+    pub password: Option<Secret>,
+}
+
+/// Writes a secret's value: only request bodies, which are never logged, use this.
+fn expose_opt<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(secret) => s.serialize_str(secret.expose()),
+        None => s.serialize_none(),
+    }
 }
 
 impl NewUser {
@@ -448,10 +464,29 @@ impl NewUser {
         self.login_attributes = Some(attrs);
         self
     }
+    /// Sets `source` (`admin`, the default, or `setup`).
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+    /// Sets the tenant (servers with tenants enabled).
+    pub fn tenant_id(mut self, tenant: u64) -> Self {
+        self.tenant_id = Some(tenant);
+        self
+    }
+    /// Sets the initial password.
+    pub fn password(mut self, password: impl Into<Secret>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
 }
 
 /// The body of `PUT /api/user/:id`: only what is set is sent. [`Patch::Clear`] sends `null`
 /// (it clears a name or the locale).
+///
+/// There is no top-level `is_group_manager`: servers accept one but never read it. A group
+/// manager (Pro/Enterprise, advanced permissions) is set per group, with
+/// [`GroupMembership::manager`] in [`groups`](Self::groups).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UserUpdate {
@@ -470,9 +505,6 @@ pub struct UserUpdate {
     /// Admin or not (superusers only; must agree with Admin-group membership).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_superuser: Option<bool>,
-    /// Group manager (EE).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_group_manager: Option<bool>,
     /// Data analyst (newer versions; superusers only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_data_analyst: Option<bool>,
@@ -517,9 +549,25 @@ impl UserUpdate {
         self.is_superuser = Some(v);
         self
     }
-    /// Sets the group memberships.
+    /// Sets the group memberships (the whole set: All Users included; a membership's
+    /// [`manager`](GroupMembership::manager) flag makes a group manager on Pro/Enterprise).
     pub fn groups(mut self, groups: Vec<GroupMembership>) -> Self {
         self.user_group_memberships = Some(groups);
+        self
+    }
+    /// Makes the user a data analyst or not (newer versions; superusers only).
+    pub fn is_data_analyst(mut self, v: bool) -> Self {
+        self.is_data_analyst = Some(v);
+        self
+    }
+    /// Sets the login attributes (superusers only).
+    pub fn login_attributes(mut self, attrs: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.login_attributes = Some(attrs);
+        self
+    }
+    /// Moves the user to a tenant (newer versions with tenants; superusers only).
+    pub fn tenant_id(mut self, tenant: u64) -> Self {
+        self.tenant_id = Patch::Set(tenant);
         self
     }
     /// Whether nothing would be sent.
@@ -538,15 +586,220 @@ string_enum! {
     }
 }
 
-/// What [`Metabase::change_password`](super::Metabase::change_password) did.
-#[derive(Debug, Clone)]
+/// What [`Metabase::change_password`](super::Metabase::change_password) and
+/// [`Metabase::reset_password`](super::Metabase::reset_password) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PasswordChanged {
-    /// One's own password changed: the old session is dead and this is the new one. A client
-    /// that was using a session has switched to it already.
+    /// The password changed and the server started a new session (one's own change, or a
+    /// reset): the old sessions are dead and this is the new one. The client has switched to
+    /// it already (on a change, when it was using a session).
     NewSession(Secret),
-    /// Another user's password changed (HTTP 204).
+    /// The password changed and no session came back: another user's password (HTTP 204),
+    /// or a reset for an account with multi-factor login (log in next).
+    #[default]
     Changed,
+}
+
+/// An API key as listed (`GET /api/api-key`) and updated: never the key itself, which is
+/// shown once, in [`IssuedApiKey`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApiKey {
+    /// The key's id (a positive integer).
+    pub id: u64,
+    /// Its name, unique among keys when created.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The group whose permissions it has (All Users when that is its only group).
+    #[serde(default)]
+    pub group: Option<ApiKeyGroup>,
+    /// The prefix and `*`s, e.g. `mb_q4Zr****…`: enough to recognise a key.
+    #[serde(default)]
+    pub masked_key: Option<String>,
+    /// When it was created.
+    #[serde(default)]
+    pub created_at: Option<Timestamp>,
+    /// When it last changed.
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// Who created it, or last regenerated it.
+    #[serde(default)]
+    pub updated_by: Option<UserSummary>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ApiKey {
+    /// The key's prefix (its first 7 characters, unique among keys), read from `masked_key`.
+    pub fn prefix(&self) -> Option<&str> {
+        let masked = self.masked_key.as_deref()?;
+        let end = masked.find('*').unwrap_or(masked.len());
+        Some(&masked[..end]).filter(|p| !p.is_empty())
+    }
+}
+
+/// `group` of an [`ApiKey`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApiKeyGroup {
+    /// The group's id.
+    pub id: u64,
+    /// The group's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A user as `{id, common_name}` (`updated_by` of an [`ApiKey`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UserSummary {
+    /// The user's id.
+    pub id: u64,
+    /// `first last`, or the email.
+    #[serde(default)]
+    pub common_name: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// A key as created or regenerated: the only time the key itself is shown.
+///
+/// `api_key` holds the rest of the answer: on create the whole [`ApiKey`]; on regenerate
+/// current servers send only `id`, `masked_key` and `prefix`, older ones the whole key.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct IssuedApiKey {
+    /// The key (`mb_…`), to send as `X-API-Key` ([`Auth::metabase_api_key`](crate::Auth::metabase_api_key)).
+    pub key: Secret,
+    /// The key's prefix, when the server sent it (regenerate).
+    pub prefix: Option<String>,
+    /// Everything else about the key.
+    pub api_key: ApiKey,
+}
+
+impl Default for IssuedApiKey {
+    fn default() -> Self {
+        IssuedApiKey {
+            key: Secret::new(""),
+            prefix: None,
+            api_key: ApiKey::default(),
+        }
+    }
+}
+
+/// The body of `POST /api/api-key`: both fields are required.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct NewApiKey {
+    /// A name no other key has.
+    pub name: String,
+    /// The group whose permissions the key gets (Administrators makes it a superuser).
+    pub group_id: u64,
+}
+
+impl NewApiKey {
+    /// A key named `name` in group `group_id`.
+    pub fn new(name: impl Into<String>, group_id: u64) -> Self {
+        NewApiKey {
+            name: name.into(),
+            group_id,
+        }
+    }
+}
+
+/// The body of `PUT /api/api-key/:id`: only what is set is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ApiKeyUpdate {
+    /// A new name (1 to 254 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A new group: the key's user then has All Users and this group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<u64>,
+}
+
+impl ApiKeyUpdate {
+    /// Changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Renames the key.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Moves the key to another group.
+    pub fn group_id(mut self, group: u64) -> Self {
+        self.group_id = Some(group);
+        self
+    }
+    /// Whether nothing would be sent.
+    pub fn is_empty(&self) -> bool {
+        *self == ApiKeyUpdate::default()
+    }
+}
+
+/// One login of the caller (`GET /api/login-history/current`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LoginRecord {
+    /// When, in the time zone of the address when it is known, else UTC.
+    #[serde(default)]
+    pub timestamp: Option<Timestamp>,
+    /// `<device type> (<browser>/<OS>)` from the login's `User-Agent`, e.g.
+    /// `Browser (Chrome/Windows)`.
+    #[serde(default)]
+    pub device_description: Option<String>,
+    /// The client's address (the last `X-Forwarded-For` entry behind a proxy).
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// Whether the login's session still exists.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// `City, Region, Country`, `Unknown location`, or `None` when the lookup failed.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Short time-zone name (`CET`), when known.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// The body of `PUT /api/user-key-value/namespace/:namespace/key/:key`: a value and, if it
+/// should lapse, when.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UserKeyValue {
+    /// Any JSON the namespace's schema accepts; `null` stores nothing readable.
+    pub value: serde_json::Value,
+    /// After this instant (`2025-01-01T00:00:00Z`, with `Z` or an offset) the value reads as
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl UserKeyValue {
+    /// This value, with no expiry.
+    pub fn new(value: impl Into<serde_json::Value>) -> Self {
+        UserKeyValue {
+            value: value.into(),
+            expires_at: None,
+        }
+    }
+    /// Makes it lapse at `at`.
+    pub fn expires_at(mut self, at: impl Into<Timestamp>) -> Self {
+        self.expires_at = Some(at.into());
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -567,8 +820,44 @@ pub(crate) struct NewPassword<'a> {
     pub(crate) old_password: Option<&'a str>,
 }
 
+/// `{"success": true, "session_id"?}` of a password change or reset.
 #[derive(Deserialize)]
 pub(crate) struct PasswordResponse {
     #[serde(default)]
     pub(crate) session_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct PasswordOnly<'a> {
+    pub(crate) password: &'a str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct EmailOnly<'a> {
+    pub(crate) email: &'a str,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ResetPassword<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) password: &'a str,
+}
+
+/// `{"valid": bool}`.
+#[derive(Deserialize)]
+pub(crate) struct Valid {
+    #[serde(default)]
+    pub(crate) valid: Option<bool>,
+}
+
+/// A created or regenerated key on the wire: the key is taken out before the rest is decoded,
+/// so it never lands in `extra`.
+#[derive(Deserialize)]
+pub(crate) struct IssuedWire {
+    #[serde(default)]
+    pub(crate) unmasked_key: Option<String>,
+    #[serde(default)]
+    pub(crate) prefix: Option<String>,
+    #[serde(flatten)]
+    pub(crate) rest: ApiKey,
 }
