@@ -435,7 +435,6 @@ impl AuthCell {
         Ok(true)
     }
 
-    #[allow(dead_code)]
     /// Replaces the credentials and records a credential obtained for them (a session from
     /// a login under [`Auth::MetabaseLogin`]).
     #[cfg(feature = "metabase")]

@@ -1939,3 +1939,135 @@ async fn a_user_without_names_and_with_new_fields_decodes() {
     );
     assert_eq!(user.extra["brand_new"]["a"], 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sessions under cancellation and races
+// ---------------------------------------------------------------------------------------------
+
+/// A change of one's own password, abandoned by the caller after the server applied it,
+/// still switches the client to the new session: the old one is dead on the server.
+#[tokio::test]
+async fn an_abandoned_password_change_still_installs_the_new_session() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/1/password"))
+        .respond_with(
+            json(200, r#"{"session_id": "after-change"}"#).set_delay(std::time::Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user/current"))
+        .and(header("x-metabase-session", "after-change"))
+        .respond_with(json(200, CURRENT))
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let abandoned = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        api.change_password(1, &Secret::new("N3w-pass-word"), Some(&Secret::new("0ld-pass"))),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the caller gave up first");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    match api.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), "after-change"),
+        other => panic!("{other:?}"),
+    }
+    api.get_me().await.expect("the new session works");
+}
+
+/// A login whose answer comes after a concurrent own-password change does not install a
+/// session the change already ended: the change wins.
+#[tokio::test]
+async fn a_password_change_wins_over_a_login_that_was_in_flight() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .respond_with(
+            json(200, r#"{"id": "from-slow-login"}"#).set_delay(std::time::Duration::from_millis(300)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/1/password"))
+        .respond_with(json(200, r#"{"session_id": "after-change"}"#))
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let login = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            api.login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    api.change_password(
+        1,
+        &Secret::new("N3w-pass-word"),
+        Some(&Secret::new("Rasta-t0ucan")),
+    )
+    .await
+    .unwrap();
+    let from_login = login.await.unwrap().expect("the login itself succeeded");
+    assert_eq!(from_login.expose(), "from-slow-login");
+    match api.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), "after-change", "the newer change stays"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Under `Auth::metabase_login`, one's own password change keeps the new session and the
+/// new password, so the next login (after the session ends) uses it.
+#[tokio::test]
+async fn a_password_change_under_login_credentials_keeps_the_new_password() {
+    let server = MockServer::start().await;
+    let passwords = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&passwords);
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .respond_with(move |req: &Request| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            let mut seen = seen.lock().unwrap();
+            seen.push(body["password"].as_str().unwrap().to_owned());
+            json(200, &format!(r#"{{"id": "login-{}"}}"#, seen.len()))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/1/password"))
+        .respond_with(json(200, r#"{"session_id": "after-change"}"#))
+        .mount(&server)
+        .await;
+    // The session from the change is used once, then ends; then a re-login is needed.
+    Mock::given(method("GET"))
+        .and(header("x-metabase-session", "after-change"))
+        .respond_with(json(200, CURRENT))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("x-metabase-session", "login-1"))
+        .respond_with(json(200, CURRENT))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("x-metabase-session", "login-2"))
+        .respond_with(json(200, CURRENT))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(text(401, "Unauthenticated"))
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::metabase_login("rasta@metabase.com", "0ld-Pass"));
+    api.get_me().await.expect("a lazy login");
+    api.change_password(1, &Secret::new("N3w-Pass"), Some(&Secret::new("0ld-Pass")))
+        .await
+        .unwrap();
+    api.get_me().await.expect("the change's session");
+    api.get_me().await.expect("a re-login with the new password");
+    assert_eq!(*passwords.lock().unwrap(), ["0ld-Pass", "N3w-Pass"]);
+    assert!(matches!(api.client().auth(), Auth::MetabaseLogin { .. }));
+}

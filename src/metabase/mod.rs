@@ -106,6 +106,45 @@ fn non_blank(operation: &'static str, what: &str, value: &str) -> Result<()> {
 }
 
 /// A session id from a response: absent stays absent, but an empty one breaks the protocol.
+/// When a session a call answered becomes the client's.
+enum Install {
+    /// A login or a reset: only if no other change of credentials landed while it was in
+    /// flight (a password change meanwhile ended the sessions it could have known).
+    IfUnchanged(u64),
+    /// One's own password change: always, since the server has just ended every older
+    /// session of the user. Under [`Auth::MetabaseLogin`] the new password is kept for the
+    /// next login.
+    Always { new_password: Secret },
+}
+
+/// The one place a session from the server becomes the client's credentials (sent as
+/// `X-Metabase-Session`). A client using an API key keeps its key.
+fn install_session(client: &Client, session: &Secret, rule: Install) -> Result<bool> {
+    let current = client.auth();
+    if matches!(current, Auth::MetabaseApiKey(_)) {
+        return Ok(false);
+    }
+    match rule {
+        Install::IfUnchanged(generation) => {
+            client.set_auth_if(generation, Auth::metabase_session(session.clone()))
+        }
+        Install::Always { new_password } => {
+            match current {
+                Auth::MetabaseLogin { username, .. } => client.shared.auth.set_with_obtained(
+                    Auth::metabase_login(username, new_password),
+                    (
+                        reqwest::header::HeaderName::from_static("x-metabase-session"),
+                        session.clone(),
+                    ),
+                )?,
+                Auth::MetabaseSession(_) => client.set_auth(Auth::metabase_session(session.clone()))?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        }
+    }
+}
+
 fn session_in(raw: &RawResponse, session: Option<String>) -> Result<Option<Secret>> {
     match session {
         Some(s) if s.trim().is_empty() => {
@@ -178,12 +217,6 @@ impl Metabase {
         self.call(op, method, route, &[id.as_str()])
     }
 
-    /// Makes this client (and its clones) send `session` as `X-Metabase-Session`. Every call
-    /// that starts a session goes through here.
-    fn install_session(&self, session: &Secret) -> Result<()> {
-        self.client.set_auth(Auth::metabase_session(session.clone()))
-    }
-
     /// `POST /api/session`: logs in with an email and password and makes this client (and
     /// its clones) send the new session id as `X-Metabase-Session`. Returns the session id.
     ///
@@ -217,21 +250,15 @@ impl Metabase {
                 "username and password must not be blank",
             ));
         }
-        let body = models::Login {
-            username,
-            password: password.expose(),
-        };
-        let raw = self
-            .call(OP, Method::POST, "api/session", &[])?
-            .json(&body)?
-            .secret_response()
-            .send_raw()
-            .await?;
-        let response: models::SessionId = raw.json()?;
-        let session = session_in(&raw, Some(response.id))?
-            .ok_or_else(|| raw.protocol_error("the login answered no session id"))?;
-        self.install_session(&session)?;
-        Ok(session)
+        let (username, password) = (username.to_owned(), password.clone());
+        let generation = self.client.auth_generation();
+        self.client
+            .detached(move |client| async move {
+                let session = session_login_inner(&client, &username, &password).await?;
+                install_session(&client, &session, Install::IfUnchanged(generation))?;
+                Ok(session)
+            })
+            .await
     }
 
     /// `DELETE /api/session`: ends the current session; the client then sends no credentials.
@@ -421,23 +448,31 @@ impl Metabase {
         if new_password.is_empty() {
             return Err(Error::invalid_input(OP, "the new password must not be empty"));
         }
-        let raw = self
-            .call(OP, Method::POST, "api/session/reset_password", &[])?
-            .json(&models::ResetPassword {
-                token: token.expose(),
-                password: new_password.expose(),
-            })?
-            .secret_response()
-            .send_raw()
-            .await?;
-        let response: models::PasswordResponse = raw.json()?;
-        match session_in(&raw, response.session_id)? {
-            Some(session) => {
-                self.install_session(&session)?;
-                Ok(PasswordChanged::NewSession(session))
-            }
-            None => Ok(PasswordChanged::Changed),
-        }
+        let (token, new_password) = (token.clone(), new_password.clone());
+        let generation = self.client.auth_generation();
+        self.client
+            .detached(move |client| async move {
+                let raw = client
+                    .call(&SERVICE, OP, Method::POST, "api/session/reset_password", &[])?
+                    .json(&models::ResetPassword {
+                        token: token.expose(),
+                        password: new_password.expose(),
+                    })?
+                    .secret(&token)
+                    .secret(&new_password)
+                    .secret_response()
+                    .send_raw()
+                    .await?;
+                let response: models::PasswordResponse = raw.json()?;
+                match session_in(&raw, response.session_id)? {
+                    Some(session) => {
+                        install_session(&client, &session, Install::IfUnchanged(generation))?;
+                        Ok(PasswordChanged::NewSession(session))
+                    }
+                    None => Ok(PasswordChanged::Changed),
+                }
+            })
+            .await
     }
 
     /// `GET /api/user/current`: the current user, with the fields only this endpoint returns.
@@ -679,29 +714,39 @@ impl Metabase {
         if new_password.is_empty() {
             return Err(Error::invalid_input(OP, "the new password must not be empty"));
         }
-        let body = models::NewPassword {
-            password: new_password.expose(),
-            old_password: old_password.map(Secret::expose),
-        };
-        let raw = self
-            .user_call(OP, Method::PUT, "api/user/{id}/password", id, &[])?
-            .json(&body)?
-            .secret_response()
-            .send_raw()
-            .await?;
-        if raw.status == StatusCode::NO_CONTENT || raw.body.trim_ascii().is_empty() {
-            return Ok(PasswordChanged::Changed);
-        }
-        let response: models::PasswordResponse = raw.json()?;
-        match session_in(&raw, response.session_id)? {
-            Some(session) => {
-                if matches!(self.client.auth(), Auth::MetabaseSession(_)) {
-                    self.install_session(&session)?;
+        let id = check_id(OP, "a user", id)?;
+        let (new_password, old_password) = (new_password.clone(), old_password.cloned());
+        // The request and the switch to the new session run in a task of their own: once the
+        // server has applied the change it has ended the old session, so the new one must be
+        // installed even if the caller stops waiting.
+        self.client
+            .detached(move |client| async move {
+                let body = models::NewPassword {
+                    password: new_password.expose(),
+                    old_password: old_password.as_ref().map(Secret::expose),
+                };
+                let mut call = client
+                    .call(&SERVICE, OP, Method::PUT, "api/user/{id}/password", &[&id])?
+                    .json(&body)?
+                    .secret(&new_password)
+                    .secret_response();
+                if let Some(old) = &old_password {
+                    call = call.secret(old);
                 }
-                Ok(PasswordChanged::NewSession(session))
-            }
-            None => Ok(PasswordChanged::Changed),
-        }
+                let raw = call.send_raw().await?;
+                if raw.status == StatusCode::NO_CONTENT || raw.body.trim_ascii().is_empty() {
+                    return Ok(PasswordChanged::Changed);
+                }
+                let response: models::PasswordResponse = raw.json()?;
+                match session_in(&raw, response.session_id)? {
+                    Some(session) => {
+                        install_session(&client, &session, Install::Always { new_password })?;
+                        Ok(PasswordChanged::NewSession(session))
+                    }
+                    None => Ok(PasswordChanged::Changed),
+                }
+            })
+            .await
     }
 
     /// `PUT /api/user/:id/reactivate`: reactivates a deactivated user (superusers only;
@@ -1165,6 +1210,7 @@ pub(crate) fn session_login<'a>(
     Box::pin(session_login_inner(client, username, password))
 }
 
+/// `POST /api/session` sending no credentials: the session id, checked.
 async fn session_login_inner(client: &Client, username: &str, password: &Secret) -> Result<Secret> {
     let body = models::Login {
         username,
@@ -1178,9 +1224,6 @@ async fn session_login_inner(client: &Client, username: &str, password: &Secret)
         .secret_response()
         .send_raw()
         .await?;
-    let session: models::SessionId = raw.json()?;
-    if session.id.trim().is_empty() {
-        return Err(raw.protocol_error("the login answered an empty session id"));
-    }
-    Ok(Secret::new(session.id))
+    let response: models::SessionId = raw.json()?;
+    session_in(&raw, Some(response.id))?.ok_or_else(|| raw.protocol_error("the login answered no session id"))
 }
