@@ -406,6 +406,10 @@ struct Fault {
     name: &'static str,
     /// Uses the service's write call instead of its read call.
     write: bool,
+    /// Requests the server must see, exactly; and what the error must say it sent (for
+    /// refused connections the server sees none, but three were tried).
+    requests: usize,
+    attempts: u32,
     script: fn(&Service, u16) -> Script,
     check: Check,
 }
@@ -437,6 +441,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "connection refused",
             write: false,
+            requests: 0,
+            attempts: 3,
             script: |_, _| Arc::new(|_| Action::Send(Vec::new())),
             check: |run| match err(run)? {
                 Error::Transport(t)
@@ -451,6 +457,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "reset mid-body",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |svc, _| {
                 let body = svc.ok_body.as_bytes()[..svc.ok_body.len() / 2].to_vec();
                 let declared = svc.ok_body.len();
@@ -464,6 +472,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "stall before headers",
             write: false,
+            requests: 3,
+            attempts: 3,
             script: |_, _| Arc::new(|_| Action::SendThenStall(Vec::new())),
             check: |run| match err(run)? {
                 Error::Timeout(t)
@@ -480,19 +490,23 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "stall mid-body",
             write: false,
+            requests: 3,
+            attempts: 3,
             script: |svc, _| {
                 let body = svc.ok_body.as_bytes()[..svc.ok_body.len() / 2].to_vec();
                 let declared = svc.ok_body.len();
                 Arc::new(move |_| Action::SendThenStall(short_response(&body, declared)))
             },
             check: |run| match err(run)? {
-                e @ Error::Timeout(_) if e.is_timeout() => Ok(()),
-                e => Err(format!("expected a timeout, got {e:?}")),
+                Error::Timeout(t) if t.phase() == TimeoutPhase::Attempt => Ok(()),
+                e => Err(format!("expected a per-attempt timeout, got {e:?}")),
             },
         },
         Fault {
             name: "truncated JSON",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |svc, _| {
                 let body = &svc.ok_body.as_bytes()[..svc.ok_body.len() - 3];
                 let bytes = response("200 OK", "application/json", body, &[]);
@@ -506,6 +520,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "malformed JSON",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| Arc::new(|_| ok(r#"{"id": 1,, "name": ]"#)),
             check: |run| match err(run)? {
                 Error::Decode(_) => Ok(()),
@@ -515,6 +531,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "HTML 502 page",
             write: false,
+            requests: 3,
+            attempts: 3,
             script: |_, _| {
                 let page =
                     b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>";
@@ -543,6 +561,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "empty 200 body",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| Arc::new(|_| ok("")),
             check: |run| match err(run)? {
                 Error::Decode(d) if d.message().contains("empty") => Ok(()),
@@ -552,6 +572,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "wrong content type: HTML under 200",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| {
                 let bytes = response("200 OK", "text/html", b"<html><body>Welcome</body></html>", &[]);
                 Arc::new(move |_| Action::Send(bytes.clone()))
@@ -564,6 +586,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "wrong content type: JSON labelled text/plain",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |svc, _| {
                 let bytes = response("200 OK", "text/plain", svc.ok_body.as_bytes(), &[]);
                 Arc::new(move |_| Action::Send(bytes.clone()))
@@ -573,6 +597,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "429 with Retry-After in seconds",
             write: false,
+            requests: 2,
+            attempts: 2,
             script: |svc, _| {
                 let body = svc.ok_body;
                 Arc::new(move |n| match n {
@@ -597,6 +623,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "429 with Retry-After as an HTTP date",
             write: false,
+            requests: 2,
+            attempts: 2,
             script: |svc, _| {
                 let body = svc.ok_body;
                 Arc::new(move |n| match n {
@@ -625,6 +653,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "429 with a far Retry-After date",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| {
                 Arc::new(|_| {
                     let at = http_date(SystemTime::now() + Duration::from_secs(3600));
@@ -658,6 +688,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "503 then success",
             write: false,
+            requests: 2,
+            attempts: 2,
             script: |svc, _| {
                 let body = svc.ok_body;
                 Arc::new(move |n| match n {
@@ -670,6 +702,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "503 on a write is not retried",
             write: true,
+            requests: 1,
+            attempts: 1,
             script: |_, _| {
                 Arc::new(|_| Action::Send(response("503 Service Unavailable", "text/plain", b"busy", &[])))
             },
@@ -684,6 +718,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "Dont-Retry on a 503",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| {
                 Arc::new(|_| {
                     Action::Send(response(
@@ -702,6 +738,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "oversize body with Content-Length",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| {
                 let body = vec![b' '; LIMIT * 4];
                 let bytes = response("200 OK", "application/json", &body, &[]);
@@ -715,6 +753,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "oversize chunked body",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, _| {
                 let bytes = chunked_response(LIMIT * 4);
                 Arc::new(move |_| Action::Send(bytes.clone()))
@@ -727,6 +767,8 @@ fn faults() -> Vec<Fault> {
         Fault {
             name: "redirect to another host",
             write: false,
+            requests: 1,
+            attempts: 1,
             script: |_, other| {
                 let location = format!("http://127.0.0.1:{other}/stolen");
                 Arc::new(move |_| {
@@ -813,6 +855,22 @@ async fn fault_matrix() {
                 let (svc, fault) = (&services[s], &faults[f]);
                 let run = run_cell(svc, fault).await;
                 let mut verdict = (fault.check)(&run);
+                if verdict.is_ok() && run.hits != fault.requests {
+                    verdict = Err(format!(
+                        "the server saw {} requests, not {}",
+                        run.hits, fault.requests
+                    ));
+                }
+                if verdict.is_ok()
+                    && let Err(e) = &run.result
+                    && e.attempts() != fault.attempts
+                {
+                    verdict = Err(format!(
+                        "the error says {} requests were sent, not {}",
+                        e.attempts(),
+                        fault.attempts
+                    ));
+                }
                 if verdict.is_ok() && run.elapsed > TOTAL + SLACK {
                     verdict = Err(format!(
                         "took {:?}, past the total timeout of {TOTAL:?}",
