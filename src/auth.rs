@@ -608,6 +608,45 @@ fn provider_credential(
     })
 }
 
+thread_local! {
+    /// The secrets written by [`expose_secret`] while a request body is being serialized.
+    static WRITTEN: std::cell::RefCell<Option<Vec<Secret>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes a secret's value into a request body (`#[serde(serialize_with = ...)]`), and notes
+/// it so that an error never shows it if the server echoes it. Only request bodies use this.
+pub(crate) fn expose_secret<S: serde::Serializer, T: std::borrow::Borrow<Secret>>(
+    secret: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let secret = secret.borrow();
+    WRITTEN.with(|w| {
+        if let Some(written) = w.borrow_mut().as_mut() {
+            written.push(secret.clone());
+        }
+    });
+    s.serialize_str(secret.expose())
+}
+
+/// [`expose_secret`] for an optional secret.
+pub(crate) fn expose_opt_secret<S: serde::Serializer, T: std::borrow::Borrow<Secret>>(
+    secret: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(v) => expose_secret(v, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Runs `write` (a body's serialization) and returns what it wrote with the secrets in it.
+pub(crate) fn noting_secrets<T>(write: impl FnOnce() -> T) -> (T, Vec<Secret>) {
+    let outer = WRITTEN.with(|w| w.borrow_mut().replace(Vec::new()));
+    let out = write();
+    let written = WRITTEN.with(|w| std::mem::replace(&mut *w.borrow_mut(), outer));
+    (out, written.unwrap_or_default())
+}
+
 /// Replaces every occurrence of the secrets a request sent (as they are, JSON-escaped, and
 /// percent-encoded) with [`REDACTED`] in what the server answered, before an error keeps it.
 pub(crate) struct Redactor {

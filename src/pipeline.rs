@@ -247,8 +247,11 @@ impl<'c> Call<'c> {
     }
 
     /// A JSON body, sent with `Content-Type: application/json` unless a content type was set.
+    /// Secrets in the body (fields written with `expose_secret`) are noted for redaction.
     pub(crate) fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
+        let (bytes, secrets) = crate::auth::noting_secrets(|| serde_json::to_vec(body));
+        self.body_secrets.extend(secrets);
+        let bytes = bytes.map_err(|e| {
             Error::invalid_input(
                 self.operation,
                 format!("the request body cannot be written as JSON: {e}"),
@@ -263,13 +266,6 @@ impl<'c> Call<'c> {
     pub(crate) fn body(mut self, body: impl Into<Bytes>, content_type: HeaderValue) -> Self {
         self.body = Some(body.into());
         self.headers.insert(CONTENT_TYPE, content_type);
-        self
-    }
-
-    /// A secret this request sends in its body (a password): wherever the server echoes it,
-    /// an error shows [`REDACTED`](crate::REDACTED) instead.
-    pub(crate) fn secret(mut self, secret: &Secret) -> Self {
-        self.body_secrets.push(secret.clone());
         self
     }
 

@@ -245,3 +245,110 @@ async fn a_provider_token_echoed_is_redacted() {
     let err = client.rounds().get_me().await.expect_err("refused twice");
     assert_clean(&err, &[TOKEN], "provider");
 }
+
+/// Every call that sends a password in its body, against a server whose 400 echoes the body
+/// (raw, and inside a JSON message): the password never reaches the error.
+#[tokio::test]
+async fn passwords_in_request_bodies_are_redacted_from_echoes() {
+    const PW: &str = "Body-Secret-9f3a";
+    const OLD: &str = "Old-Secret-71c2";
+    type BodyCall = fn(Client) -> Pin<Box<dyn Future<Output = userapi::Result<()>> + Send>>;
+    let calls: Vec<(&str, Auth, BodyCall)> = vec![
+        ("novaconnect change_password", Auth::bearer(TOKEN), |c| {
+            Box::pin(async move {
+                c.novaconnect()
+                    .change_password(&Secret::new(PW), &Secret::new(OLD))
+                    .await
+                    .map(drop)
+            })
+        }),
+        ("diadoc login", Auth::diadoc(CLIENT_ID, None), |c| {
+            Box::pin(async move {
+                c.diadoc()
+                    .login("me@example.com", &Secret::new(PW))
+                    .await
+                    .map(drop)
+            })
+        }),
+        ("metabase login", Auth::None, |c| {
+            Box::pin(async move {
+                c.metabase()
+                    .login("me@example.com", &Secret::new(PW))
+                    .await
+                    .map(drop)
+            })
+        }),
+        ("metabase change_password", Auth::metabase_session(TOKEN), |c| {
+            Box::pin(async move {
+                c.metabase()
+                    .change_password(1, &Secret::new(PW), Some(&Secret::new(OLD)))
+                    .await
+                    .map(drop)
+            })
+        }),
+        ("metabase check_password", Auth::metabase_session(TOKEN), |c| {
+            Box::pin(async move { c.metabase().check_password(&Secret::new(PW)).await })
+        }),
+        ("metabase reset_password", Auth::None, |c| {
+            Box::pin(async move {
+                c.metabase()
+                    .reset_password(&Secret::new(OLD), &Secret::new(PW))
+                    .await
+                    .map(drop)
+            })
+        }),
+        ("metabase create_user", Auth::metabase_session(TOKEN), |c| {
+            Box::pin(async move {
+                let user = userapi::metabase::NewUser::new("new@example.com").password(PW);
+                c.metabase().create_user(&user).await.map(drop)
+            })
+        }),
+        ("rightech create_user", Auth::bearer(TOKEN), |c| {
+            Box::pin(async move {
+                let role = userapi::rightech::ObjectId::parse("5cc89f6af79a4969291dcbd7")?;
+                let user = userapi::rightech::NewUser::new(role, "Svc", "svc@example.com", "svcaccount", PW);
+                c.rightech().create_user(&user).await.map(drop)
+            })
+        }),
+        ("rightech update_user", Auth::bearer(TOKEN), |c| {
+            Box::pin(async move {
+                let id = userapi::rightech::ObjectId::parse("5d8a18d5d0025e0012fb6a34")?;
+                let update = userapi::rightech::UserUpdate::new().password(PW);
+                c.rightech().update_user(&id, &update).await.map(drop)
+            })
+        }),
+        ("rightech create_token", Auth::bearer(TOKEN), |c| {
+            Box::pin(async move {
+                let req = userapi::rightech::TokenRequest::new()
+                    .field("user", "5d8a18d5d0025e0012fb6a34")
+                    .secret_field("password", PW);
+                c.rightech().create_token(&req).await.map(drop)
+            })
+        }),
+    ];
+    for (name, auth, call) in calls {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(|req: &wiremock::Request| {
+                let body = String::from_utf8_lossy(&req.body).into_owned();
+                let quoted = serde_json::to_string(&body).unwrap();
+                common::body(
+                    400,
+                    &format!(
+                        r#"{{"message": {quoted}, "errors": {{"password": {quoted}}}, "echo": {body}}}"#
+                    ),
+                    "application/json",
+                )
+            })
+            .mount(&server)
+            .await;
+        let err = call(common::client(&server, auth)).await.expect_err(name);
+        let sent = server.received_requests().await.unwrap();
+        assert_eq!(sent.len(), 1, "{name}");
+        assert!(
+            String::from_utf8_lossy(&sent[0].body).contains(PW),
+            "{name}: the password went out"
+        );
+        assert_clean(&err, &[PW, OLD], name);
+    }
+}

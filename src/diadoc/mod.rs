@@ -359,7 +359,7 @@ impl Diadoc {
             .detached(move |client| async move {
                 let body = models::LoginPassword {
                     login: &login,
-                    password: password.expose(),
+                    password: &password,
                 };
                 let raw = client
                     .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
@@ -368,7 +368,6 @@ impl Diadoc {
                     .header(ACCEPT, TEXT_PLAIN)
                     .header(CONTENT_TYPE, JSON_UTF8)
                     .json(&body)?
-                    .secret(&password)
                     .secret_response()
                     .send_raw()
                     .await?;

@@ -155,7 +155,8 @@ impl UserToUpdate {
 #[derive(Serialize)]
 pub(crate) struct LoginPassword<'a> {
     pub(crate) login: &'a str,
-    pub(crate) password: &'a str,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) password: &'a crate::auth::Secret,
 }
 
 // ---------------------------------------------------------------------------------------------

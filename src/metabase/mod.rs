@@ -333,9 +333,7 @@ impl Metabase {
         }
         let raw = self
             .call(OP, Method::POST, "api/session/password-check", &[])?
-            .json(&models::PasswordOnly {
-                password: password.expose(),
-            })?
+            .json(&models::PasswordOnly { password })?
             .idempotent()
             .send_raw()
             .await?;
@@ -455,11 +453,9 @@ impl Metabase {
                 let raw = client
                     .call(&SERVICE, OP, Method::POST, "api/session/reset_password", &[])?
                     .json(&models::ResetPassword {
-                        token: token.expose(),
-                        password: new_password.expose(),
+                        token: &token,
+                        password: &new_password,
                     })?
-                    .secret(&token)
-                    .secret(&new_password)
                     .secret_response()
                     .send_raw()
                     .await?;
@@ -722,18 +718,15 @@ impl Metabase {
         self.client
             .detached(move |client| async move {
                 let body = models::NewPassword {
-                    password: new_password.expose(),
-                    old_password: old_password.as_ref().map(Secret::expose),
+                    password: &new_password,
+                    old_password: old_password.as_ref(),
                 };
-                let mut call = client
+                let raw = client
                     .call(&SERVICE, OP, Method::PUT, "api/user/{id}/password", &[&id])?
                     .json(&body)?
-                    .secret(&new_password)
-                    .secret_response();
-                if let Some(old) = &old_password {
-                    call = call.secret(old);
-                }
-                let raw = call.send_raw().await?;
+                    .secret_response()
+                    .send_raw()
+                    .await?;
                 if raw.status == StatusCode::NO_CONTENT || raw.body.trim_ascii().is_empty() {
                     return Ok(PasswordChanged::Changed);
                 }
@@ -1212,15 +1205,11 @@ pub(crate) fn session_login<'a>(
 
 /// `POST /api/session` sending no credentials: the session id, checked.
 async fn session_login_inner(client: &Client, username: &str, password: &Secret) -> Result<Secret> {
-    let body = models::Login {
-        username,
-        password: password.expose(),
-    };
+    let body = models::Login { username, password };
     let raw = client
         .call(&SERVICE, "metabase::login", Method::POST, "api/session", &[])?
         .auth_override(&Auth::None)?
         .json(&body)?
-        .secret(password)
         .secret_response()
         .send_raw()
         .await?;

@@ -428,16 +428,11 @@ pub struct NewUser {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<u64>,
     /// The initial password (undocumented, passed through by current servers).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::auth::expose_opt_secret"
+    )]
     pub password: Option<Secret>,
-}
-
-/// Writes a secret's value: only request bodies, which are never logged, use this.
-fn expose_opt<S: serde::Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(secret) => s.serialize_str(secret.expose()),
-        None => s.serialize_none(),
-    }
 }
 
 impl NewUser {
@@ -805,7 +800,8 @@ impl UserKeyValue {
 #[derive(Serialize)]
 pub(crate) struct Login<'a> {
     pub(crate) username: &'a str,
-    pub(crate) password: &'a str,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) password: &'a Secret,
 }
 
 #[derive(Deserialize)]
@@ -815,9 +811,13 @@ pub(crate) struct SessionId {
 
 #[derive(Serialize)]
 pub(crate) struct NewPassword<'a> {
-    pub(crate) password: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) old_password: Option<&'a str>,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) password: &'a Secret,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::auth::expose_opt_secret"
+    )]
+    pub(crate) old_password: Option<&'a Secret>,
 }
 
 /// `{"success": true, "session_id"?}` of a password change or reset.
@@ -829,7 +829,8 @@ pub(crate) struct PasswordResponse {
 
 #[derive(Serialize)]
 pub(crate) struct PasswordOnly<'a> {
-    pub(crate) password: &'a str,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) password: &'a Secret,
 }
 
 #[derive(Serialize)]
@@ -839,8 +840,10 @@ pub(crate) struct EmailOnly<'a> {
 
 #[derive(Serialize)]
 pub(crate) struct ResetPassword<'a> {
-    pub(crate) token: &'a str,
-    pub(crate) password: &'a str,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) token: &'a Secret,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) password: &'a Secret,
 }
 
 /// `{"valid": bool}`.

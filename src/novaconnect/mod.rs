@@ -191,8 +191,8 @@ impl NovaConnect {
             ));
         }
         let body = models::PasswordChange {
-            password: new_password.expose(),
-            old_password: old_password.expose(),
+            password: new_password,
+            old_password,
         };
         self.item("novaconnect::change_password", "user/password", &body, false)
             .await

@@ -221,6 +221,8 @@ impl UserEdit {
 /// The body of `user/password`.
 #[derive(Serialize)]
 pub(crate) struct PasswordChange<'a> {
-    pub(crate) password: &'a str,
-    pub(crate) old_password: &'a str,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) password: &'a crate::auth::Secret,
+    #[serde(serialize_with = "crate::auth::expose_secret")]
+    pub(crate) old_password: &'a crate::auth::Secret,
 }

@@ -231,17 +231,6 @@ impl Role {
     }
 }
 
-fn expose<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(secret.expose())
-}
-
-fn expose_opt<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
-    match secret {
-        Some(v) => s.serialize_str(v.expose()),
-        None => s.serialize_none(),
-    }
-}
-
 /// The body of `POST /api/v1/users`. The five required fields go through [`NewUser::new`].
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -255,7 +244,7 @@ pub struct NewUser {
     /// Login, unique; 4 to 40 characters (see [`check_login`](super::check_login)).
     pub login: String,
     /// Password; the default policy is in [`check_password_policy`](super::check_password_policy).
-    #[serde(serialize_with = "expose")]
+    #[serde(serialize_with = "crate::auth::expose_secret")]
     pub password: Secret,
     /// Phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -359,7 +348,10 @@ pub struct UserUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login: Option<String>,
     /// New password.
-    #[serde(serialize_with = "expose_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        serialize_with = "crate::auth::expose_opt_secret",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub password: Option<Secret>,
     /// Disable or enable the account.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -511,11 +503,19 @@ impl ListUsers {
 }
 
 /// The body of `POST /api/v1/users/tokens`. The service does not document it publicly, so
-/// this is an open JSON object: set the fields your deployment expects.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(transparent)]
+/// this is an open JSON object: set the fields your deployment expects, and put credentials
+/// (a password) in with [`secret_field`](Self::secret_field), so that they are redacted from
+/// errors. `Debug` shows the field names only.
+///
+/// ```
+/// use userapi::rightech::TokenRequest;
+/// let req = TokenRequest::new().field("user", "5d8a18d5d0025e0012fb6a34").secret_field("password", "s3cret");
+/// assert_eq!(format!("{req:?}"), r#"TokenRequest { fields: ["user"], secret_fields: ["password"] }"#);
+/// ```
+#[derive(Clone, Default)]
 pub struct TokenRequest {
     fields: Extra,
+    secrets: std::collections::BTreeMap<String, Secret>,
 }
 
 impl TokenRequest {
@@ -526,8 +526,47 @@ impl TokenRequest {
 
     /// Adds a field to the body.
     pub fn field(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
-        self.fields.insert(name.into(), value.into());
+        let name = name.into();
+        self.secrets.remove(&name);
+        self.fields.insert(name, value.into());
         self
+    }
+
+    /// Adds a field whose value is a credential: sent as a string, never shown.
+    pub fn secret_field(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        let name = name.into();
+        self.fields.remove(&name);
+        self.secrets.insert(name, value.into());
+        self
+    }
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .field("secret_fields", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Serialize for TokenRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Exposed<'a>(&'a Secret);
+        impl Serialize for Exposed<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::auth::expose_secret(self.0, s)
+            }
+        }
+        let mut map = s.serialize_map(Some(self.fields.len() + self.secrets.len()))?;
+        for (k, v) in &self.fields {
+            map.serialize_entry(k, v)?;
+        }
+        for (k, v) in &self.secrets {
+            map.serialize_entry(k, &Exposed(v))?;
+        }
+        map.end()
     }
 }
 
