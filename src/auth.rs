@@ -426,6 +426,7 @@ impl AuthCell {
     }
 
     /// Replaces the credentials only if nothing changed them since `based_on`; whether it did.
+    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
     pub(crate) fn set_if(&self, based_on: u64, auth: Auth) -> Result<bool, Error> {
         let mut state = self.write();
         if state.generation != based_on {
@@ -447,6 +448,7 @@ impl AuthCell {
     }
 }
 
+#[cfg(feature = "metabase")]
 fn obtained_credential(name: HeaderName, value: &Secret, state: &AuthState) -> Result<Credential, Error> {
     value.check_header_safe("the credential the client obtained")?;
     let mut secrets: Vec<Secret> = state.secrets.to_vec();
@@ -613,6 +615,7 @@ thread_local! {
     static WRITTEN: std::cell::RefCell<Option<Vec<Secret>>> = const { std::cell::RefCell::new(None) };
 }
 
+#[cfg_attr(not(any(feature = "novaconnect", feature = "diadoc", feature = "metabase", feature = "rightech")), allow(dead_code))]
 /// Writes a secret's value into a request body (`#[serde(serialize_with = ...)]`), and notes
 /// it so that an error never shows it if the server echoes it. Only request bodies use this.
 pub(crate) fn expose_secret<S: serde::Serializer, T: std::borrow::Borrow<Secret>>(
@@ -628,6 +631,7 @@ pub(crate) fn expose_secret<S: serde::Serializer, T: std::borrow::Borrow<Secret>
     s.serialize_str(secret.expose())
 }
 
+#[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
 /// [`expose_secret`] for an optional secret.
 pub(crate) fn expose_opt_secret<S: serde::Serializer, T: std::borrow::Borrow<Secret>>(
     secret: &Option<T>,

@@ -209,21 +209,20 @@ impl Client {
     }
 
     /// The generation of the credentials: bumped by every change.
-    #[allow(dead_code)]
     pub(crate) fn auth_generation(&self) -> u64 {
         self.shared.auth.generation()
     }
 
     /// Installs `auth` only if the credentials are still those of generation `based_on`.
-    #[allow(dead_code)]
+    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
     pub(crate) fn set_auth_if(&self, based_on: u64, auth: Auth) -> Result<bool> {
         self.shared.auth.set_if(based_on, auth)
     }
 
+    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
     /// Runs `f` on a clone of this client in a task of its own and waits for it. Used for
     /// calls that change credentials on the server (a password change ends the old session):
     /// if the caller stops waiting, the task still installs what the server answered.
-    #[allow(dead_code)]
     pub(crate) async fn detached<F, Fut, T>(&self, f: F) -> Result<T>
     where
         F: FnOnce(Client) -> Fut,

@@ -311,6 +311,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    #[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
     pub(crate) fn new(field: &str, message: &str) -> Self {
         FieldError {
             field: clip(field),
@@ -349,8 +350,10 @@ pub struct ServiceError {
 }
 
 /// At most this many field errors are kept.
+#[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
 pub(crate) const MAX_FIELD_ERRORS: usize = 100;
 /// At most this many bytes of field paths and messages are kept.
+#[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
 const MAX_FIELD_BYTES: usize = 32 * 1024;
 
 impl ServiceError {
@@ -384,6 +387,7 @@ impl ServiceError {
     }
 
     /// Adds a field error, within the bounds.
+    #[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
     pub(crate) fn push_field(&mut self, field: &str, message: &str) {
         let used: usize = self.fields.iter().map(|f| f.field.len() + f.message.len()).sum();
         if self.fields.len() >= MAX_FIELD_ERRORS || used >= MAX_FIELD_BYTES {
@@ -393,6 +397,7 @@ impl ServiceError {
         self.fields.push(FieldError::new(field, message));
     }
 
+    #[cfg_attr(not(any(feature = "metabase")), allow(dead_code))]
     /// Adds every string under `value` as an error of `prefix` (nested objects extend the
     /// path with `.key`), within the bounds.
     pub(crate) fn push_fields_from(&mut self, prefix: &str, value: &Value) {
@@ -418,6 +423,7 @@ impl ServiceError {
         }
     }
 
+    #[cfg_attr(not(any(feature = "metabase")), allow(dead_code))]
     /// Uses the first field error as the message when there is no other.
     pub(crate) fn message_from_first_field(&mut self) {
         if self.message.is_none()
@@ -429,6 +435,7 @@ impl ServiceError {
     }
 }
 
+#[cfg_attr(not(any(feature = "metabase")), allow(dead_code))]
 fn count_leaves(value: &Value) -> usize {
     match value {
         Value::Array(items) => items.iter().map(count_leaves).sum(),
@@ -440,17 +447,17 @@ fn count_leaves(value: &Value) -> usize {
 
 /// What an [`ErrorHook`] sees of a failed response.
 pub(crate) struct ErrorBody<'a> {
-    /// The status.
-    #[allow(dead_code)]
-    pub(crate) status: StatusCode,
     /// The response headers (credential headers and cookies already removed).
+    #[cfg_attr(not(any(feature = "diadoc")), allow(dead_code))]
     pub(crate) headers: &'a HeaderMap,
     /// The body parsed as JSON, bounded (see [`bounded_json`]), when it is JSON.
+    #[cfg_attr(not(any(feature = "metabase", feature = "rounds", feature = "rightech")), allow(dead_code))]
     pub(crate) json: Option<&'a Value>,
 }
 
 impl ErrorBody<'_> {
     /// A header as text, when present and not empty.
+    #[cfg_attr(not(any(feature = "diadoc")), allow(dead_code))]
     pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
@@ -460,6 +467,7 @@ impl ErrorBody<'_> {
     }
 
     /// A top-level member of a JSON object body.
+    #[cfg_attr(not(any(feature = "metabase", feature = "rounds", feature = "rightech")), allow(dead_code))]
     pub(crate) fn member(&self, key: &str) -> Option<&Value> {
         self.json?.get(key)
     }
@@ -472,7 +480,6 @@ pub(crate) type ErrorHook = fn(&ErrorBody<'_>, &mut ServiceError);
 /// `message`, `error_description`, `error`, `detail` as text, `code`), a text body, an HTML
 /// page's `<title>` and `X-Request-Id`; then the service's own `hook`.
 pub(crate) fn read_service_error(
-    status: StatusCode,
     content_type: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
@@ -511,7 +518,6 @@ pub(crate) fn read_service_error(
     if let Some(hook) = hook {
         hook(
             &ErrorBody {
-                status,
                 headers,
                 json: json.as_ref(),
             },
@@ -523,7 +529,7 @@ pub(crate) fn read_service_error(
 
 fn read_generic_json(value: &Value, out: &mut ServiceError) {
     match value {
-        Value::String(s) => out.message = Some(clip(s)),
+        Value::String(s) => out.set_message(s),
         Value::Object(map) => {
             let text = |key: &str| map.get(key).and_then(Value::as_str).map(clip);
             out.message = text("message")
@@ -1213,7 +1219,6 @@ mod tests {
 
     fn parse(ct: &str, body: &str) -> ServiceError {
         read_service_error(
-            StatusCode::BAD_REQUEST,
             Some(ct),
             &HeaderMap::new(),
             body.as_bytes(),
@@ -1277,7 +1282,6 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-code", "E42".parse().unwrap());
         let e = read_service_error(
-            StatusCode::BAD_REQUEST,
             Some("application/json"),
             &headers,
             br#"{"helper":{"message":"check the id"}}"#,

@@ -36,17 +36,6 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
-// With every service turned off only the plumbing is left, and nothing calls it.
-#![cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;

@@ -182,21 +182,6 @@ macro_rules! string_enum {
 #[allow(unused_imports)]
 pub(crate) use string_enum;
 
-/// `local@domain.tld` with no white space: a shape check before sending, not validation; the
-/// server stays the authority.
-#[allow(dead_code)]
-pub(crate) fn email_shaped(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
-}
-
 /// A value that a patch can set, clear (send `null`), or leave alone (send nothing).
 ///
 /// Use it in update types where clearing a field is meaningful. A field of this type needs

@@ -81,6 +81,7 @@ impl Client {
     /// percent-encoded byte by byte on its own, so an id such as `a/b`, `?x` or `m\te` stays
     /// one segment and means what it says. Empty, `.` and `..` ids, and ids over
     /// [`MAX_SEGMENT_BYTES`], are refused, since a server would read them as path steps.
+    #[cfg_attr(not(any(feature = "novaconnect", feature = "diadoc", feature = "rounds", feature = "metabase", feature = "rightech")), allow(dead_code))]
     pub(crate) fn call(
         &self,
         service: &'static Service,
@@ -223,8 +224,6 @@ fn word_like(segment: &str) -> bool {
                 .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_')))
 }
 
-// Some helpers serve only some services; with a service's feature off they may be unused.
-#[allow(dead_code)]
 impl<'c> Call<'c> {
     /// Appends a query parameter.
     pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
@@ -233,6 +232,7 @@ impl<'c> Call<'c> {
     }
 
     /// Appends a query parameter when `value` is set.
+    #[cfg_attr(not(any(feature = "novaconnect", feature = "metabase", feature = "rightech")), allow(dead_code))]
     pub(crate) fn query_opt<V: ToString>(self, name: &str, value: Option<V>) -> Self {
         match value {
             Some(v) => self.query(name, v.to_string()),
@@ -262,14 +262,8 @@ impl<'c> Call<'c> {
         Ok(self)
     }
 
-    /// A body of raw bytes with its content type.
-    pub(crate) fn body(mut self, body: impl Into<Bytes>, content_type: HeaderValue) -> Self {
-        self.body = Some(body.into());
-        self.headers.insert(CONTENT_TYPE, content_type);
-        self
-    }
-
     /// Sends this credential instead of the client's (`Auth::None` for a login).
+    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
     pub(crate) fn auth_override(mut self, auth: &Auth) -> Result<Self> {
         auth.validate()?;
         self.auth_override = Some(Credential {
@@ -293,6 +287,7 @@ impl<'c> Call<'c> {
     }
 
     /// Marks the response as carrying a credential: decode errors then keep no excerpt.
+    #[cfg_attr(not(any(feature = "diadoc", feature = "metabase", feature = "rightech")), allow(dead_code))]
     pub(crate) fn secret_response(mut self) -> Self {
         self.secret_response = true;
         self
@@ -567,7 +562,6 @@ impl<'c> Call<'c> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let mut service = read_service_error(
-            status,
             content_type.as_deref(),
             headers,
             &body,
@@ -690,7 +684,6 @@ pub(crate) fn header_true(headers: &HeaderMap, name: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-#[allow(dead_code)]
 impl RawResponse {
     /// A response as if it had come from the server, for tests of decoding.
     #[cfg(test)]
@@ -763,6 +756,7 @@ impl RawResponse {
 
     /// A response that breaks the service's protocol (an empty session id, a missing
     /// created id).
+    #[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
     pub(crate) fn protocol_error(&self, message: impl Into<String>) -> Error {
         let mut message = message.into();
         Redactor::new(&self.secrets).string(&mut message);
@@ -773,6 +767,7 @@ impl RawResponse {
 
     /// A failure the service reported inside this success response (an envelope's code,
     /// `success: false`).
+    #[cfg_attr(not(any(feature = "novaconnect", feature = "rightech")), allow(dead_code))]
     pub(crate) fn api_error(&self, code: i64, message: Option<String>) -> Error {
         let mut message = message;
         Redactor::new(&self.secrets).option(&mut message);
@@ -786,6 +781,7 @@ impl RawResponse {
     }
 
     /// Method and path of the request.
+    #[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
     pub(crate) fn target(&self) -> &Target {
         &self.target
     }

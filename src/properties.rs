@@ -130,7 +130,6 @@ proptest! {
         let ct = (!ct.is_empty()).then_some(ct);
         for service in services() {
             let parsed = crate::error::read_service_error(
-                reqwest::StatusCode::BAD_REQUEST,
                 ct,
                 &HeaderMap::new(),
                 &body,
@@ -161,7 +160,7 @@ proptest! {
             for ct in CONTENT_TYPES {
                 let ct = (!ct.is_empty()).then_some(ct);
                 let _ = crate::error::read_service_error(
-                    StatusCode::BAD_REQUEST, ct, &HeaderMap::new(), text.as_bytes(), service.read_error,
+                    ct, &HeaderMap::new(), text.as_bytes(), service.read_error,
                 );
             }
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::models::{Extra, Timestamp, email_shaped, string_enum};
+use crate::models::{Extra, Timestamp, string_enum};
 
 /// A person's name: `LastName` and `FirstName` are required by the protocol.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -731,4 +731,18 @@ impl TicksTimestamp {
             None => self.date_time.as_ref()?.to_system_time(),
         }
     }
+}
+
+/// `local@domain.tld` with no white space: a shape check before sending, not validation; the
+/// server stays the authority.
+fn email_shaped(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
 }
