@@ -615,7 +615,15 @@ thread_local! {
     static WRITTEN: std::cell::RefCell<Option<Vec<Secret>>> = const { std::cell::RefCell::new(None) };
 }
 
-#[cfg_attr(not(any(feature = "novaconnect", feature = "diadoc", feature = "metabase", feature = "rightech")), allow(dead_code))]
+#[cfg_attr(
+    not(any(
+        feature = "novaconnect",
+        feature = "diadoc",
+        feature = "metabase",
+        feature = "rightech"
+    )),
+    allow(dead_code)
+)]
 /// Writes a secret's value into a request body (`#[serde(serialize_with = ...)]`), and notes
 /// it so that an error never shows it if the server echoes it. Only request bodies use this.
 pub(crate) fn expose_secret<S: serde::Serializer, T: std::borrow::Borrow<Secret>>(

@@ -451,7 +451,10 @@ pub(crate) struct ErrorBody<'a> {
     #[cfg_attr(not(any(feature = "diadoc")), allow(dead_code))]
     pub(crate) headers: &'a HeaderMap,
     /// The body parsed as JSON, bounded (see [`bounded_json`]), when it is JSON.
-    #[cfg_attr(not(any(feature = "metabase", feature = "rounds", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "metabase", feature = "rounds", feature = "rightech")),
+        allow(dead_code)
+    )]
     pub(crate) json: Option<&'a Value>,
 }
 
@@ -467,7 +470,10 @@ impl ErrorBody<'_> {
     }
 
     /// A top-level member of a JSON object body.
-    #[cfg_attr(not(any(feature = "metabase", feature = "rounds", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "metabase", feature = "rounds", feature = "rightech")),
+        allow(dead_code)
+    )]
     pub(crate) fn member(&self, key: &str) -> Option<&Value> {
         self.json?.get(key)
     }
@@ -1218,12 +1224,7 @@ mod tests {
     use super::*;
 
     fn parse(ct: &str, body: &str) -> ServiceError {
-        read_service_error(
-            Some(ct),
-            &HeaderMap::new(),
-            body.as_bytes(),
-            None,
-        )
+        read_service_error(Some(ct), &HeaderMap::new(), body.as_bytes(), None)
     }
 
     #[test]

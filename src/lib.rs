@@ -23,6 +23,8 @@
 //! With the `fake` feature each service also has a stateful fake server on loopback
 //! (`<service>::fake`), for testing code that uses this crate without credentials.
 //!
+//! # Quick start
+//!
 //! ```no_run
 //! # async fn run() -> userapi::Result<()> {
 //! use userapi::{Auth, Client};
@@ -35,6 +37,34 @@
 //! println!("{} {}", me.first_name.unwrap_or_default(), me.last_name.unwrap_or_default());
 //! # Ok(()) }
 //! ```
+//!
+//! The same against a fake, as a test of your own code would run it:
+//!
+//! ```
+//! # #[cfg(feature = "novaconnect")]
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+//! use userapi::novaconnect::fake::FakeNovaConnect;
+//!
+//! let fake = FakeNovaConnect::start().await?; // a real HTTP server on 127.0.0.1
+//! let me = fake.api()?.get_me().await?;
+//! assert_eq!(me.first_name.as_deref(), Some("Aigerim"));
+//! # Ok(()) }
+//! # #[cfg(not(feature = "novaconnect"))] fn main() {}
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls |
+//! | `native-tls` | no | TLS through the platform's library (OpenSSL on Linux); with both, pick one with [`ClientBuilder::tls_backend`] |
+//! | `novaconnect`, `diadoc`, `rounds`, `metabase`, `rightech` | yes | one module per service |
+//! | `tracing` | no | a `userapi.request` span per call: operation, method, route template, status, attempts, latency; never credentials, ids or bodies |
+//! | `fake` | no | [`fake`] and each service's `fake` module: stateful fake servers for tests |
+//! | `chrono`, `time`, `jiff` | no | [`models::Timestamp`] conversions into those crates' types |
+//!
+//! Without `rustls` or `native-tls` only `http://` base URLs can be used: `https://` is refused
+//! by [`ClientBuilder::build`].
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -51,17 +81,23 @@ mod time;
 mod tls;
 
 #[cfg(feature = "fake")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
 #[cfg(feature = "diadoc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "diadoc")))]
 pub mod diadoc;
 #[cfg(feature = "metabase")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metabase")))]
 pub mod metabase;
 #[cfg(feature = "novaconnect")]
+#[cfg_attr(docsrs, doc(cfg(feature = "novaconnect")))]
 pub mod novaconnect;
 #[cfg(feature = "rightech")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rightech")))]
 pub mod rightech;
 #[cfg(feature = "rounds")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rounds")))]
 pub mod rounds;
 
 pub use auth::{Auth, BoxFuture, REDACTED, Secret, TokenProvider, jwt_expiry};

@@ -81,7 +81,16 @@ impl Client {
     /// percent-encoded byte by byte on its own, so an id such as `a/b`, `?x` or `m\te` stays
     /// one segment and means what it says. Empty, `.` and `..` ids, and ids over
     /// [`MAX_SEGMENT_BYTES`], are refused, since a server would read them as path steps.
-    #[cfg_attr(not(any(feature = "novaconnect", feature = "diadoc", feature = "rounds", feature = "metabase", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(
+            feature = "novaconnect",
+            feature = "diadoc",
+            feature = "rounds",
+            feature = "metabase",
+            feature = "rightech"
+        )),
+        allow(dead_code)
+    )]
     pub(crate) fn call(
         &self,
         service: &'static Service,
@@ -232,7 +241,10 @@ impl<'c> Call<'c> {
     }
 
     /// Appends a query parameter when `value` is set.
-    #[cfg_attr(not(any(feature = "novaconnect", feature = "metabase", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "novaconnect", feature = "metabase", feature = "rightech")),
+        allow(dead_code)
+    )]
     pub(crate) fn query_opt<V: ToString>(self, name: &str, value: Option<V>) -> Self {
         match value {
             Some(v) => self.query(name, v.to_string()),
@@ -287,7 +299,10 @@ impl<'c> Call<'c> {
     }
 
     /// Marks the response as carrying a credential: decode errors then keep no excerpt.
-    #[cfg_attr(not(any(feature = "diadoc", feature = "metabase", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "diadoc", feature = "metabase", feature = "rightech")),
+        allow(dead_code)
+    )]
     pub(crate) fn secret_response(mut self) -> Self {
         self.secret_response = true;
         self
@@ -561,12 +576,8 @@ impl<'c> Call<'c> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut service = read_service_error(
-            content_type.as_deref(),
-            headers,
-            &body,
-            self.service.read_error,
-        );
+        let mut service =
+            read_service_error(content_type.as_deref(), headers, &body, self.service.read_error);
         if status.is_redirection() && service.message.is_none() {
             service.message = Some(redirect_message(status, headers, url));
         }

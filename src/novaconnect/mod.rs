@@ -19,6 +19,7 @@
 mod models;
 
 #[cfg(feature = "fake")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
 pub use models::{Envelope, EnvelopeResult, User, UserEdit, UserId};

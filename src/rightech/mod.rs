@@ -2,7 +2,7 @@
 //! (`POST /api/v1/users/tokens`) and `GET /api/v1/roles`, with `Authorization: Bearer <token>`.
 //!
 //! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total
-//! ([`Rightech::user_pages`] pages through them), sometimes laid out one item per line with
+//! ([`Rightech::users`] pages through them), sometimes laid out one item per line with
 //! each comma on a line of its own; they are read as JSON, whatever the layout. There is no
 //! search route: a search is the list with [`ListUsers::search`].
 //!
@@ -18,6 +18,7 @@
 mod models;
 
 #[cfg(feature = "fake")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub mod fake;
 
 pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, Role, TokenRequest, User, UserUpdate};
