@@ -115,6 +115,11 @@ impl Client {
                     ));
                 };
                 push_segment(operation, &mut path, id)?;
+            } else if literal.contains(['{', '}']) {
+                return Err(Error::invalid_input(
+                    operation,
+                    format!("the route segment {literal:?} is neither a word nor a placeholder"),
+                ));
             } else {
                 path.push_str(literal);
             }
@@ -1069,8 +1074,23 @@ mod tests {
     #[test]
     fn placeholders_and_ids_must_match() {
         let c = client();
-        assert!(c.call(&GENERIC, "t", Method::GET, "users/{id}", &[]).is_err());
-        assert!(c.call(&GENERIC, "t", Method::GET, "users", &["x"]).is_err());
+        let message = |route: &'static str, ids: &[&str]| match c.call(&GENERIC, "t", Method::GET, route, ids)
+        {
+            Err(Error::InvalidInput { message, .. }) => message,
+            Err(other) => panic!("{other:?}"),
+            Ok(call) => panic!("{route} built {}", call.url),
+        };
+        assert!(message("users/{id}", &[]).contains("more placeholders than ids"));
+        assert!(message("users", &["x"]).contains("more ids than"));
+        assert!(message("users/id}", &["x"]).contains("neither a word nor a placeholder"));
+        assert!(message("users/{id", &["x"]).contains("neither a word nor a placeholder"));
+        // Refused for what they are, before the check of the built path would catch them.
+        for id in ["", ".", ".."] {
+            assert!(
+                message("users/{id}", &[id]).contains("cannot be used as a path segment"),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]
