@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use userapi::fake::{Fake, Fault, ReceivedRequest};
-use userapi::{Client, Error, Method, RetryPolicy, Secret, StatusCode, Timeouts};
+use userapi::{Client, Error, Method, RetryPolicy, Secret, StatusCode, Timeouts, TransportKind};
 
 /// The same client with retries after 1 ms instead of 200 ms.
 fn fast(client: &Client) -> Client {
@@ -41,7 +41,10 @@ fn assert_third_time_lucky(log: &[ReceivedRequest]) {
     assert_eq!(statuses(log), [Some(503), Some(503), Some(200)]);
     let unavailable = Some(Fault::Status(StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(faults(log), [unavailable.clone(), unavailable, None]);
-    assert!(log.windows(2).all(|w| w[0].path == w[1].path && w[0].body == w[1].body));
+    assert!(
+        log.windows(2)
+            .all(|w| w[0].path == w[1].path && w[0].body == w[1].body)
+    );
     assert!(log.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
 }
 
@@ -50,9 +53,17 @@ fn assert_sent_once(fake: &impl Fake, err: &Error) {
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE), "{err}");
     assert_eq!(err.attempts(), 1);
     let message = err.service_message().unwrap_or_default();
-    assert!(message.contains("injected"), "the service's own error body: {err:?}");
+    assert!(
+        message.contains("injected"),
+        "the service's own error body: {err:?}"
+    );
     assert_eq!(statuses(&fake.received_requests()), [Some(503)]);
     assert_eq!(fake.pending_faults(), 1);
+}
+
+/// The error's body as JSON.
+fn body(err: &Error) -> Value {
+    serde_json::from_slice(err.http().expect("an HTTP error").body()).expect("a JSON error body")
 }
 
 /// One request, whose answer was held past the attempt timeout.
@@ -112,6 +123,8 @@ mod novaconnect {
             .await
             .unwrap_err();
         assert_sent_once(&fake, &err);
+        // NovaConnect's envelope, its code equal to the status.
+        assert_eq!(body(&err)["code"], 503);
         assert!(fake.password_is(&Secret::new(PASSWORD)));
         Ok(())
     }
@@ -150,7 +163,10 @@ mod diadoc {
         assert_eq!(log[1].method, Method::POST);
         assert_eq!(log[1].path, "/UpdateMyUser");
         let body: Value = log[1].json().unwrap();
-        assert_eq!(body.pointer("/FullName/FullName/LastName"), Some(&json!("Ivanova")));
+        assert_eq!(
+            body.pointer("/FullName/FullName/LastName"),
+            Some(&json!("Ivanova"))
+        );
         assert!(log[1].header("authorization").unwrap().starts_with("DiadocAuth "));
         assert_eq!(statuses(&log), [Some(200), Some(200)]);
         Ok(())
@@ -242,6 +258,8 @@ mod rounds {
             .await
             .unwrap_err();
         assert_sent_once(&fake, &err);
+        // FastAPI's `detail`.
+        assert!(body(&err)["detail"].as_str().unwrap().contains("injected"));
         let me = fake.user(userapi::rounds::fake::ME).unwrap();
         assert_eq!(me.first_name.as_deref(), Some("Dana"));
         Ok(())
@@ -308,6 +326,8 @@ mod metabase {
             .await
             .unwrap_err();
         assert_sent_once(&fake, &err);
+        // A server error from Metabase is its exception's JSON.
+        assert!(body(&err)["via"].is_array());
         // Not created: the address is still free.
         fake.add_user(&NewUser::new("ada@example.com"))?;
         Ok(())
@@ -406,7 +426,10 @@ mod harness {
         fake.fail_next(1, 504);
         assert_eq!(fake.pending_faults(), 2);
         NovaConnect::new(fast(fake.api()?.client())).get_me().await?;
-        assert_eq!(statuses(&fake.received_requests()), [Some(502), Some(504), Some(200)]);
+        assert_eq!(
+            statuses(&fake.received_requests()),
+            [Some(502), Some(504), Some(200)]
+        );
         Ok(())
     }
 
@@ -426,7 +449,8 @@ mod harness {
     async fn a_slow_answer_is_retried_when_safe() -> userapi::Result<()> {
         let fake = FakeMetabase::start().await?;
         fake.delay_next(1, LONG);
-        let client = impatient(fake.api()?.client()).with_retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)));
+        let client = impatient(fake.api()?.client())
+            .with_retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)));
         assert_eq!(Metabase::new(client).get_me().await?.id, 1);
         let log = fake.received_requests();
         assert_eq!(faults(&log), [Some(Fault::Delay(LONG)), None]);
@@ -434,14 +458,24 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn a_dropped_connection_is_retried_when_safe() -> userapi::Result<()> {
+    async fn a_dropped_connection_is_an_io_error() -> userapi::Result<()> {
+        // The client does not retry a connection that broke after the request went out, not
+        // even for a read (as tests/faults.rs pins down with a raw TCP server).
         let fake = FakeNovaConnect::start().await?;
-        fake.drop_next(1);
+        fake.drop_next(2);
         let api = NovaConnect::new(fast(fake.api()?.client()));
-        api.get_me().await?;
+        let err = api.get_me().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Io),
+            "{err:?}"
+        );
         let log = fake.received_requests();
-        assert_eq!(statuses(&log), [None, Some(200)]);
-        assert_eq!(faults(&log), [Some(Fault::Drop), None]);
+        assert_eq!(statuses(&log), [None]);
+        assert_eq!(faults(&log), [Some(Fault::Drop)]);
+        assert_eq!(fake.pending_faults(), 1);
+        fake.clear_faults();
+        api.get_me().await?; // a new connection
+        assert_eq!(statuses(&fake.received_requests()), [None, Some(200)]);
         Ok(())
     }
 
@@ -457,6 +491,10 @@ mod harness {
         assert!(matches!(err, Error::Transport(_)), "{err:?}");
         assert_eq!(fake.received_requests().len(), 1);
         assert_eq!(fake.pending_faults(), 1);
+        assert!(
+            fake.password_is(&Secret::new("0ld-secret")),
+            "the service never saw it"
+        );
         Ok(())
     }
 
@@ -470,7 +508,10 @@ mod harness {
             api.update_me(&UserEdit::new().first_name(name)).await?;
         }
         let log = fake.received_requests();
-        let names: Vec<Value> = log.iter().map(|r| r.json::<Value>().unwrap()["first_name"].clone()).collect();
+        let names: Vec<Value> = log
+            .iter()
+            .map(|r| r.json::<Value>().unwrap()["first_name"].clone())
+            .collect();
         assert_eq!(names, [json!("c"), json!("d"), json!("e")]);
         assert_eq!(log.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3, 4]);
         assert_eq!(fake.request_count(), 5);
