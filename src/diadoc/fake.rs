@@ -527,15 +527,21 @@ impl State {
         {
             return text(400, "Login must be a valid email address");
         }
-        let name = match name.map(|n| serde_json::from_value::<FullName>(n.clone())) {
-            Some(Ok(n))
-                if n.last_name.as_deref().is_some_and(|s| !s.trim().is_empty())
-                    && n.first_name.as_deref().is_some_and(|s| !s.trim().is_empty()) =>
-            {
-                Some(n)
-            }
-            Some(_) => return text(400, "FullName requires LastName and FirstName"),
+        // Read by the fake's own field names, not through the client's model.
+        let name = match name {
             None => None,
+            Some(n) => {
+                let part = |key: &str| n.get(key).and_then(Value::as_str);
+                let filled = |key: &str| part(key).filter(|s| !s.trim().is_empty());
+                let (Some(last), Some(first)) = (filled("LastName"), filled("FirstName")) else {
+                    return text(400, "FullName requires LastName and FirstName");
+                };
+                let mut full = FullName::new(last, first);
+                if let Some(middle) = part("MiddleName") {
+                    full = full.middle_name(middle);
+                }
+                Some(full)
+            }
         };
         let mut portal = self.lock();
         if let Some(login) = login {
