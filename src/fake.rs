@@ -368,7 +368,31 @@ impl FakeServer {
     }
 
     /// Binds `addr` (port 0: one the system picks) and serves `handler` until dropped.
-    /// Needs a Tokio runtime.
+    /// Needs a Tokio runtime. A fake of your own:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use std::sync::Arc;
+    /// use userapi::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler};
+    ///
+    /// struct Health;
+    /// impl Handler for Health {
+    ///     fn handle(&self, request: FakeRequest) -> FakeResponse {
+    ///         match request.segs().as_slice() {
+    ///             ["health"] => FakeResponse::json(200, &serde_json::json!({"ok": true})),
+    ///             _ => FakeResponse::text(404, "no such page"),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let server = FakeServer::start_on("127.0.0.1:0".parse().unwrap(), Arc::new(Health)).await?;
+    /// server.fail_next(1, 503); // the default error body: text
+    /// let url = server.url("health");
+    /// assert_eq!(reqwest::get(url.clone()).await.unwrap().status(), 503);
+    /// assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    /// assert_eq!(server.request_count(), 2);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// When `addr` cannot be bound (in use, not an address of this machine, a privileged
@@ -480,6 +504,29 @@ pub trait Fake {
     /// ones (fewer if their bodies pass 64 MiB), each as it arrived, with the status it was
     /// answered and the fault it took. A request is in the log before its answer leaves, so
     /// once a call returns, all its requests are here.
+    ///
+    /// ```
+    /// # #[cfg(feature = "rounds")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::Fake;
+    /// use userapi::rounds::{RoundRole, UserUpdate, fake::FakeRounds};
+    /// use userapi::{Method, StatusCode};
+    ///
+    /// let fake = FakeRounds::start().await?;
+    /// let rounds = fake.api()?;
+    /// rounds.list_rounds(RoundRole::Owner).await?;
+    /// rounds.update_me(&UserUpdate::new().first_name("Aruzhan")).await?;
+    ///
+    /// let log = fake.received_requests();
+    /// assert_eq!((&log[0].method, log[0].path.as_str()), (&Method::GET, "/users/rounds"));
+    /// assert_eq!(log[0].query("as_owner"), Some("true"));
+    /// assert_eq!(log[1].method, Method::PATCH);
+    /// let body: serde_json::Value = log[1].json().unwrap();
+    /// assert_eq!(body, serde_json::json!({"first_name": "Aruzhan"}));
+    /// assert_eq!(log[1].status, Some(StatusCode::OK));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "rounds"))] fn main() {}
+    /// ```
     fn received_requests(&self) -> Vec<ReceivedRequest> {
         self.server().control().log.entries.iter().cloned().collect()
     }
@@ -490,7 +537,25 @@ pub trait Fake {
         self.server().control().log.count()
     }
 
-    /// Empties the log and restarts [`request_count`](Self::request_count) from 0.
+    /// Empties the log and restarts [`request_count`](Self::request_count) from 0: to look
+    /// at what one step of a test sent, after setting things up through the API.
+    ///
+    /// ```
+    /// # #[cfg(feature = "metabase")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::Fake;
+    /// use userapi::metabase::{NewUser, fake::FakeMetabase};
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// let metabase = fake.api()?;
+    /// let ada = metabase.create_user(&NewUser::new("ada@example.com")).await?;
+    /// fake.clear_requests();
+    /// metabase.get_user(ada.id).await?;
+    /// assert_eq!(fake.request_count(), 1);
+    /// assert_eq!(fake.received_requests()[0].path, format!("/api/user/{}", ada.id));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
+    /// ```
     fn clear_requests(&self) {
         self.server().control().log.clear();
     }
@@ -501,6 +566,23 @@ pub trait Fake {
     }
 
     /// Keeps only the last `capacity` requests from now on (0: none, only the count).
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::Fake;
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.set_log_capacity(1);
+    /// let api = fake.api()?;
+    /// api.get_me().await?;
+    /// api.get_me().await?;
+    /// let log = fake.received_requests();
+    /// assert_eq!((log.len(), log[0].seq, fake.request_count()), (1, 1, 2));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
     fn set_log_capacity(&self, capacity: usize) {
         let mut control = self.server().control();
         control.log.capacity = capacity;
@@ -508,6 +590,22 @@ pub trait Fake {
     }
 
     /// Adds `fault` for each of the next `n` requests, after those already waiting.
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::{Fake, FakeResponse, Fault};
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// // Too many requests; `Retry-After: 0`: try again at once.
+    /// let busy = FakeResponse::text(429, "slow down").header("retry-after", "0");
+    /// fake.inject(1, Fault::Respond(busy));
+    /// fake.api()?.get_me().await?; // retried, as the server asked
+    /// assert_eq!(fake.received_requests()[0].status.map(|s| s.as_u16()), Some(429));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
     fn inject(&self, n: usize, fault: Fault) {
         let mut control = self.server().control();
         control.faults.extend(std::iter::repeat_n(fault, n));
@@ -516,6 +614,29 @@ pub trait Fake {
     /// The next `n` requests get `status` with a body in the service's own error shape
     /// (NovaConnect's envelope, Rightech's `{"message", "code", …}`, FastAPI's `detail`,
     /// Diadoc's and Metabase's text), and the service does not see them.
+    ///
+    /// A write that is not safe to repeat is sent once and fails with the service's error:
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Secret;
+    /// use userapi::fake::Fake;
+    /// use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD};
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.fail_next(1, 503);
+    /// let err = fake
+    ///     .api()?
+    ///     .change_password(&Secret::new("N3w-secret"), &Secret::new(PASSWORD))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    /// assert_eq!(fake.request_count(), 1); // not retried
+    /// assert!(fake.password_is(&Secret::new(PASSWORD))); // the service never saw it
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
     ///
     /// # Panics
     /// When `status` is not an HTTP status (100 to 999).
@@ -527,11 +648,48 @@ pub trait Fake {
 
     /// The next `n` requests are handled at once, but their answers are held back for
     /// `delay` ([`Fault::Delay`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "rightech")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use std::time::Duration;
+    /// use userapi::fake::Fake;
+    /// use userapi::rightech::{Rightech, fake::FakeRightech};
+    /// use userapi::{RetryPolicy, Timeouts};
+    ///
+    /// let fake = FakeRightech::start().await?;
+    /// fake.delay_next(1, Duration::from_secs(30));
+    /// let client = fake.api()?.client()
+    ///     .with_timeouts(Timeouts::default().with_attempt(Duration::from_millis(100)))
+    ///     .with_retry_policy(RetryPolicy::none());
+    /// let err = Rightech::new(client).list_roles().await.unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "rightech"))] fn main() {}
+    /// ```
     fn delay_next(&self, n: usize, delay: Duration) {
         self.inject(n, Fault::Delay(delay));
     }
 
-    /// The next `n` requests get no answer: their connections are closed.
+    /// The next `n` requests get no answer: their connections are closed. The client sees a
+    /// broken connection ([`TransportKind::Io`](crate::TransportKind::Io)), which it does not
+    /// retry: the request may have been acted on.
+    ///
+    /// ```
+    /// # #[cfg(feature = "diadoc")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::{Fake, Fault};
+    /// use userapi::diadoc::fake::FakeDiadoc;
+    ///
+    /// let fake = FakeDiadoc::start().await?;
+    /// fake.drop_next(1);
+    /// let err = fake.api()?.get_me().await.unwrap_err();
+    /// assert!(matches!(err, userapi::Error::Transport(_)));
+    /// let log = fake.received_requests();
+    /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "diadoc"))] fn main() {}
+    /// ```
     fn drop_next(&self, n: usize) {
         self.inject(n, Fault::Drop);
     }

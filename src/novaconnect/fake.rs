@@ -62,7 +62,17 @@ impl FakeNovaConnect {
         Self::start_on(crate::fake::loopback()).await
     }
 
-    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
+    /// [`start`](Self::start) on `addr` (port 0: one the system picks), e.g. a fixed port
+    /// for a client that is not in Rust (`userapi-fake novaconnect --port N` does this).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// let fake = FakeNovaConnect::start_on("127.0.0.1:0".parse().unwrap()).await?;
+    /// assert_eq!(fake.base_url().path(), "/api/");
+    /// assert_eq!(fake.base_url().port(), Some(userapi::fake::Fake::server(&fake).addr().port()));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
