@@ -830,6 +830,10 @@ pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A request refused on the way to its route (bad credentials, a wrong method): the answer
 /// to send instead.
+#[cfg_attr(
+    not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
+    allow(dead_code)
+)]
 pub(crate) type Refused<T> = std::result::Result<T, Box<FakeResponse>>;
 
 /// A fake's state: its data behind a lock, and a counter for the ids it makes up. Each
@@ -837,6 +841,10 @@ pub(crate) type Refused<T> = std::result::Result<T, Box<FakeResponse>>;
 #[derive(Debug)]
 pub(crate) struct State<T> {
     inner: Mutex<T>,
+    #[cfg_attr(
+        not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
+        allow(dead_code)
+    )]
     next: AtomicU64,
 }
 
@@ -855,6 +863,10 @@ impl<T> State<T> {
     }
 
     /// 1, 2, 3, …: for ids in the shape each service makes them.
+    #[cfg_attr(
+        not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
+        allow(dead_code)
+    )]
     pub(crate) fn next_number(&self) -> u64 {
         self.next.fetch_add(1, Ordering::Relaxed)
     }

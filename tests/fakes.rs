@@ -5,7 +5,14 @@
 //! fake answered; `fail_next(2, 503)` makes a call that is safe to repeat succeed on its third
 //! request, while a write that is not is sent once and fails with the service's own error
 //! body; a delay longer than the attempt timeout is `Error::Timeout`. Then the harness itself:
-//! faults in order, dropped connections, the log's bound, clearing.
+//! faults in order, dropped connections, the log's bound, clearing. Last, `userapi-fake`.
+#![cfg(all(
+    feature = "novaconnect",
+    feature = "diadoc",
+    feature = "rounds",
+    feature = "metabase",
+    feature = "rightech"
+))]
 
 use std::time::Duration;
 
