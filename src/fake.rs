@@ -1,12 +1,46 @@
-//! The plumbing of the fake servers: a real HTTP/1.1 server on `127.0.0.1` with a random
-//! port that hands each request to a service's [`Handler`], and stops when dropped.
+//! The harness every service's fake is built on, and what it gives each of them the same way.
 //!
-//! Each service's `fake` module builds on this: it keeps its state behind a lock, routes with
-//! a `match` on method and decoded path segments, and answers in the service's own shapes.
+//! [`FakeServer`] is a real HTTP/1.1 server (by default on `127.0.0.1` with a port the system
+//! picks) that hands each request to a service's [`Handler`] and stops when dropped. Around
+//! the handler it keeps:
+//!
+//! - **a request log**: every request served, with its method, path, decoded segments and
+//!   query, headers and body, and the status answered ([`ReceivedRequest`]); bounded to the
+//!   last [`DEFAULT_LOG_CAPACITY`] requests (and 64 MiB of bodies), the rest only counted;
+//! - **fault injection**: a queue of [`Fault`]s that the next requests take in order, one
+//!   each: an error status with a body in the service's own error shape, a response of your
+//!   own, an answer held back for a while, or a connection closed without an answer.
+//!
+//! Every fake (`novaconnect::fake::FakeNovaConnect`, …) implements [`Fake`], whose methods
+//! reach these: `use userapi::fake::Fake` and call them on the fake.
+//!
+//! ```
+//! # #[cfg(feature = "novaconnect")]
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+//! use userapi::fake::Fake;
+//! use userapi::novaconnect::fake::FakeNovaConnect;
+//! use userapi::{Method, StatusCode};
+//!
+//! let fake = FakeNovaConnect::start().await?;
+//! fake.fail_next(1, 503); // the first request gets 503; the call is retried
+//! let me = fake.api()?.get_me().await?;
+//! assert_eq!(me.first_name.as_deref(), Some("Aigerim"));
+//!
+//! let log = fake.received_requests();
+//! assert_eq!(log.len(), 2);
+//! assert_eq!(log[0].status, Some(StatusCode::SERVICE_UNAVAILABLE));
+//! assert_eq!((&log[1].method, log[1].path.as_str()), (&Method::POST, "/api/user/get"));
+//! # Ok(()) }
+//! # #[cfg(not(feature = "novaconnect"))] fn main() {}
+//! ```
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -21,11 +55,34 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use url::Url;
 
+use crate::auth::Auth;
+use crate::client::Client;
+
 /// Largest request body a fake reads.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
+/// How many requests the log keeps at first: the last ones; older ones are only counted.
+pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+
+/// The most body bytes the log keeps, whatever its capacity: older requests go first.
+const LOG_BODY_BUDGET: usize = 64 * 1024 * 1024;
+
+/// Headers whose values [`FakeRequest`]'s `Debug` does not show. The fake's own list.
+const CREDENTIAL_HEADERS: [&str; 6] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-metabase-session",
+];
+
 /// A request as a fake service sees it.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output shows the method, path, query and header names, but neither the values
+/// of credential headers (`Authorization`, `Cookie`, `X-API-Key`, `X-Metabase-Session`, …)
+/// nor the body (which may hold a password): read those from the fields.
+#[derive(Clone)]
 pub struct FakeRequest {
     /// The method.
     pub method: Method,
@@ -63,6 +120,9 @@ impl FakeRequest {
     }
 
     /// The body decoded as JSON.
+    ///
+    /// # Errors
+    /// When the body is not JSON, or not in the shape of `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.body)
     }
@@ -73,8 +133,34 @@ impl FakeRequest {
     }
 }
 
+impl fmt::Debug for FakeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Headers<'a>(&'a HeaderMap);
+        impl fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut map = f.debug_map();
+                for (name, value) in self.0 {
+                    if CREDENTIAL_HEADERS.contains(&name.as_str()) {
+                        map.entry(&name.as_str(), &crate::REDACTED);
+                    } else {
+                        map.entry(&name.as_str(), value);
+                    }
+                }
+                map.finish()
+            }
+        }
+        f.debug_struct("FakeRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("headers", &Headers(&self.headers))
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish_non_exhaustive()
+    }
+}
+
 /// A response from a fake service.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FakeResponse {
     /// The status.
     pub status: StatusCode,
@@ -137,20 +223,188 @@ impl FakeResponse {
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request.
     fn handle(&self, request: FakeRequest) -> FakeResponse;
+
+    /// An error response in the service's own error shape, for `status` with `message`: what
+    /// [`Fault::Status`] answers. By default a `text/plain` body holding `message`.
+    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+        FakeResponse::text(status.as_u16(), message)
+    }
 }
 
-/// A running loopback HTTP server. Dropping it stops the server and closes its connections.
+/// What the next request gets instead of the service's answer. Added with [`Fake::inject`]
+/// (or [`fail_next`](Fake::fail_next), [`delay_next`](Fake::delay_next),
+/// [`drop_next`](Fake::drop_next)), taken by requests in the order added, one each.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// This status, with a body in the service's own error shape whose message says the fault
+    /// was injected. The service does not see the request: nothing changes.
+    Status(StatusCode),
+    /// This response, as it is. The service does not see the request.
+    Respond(FakeResponse),
+    /// The service handles the request at once (its changes apply), but the answer is held
+    /// back this long: a slow server, or with a duration past the client's attempt timeout,
+    /// one whose answer never arrives in time.
+    Delay(Duration),
+    /// The connection is closed without an answer. The service does not see the request.
+    Drop,
+}
+
+/// A request in a fake's log: the request as received, what was answered, and which fault,
+/// if any, it took. Derefs to the [`FakeRequest`], so `r.method`, `r.path`, `r.query("x")`
+/// and `r.json()` read the request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ReceivedRequest {
+    /// Its number among all the requests the fake received since it started, from 0 (not
+    /// reset by [`clear_requests`](Fake::clear_requests)).
+    pub seq: u64,
+    /// The request.
+    pub request: FakeRequest,
+    /// The status answered; `None` when the connection was dropped without an answer. With
+    /// [`Fault::Delay`] the status the answer carries, even if the client stopped waiting.
+    pub status: Option<StatusCode>,
+    /// The fault it took, if any.
+    pub fault: Option<Fault>,
+}
+
+impl Deref for ReceivedRequest {
+    type Target = FakeRequest;
+
+    fn deref(&self) -> &FakeRequest {
+        &self.request
+    }
+}
+
+/// The last requests, in the order they arrived, bounded by count and by body bytes.
+#[derive(Debug)]
+struct RequestLog {
+    entries: VecDeque<ReceivedRequest>,
+    capacity: usize,
+    body_bytes: usize,
+    /// The `seq` of the next request.
+    next_seq: u64,
+    /// `next_seq` when the log was last cleared.
+    counted_from: u64,
+}
+
+impl RequestLog {
+    fn new(capacity: usize) -> Self {
+        RequestLog {
+            entries: VecDeque::new(),
+            capacity,
+            body_bytes: 0,
+            next_seq: 0,
+            counted_from: 0,
+        }
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
+    /// Keeps `entry` in `seq` order (requests served at once may finish out of order), then
+    /// drops the oldest while over a bound.
+    fn push(&mut self, entry: ReceivedRequest) {
+        if entry.seq < self.counted_from {
+            return; // received before the last clear
+        }
+        let at = self
+            .entries
+            .iter()
+            .rposition(|e| e.seq < entry.seq)
+            .map_or(0, |i| i + 1);
+        self.body_bytes += entry.request.body.len();
+        self.entries.insert(at, entry);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.entries.len() > self.capacity || self.body_bytes > LOG_BODY_BUDGET {
+            match self.entries.pop_front() {
+                Some(old) => self.body_bytes -= old.request.body.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.body_bytes = 0;
+        self.counted_from = self.next_seq;
+    }
+
+    fn count(&self) -> u64 {
+        self.next_seq - self.counted_from
+    }
+}
+
+/// The log and the fault queue of one server.
+#[derive(Debug)]
+struct Control {
+    log: RequestLog,
+    faults: VecDeque<Fault>,
+}
+
+/// A running HTTP server around a [`Handler`], with a request log and a fault queue (reached
+/// through [`Fake`]). Dropping it stops the server and closes its connections.
 #[derive(Debug)]
 pub struct FakeServer {
     addr: SocketAddr,
+    control: Arc<Mutex<Control>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl FakeServer {
-    /// Binds `127.0.0.1:0` and serves `handler` until dropped. Needs a Tokio runtime.
+    /// Binds `127.0.0.1` on a port the system picks and serves `handler` until dropped.
+    /// Needs a Tokio runtime.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
     pub async fn start(handler: Arc<dyn Handler>) -> std::io::Result<FakeServer> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        FakeServer::start_on(loopback(), handler).await
+    }
+
+    /// Binds `addr` (port 0: one the system picks) and serves `handler` until dropped.
+    /// Needs a Tokio runtime. A fake of your own:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use std::sync::Arc;
+    /// use userapi::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler};
+    ///
+    /// struct Health;
+    /// impl Handler for Health {
+    ///     fn handle(&self, request: FakeRequest) -> FakeResponse {
+    ///         match request.segs().as_slice() {
+    ///             ["health"] => FakeResponse::json(200, &serde_json::json!({"ok": true})),
+    ///             _ => FakeResponse::text(404, "no such page"),
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let server = FakeServer::start_on("127.0.0.1:0".parse().unwrap(), Arc::new(Health)).await?;
+    /// server.fail_next(1, 503); // the default error body: text
+    /// let url = server.url("health");
+    /// assert_eq!(reqwest::get(url.clone()).await.unwrap().status(), 503);
+    /// assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    /// assert_eq!(server.request_count(), 2);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When `addr` cannot be bound (in use, not an address of this machine, a privileged
+    /// port).
+    pub async fn start_on(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<FakeServer> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let control = Arc::new(Mutex::new(Control {
+            log: RequestLog::new(DEFAULT_LOG_CAPACITY),
+            faults: VecDeque::new(),
+        }));
+        let shared = Arc::clone(&control);
         let task = tokio::spawn(async move {
             // Connections live in this set, so aborting the accept task closes them all.
             let mut connections = JoinSet::new();
@@ -163,22 +417,34 @@ impl FakeServer {
                     Some(_) = connections.join_next(), if !connections.is_empty() => continue,
                 };
                 let handler = Arc::clone(&handler);
+                let control = Arc::clone(&shared);
                 connections.spawn(async move {
-                    let service = service_fn(move |req| serve(Arc::clone(&handler), req));
+                    let service =
+                        service_fn(move |req| serve(Arc::clone(&handler), Arc::clone(&control), req));
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        Ok(FakeServer { addr, task })
+        Ok(FakeServer { addr, control, task })
     }
 
-    /// [`start`](Self::start) for a service's fake: the error is the crate's own.
-    pub(crate) async fn serve(handler: Arc<dyn Handler>) -> crate::Result<FakeServer> {
-        FakeServer::start(handler)
+    /// [`start_on`](Self::start_on) for a service's fake: the error is the crate's own.
+    #[cfg_attr(
+        not(any(
+            feature = "novaconnect",
+            feature = "diadoc",
+            feature = "rounds",
+            feature = "metabase",
+            feature = "rightech"
+        )),
+        allow(dead_code)
+    )]
+    pub(crate) async fn serve_on(addr: SocketAddr, handler: Arc<dyn Handler>) -> crate::Result<FakeServer> {
+        FakeServer::start_on(addr, handler)
             .await
-            .map_err(|e| crate::Error::config(format!("the fake server could not start: {e}")))
+            .map_err(|e| crate::Error::config(format!("the fake server could not listen on {addr}: {e}")))
     }
 
     /// The address it listens on.
@@ -186,10 +452,22 @@ impl FakeServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:<port>/` followed by `path` (which should end with `/`).
+    /// `http://<address>/` followed by `path` (which should end with `/`). A server listening
+    /// on every address (`0.0.0.0`, `::`) is reached on loopback.
     pub fn url(&self, path: &str) -> Url {
-        let base = format!("http://{}/{}", self.addr, path.trim_start_matches('/'));
-        Url::parse(&base).expect("a loopback URL always parses")
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        let base = format!("http://{addr}/{}", path.trim_start_matches('/'));
+        Url::parse(&base).expect("a socket address always makes a URL")
+    }
+
+    fn control(&self) -> MutexGuard<'_, Control> {
+        lock(&self.control)
     }
 }
 
@@ -199,14 +477,282 @@ impl Drop for FakeServer {
     }
 }
 
+/// `127.0.0.1:0`: loopback, a port the system picks.
+pub(crate) fn loopback() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+}
+
+/// A client for a fake at `base` with `auth`: how every fake's `api_with` starts.
+#[cfg_attr(
+    not(any(
+        feature = "novaconnect",
+        feature = "diadoc",
+        feature = "rounds",
+        feature = "metabase",
+        feature = "rightech"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn client(base: Url, auth: Auth) -> crate::Result<Client> {
+    Client::builder().base_url(base).auth(auth).build()
+}
+
+/// The request log and fault injection of a fake, the same on every one. Implemented by
+/// [`FakeServer`] and by each service's fake; a fake of your own built on [`FakeServer`] gets
+/// them all by implementing [`server`](Self::server).
+///
+/// ```
+/// # #[cfg(feature = "rightech")]
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+/// use userapi::fake::Fake;
+/// use userapi::rightech::{ListUsers, fake::FakeRightech};
+///
+/// let fake = FakeRightech::start().await?;
+/// fake.fail_next(2, 503);
+/// let users = fake.api()?.list_users(&ListUsers::new()).await?; // read: retried
+/// assert_eq!(users.len(), 2);
+/// assert_eq!(fake.received_requests().len(), 3);
+/// assert_eq!(fake.pending_faults(), 0);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "rightech"))] fn main() {}
+/// ```
+pub trait Fake {
+    /// The server behind the fake.
+    fn server(&self) -> &FakeServer;
+
+    /// The requests received, oldest first: the last [`log_capacity`](Self::log_capacity)
+    /// ones (fewer if their bodies pass 64 MiB), each as it arrived, with the status it was
+    /// answered and the fault it took. A request is in the log before its answer leaves, so
+    /// once a call returns, all its requests are here.
+    ///
+    /// ```
+    /// # #[cfg(feature = "rounds")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::Fake;
+    /// use userapi::rounds::{RoundRole, UserUpdate, fake::FakeRounds};
+    /// use userapi::{Method, StatusCode};
+    ///
+    /// let fake = FakeRounds::start().await?;
+    /// let rounds = fake.api()?;
+    /// rounds.list_rounds(RoundRole::Owner).await?;
+    /// rounds.update_me(&UserUpdate::new().first_name("Aruzhan")).await?;
+    ///
+    /// let log = fake.received_requests();
+    /// assert_eq!((&log[0].method, log[0].path.as_str()), (&Method::GET, "/users/rounds"));
+    /// assert_eq!(log[0].query("as_owner"), Some("true"));
+    /// assert_eq!(log[1].method, Method::PATCH);
+    /// let body: serde_json::Value = log[1].json().unwrap();
+    /// assert_eq!(body, serde_json::json!({"first_name": "Aruzhan"}));
+    /// assert_eq!(log[1].status, Some(StatusCode::OK));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "rounds"))] fn main() {}
+    /// ```
+    fn received_requests(&self) -> Vec<ReceivedRequest> {
+        self.server().control().log.entries.iter().cloned().collect()
+    }
+
+    /// How many requests were received since the start or the last
+    /// [`clear_requests`](Self::clear_requests), those no longer in the log included.
+    fn request_count(&self) -> u64 {
+        self.server().control().log.count()
+    }
+
+    /// Empties the log and restarts [`request_count`](Self::request_count) from 0: to look
+    /// at what one step of a test sent, after setting things up through the API.
+    ///
+    /// ```
+    /// # #[cfg(feature = "metabase")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::Fake;
+    /// use userapi::metabase::{NewUser, fake::FakeMetabase};
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// let metabase = fake.api()?;
+    /// let ada = metabase.create_user(&NewUser::new("ada@example.com")).await?;
+    /// fake.clear_requests();
+    /// metabase.get_user(ada.id).await?;
+    /// assert_eq!(fake.request_count(), 1);
+    /// assert_eq!(fake.received_requests()[0].path, format!("/api/user/{}", ada.id));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
+    /// ```
+    fn clear_requests(&self) {
+        self.server().control().log.clear();
+    }
+
+    /// How many requests the log keeps ([`DEFAULT_LOG_CAPACITY`] at first).
+    fn log_capacity(&self) -> usize {
+        self.server().control().log.capacity
+    }
+
+    /// Keeps only the last `capacity` requests from now on (0: none, only the count).
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::Fake;
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.set_log_capacity(1);
+    /// let api = fake.api()?;
+    /// api.get_me().await?;
+    /// api.get_me().await?;
+    /// let log = fake.received_requests();
+    /// assert_eq!((log.len(), log[0].seq, fake.request_count()), (1, 1, 2));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    fn set_log_capacity(&self, capacity: usize) {
+        let mut control = self.server().control();
+        control.log.capacity = capacity;
+        control.log.trim();
+    }
+
+    /// Adds `fault` for each of the next `n` requests, after those already waiting.
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::{Fake, FakeResponse, Fault};
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// // Too many requests; `Retry-After: 0`: try again at once.
+    /// let busy = FakeResponse::text(429, "slow down").header("retry-after", "0");
+    /// fake.inject(1, Fault::Respond(busy));
+    /// fake.api()?.get_me().await?; // retried, as the server asked
+    /// assert_eq!(fake.received_requests()[0].status.map(|s| s.as_u16()), Some(429));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    fn inject(&self, n: usize, fault: Fault) {
+        let mut control = self.server().control();
+        control.faults.extend(std::iter::repeat_n(fault, n));
+    }
+
+    /// The next `n` requests get `status` with a body in the service's own error shape
+    /// (NovaConnect's envelope, Rightech's `{"message", "code", …}`, FastAPI's `detail`,
+    /// Diadoc's and Metabase's text), and the service does not see them.
+    ///
+    /// A write that is not safe to repeat is sent once and fails with the service's error:
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::Secret;
+    /// use userapi::fake::Fake;
+    /// use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD};
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.fail_next(1, 503);
+    /// let err = fake
+    ///     .api()?
+    ///     .change_password(&Secret::new("N3w-secret"), &Secret::new(PASSWORD))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    /// assert_eq!(fake.request_count(), 1); // not retried
+    /// assert!(fake.password_is(&Secret::new(PASSWORD))); // the service never saw it
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    ///
+    /// # Panics
+    /// When `status` is not an HTTP status (100 to 999).
+    fn fail_next(&self, n: usize, status: u16) {
+        let status = StatusCode::from_u16(status)
+            .unwrap_or_else(|_| panic!("fail_next: {status} is not an HTTP status"));
+        self.inject(n, Fault::Status(status));
+    }
+
+    /// The next `n` requests are handled at once, but their answers are held back for
+    /// `delay` ([`Fault::Delay`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "rightech")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use std::time::Duration;
+    /// use userapi::fake::Fake;
+    /// use userapi::rightech::{Rightech, fake::FakeRightech};
+    /// use userapi::{RetryPolicy, Timeouts};
+    ///
+    /// let fake = FakeRightech::start().await?;
+    /// fake.delay_next(1, Duration::from_secs(30));
+    /// let client = fake.api()?.client()
+    ///     .with_timeouts(Timeouts::default().with_attempt(Duration::from_millis(100)))
+    ///     .with_retry_policy(RetryPolicy::none());
+    /// let err = Rightech::new(client).list_roles().await.unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "rightech"))] fn main() {}
+    /// ```
+    fn delay_next(&self, n: usize, delay: Duration) {
+        self.inject(n, Fault::Delay(delay));
+    }
+
+    /// The next `n` requests get no answer: their connections are closed. The client sees a
+    /// broken connection ([`TransportKind::Io`](crate::TransportKind::Io)), which it does not
+    /// retry: the request may have been acted on.
+    ///
+    /// ```
+    /// # #[cfg(feature = "diadoc")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::fake::{Fake, Fault};
+    /// use userapi::diadoc::fake::FakeDiadoc;
+    ///
+    /// let fake = FakeDiadoc::start().await?;
+    /// fake.drop_next(1);
+    /// let err = fake.api()?.get_me().await.unwrap_err();
+    /// assert!(matches!(err, userapi::Error::Transport(_)));
+    /// let log = fake.received_requests();
+    /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "diadoc"))] fn main() {}
+    /// ```
+    fn drop_next(&self, n: usize) {
+        self.inject(n, Fault::Drop);
+    }
+
+    /// How many injected faults no request has taken yet. `0` at the end of a test shows
+    /// that every fault it set up was met.
+    fn pending_faults(&self) -> usize {
+        self.server().control().faults.len()
+    }
+
+    /// Removes the faults no request has taken yet.
+    fn clear_faults(&self) {
+        self.server().control().faults.clear();
+    }
+}
+
+impl Fake for FakeServer {
+    fn server(&self) -> &FakeServer {
+        self
+    }
+}
+
+/// Why a connection was closed without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the fake dropped the connection, as a fault asked")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
 async fn serve(
     handler: Arc<dyn Handler>,
+    control: Arc<Mutex<Control>>,
     req: hyper::Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return Ok(into_hyper(FakeResponse::text(413, "request body too large"))),
+    let (body, too_large) = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => (collected.to_bytes(), false),
+        Err(_) => (Bytes::new(), true),
     };
     let path = parts.uri.path().to_owned();
     let segments = path
@@ -227,8 +773,46 @@ async fn serve(
         headers: parts.headers,
         body,
     };
+    // The number and the fault are taken together, so faults go to requests in arrival order.
+    let (seq, fault) = {
+        let mut control = lock(&control);
+        let seq = control.log.take_seq();
+        let fault = if too_large {
+            None
+        } else {
+            control.faults.pop_front()
+        };
+        (seq, fault)
+    };
     // A handler runs synchronously under its own lock; it never waits on the network.
-    Ok(into_hyper(handler.handle(request)))
+    let response = match &fault {
+        _ if too_large => Some(FakeResponse::text(413, "request body too large")),
+        Some(Fault::Status(status)) => {
+            let reason = status.canonical_reason().unwrap_or("");
+            let message = format!("{} {reason} (injected by the test)", status.as_str());
+            Some(handler.error_response(*status, message.trim_end()))
+        }
+        Some(Fault::Respond(response)) => Some(response.clone()),
+        Some(Fault::Drop) => None,
+        Some(Fault::Delay(_)) | None => Some(handler.handle(request.clone())),
+    };
+    let delay = match &fault {
+        Some(Fault::Delay(d)) => Some(*d),
+        _ => None,
+    };
+    lock(&control).log.push(ReceivedRequest {
+        seq,
+        request,
+        status: response.as_ref().map(|r| r.status),
+        fault,
+    });
+    let Some(response) = response else {
+        return Err(Dropped);
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(into_hyper(response))
 }
 
 fn into_hyper(r: FakeResponse) -> hyper::Response<Full<Bytes>> {
@@ -260,8 +844,72 @@ pub(crate) fn percent_decode(segment: &str) -> String {
 
 /// Locks a fake's state. A handler that panicked mid-request leaves the state as it was; the
 /// fake keeps serving rather than failing every later request.
-pub(crate) fn lock<T>(state: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A request refused on the way to its route (bad credentials, a wrong method): the answer
+/// to send instead.
+#[cfg_attr(
+    not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
+    allow(dead_code)
+)]
+pub(crate) type Refused<T> = std::result::Result<T, Box<FakeResponse>>;
+
+/// A fake's state: its data behind a lock, and a counter for the ids it makes up. Each
+/// service's fake implements [`Handler`] for its `State<Data>`.
+#[derive(Debug)]
+#[cfg_attr(
+    not(any(
+        feature = "novaconnect",
+        feature = "diadoc",
+        feature = "rounds",
+        feature = "metabase",
+        feature = "rightech"
+    )),
+    allow(dead_code)
+)]
+pub(crate) struct State<T> {
+    inner: Mutex<T>,
+    #[cfg_attr(
+        not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
+        allow(dead_code)
+    )]
+    next: AtomicU64,
+}
+
+#[cfg_attr(
+    not(any(
+        feature = "novaconnect",
+        feature = "diadoc",
+        feature = "rounds",
+        feature = "metabase",
+        feature = "rightech"
+    )),
+    allow(dead_code)
+)]
+impl<T> State<T> {
+    /// `data`, with the id counter at 1.
+    pub(crate) fn new(data: T) -> Arc<Self> {
+        Arc::new(State {
+            inner: Mutex::new(data),
+            next: AtomicU64::new(1),
+        })
+    }
+
+    /// The data (see [`lock`]).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        lock(&self.inner)
+    }
+
+    /// 1, 2, 3, …: for ids in the shape each service makes them.
+    #[cfg_attr(
+        not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
+        allow(dead_code)
+    )]
+    pub(crate) fn next_number(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 #[cfg(test)]
@@ -275,5 +923,77 @@ mod tests {
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
         assert_eq!(percent_decode("%4"), "%4");
+    }
+
+    #[test]
+    fn a_trailing_escape_is_decoded() {
+        assert_eq!(percent_decode("a%2F"), "a/");
+        assert_eq!(percent_decode("%41"), "A");
+        assert_eq!(percent_decode("%D1%8F%2E"), "я.");
+    }
+
+    fn entry(seq: u64, body: usize) -> ReceivedRequest {
+        ReceivedRequest {
+            seq,
+            request: FakeRequest {
+                method: Method::GET,
+                path: "/".into(),
+                segments: Vec::new(),
+                query: Vec::new(),
+                headers: HeaderMap::new(),
+                body: Bytes::from(vec![b'x'; body]),
+            },
+            status: Some(StatusCode::OK),
+            fault: None,
+        }
+    }
+
+    fn seqs(log: &RequestLog) -> Vec<u64> {
+        log.entries.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn the_log_keeps_the_default_number_of_requests() {
+        let mut log = RequestLog::new(DEFAULT_LOG_CAPACITY);
+        for _ in 0..DEFAULT_LOG_CAPACITY + 5 {
+            let seq = log.take_seq();
+            log.push(entry(seq, 0));
+        }
+        assert_eq!(log.entries.len(), DEFAULT_LOG_CAPACITY);
+        assert_eq!(log.entries.front().map(|e| e.seq), Some(5));
+        assert_eq!(log.count(), DEFAULT_LOG_CAPACITY as u64 + 5);
+    }
+
+    #[test]
+    fn the_log_keeps_its_body_budget() {
+        let mut log = RequestLog::new(DEFAULT_LOG_CAPACITY);
+        for _ in 0..5 {
+            let seq = log.take_seq();
+            log.push(entry(seq, LOG_BODY_BUDGET / 4));
+        }
+        assert_eq!(seqs(&log), [1, 2, 3, 4]);
+        assert_eq!(log.body_bytes, LOG_BODY_BUDGET);
+    }
+
+    #[test]
+    fn the_log_is_in_arrival_order_whatever_the_finishing_order() {
+        let mut log = RequestLog::new(3);
+        let (a, b, c, d) = (log.take_seq(), log.take_seq(), log.take_seq(), log.take_seq());
+        for seq in [b, d, a, c] {
+            log.push(entry(seq, 1));
+        }
+        assert_eq!(seqs(&log), [b, c, d]);
+    }
+
+    #[test]
+    fn a_request_from_before_a_clear_stays_out() {
+        let mut log = RequestLog::new(3);
+        let early = log.take_seq();
+        log.clear();
+        let late = log.take_seq();
+        log.push(entry(early, 1));
+        log.push(entry(late, 1));
+        assert_eq!(seqs(&log), [late]);
+        assert_eq!(log.count(), 1);
     }
 }

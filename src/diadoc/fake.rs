@@ -39,10 +39,10 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
@@ -52,9 +52,8 @@ use super::{
     ReadyForEpdStatus, Sociability, TicksTimestamp, UserV2,
 };
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
 use crate::error::Result;
-use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler, Refused};
 use crate::models::{Extra, Timestamp};
 
 /// The API client id the fake accepts.
@@ -87,11 +86,7 @@ pub struct FakeDiadoc {
     state: Arc<State>,
 }
 
-#[derive(Debug)]
-struct State {
-    inner: Mutex<Portal>,
-    next: AtomicU64,
-}
+type State = crate::fake::State<Portal>;
 
 #[derive(Debug)]
 struct Account {
@@ -112,17 +107,22 @@ struct Portal {
 }
 
 impl FakeDiadoc {
-    /// Starts the server with the seeded users, organizations and employees (see the module
-    /// docs).
+    /// Starts the server on `127.0.0.1` (a port the system picks) with the seeded users,
+    /// organizations and employees (see the module docs).
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) if no loopback port can be bound.
     pub async fn start() -> Result<Self> {
-        let state = Arc::new(State {
-            inner: Mutex::new(Portal::default()),
-            next: AtomicU64::new(1),
-        });
-        let server = FakeServer::serve(state.clone()).await?;
+        Self::start_on(crate::fake::loopback()).await
+    }
+
+    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
+        let state = State::new(Portal::default());
+        let server = FakeServer::serve_on(addr, state.clone()).await?;
         let fake = FakeDiadoc { server, state };
         fake.seed();
         Ok(fake)
@@ -228,9 +228,7 @@ impl FakeDiadoc {
     /// # Errors
     /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn api_with(&self, auth: Auth) -> Result<Diadoc> {
-        Ok(Diadoc::new(
-            Client::builder().base_url(self.base_url()).auth(auth).build()?,
-        ))
+        Ok(Diadoc::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// A token issued as if the seeded user had logged in.
@@ -377,13 +375,15 @@ impl Portal {
     }
 }
 
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Portal> {
-        crate::fake::lock(&self.inner)
+impl Fake for FakeDiadoc {
+    fn server(&self) -> &FakeServer {
+        &self.server
     }
+}
 
+impl State {
     fn issue(&self, user_id: &str) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.next_number();
         // base64-like, with padding, as real tokens are.
         let token = format!("ZmFrZS1kZGF1dGg/{n:08}+tok==");
         self.lock().tokens.insert(token.clone(), user_id.to_owned());
@@ -391,7 +391,7 @@ impl State {
     }
 
     fn guid(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.next_number();
         format!("00000000-0000-4000-8000-{n:012x}")
     }
 }
@@ -451,7 +451,7 @@ enum Caller {
 }
 
 impl State {
-    fn caller(&self, req: &FakeRequest) -> std::result::Result<Caller, Box<FakeResponse>> {
+    fn caller(&self, req: &FakeRequest) -> Refused<Caller> {
         let header = req.header("authorization").unwrap_or("");
         if req.bearer() == Some(OIDC_TOKEN) {
             return Ok(Caller::User(USER_ID.to_owned()));
@@ -527,15 +527,21 @@ impl State {
         {
             return text(400, "Login must be a valid email address");
         }
-        let name = match name.map(|n| serde_json::from_value::<FullName>(n.clone())) {
-            Some(Ok(n))
-                if n.last_name.as_deref().is_some_and(|s| !s.trim().is_empty())
-                    && n.first_name.as_deref().is_some_and(|s| !s.trim().is_empty()) =>
-            {
-                Some(n)
-            }
-            Some(_) => return text(400, "FullName requires LastName and FirstName"),
+        // Read by the fake's own field names, not through the client's model.
+        let name = match name {
             None => None,
+            Some(n) => {
+                let part = |key: &str| n.get(key).and_then(Value::as_str);
+                let filled = |key: &str| part(key).filter(|s| !s.trim().is_empty());
+                let (Some(last), Some(first)) = (filled("LastName"), filled("FirstName")) else {
+                    return text(400, "FullName requires LastName and FirstName");
+                };
+                let mut full = FullName::new(last, first);
+                if let Some(middle) = part("MiddleName") {
+                    full = full.middle_name(middle);
+                }
+                Some(full)
+            }
         };
         let mut portal = self.lock();
         if let Some(login) = login {
@@ -622,6 +628,11 @@ impl State {
 }
 
 impl Handler for State {
+    /// Diadoc's errors: text, with a trace id.
+    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+        text(status.as_u16(), message)
+    }
+
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         const ROUTES: [&str; 5] = [
             "/V3/Authenticate",

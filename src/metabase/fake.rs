@@ -43,19 +43,19 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::Method;
 use reqwest::header::{HeaderValue, SET_COOKIE};
+use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::{IssuedApiKey, Metabase, NewApiKey, NewUser, User};
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler};
 
 /// The superuser's email (user 1, Crowberto Corv).
 pub const ADMIN_EMAIL: &str = "crowberto@metabase.com";
@@ -148,10 +148,7 @@ pub struct FakeMetabase {
     state: Arc<State>,
 }
 
-#[derive(Debug)]
-struct State {
-    inner: Mutex<Instance>,
-}
+type State = crate::fake::State<Instance>;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -259,8 +256,20 @@ fn person(id: u64, email: &str, first: &str, last: &str, password: &str, superus
 
 impl FakeMetabase {
     /// Starts an instance with a superuser (1), two ordinary users (2, 3), a deactivated
-    /// user (4), and the API key [`API_KEY`] (id 1, Administrators) with its user (5).
+    /// user (4), and the API key [`API_KEY`] (id 1, Administrators) with its user (5). It
+    /// listens on `127.0.0.1`, on a port the system picks.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
+        Self::start_on(crate::fake::loopback()).await
+    }
+
+    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `addr` cannot be bound.
+    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let mut trash = person(4, "trashbird@metabase.com", "Trash", "Bird", "Tr4sh-bird", false);
         trash.active = false;
         let people = vec![
@@ -294,10 +303,8 @@ impl FakeMetabase {
         };
         inst.create_key(API_KEY_NAME, ADMIN_GROUP, 1, Some(API_KEY.to_owned()))
             .map_err(|_| Error::config("the fake could not seed its API key"))?;
-        let state = Arc::new(State {
-            inner: Mutex::new(inst),
-        });
-        let server = FakeServer::serve(state.clone()).await?;
+        let state = State::new(inst);
+        let server = FakeServer::serve_on(addr, state.clone()).await?;
         Ok(FakeMetabase { server, state })
     }
 
@@ -316,9 +323,7 @@ impl FakeMetabase {
     /// `login` next, [`Auth::metabase_api_key`] with [`API_KEY`], a session from
     /// [`add_session`](Self::add_session), or made-up ones).
     pub fn api_with(&self, auth: Auth) -> Result<Metabase> {
-        Ok(Metabase::new(
-            Client::builder().base_url(self.base_url()).auth(auth).build()?,
-        ))
+        Ok(Metabase::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// Starts a session for the user with this email, as a login would (without writing the
@@ -1036,9 +1041,9 @@ struct Caller {
     superuser: bool,
 }
 
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Instance> {
-        crate::fake::lock(&self.inner)
+impl Fake for FakeMetabase {
+    fn server(&self) -> &FakeServer {
+        &self.server
     }
 }
 
@@ -2304,6 +2309,19 @@ fn namespace_accepts(namespace: &str, value: &Value) -> Option<bool> {
 }
 
 impl Handler for State {
+    /// Metabase's errors: an exception's JSON (`message`, `via`, `trace`) for a server error,
+    /// plain text otherwise.
+    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+        if status.is_server_error() {
+            FakeResponse {
+                status,
+                ..server_error(message)
+            }
+        } else {
+            text(status.as_u16(), message)
+        }
+    }
+
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         self.lock().route(&req)
     }

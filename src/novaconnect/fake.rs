@@ -20,16 +20,17 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use reqwest::StatusCode;
+use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::{Envelope, NovaConnect, User, UserId};
+use super::{NovaConnect, User, UserId};
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
 use crate::error::Result;
-use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler};
 
 /// The token the fake accepts.
 pub const TOKEN: &str = "novaconnect-fake-token";
@@ -43,10 +44,7 @@ pub struct FakeNovaConnect {
     state: Arc<State>,
 }
 
-#[derive(Debug)]
-struct State {
-    inner: Mutex<Account>,
-}
+type State = crate::fake::State<Account>;
 
 #[derive(Debug)]
 struct Account {
@@ -55,11 +53,30 @@ struct Account {
 }
 
 impl FakeNovaConnect {
-    /// Starts the server with one user (Aigerim Sadykova), [`TOKEN`] and [`PASSWORD`].
+    /// Starts the server on `127.0.0.1` (a port the system picks) with one user (Aigerim
+    /// Sadykova), [`TOKEN`] and [`PASSWORD`].
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
+        Self::start_on(crate::fake::loopback()).await
+    }
+
+    /// [`start`](Self::start) on `addr` (port 0: one the system picks), e.g. a fixed port
+    /// for a client that is not in Rust (`userapi-fake novaconnect --port N` does this).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// let fake = FakeNovaConnect::start_on("127.0.0.1:0".parse().unwrap()).await?;
+    /// assert_eq!(fake.base_url().path(), "/api/");
+    /// assert_eq!(fake.base_url().port(), Some(userapi::fake::Fake::server(&fake).addr().port()));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let user = User {
             id: Some(UserId::Number(1)),
             first_name: Some("Aigerim".into()),
@@ -67,13 +84,11 @@ impl FakeNovaConnect {
             email: Some("a.sadykova@example.kz".into()),
             extra: Map::new(),
         };
-        let state = Arc::new(State {
-            inner: Mutex::new(Account {
-                user,
-                password: PASSWORD.to_owned(),
-            }),
+        let state = State::new(Account {
+            user,
+            password: PASSWORD.to_owned(),
         });
-        let server = FakeServer::serve(state.clone()).await?;
+        let server = FakeServer::serve_on(addr, state.clone()).await?;
         Ok(FakeNovaConnect { server, state })
     }
 
@@ -101,8 +116,7 @@ impl FakeNovaConnect {
     /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
     /// header.
     pub fn api_with(&self, auth: Auth) -> Result<NovaConnect> {
-        let client = Client::builder().base_url(self.base_url()).auth(auth).build()?;
-        Ok(NovaConnect::new(client))
+        Ok(NovaConnect::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// The user as the fake holds it now.
@@ -140,18 +154,31 @@ impl FakeNovaConnect {
     }
 }
 
-impl State {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Account> {
-        crate::fake::lock(&self.inner)
+impl Fake for FakeNovaConnect {
+    fn server(&self) -> &FakeServer {
+        &self.server
     }
 }
 
-/// A failure: the status and the envelope's `code` agree.
+/// A failure: the status and the envelope's `code` agree. The fake's own envelope, not the
+/// client's model.
 fn fail(status: u16, message: &str) -> FakeResponse {
-    FakeResponse::json(status, &Envelope::<User>::error(i64::from(status), message))
+    FakeResponse::json(status, &json!({"code": status, "message": message}))
+}
+
+/// A success: the envelope around the user.
+fn ok(user: &User) -> FakeResponse {
+    FakeResponse::json(
+        200,
+        &json!({"code": 200, "message": "OK", "count": 1, "all_count": 1, "result": {"item": user}}),
+    )
 }
 
 impl Handler for State {
+    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+        fail(status.as_u16(), message)
+    }
+
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         if req.bearer() != Some(TOKEN) {
             return fail(401, "Unauthorized: invalid or missing token");
@@ -208,6 +235,6 @@ impl Handler for State {
                 account.password = new.to_owned();
             }
         }
-        FakeResponse::json(200, &Envelope::ok_item(account.user.clone()))
+        ok(&account.user)
     }
 }

@@ -32,20 +32,19 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::{Rightech, Role, User};
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
 use crate::error::Result;
-use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler, Refused};
 
 /// The admin's token, used by [`FakeRightech::api`].
 pub const TOKEN: &str = "fake-rightech-admin-token";
@@ -71,11 +70,7 @@ pub struct FakeRightech {
     state: Arc<State>,
 }
 
-#[derive(Debug)]
-struct State {
-    inner: Mutex<Data>,
-    next: AtomicU64,
-}
+type State = crate::fake::State<Data>;
 
 #[derive(Debug)]
 struct Data {
@@ -104,11 +99,19 @@ fn now_ms() -> i64 {
 impl FakeRightech {
     /// Starts the server with an admin and a colleague in one group, a stranger in another,
     /// and three roles: [`ROLE_ID`] and a platform role (shared), [`OPERATOR_ROLE_ID`] (the
-    /// admin's group).
+    /// admin's group). It listens on `127.0.0.1`, on a port the system picks.
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
+        Self::start_on(crate::fake::loopback()).await
+    }
+
+    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let users = vec![
             seed_user(ADMIN_ID, "admin", "Admin", GROUP_ID),
             seed_user(COLLEAGUE_ID, "colleague", "Colleague", GROUP_ID),
@@ -124,15 +127,12 @@ impl FakeRightech {
                    "description": "views objects and sends commands", "group": GROUP_ID, "owner": ADMIN_ID,
                    "credentials": ["objects.read", "objects.command"]}),
         ];
-        let state = Arc::new(State {
-            inner: Mutex::new(Data {
-                users,
-                roles,
-                tokens: vec![(TOKEN.to_owned(), ADMIN_ID.to_owned())],
-            }),
-            next: AtomicU64::new(1),
+        let state = State::new(Data {
+            users,
+            roles,
+            tokens: vec![(TOKEN.to_owned(), ADMIN_ID.to_owned())],
         });
-        let server = FakeServer::serve(state.clone()).await?;
+        let server = FakeServer::serve_on(addr, state.clone()).await?;
         Ok(FakeRightech { server, state })
     }
 
@@ -155,9 +155,7 @@ impl FakeRightech {
     /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
     /// header.
     pub fn api_with(&self, auth: Auth) -> Result<Rightech> {
-        Ok(Rightech::new(
-            Client::builder().base_url(self.base_url()).auth(auth).build()?,
-        ))
+        Ok(Rightech::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// Adds a user as it is, for tests of your own code. The all-zero id (the default) gets
@@ -298,17 +296,19 @@ const WRITABLE: [&str; 11] = [
     "messages",
 ];
 
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Data> {
-        crate::fake::lock(&self.inner)
+impl Fake for FakeRightech {
+    fn server(&self) -> &FakeServer {
+        &self.server
     }
+}
 
+impl State {
     fn new_id(&self) -> String {
-        format!("6a{:022x}", self.next.fetch_add(1, Ordering::Relaxed))
+        format!("6a{:022x}", self.next_number())
     }
 
     /// The caller's (id, group), or the refusal.
-    fn caller(&self, req: &FakeRequest) -> std::result::Result<(String, Option<String>), Box<FakeResponse>> {
+    fn caller(&self, req: &FakeRequest) -> Refused<(String, Option<String>)> {
         let data = self.lock();
         let id = req
             .bearer()
@@ -504,6 +504,11 @@ impl State {
 }
 
 impl Handler for State {
+    /// Rightech's error body, `code` the status as a string.
+    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+        error(status.as_u16(), message, None)
+    }
+
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         let segs = req.segs();
         let (collection, rest) = match segs.as_slice() {

@@ -27,19 +27,18 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
 
 use super::{Round, Rounds, User};
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
 use crate::error::Result;
-use crate::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler, Refused};
 
 /// The current user of [`FakeRounds::api`].
 pub const ME: &str = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
@@ -54,11 +53,7 @@ pub struct FakeRounds {
     state: Arc<State>,
 }
 
-#[derive(Debug)]
-struct State {
-    inner: Mutex<Data>,
-    next: AtomicU64,
-}
+type State = crate::fake::State<Data>;
 
 #[derive(Debug)]
 struct Data {
@@ -84,12 +79,21 @@ fn round(id: &str, status: &str, fee: &str, owner: &str, product: &str, price: u
 }
 
 impl FakeRounds {
-    /// Starts the server with three users and three rounds: one the current user organised,
-    /// one they joined, one they have nothing to do with.
+    /// Starts the server on `127.0.0.1` (a port the system picks) with three users and three
+    /// rounds: one the current user organised, one they joined, one they have nothing to do
+    /// with.
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
+        Self::start_on(crate::fake::loopback()).await
+    }
+
+    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let users = vec![
             user(
                 ME,
@@ -121,11 +125,8 @@ impl FakeRounds {
                 vec![],
             ),
         ];
-        let state = Arc::new(State {
-            inner: Mutex::new(Data { users, rounds }),
-            next: AtomicU64::new(1),
-        });
-        let server = FakeServer::serve(state.clone()).await?;
+        let state = State::new(Data { users, rounds });
+        let server = FakeServer::serve_on(addr, state.clone()).await?;
         Ok(FakeRounds { server, state })
     }
 
@@ -163,9 +164,7 @@ impl FakeRounds {
     /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
     /// header.
     pub fn api_with(&self, auth: Auth) -> Result<Rounds> {
-        Ok(Rounds::new(
-            Client::builder().base_url(self.base_url()).auth(auth).build()?,
-        ))
+        Ok(Rounds::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// Adds a user as it is, for tests of your own code; an empty `id` gets a new one.
@@ -255,6 +254,32 @@ fn b64url(bytes: &[u8]) -> String {
     out
 }
 
+/// The fake's own reading of a JWT part: base64url, padding optional; `None` for anything
+/// outside the alphabet.
+fn b64url_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    Some(out)
+}
+
 fn mint(sub: &str, exp: i64) -> String {
     let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = b64url(json!({"sub": sub, "exp": exp}).to_string().as_bytes());
@@ -332,19 +357,21 @@ fn json_invalid(body: &[u8], err: &serde_json::Error) -> FakeResponse {
     )
 }
 
-impl State {
-    fn lock(&self) -> MutexGuard<'_, Data> {
-        crate::fake::lock(&self.inner)
+impl Fake for FakeRounds {
+    fn server(&self) -> &FakeServer {
+        &self.server
     }
+}
 
+impl State {
     /// A new id in the shape of the seeded ones (a UUID).
     fn new_id(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.next_number();
         format!("a0000000-0000-4000-8000-{n:012x}")
     }
 
     /// The user id the request's token is for, or the refusal.
-    fn caller(&self, req: &FakeRequest) -> std::result::Result<String, Box<FakeResponse>> {
+    fn caller(&self, req: &FakeRequest) -> Refused<String> {
         let not_authenticated =
             || Box::new(detail(401, "Not authenticated").header("www-authenticate", "Bearer"));
         let Some(token) = req.bearer() else {
@@ -356,8 +383,7 @@ impl State {
         else {
             return Err(Box::new(detail(401, "Could not validate credentials")));
         };
-        let claims: Option<Value> =
-            crate::auth::base64url_decode(claims).and_then(|b| serde_json::from_slice(&b).ok());
+        let claims: Option<Value> = b64url_decode(claims).and_then(|b| serde_json::from_slice(&b).ok());
         let (Some(sub), Some(exp)) = (
             claims.as_ref().and_then(|c| c["sub"].as_str()),
             claims.as_ref().and_then(|c| c["exp"].as_i64()),
@@ -453,7 +479,7 @@ const ROUTES: [(Method, [&str; 2]); 4] = [
 
 /// Routing as Starlette does it: the first route matching path and method; failing that, 405
 /// naming the methods of the first route matching the path; failing that, 404.
-fn route(method: &Method, segs: &[&str]) -> std::result::Result<usize, Box<FakeResponse>> {
+fn route(method: &Method, segs: &[&str]) -> Refused<usize> {
     let path_matches = |pattern: &[&str; 2]| {
         segs.len() == 2 && pattern.iter().zip(segs).all(|(p, s)| *p == "{id}" || p == s)
     };
@@ -476,6 +502,11 @@ fn route(method: &Method, segs: &[&str]) -> std::result::Result<usize, Box<FakeR
 }
 
 impl Handler for State {
+    /// FastAPI's errors: `{"detail": <message>}`.
+    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+        detail(status.as_u16(), message)
+    }
+
     fn handle(&self, req: FakeRequest) -> FakeResponse {
         let segs = req.segs();
         let route = match route(&req.method, &segs) {
@@ -519,6 +550,19 @@ mod tests {
         assert_eq!(b64url(b"f"), "Zg");
         assert_eq!(b64url(b"fo"), "Zm8");
         assert_eq!(b64url(b"foo"), "Zm9v");
+        for text in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            "{\"sub\":\"я\"}".as_bytes(),
+            &[0xfb, 0xff],
+        ] {
+            assert_eq!(b64url_decode(&b64url(text)).as_deref(), Some(text));
+        }
+        assert_eq!(b64url_decode("-_8"), Some(vec![0xfb, 0xff]));
+        assert_eq!(b64url_decode("+/8="), None, "the URL alphabet only");
     }
 
     #[test]
