@@ -23,6 +23,10 @@ impl Certificate {
     /// One or more PEM certificates (`-----BEGIN CERTIFICATE-----` blocks; a bundle of several
     /// is trusted whole). Text without a certificate block, or a block that does not decode,
     /// is [`Error::Config`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] for text without a certificate, a block that does not decode, or a
+    /// build without a TLS feature.
     pub fn from_pem(pem: &[u8]) -> Result<Certificate> {
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
         {
@@ -44,6 +48,10 @@ impl Certificate {
 
     /// One DER certificate (the binary form, often a `.cer` or `.der` file). Bytes that are not
     /// one DER structure, PEM text for instance, are [`Error::Config`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] for bytes that are not one DER certificate, or a build without a TLS
+    /// feature.
     pub fn from_der(der: &[u8]) -> Result<Certificate> {
         if der.starts_with(b"-----BEGIN") {
             return Err(Error::config(

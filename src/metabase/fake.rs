@@ -314,6 +314,9 @@ impl FakeMetabase {
     }
 
     /// A [`Metabase`] with a fresh session of the superuser (user 1, [`ADMIN_EMAIL`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) if the client cannot be built.
     pub fn api(&self) -> Result<Metabase> {
         let session = self.add_session(ADMIN_EMAIL)?;
         self.api_with(Auth::metabase_session(session))
@@ -322,6 +325,9 @@ impl FakeMetabase {
     /// A [`Metabase`] pointed at this fake with any credentials ([`Auth::None`] to call
     /// `login` next, [`Auth::metabase_api_key`] with [`API_KEY`], a session from
     /// [`add_session`](Self::add_session), or made-up ones).
+    ///
+    /// # Errors
+    /// [`Error::Config`](crate::Error::Config) for credentials that cannot go in a header.
     pub fn api_with(&self, auth: Auth) -> Result<Metabase> {
         Ok(Metabase::new(crate::fake::client(self.base_url(), auth)?))
     }

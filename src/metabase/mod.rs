@@ -39,7 +39,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 
 use crate::auth::{Auth, Secret};
-use crate::client::Client;
+use crate::client::{Client, IntoBaseUrl};
 use crate::error::{Error, Result};
 use crate::error::{ErrorBody, ServiceError};
 use crate::pager::{Fetch, Page, Pager};
@@ -161,6 +161,32 @@ impl Metabase {
     /// Wraps a client whose base URL is a Metabase instance.
     pub fn new(client: Client) -> Self {
         Metabase { client }
+    }
+
+    /// A client for the instance at `base_url` whose token is an API key (`mb_…`), sent as
+    /// `X-API-Key`: the same shape as every service's `with_token`. For a session use
+    /// [`Auth::metabase_session`], for credentials that log in by themselves
+    /// [`Auth::metabase_login`], with [`Client::builder`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a base URL that does not parse or a key with a line break.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::metabase::Metabase;
+    /// # use userapi::metabase::fake::{API_KEY, FakeMetabase};
+    /// # let fake = FakeMetabase::start().await?;
+    /// # let base_url = fake.base_url();
+    /// let api = Metabase::with_token(base_url, API_KEY)?;
+    /// assert!(api.get_me().await?.email.unwrap_or_default().ends_with("@api-key.invalid"));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token(base_url: impl IntoBaseUrl, api_key: impl Into<Secret>) -> Result<Self> {
+        let client = Client::builder()
+            .base_url(base_url)
+            .auth(Auth::metabase_api_key(api_key))
+            .build()?;
+        Ok(Metabase::new(client))
     }
 
     /// The underlying client.

@@ -81,7 +81,8 @@ impl<T> Default for EnvelopeResult<T> {
 }
 
 impl<T> Envelope<T> {
-    /// An envelope with `code: 200`, `message: "OK"` and one item.
+    /// An envelope with `code: 200`, `message: "OK"` and one item: what a successful call
+    /// answers, for tests of your own code.
     pub fn ok_item(item: T) -> Self {
         Envelope {
             code: Some(200),
@@ -98,7 +99,7 @@ impl<T> Envelope<T> {
         }
     }
 
-    /// An error envelope with this code and message.
+    /// An error envelope with this code and message, for tests of your own code.
     pub fn error(code: i64, message: impl Into<String>) -> Self {
         Envelope {
             code: Some(code),
