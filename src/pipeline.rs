@@ -228,9 +228,8 @@ fn push_segment(operation: &'static str, path: &mut String, id: &str) -> Result<
 
 /// A segment that reads as a word of a route (`current`, `GetMyUser`, `v1`), not as an id.
 fn word_like(segment: &str) -> bool {
-    let version = |s: &str| {
-        s.len() <= 3 && s.starts_with(['v', 'V']) && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit())
-    };
+    let version =
+        |s: &str| s.len() <= 3 && s.starts_with(['v', 'V']) && s[1..].bytes().all(|b| b.is_ascii_digit());
     version(segment)
         || (segment.len() <= 32
             && segment
