@@ -780,9 +780,11 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: HTTP {}", self.target, self.status)?;
         let service = &self.service;
-        let mut fields = service.fields.iter().peekable();
+        // When the message is only the first field error, the field errors are the message:
+        // `…: email: taken; name: blank`. Otherwise they follow it in parentheses.
+        let inline = service.message_is_first_field;
         match &service.message {
-            Some(_) if service.message_is_first_field => {}
+            Some(_) if inline => {}
             Some(m) => write!(f, ": {}", Escaped(m))?,
             None if self.body.is_empty() => f.write_str(" with an empty body")?,
             None if service.fields.is_empty() => {
@@ -791,33 +793,30 @@ impl fmt::Display for HttpError {
             }
             None => {}
         }
-        if self.body_truncated {
-            f.write_str(" (body cut at the error-body limit)")?;
+        let listed = !service.fields.is_empty() || service.fields_omitted > 0;
+        if listed {
+            f.write_str(if inline { ": " } else { " (" })?;
+            for (i, fe) in service.fields.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{}: {}", Escaped(&fe.field), Escaped(&fe.message))?;
+            }
+            if service.fields_omitted > 0 {
+                if !service.fields.is_empty() {
+                    f.write_str("; ")?;
+                }
+                write!(f, "… and {} more", service.fields_omitted)?;
+            }
+            if !inline {
+                f.write_str(")")?;
+            }
         }
         if let Some(code) = &service.code {
             write!(f, " [code {}]", Escaped(code))?;
         }
-        if service.message_is_first_field {
-            if let Some(first) = fields.next() {
-                write!(f, ": {}: {}", Escaped(&first.field), Escaped(&first.message))?;
-            }
-            if fields.peek().is_some() || service.fields_omitted > 0 {
-                f.write_str(";")?;
-            }
-        }
-        let mut opened = false;
-        for fe in fields {
-            f.write_str(if opened { "; " } else { " (" })?;
-            opened = true;
-            write!(f, "{}: {}", Escaped(&fe.field), Escaped(&fe.message))?;
-        }
-        if service.fields_omitted > 0 {
-            f.write_str(if opened { "; " } else { " (" })?;
-            opened = true;
-            write!(f, "… and {} more", service.fields_omitted)?;
-        }
-        if opened {
-            f.write_str(")")?;
+        if self.body_truncated {
+            f.write_str(" (body cut at the error-body limit)")?;
         }
         Ok(())
     }
@@ -1332,6 +1331,50 @@ mod tests {
             Some(serde_json::from_slice::<Value>(body).unwrap())
         );
         assert_eq!(bounded_json(b"{\"a\":1} trailing"), None);
+    }
+
+    fn http_error(service: ServiceError, body: &str) -> HttpError {
+        HttpError {
+            target: Target::new(Method::POST, "/api/user", "/api/user"),
+            status: StatusCode::BAD_REQUEST,
+            content_type: Some("application/json".into()),
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            body_truncated: false,
+            service,
+            retry_after: None,
+            dont_retry: false,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn display_says_each_thing_once() {
+        let mut fields = ServiceError::default();
+        fields.push_field("email", "taken");
+        fields.push_field("name", "blank");
+        fields.fields_omitted = 3;
+        let mut inline = fields.clone();
+        inline.message_from_first_field();
+        assert_eq!(
+            http_error(inline, "{}").to_string(),
+            "POST /api/user: HTTP 400 Bad Request: email: taken; name: blank; … and 3 more"
+        );
+        let mut with_message = fields;
+        with_message.set_message("validation failed");
+        with_message.code = Some("E1".into());
+        assert_eq!(
+            http_error(with_message, "{}").to_string(),
+            "POST /api/user: HTTP 400 Bad Request: validation failed (email: taken; name: blank; … and 3 more) [code E1]"
+        );
+        assert_eq!(
+            http_error(ServiceError::default(), "").to_string(),
+            "POST /api/user: HTTP 400 Bad Request with an empty body"
+        );
+        assert_eq!(
+            http_error(ServiceError::default(), "\x01\x02").to_string(),
+            "POST /api/user: HTTP 400 Bad Request with a 2 byte body of application/json"
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ fn a_hostile_error_body_costs_at_most_four_times_the_cap() {
     assert!(shown.len() <= cap, "Display of {} bytes", shown.len());
     assert!(err.field_errors().len() <= 100);
     assert!(
-        shown.contains("more)"),
+        shown.ends_with("… and 988 more"),
         "the omitted errors are counted: {}",
         &shown[shown.len() - 80..]
     );

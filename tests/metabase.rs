@@ -690,6 +690,21 @@ async fn fake_creates_with_unique_emails_and_updates() {
         .await
         .unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "Email address already in use.");
+    // The message is the first field error; `Display` says it once.
+    assert_eq!(
+        err.service_message(),
+        Some("email: Email address already in use.")
+    );
+    let shown = err.to_string();
+    assert_eq!(
+        shown.matches("Email address already in use.").count(),
+        1,
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("HTTP 400 Bad Request: email: Email address already in use."),
+        "{shown}"
+    );
     let err = admin
         .create_user(&NewUser::new("not-an-email"))
         .await
