@@ -67,6 +67,13 @@ pub async fn run(mode: Mode) -> FlowResult {
         Some((user, password)) => {
             api.login(user, password).await?;
             println!("  login: session started for {user}");
+            // Credentials that log in by themselves, on first use and after a 401.
+            let renewing = client_like(&api, Auth::metabase_login(user.clone(), password.clone()))?;
+            let me = renewing.get_me().await?;
+            println!(
+                "  Auth::metabase_login: logged in on first use as {}",
+                me.email.as_deref().unwrap_or("-")
+            );
         }
         None => skip("login", "METABASE_USERNAME and METABASE_PASSWORD are not set"),
     }
