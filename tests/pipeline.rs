@@ -71,6 +71,50 @@ async fn duration_max_means_no_limit_for_every_timeout() {
     assert_eq!(requests(&server).await.len(), 5);
 }
 
+/// A total timeout shorter than the attempt's ends the call as a total timeout: the attempt's
+/// own limit would come too late.
+#[tokio::test]
+async fn the_earlier_of_the_two_deadlines_ends_an_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, USER).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let short_total = Client::builder()
+        .base_url(server.uri())
+        .auth(Auth::jwt(JWT))
+        .total_timeout(Duration::from_millis(300))
+        .attempt_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let err = short_total.rounds().get_me().await.unwrap_err();
+    match &err {
+        Error::Timeout(t) => {
+            assert_eq!(t.phase(), userapi::TimeoutPhase::Total);
+            assert_eq!(t.limit(), Duration::from_millis(300));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.attempts(), 1);
+
+    let short_attempt = Client::builder()
+        .base_url(server.uri())
+        .auth(Auth::jwt(JWT))
+        .total_timeout(Duration::from_secs(20))
+        .attempt_timeout(Duration::from_millis(100))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = short_attempt.rounds().get_me().await.unwrap_err();
+    match &err {
+        Error::Timeout(t) => {
+            assert_eq!(t.phase(), userapi::TimeoutPhase::Attempt);
+            assert_eq!(t.limit(), Duration::from_millis(100));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // URLs and ids
 // ---------------------------------------------------------------------------------------------
