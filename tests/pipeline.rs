@@ -850,3 +850,88 @@ async fn the_escape_hatch_goes_through_the_pipeline() {
     let refused = client.request(Method::GET, &["api", ".."]).send_empty().await;
     assert!(matches!(refused, Err(Error::InvalidInput { .. })));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Redirects within the origin
+// ---------------------------------------------------------------------------------------------
+
+/// 303, and 301/302 after a POST, continue as a GET without the body; 307 and 308 repeat the
+/// request as it was, body and credentials included.
+#[tokio::test]
+async fn same_origin_redirects_keep_or_change_the_method_as_http_says() {
+    for (status, method_after, body_after) in [
+        (301, "GET", false),
+        (302, "GET", false),
+        (303, "GET", false),
+        (307, "POST", true),
+        (308, "POST", true),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/old"))
+            .respond_with(ResponseTemplate::new(status).insert_header("location", "/new"))
+            .mount(&server)
+            .await;
+        Mock::given(path("/new"))
+            .respond_with(json(200, r#"{"ok": true}"#))
+            .mount(&server)
+            .await;
+        let client = common::client(&server, Auth::metabase_api_key("mb_key"));
+        let ok: serde_json::Value = client
+            .request(Method::POST, &["old"])
+            .json(&serde_json::json!({"name": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok["ok"], true);
+        let seen = requests(&server).await;
+        assert_eq!(seen.len(), 2, "{status}");
+        assert_eq!(seen[1].method.as_str(), method_after, "{status}");
+        assert_eq!(!seen[1].body.is_empty(), body_after, "{status}");
+        assert_eq!(
+            seen[1].headers.get("content-type").is_some(),
+            body_after,
+            "{status}"
+        );
+        assert_eq!(
+            seen[1].headers["x-api-key"], "mb_key",
+            "{status}: same origin keeps credentials"
+        );
+    }
+
+    // A GET stays a GET after a 303.
+    let server = MockServer::start().await;
+    Mock::given(path("/users/me"))
+        .respond_with(ResponseTemplate::new(303).insert_header("location", "/users/other"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/users/other"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    common::client(&server, Auth::jwt(JWT))
+        .rounds()
+        .get_me()
+        .await
+        .unwrap();
+    assert_eq!(requests(&server).await[1].method.as_str(), "GET");
+}
+
+/// A redirect loop within the origin ends after 5 redirects with the 3xx itself.
+#[tokio::test]
+async fn a_redirect_loop_ends_after_five() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/users/me"))
+        .mount(&server)
+        .await;
+    let err = common::client(&server, Auth::jwt(JWT))
+        .with_retry_policy(RetryPolicy::none())
+        .rounds()
+        .get_me()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
+    assert!(err.to_string().contains("more than 5 redirects"), "{err}");
+    assert_eq!(requests(&server).await.len(), 6, "the request and 5 redirects");
+    assert_eq!(err.attempts(), 1, "redirects are one attempt");
+}
