@@ -935,3 +935,39 @@ async fn a_redirect_loop_ends_after_five() {
     assert_eq!(requests(&server).await.len(), 6, "the request and 5 redirects");
     assert_eq!(err.attempts(), 1, "redirects are one attempt");
 }
+
+/// Either spelling of "do not retry" stops the retries; an error without a body says so and
+/// has no made-up message.
+#[tokio::test]
+async fn dont_retry_in_either_spelling_and_empty_error_bodies() {
+    for header_name in ["Dont-Retry", "X-Kontur-Dont-Retry"] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(common::text(503, "down").insert_header(header_name, "True"))
+            .mount(&server)
+            .await;
+        let err = common::client(&server, Auth::jwt(JWT))
+            .rounds()
+            .get_me()
+            .await
+            .unwrap_err();
+        assert!(err.http().unwrap().dont_retry(), "{header_name}");
+        assert!(!err.is_retryable(), "{header_name}");
+        assert_eq!(requests(&server).await.len(), 1, "{header_name}");
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let err = common::client(&server, Auth::jwt(JWT))
+        .rounds()
+        .get_me()
+        .await
+        .unwrap_err();
+    assert_eq!(err.service_message(), None);
+    assert!(
+        err.to_string().ends_with("HTTP 404 Not Found with an empty body"),
+        "{err}"
+    );
+}
