@@ -971,3 +971,92 @@ async fn dont_retry_in_either_spelling_and_empty_error_bodies() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The body limit, at its edge
+// ---------------------------------------------------------------------------------------------
+
+/// A server on a thread that answers every request with `head` and then `chunks`, each
+/// written (and flushed) on its own.
+fn raw_server(head: String, chunks: Vec<Vec<u8>>) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in &chunks {
+                let _ = stream.write_all(chunk);
+                let _ = stream.flush();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    });
+    port
+}
+
+/// A JSON string of exactly `n` bytes.
+fn json_string(n: usize) -> Vec<u8> {
+    format!("\"{}\"", "x".repeat(n - 2)).into_bytes()
+}
+
+async fn fetch(port: u16, limit: usize) -> userapi::Result<String> {
+    Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .max_response_bytes(limit)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap()
+        .request(Method::GET, &["x"])
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not() {
+    const LIMIT: usize = 4096;
+    for (len, fits) in [(LIMIT, true), (LIMIT + 1, false)] {
+        let body = json_string(len);
+        // With Content-Length, in one write.
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+        );
+        let port = raw_server(head, vec![body.clone()]);
+        let got = fetch(port, LIMIT).await;
+        assert_eq!(got.is_ok(), fits, "content-length {len}: {got:?}");
+        if !fits {
+            assert!(
+                matches!(got, Err(Error::BodyTooLarge { limit: LIMIT, .. })),
+                "{got:?}"
+            );
+        }
+        // Chunked, no length announced, in several writes.
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
+        let mut chunks: Vec<Vec<u8>> = body
+            .chunks(1000)
+            .map(|c| {
+                let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
+                framed.extend_from_slice(c);
+                framed.extend_from_slice(b"\r\n");
+                framed
+            })
+            .collect();
+        chunks.push(b"0\r\n\r\n".to_vec());
+        let port = raw_server(head.clone(), chunks);
+        let got = fetch(port, LIMIT).await;
+        assert_eq!(got.is_ok(), fits, "chunked {len}: {got:?}");
+        // Chunked, the whole body in one chunk.
+        let mut one = format!("{:x}\r\n", body.len()).into_bytes();
+        one.extend_from_slice(&body);
+        one.extend_from_slice(b"\r\n0\r\n\r\n");
+        let port = raw_server(head, vec![one]);
+        let got = fetch(port, LIMIT).await;
+        assert_eq!(got.is_ok(), fits, "one chunk {len}: {got:?}");
+        if let Ok(text) = got {
+            assert_eq!(text.len(), len - 2);
+        }
+    }
+}
