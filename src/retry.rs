@@ -392,6 +392,34 @@ mod tests {
     }
 
     #[test]
+    fn the_knobs_are_kept() {
+        let p = RetryPolicy::default()
+            .max_attempts(5)
+            .base_delay(MS(50))
+            .max_delay(Duration::from_secs(1));
+        assert_eq!(p.attempts(), 5);
+        assert_eq!(p.backoff(0, 1.0), MS(50));
+        assert_eq!(p.backoff(2, 1.0), MS(200));
+        assert_eq!(p.backoff(10, 1.0), Duration::from_secs(1), "capped at max_delay");
+        assert_eq!(p.backoff(2, 0.5), MS(100));
+        let at = |number| Attempt {
+            number,
+            idempotent: true,
+            refreshable: false,
+        };
+        assert_eq!(
+            decide(&p, at(4), Outcome::Connect, None, 1.0),
+            Decision::Retry(MS(400))
+        );
+        assert_eq!(decide(&p, at(5), Outcome::Connect, None, 1.0), Decision::Stop);
+        assert_eq!(
+            decide(&p, at(1), status(429, Some(MS(1500)), false), None, 1.0),
+            Decision::Stop,
+            "a Retry-After past this policy's max_delay"
+        );
+    }
+
+    #[test]
     fn jitter_is_in_range_and_varies() {
         let values: Vec<f64> = (0..64).map(|_| jitter()).collect();
         assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
