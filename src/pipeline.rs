@@ -933,6 +933,10 @@ async fn read_body(
             None => response.chunk().await?,
         };
     }
+    if truncated && !keep_prefix {
+        // Too large, and nothing of it is kept.
+        return Ok((Bytes::new(), true));
+    }
     if !small.is_empty() {
         parts.push(small.split().freeze());
     }
