@@ -860,6 +860,8 @@ async fn read_body(
     limit: usize,
     keep_prefix: bool,
 ) -> Result<(Bytes, bool), reqwest::Error> {
+    // The whole length, read before any chunk: `content_length()` tells only what is still to
+    // come (sizing the buffer from it after two chunks once made it short, and doubled).
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)
