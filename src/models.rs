@@ -211,6 +211,7 @@ pub(crate) use string_enum;
 /// `#[non_exhaustive]`); every field `pub`. Mark `extra` `#[serde(flatten,
 /// skip_deserializing)]` (flattened when serialized) or `#[serde(skip)]` (never serialized);
 /// either way it is filled when decoding.
+#[allow(unused_macros)]
 macro_rules! response_model {
     (
         $(#[doc = $doc:literal])*
@@ -254,6 +255,7 @@ macro_rules! response_model {
         };
     };
 }
+#[allow(unused_imports)]
 pub(crate) use response_model;
 
 /// Runs the derived decoder of the known fields (`known`) through [`Capture`], then stores the
