@@ -41,7 +41,7 @@ pub(crate) type Fetch<T> = Arc<dyn Fn(u64, u64) -> BoxFuture<'static, Result<Pag
 /// that browsers open and servers are provisioned for. Measured (`cargo bench --bench
 /// overhead`, figure 5: 100 pages at a 20 ms round trip, against a sequential loop), four
 /// left too little room for decoding between round trips (0.31–0.36 of the loop's time, the
-/// goal being 0.33); six gave 0.25–0.30, eight 0.22 at more load on the server.
+/// goal being 0.33); six gave 0.23–0.30, eight about 0.22 at more load on the server.
 pub const DEFAULT_CONCURRENCY: usize = 6;
 
 struct Slot<T> {
