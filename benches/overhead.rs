@@ -1,4 +1,5 @@
-//! What the SDK costs over hand-written `reqwest` + `serde_json`, measured in one run.
+//! What the SDK costs over hand-written `reqwest` + `serde_json`, and what it gains where the
+//! network is slow, measured in one run.
 //!
 //! ```sh
 //! cargo bench --bench overhead                          # full run, rewrites BENCHMARKS.md
@@ -7,23 +8,41 @@
 //!
 //! Harness: a plain `main` (`harness = false`). The figures are ratios of two arms that must
 //! share one machine state, so the arms are interleaved call by call (or round by round) in
-//! the same process; two of the figures are memory (a counting global allocator and the
-//! kernel's peak RSS). Criterion and divan time one closure at a time and report absolute
-//! times, so they would give neither the interleaving nor the memory figures; a hundred lines
-//! of timing code here give both, with no dependency.
+//! the same process; some figures are memory (a counting global allocator and the kernel's
+//! peak RSS). Criterion and divan time one closure at a time and report absolute times, so
+//! they would give neither the interleaving nor the memory figures; a few hundred lines of
+//! timing code here give both, with no dependency.
 //!
-//! Every figure talks to one loopback HTTP server (the crate's own fake-server plumbing)
-//! serving Metabase's `/api/user/current` and `/api/user` with realistic bodies, so both
-//! arms pay the same server and kernel costs and differ only in the client code.
+//! Every figure talks to a loopback HTTP/1.1 server (hyper, on its own thread and runtime)
+//! serving Metabase's `/api/user/current` and `/api/user` with realistic bodies, so both arms
+//! pay the same server and kernel costs and differ only in the client code. The server listens
+//! on three ports, one per kind of link:
+//! - **loopback** (figures 1–4): bodies as they are, whatever `Accept-Encoding` says;
+//! - **WAN** (figure 5): 20 ms before each response, a stand-in for a long round trip;
+//! - **throttled** (figure 6): bodies written at 100 Mbit/s at most, gzip-compressed when the
+//!   request accepts gzip (the compressed body is made once, as a server with a compression
+//!   cache or a pre-compressed asset would serve it).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper::body::{Body, Frame, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use serde::Deserialize;
+use tokio::net::TcpListener;
 use userapi::metabase::{ListUsers, Metabase, User, UserList};
-use userapi::{Auth, Client};
+use userapi::{Auth, Client, Method};
 
 // ---------------------------------------------------------------------------------------------
 // Memory: a counting allocator (heap bytes live and their peak) and the kernel's peak RSS
@@ -33,12 +52,15 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Allocations made (any thread), for the allocations-per-call detail of figure 1.
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
             let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
         }
@@ -151,14 +173,21 @@ fn today() -> String {
 // The loopback server: Metabase's wire format, bodies built once or on the fly
 // ---------------------------------------------------------------------------------------------
 
-use bytes::Bytes;
-use userapi::fake::{FakeRequest, FakeResponse, FakeServer, Handler};
-
 const SESSION: &str = "3d1f2f7c-6a0e-4b8a-9c55-0d5b2f1e8a11";
 
 /// One user as `GET /api/user` returns it to a superuser: the full admin-or-self column set.
 fn user_json(id: u64) -> String {
-    format!(
+    let mut out = String::with_capacity(600);
+    push_user(&mut out, id);
+    out
+}
+
+/// Writes one user into `out` (no allocation of its own: the pages are made per request).
+fn push_user(out: &mut String, id: u64) {
+    use std::fmt::Write;
+    let (team, group, coll) = (id % 97, 2 + id % 5, id + 100);
+    let _ = write!(
+        out,
         concat!(
             r#"{{"id":{id},"email":"user{id}@example.com","first_name":"First{id}","last_name":"Last{id}","#,
             r#""common_name":"First{id} Last{id}","date_joined":"2024-03-01T10:15:30.123456Z","#,
@@ -168,10 +197,10 @@ fn user_json(id: u64) -> String {
             r#""group_ids":[1,{group}],"personal_collection_id":{coll},"tenant_collection_id":null}}"#
         ),
         id = id,
-        team = id % 97,
-        group = 2 + id % 5,
-        coll = id + 100
-    )
+        team = team,
+        group = group,
+        coll = coll
+    );
 }
 
 /// `GET /api/user/current`: the user plus the fields only that endpoint returns.
@@ -196,7 +225,7 @@ fn page_json(offset: u64, limit: u64, total: u64) -> String {
         if id > offset {
             out.push(',');
         }
-        out.push_str(&user_json(id + 1));
+        push_user(&mut out, id + 1);
     }
     out.push_str(&format!(
         r#"],"total":{total},"limit":{limit},"offset":{offset}}}"#
@@ -204,51 +233,195 @@ fn page_json(offset: u64, limit: u64, total: u64) -> String {
     out
 }
 
+fn gzip(data: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).expect("gzip");
+    Bytes::from(encoder.finish().expect("gzip"))
+}
+
+/// The kind of link a port stands for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Link {
+    Loopback,
+    /// `WAN_DELAY` before each response.
+    Wan,
+    /// At most `THROTTLE_BYTES_PER_SEC`, gzip when accepted.
+    Throttled,
+}
+
+const WAN_DELAY: Duration = Duration::from_millis(20);
+/// 100 Mbit/s.
+const THROTTLE_BYTES_PER_SEC: f64 = 100e6 / 8.0;
+const THROTTLE_CHUNK: usize = 16 * 1024;
+
 struct Server {
     current: Bytes,
     big_page: Bytes,
-    /// `total` for the paging walk, set before each walk.
+    big_page_gzip: Bytes,
+    /// `total` for the paging walks, set before each walk.
     walk_total: AtomicUsize,
     hits: AtomicUsize,
+    gzip_served: AtomicUsize,
 }
 
-fn json_response(body: Bytes) -> FakeResponse {
-    let mut r = FakeResponse::empty(200);
-    r.headers.insert(
-        reqwest::header::CONTENT_TYPE,
-        reqwest::header::HeaderValue::from_static("application/json;charset=utf-8"),
-    );
-    r.body = body;
-    r
-}
+type ResponseBody = Either<Full<Bytes>, Paced>;
 
-impl Handler for Server {
-    fn handle(&self, req: FakeRequest) -> FakeResponse {
+impl Server {
+    async fn respond(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        link: Link,
+    ) -> hyper::Response<ResponseBody> {
         self.hits.fetch_add(1, Ordering::Relaxed);
-        if req.header("x-metabase-session") != Some(SESSION) {
-            return FakeResponse::text(401, "Unauthenticated");
+        let reply = |status: u16, body: Bytes, gzipped: bool| {
+            let mut response = if link == Link::Throttled {
+                hyper::Response::new(Either::Right(Paced::new(body)))
+            } else {
+                hyper::Response::new(Either::Left(Full::new(body)))
+            };
+            *response.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+            let headers = response.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=utf-8"),
+            );
+            if gzipped {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            response
+        };
+        if link == Link::Wan {
+            tokio::time::sleep(WAN_DELAY).await;
         }
-        match req.path.as_str() {
-            "/api/user/current" => json_response(self.current.clone()),
-            // The large page of figure 3, built once.
-            "/api/user" if req.query("limit") == Some("10000") => json_response(self.big_page.clone()),
+        let session = req
+            .headers()
+            .get("x-metabase-session")
+            .and_then(|v| v.to_str().ok());
+        if session != Some(SESSION) {
+            return reply(401, Bytes::from_static(b"\"Unauthenticated\""), false);
+        }
+        let query: Vec<(String, String)> = req
+            .uri()
+            .query()
+            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let num = |name: &str, default: u64| {
+            query
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(default)
+        };
+        match req.uri().path() {
+            "/api/user/current" => reply(200, self.current.clone(), false),
+            // The large page of figures 3 and 6, built once.
+            "/api/user" if num("limit", 50) == BIG_PAGE_USERS => {
+                let accepts_gzip = req
+                    .headers()
+                    .get(ACCEPT_ENCODING)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("gzip"));
+                if link == Link::Throttled && accepts_gzip {
+                    self.gzip_served.fetch_add(1, Ordering::Relaxed);
+                    reply(200, self.big_page_gzip.clone(), true)
+                } else {
+                    reply(200, self.big_page.clone(), false)
+                }
+            }
             "/api/user" => {
-                let num = |name: &str, default: u64| {
-                    req.query(name).and_then(|v| v.parse().ok()).unwrap_or(default)
-                };
                 let (offset, limit) = (num("offset", 0), num("limit", 50));
                 let total = self.walk_total.load(Ordering::Relaxed) as u64;
-                json_response(Bytes::from(page_json(offset, limit, total)))
+                reply(200, Bytes::from(page_json(offset, limit, total)), false)
             }
-            _ => FakeResponse::text(404, "Not found."),
+            _ => reply(404, Bytes::from_static(b"\"Not found.\""), false),
         }
     }
+}
+
+/// A body written no faster than the throttled link: each chunk leaves when the bytes up to its
+/// end have had their time at `THROTTLE_BYTES_PER_SEC` since the first was asked for.
+struct Paced {
+    data: Bytes,
+    sent: usize,
+    start: Option<tokio::time::Instant>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Paced {
+    fn new(data: Bytes) -> Self {
+        Paced {
+            data,
+            sent: 0,
+            start: None,
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        }
+    }
+}
+
+impl Body for Paced {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if this.sent >= this.data.len() {
+            return Poll::Ready(None);
+        }
+        let n = THROTTLE_CHUNK.min(this.data.len() - this.sent);
+        let start = *this.start.get_or_insert_with(tokio::time::Instant::now);
+        let due = start + Duration::from_secs_f64((this.sent + n) as f64 / THROTTLE_BYTES_PER_SEC);
+        if tokio::time::Instant::now() < due {
+            this.sleep.as_mut().reset(due);
+            if this.sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        let chunk = this.data.slice(this.sent..this.sent + n);
+        this.sent += n;
+        Poll::Ready(Some(Ok(Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.sent >= self.data.len()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact((self.data.len() - self.sent) as u64)
+    }
+}
+
+/// Serves `link` on a fresh loopback port; returns its base URL.
+async fn listen(server: Arc<Server>, link: Link) -> String {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind");
+    let base = format!("http://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let server = Arc::clone(&server);
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let server = Arc::clone(&server);
+                    async move { Ok::<_, Infallible>(server.respond(req, link).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    base
 }
 
 const BIG_PAGE_USERS: u64 = 10_000;
 
 // ---------------------------------------------------------------------------------------------
-// The two arms
+// The arms
 // ---------------------------------------------------------------------------------------------
 
 /// The hand-written baseline: what a careful user would write with reqwest and serde_json.
@@ -274,22 +447,78 @@ impl Raw {
     }
 }
 
+/// What a user would write by hand for the list page (figure 3b): the list's fields with the
+/// same types as the SDK's `User`, and no map for unknown fields.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainUser {
+    id: u64,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    common_name: Option<String>,
+    date_joined: Option<String>,
+    last_login: Option<String>,
+    updated_at: Option<String>,
+    is_active: Option<bool>,
+    is_superuser: Option<bool>,
+    is_data_analyst: Option<bool>,
+    is_qbnewb: Option<bool>,
+    tenant_id: Option<u64>,
+    sso_source: Option<String>,
+    login_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    jwt_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    locale: Option<String>,
+    group_ids: Option<Vec<u64>>,
+    personal_collection_id: Option<u64>,
+    tenant_collection_id: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct PlainList {
+    data: Vec<PlainUser>,
+    total: Option<u64>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
 struct Setup {
+    /// Default settings (but a body limit that fits the large page) on each link.
     sdk: Metabase,
+    sdk_wan: Metabase,
+    sdk_throttled: Metabase,
+    /// On the throttled link, without compression: the SDK as it was before gzip.
+    sdk_throttled_identity: Metabase,
     raw: Raw,
+    raw_wan: Raw,
     server: Arc<Server>,
     /// Dropping it stops the server thread.
     _stop: std::sync::mpsc::Sender<()>,
 }
 
+fn sdk_client(base: &str, http: Option<reqwest::Client>) -> Metabase {
+    let mut builder = Client::builder()
+        .base_url(base)
+        .auth(Auth::metabase_session(SESSION))
+        .max_response_bytes(64 * 1024 * 1024);
+    if let Some(http) = http {
+        builder = builder.http_client(http);
+    }
+    builder.build().expect("client").metabase()
+}
+
 /// Starts the server on its own thread and runtime, so that its work never queues behind the
 /// client's on one scheduler (which made the latency figures swing by tens of percent).
 fn setup() -> Setup {
+    let big_page = page_json(0, BIG_PAGE_USERS, BIG_PAGE_USERS);
     let server = Arc::new(Server {
         current: Bytes::from(current_json()),
-        big_page: Bytes::from(page_json(0, BIG_PAGE_USERS, BIG_PAGE_USERS)),
+        big_page_gzip: gzip(big_page.as_bytes()),
+        big_page: Bytes::from(big_page),
         walk_total: AtomicUsize::new(0),
         hits: AtomicUsize::new(0),
+        gzip_served: AtomicUsize::new(0),
     });
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -300,31 +529,53 @@ fn setup() -> Setup {
             .build()
             .expect("server runtime");
         rt.block_on(async move {
-            let fake = FakeServer::start(handler).await.expect("server");
-            url_tx.send(fake.url("").to_string()).expect("url");
+            let mut bases = Vec::new();
+            for link in [Link::Loopback, Link::Wan, Link::Throttled] {
+                bases.push(listen(Arc::clone(&handler), link).await);
+            }
+            url_tx.send(bases).expect("urls");
             // Serve until the bench is done.
             tokio::task::spawn_blocking(move || stop_rx.recv()).await.ok();
-            drop(fake);
         });
     });
-    let base = url_rx.recv().expect("server url");
-    let sdk = Client::builder()
-        .base_url(base.as_str())
-        .auth(Auth::metabase_session(SESSION))
-        .max_response_bytes(64 * 1024 * 1024)
+    let bases = url_rx.recv().expect("server urls");
+    let (loopback, wan, throttled) = (&bases[0], &bases[1], &bases[2]);
+    let identity = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .no_gzip()
         .build()
-        .expect("client")
-        .metabase();
-    let raw = Raw {
+        .expect("identity client");
+    let raw = |base: &str| Raw {
         http: reqwest::Client::builder().build().expect("raw client"),
-        base,
+        base: base.to_owned(),
     };
     Setup {
-        sdk,
-        raw,
+        sdk: sdk_client(loopback, None),
+        sdk_wan: sdk_client(wan, None),
+        sdk_throttled: sdk_client(throttled, None),
+        sdk_throttled_identity: sdk_client(throttled, Some(identity)),
+        raw: raw(loopback),
+        raw_wan: raw(wan),
         server,
         _stop: stop_tx,
     }
+}
+
+/// `USERAPI_BENCH_ONLY="1 5"` runs only those figures (a full run with it does not write
+/// BENCHMARKS.md).
+fn only() -> Option<Vec<String>> {
+    let v = std::env::var("USERAPI_BENCH_ONLY").ok()?;
+    Some(
+        v.split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+fn wanted(figure: &str) -> bool {
+    only().is_none_or(|o| o.iter().any(|f| f == figure))
 }
 
 fn quick() -> bool {
@@ -358,6 +609,19 @@ async fn sequential(s: &Setup, iterations: usize) -> Figure {
             }
         }
     }
+    // Allocations per call, the server's included (the same for both arms).
+    let mut allocs = [0usize; 2];
+    for (arm, count) in allocs.iter_mut().enumerate() {
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for _ in 0..100 {
+            if arm == 0 {
+                std::hint::black_box(s.sdk.get_me().await.expect("sdk get_me"));
+            } else {
+                std::hint::black_box(s.raw.get::<User>("api/user/current").await);
+            }
+        }
+        *count = (ALLOCS.load(Ordering::Relaxed) - before) / 100;
+    }
     let (m_sdk, m_raw) = (median(&mut sdk), median(&mut raw));
     let ratio = m_sdk / m_raw;
     Figure {
@@ -366,9 +630,12 @@ async fn sequential(s: &Setup, iterations: usize) -> Figure {
         goal: "<= 1.03".into(),
         met: Some(ratio <= 1.03),
         detail: format!(
-            "median {:.1} us vs {:.1} us, {iterations} calls each",
+            "median {:.1} us vs {:.1} us, {iterations} calls each; {} vs {} allocations per call \
+             (server included)",
             m_sdk * 1e6,
-            m_raw * 1e6
+            m_raw * 1e6,
+            allocs[0],
+            allocs[1]
         ),
     }
 }
@@ -428,35 +695,80 @@ async fn concurrent(s: &Setup, rounds: usize, window: Duration) -> Figure {
     }
 }
 
-/// Figure 3: a 10,000-user list page (several MB): the SDK's `list_users` against reqwest's bytes
-/// plus `serde_json::from_slice` into the same `UserList`; ratio of medians, and peak heap.
+/// Figures 3 and 3b: a 10,000-user list page (5 MB): the SDK's `list_users` against reqwest's
+/// bytes plus `serde_json::from_slice` into the same `UserList` (3), and into a plain struct
+/// of the list's fields with no map for unknown fields (3b); the three arms rotate call by
+/// call. Medians of the ratios within each round, and the peak heap of the SDK against the
+/// first baseline.
 async fn big_page(s: &Setup, iterations: usize) -> Vec<Figure> {
     let query = ListUsers::new().limit(BIG_PAGE_USERS);
     let path = format!("api/user?limit={BIG_PAGE_USERS}");
-    let (mut sdk, mut raw) = (Vec::new(), Vec::new());
-    let (mut sdk_peak, mut raw_peak) = (0usize, 0usize);
-    for i in 0..iterations {
-        for arm in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    let mut peaks = [0usize; 3];
+    for i in 0..iterations + 1 {
+        for k in 0..3 {
+            let arm = (i + k) % 3;
             let t = Instant::now();
-            if arm == 0 {
-                let (page, peak) = heap_peak(s.sdk.list_users(&query)).await;
-                let page = page.expect("sdk list");
-                sdk.push(t.elapsed().as_secs_f64());
-                assert_eq!(page.data.len() as u64, BIG_PAGE_USERS);
-                drop(page);
-                sdk_peak = sdk_peak.max(peak);
-            } else {
-                let (page, peak) = heap_peak(s.raw.get::<UserList>(&path)).await;
-                raw.push(t.elapsed().as_secs_f64());
-                assert_eq!(page.data.len() as u64, BIG_PAGE_USERS);
-                drop(page);
-                raw_peak = raw_peak.max(peak);
+            let (n, peak) = match arm {
+                0 => {
+                    let (page, peak) = heap_peak(s.sdk.list_users(&query)).await;
+                    (page.expect("sdk list").data.len(), peak)
+                }
+                1 => {
+                    let (page, peak) = heap_peak(s.raw.get::<UserList>(&path)).await;
+                    (page.data.len(), peak)
+                }
+                _ => {
+                    let (page, peak) = heap_peak(s.raw.get::<PlainList>(&path)).await;
+                    (page.data.len(), peak)
+                }
+            };
+            let elapsed = t.elapsed().as_secs_f64();
+            assert_eq!(n as u64, BIG_PAGE_USERS);
+            // The first round warms the connections and the allocator.
+            if i > 0 {
+                times[arm].push(elapsed);
+                peaks[arm] = peaks[arm].max(peak);
             }
         }
     }
-    let (m_sdk, m_raw) = (median(&mut sdk), median(&mut raw));
-    let ratio = m_sdk / m_raw;
-    let mem_ratio = sdk_peak as f64 / raw_peak as f64;
+    // The read alone (no decode), to tell where heap goes: the pipeline's body against
+    // reqwest's `bytes()`.
+    let (sdk_read, raw_read) = {
+        let (body, sdk_read) = heap_peak(
+            s.sdk
+                .request(Method::GET, &["api", "user"])
+                .query("limit", BIG_PAGE_USERS.to_string())
+                .send_bytes(),
+        )
+        .await;
+        drop(body.expect("sdk bytes"));
+        let (body, raw_read) = heap_peak(async {
+            s.raw
+                .http
+                .get(format!("{}{path}", s.raw.base))
+                .header("x-metabase-session", SESSION)
+                .send()
+                .await
+                .expect("raw request")
+                .bytes()
+                .await
+                .expect("raw body")
+        })
+        .await;
+        drop(body);
+        (sdk_read, raw_read)
+    };
+    // The machine's speed drifts between runs more than the arms differ, so each ratio is taken
+    // within a round (the three arms ran back to back), and the median of those is reported.
+    let paired = |other: usize| {
+        let mut r: Vec<f64> = times[0].iter().zip(&times[other]).map(|(a, b)| a / b).collect();
+        median(&mut r)
+    };
+    let (ratio, ratio_plain) = (paired(1), paired(2));
+    let [m_sdk, m_raw, m_plain] = times.map(|mut t| median(&mut t));
+    let mem_ratio = peaks[0] as f64 / peaks[1] as f64;
+    let mib = |b: usize| b as f64 / MIB;
     vec![
         Figure {
             name: "3. 10,000-user page: list_users / reqwest+from_slice".into(),
@@ -464,21 +776,35 @@ async fn big_page(s: &Setup, iterations: usize) -> Vec<Figure> {
             goal: "<= 1.03".into(),
             met: Some(ratio <= 1.03),
             detail: format!(
-                "median {:.1} ms vs {:.1} ms, body {:.1} MiB, {iterations} runs",
+                "median of {iterations} rounds' ratios; median {:.1} ms vs {:.1} ms, body {:.1} MiB",
                 m_sdk * 1e3,
                 m_raw * 1e3,
-                s.server.big_page.len() as f64 / MIB
+                mib(s.server.big_page.len())
+            ),
+        },
+        Figure {
+            name: "3b. 10,000-user page: list_users / reqwest+plain struct".into(),
+            value: format!("{ratio_plain:.3}"),
+            goal: "<= 1.05".into(),
+            met: Some(ratio_plain <= 1.05),
+            detail: format!(
+                "median {:.1} ms vs {:.1} ms; the plain struct has the list's fields and no `extra`",
+                m_sdk * 1e3,
+                m_plain * 1e3
             ),
         },
         Figure {
             name: "3. 10,000-user page: peak heap, SDK / raw".into(),
             value: format!("{mem_ratio:.3}"),
-            goal: "-".into(),
-            met: None,
+            goal: "<= 1.05".into(),
+            met: Some(mem_ratio <= 1.05),
             detail: format!(
-                "{:.1} MiB vs {:.1} MiB",
-                sdk_peak as f64 / MIB,
-                raw_peak as f64 / MIB
+                "{:.1} MiB vs {:.1} MiB (plain struct {:.1}); reading alone {:.1} vs {:.1} MiB",
+                mib(peaks[0]),
+                mib(peaks[1]),
+                mib(peaks[2]),
+                mib(sdk_read),
+                mib(raw_read)
             ),
         },
     ]
@@ -529,47 +855,243 @@ async fn paging(s: &Setup, small: usize, large: usize) -> Vec<Figure> {
     ]
 }
 
+/// Figure 5: every user of a large instance over a link with a 20 ms round trip: the SDK's
+/// `users()` stream with default settings against a hand-written sequential loop over the same
+/// pages; the arms alternate walk by walk. Both must yield the same ids in the same order.
+async fn wan_paging(s: &Setup, total: usize, pairs: usize) -> Vec<Figure> {
+    const PAGE: u64 = 1_000;
+    s.server.walk_total.store(total, Ordering::Relaxed);
+    let (mut sdk, mut raw) = (Vec::new(), Vec::new());
+    let mut rss: Option<usize> = None;
+    let (mut sdk_ids, mut raw_ids) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    for i in 0..pairs {
+        for arm in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+            if arm == 0 {
+                sdk_ids.clear();
+                let rss_reset = reset_peak_rss();
+                let t = Instant::now();
+                let mut users = s.sdk_wan.users(ListUsers::new().limit(PAGE));
+                while let Some(user) = users.next().await {
+                    sdk_ids.push(user.expect("sdk user").id);
+                }
+                sdk.push(t.elapsed().as_secs_f64());
+                if rss_reset {
+                    rss = rss.max(peak_rss());
+                }
+            } else {
+                raw_ids.clear();
+                let t = Instant::now();
+                let mut offset = 0;
+                loop {
+                    let page: PlainList = s
+                        .raw_wan
+                        .get(&format!("api/user?limit={PAGE}&offset={offset}"))
+                        .await;
+                    raw_ids.extend(page.data.iter().map(|u| u.id));
+                    offset += PAGE;
+                    if page.data.is_empty() || offset >= page.total.unwrap_or(0) {
+                        break;
+                    }
+                }
+                raw.push(t.elapsed().as_secs_f64());
+            }
+        }
+        assert_eq!(sdk_ids.len(), total, "the SDK walk yielded every user");
+        assert!(
+            sdk_ids == raw_ids,
+            "both walks yield the same users in the same order"
+        );
+    }
+    // One walk at each of a few other read-ahead depths, for the record of the default.
+    let mut sweep = Vec::new();
+    for n in [1, 2, 4, 6, 8, 16] {
+        let t = Instant::now();
+        let mut users = s.sdk_wan.users(ListUsers::new().limit(PAGE)).concurrency(n);
+        let mut count = 0;
+        while let Some(user) = users.next().await {
+            std::hint::black_box(user.expect("sdk user"));
+            count += 1;
+        }
+        assert_eq!(count, total);
+        sweep.push(format!("{n}: {:.0}", t.elapsed().as_secs_f64() * 1e3));
+    }
+    let (m_sdk, m_raw) = (median(&mut sdk), median(&mut raw));
+    let ratio = m_sdk / m_raw;
+    let pages = total as u64 / PAGE;
+    vec![
+        Figure {
+            name: format!("5. {total} users, {pages} pages, 20 ms RTT: users() / sequential loop"),
+            value: format!("{ratio:.3}"),
+            goal: "<= 0.33".into(),
+            met: Some(ratio <= 0.33),
+            detail: format!(
+                "median {:.0} ms vs {:.0} ms, {pairs} walks each, concurrency {} (default); same ids in \
+                 the same order; one walk at other depths (ms): {}",
+                m_sdk * 1e3,
+                m_raw * 1e3,
+                userapi::pager::DEFAULT_CONCURRENCY,
+                sweep.join(", ")
+            ),
+        },
+        Figure {
+            name: "5. that walk: peak RSS (MiB)".into(),
+            value: rss.map_or("n/a".to_owned(), |r| format!("{:.1}", r as f64 / MIB)),
+            goal: "<= 64".into(),
+            met: rss.map(|r| r as f64 / MIB <= 64.0),
+            detail: "whole process, server included".into(),
+        },
+    ]
+}
+
+/// Figure 6: the 10,000-user page over a 100 Mbit/s link: the SDK as it is (gzip) against the
+/// SDK with compression off; the arms alternate call by call.
+async fn compressed(s: &Setup, pairs: usize) -> Figure {
+    let query = ListUsers::new().limit(BIG_PAGE_USERS);
+    let (mut gz, mut plain) = (Vec::new(), Vec::new());
+    let served = s.server.gzip_served.load(Ordering::Relaxed);
+    for i in 0..pairs + 1 {
+        for arm in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+            let api = if arm == 0 {
+                &s.sdk_throttled
+            } else {
+                &s.sdk_throttled_identity
+            };
+            let t = Instant::now();
+            let page = api.list_users(&query).await.expect("throttled list");
+            let elapsed = t.elapsed().as_secs_f64();
+            assert_eq!(page.data.len() as u64, BIG_PAGE_USERS);
+            // The first pair opens the connections.
+            if i > 0 {
+                if arm == 0 {
+                    gz.push(elapsed)
+                } else {
+                    plain.push(elapsed)
+                }
+            }
+        }
+    }
+    let gzipped = s.server.gzip_served.load(Ordering::Relaxed) - served;
+    assert_eq!(
+        gzipped,
+        pairs + 1,
+        "every call of the default SDK got a gzip body"
+    );
+    let (m_gz, m_plain) = (median(&mut gz), median(&mut plain));
+    let ratio = m_gz / m_plain;
+    Figure {
+        name: "6. 10,000-user page at 100 Mbit/s: gzip / identity".into(),
+        value: format!("{ratio:.3}"),
+        goal: "<= 0.33".into(),
+        met: Some(ratio <= 0.33),
+        detail: format!(
+            "median {:.0} ms vs {:.0} ms, body {:.1} MiB, {:.2} MiB gzipped, {pairs} runs",
+            m_gz * 1e3,
+            m_plain * 1e3,
+            s.server.big_page.len() as f64 / MIB,
+            s.server.big_page_gzip.len() as f64 / MIB
+        ),
+    }
+}
+
+/// The CPU model and the load averages, for the record.
+fn machine() -> (String, String) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".to_owned());
+    (cpu, load)
+}
+
 fn main() {
     let quick = quick();
+    let (cpu, load_before) = machine();
     let s = setup();
     // The client on one thread too: the 64 concurrent callers are tasks on it.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    let started = Instant::now();
     let figures = runtime.block_on(async {
         let mut figures = Vec::new();
-        let (seq, rounds, window, pages, walks) = if quick {
-            (300, 6, Duration::from_millis(150), 3, (10_000, 50_000))
-        } else {
-            (5_000, 30, Duration::from_millis(500), 30, (100_000, 1_000_000))
+        let mut print = |new: Vec<Figure>| {
+            for f in new {
+                println!("{}", f.line());
+                figures.push(f);
+            }
         };
-        figures.push(sequential(&s, seq).await);
-        println!("{}", figures.last().map(Figure::line).unwrap_or_default());
-        figures.push(concurrent(&s, rounds, window).await);
-        println!("{}", figures.last().map(Figure::line).unwrap_or_default());
-        // Paging runs before the large page, so that peak RSS is not the allocator's memory
-        // kept from the 5 MiB bodies.
-        let walked = paging(&s, walks.0, walks.1).await;
-        for f in big_page(&s, pages).await {
-            println!("{}", f.line());
-            figures.push(f);
+        let (seq, rounds, window, pages, walks, wan, gz) = if quick {
+            (
+                300,
+                6,
+                Duration::from_millis(150),
+                3,
+                (10_000, 50_000),
+                (20_000, 1),
+                1,
+            )
+        } else {
+            (
+                5_000,
+                30,
+                Duration::from_millis(500),
+                60,
+                (100_000, 1_000_000),
+                (100_000, 5),
+                10,
+            )
+        };
+        if wanted("1") {
+            print(vec![sequential(&s, seq).await]);
         }
-        for f in walked {
-            println!("{}", f.line());
-            figures.push(f);
+        if wanted("2") {
+            print(vec![concurrent(&s, rounds, window).await]);
         }
-        println!("({} requests served)", s.server.hits.load(Ordering::Relaxed));
+        // The paging walks run before the large page, so that peak RSS is not the allocator's
+        // memory kept from the 5 MiB bodies.
+        let walked = if wanted("4") {
+            paging(&s, walks.0, walks.1).await
+        } else {
+            Vec::new()
+        };
+        let wan = if wanted("5") {
+            wan_paging(&s, wan.0, wan.1).await
+        } else {
+            Vec::new()
+        };
+        if wanted("3") {
+            print(big_page(&s, pages).await);
+        }
+        print(walked);
+        print(wan);
+        if wanted("6") {
+            print(vec![compressed(&s, gz).await]);
+        }
+        println!(
+            "({} requests served in {:.0} s)",
+            s.server.hits.load(Ordering::Relaxed),
+            started.elapsed().as_secs_f64()
+        );
         figures
     });
-    if quick {
-        println!("quick mode: figures printed only; BENCHMARKS.md is written by a full run");
+    let (_, load_after) = machine();
+    if quick || only().is_some() {
+        println!("quick mode or a selection: figures printed only; BENCHMARKS.md is written by a full run");
         return;
     }
     let mut out = String::new();
     out.push_str("# Benchmarks\n\n");
     out.push_str(&format!(
-        "Measured {} with `cargo bench --bench overhead` on {} ({} CPUs), loopback HTTP/1.1.\n",
+        "Measured {} with `cargo bench --bench overhead` on {} ({} CPUs, {cpu}), loopback \
+         HTTP/1.1; load average {load_before} before the run, {load_after} after.\n",
         today(),
         std::env::consts::ARCH,
         std::thread::available_parallelism().map_or(0, |n| n.get())

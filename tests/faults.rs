@@ -229,6 +229,26 @@ fn chunked_response(total: usize) -> Vec<u8> {
     bytes
 }
 
+/// A gzip body under `LIMIT` that expands to 32 MiB of zeros (made once).
+fn gzip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..32 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        assert!(
+            bomb.len() < LIMIT,
+            "the bomb itself fits the limit: {} bytes",
+            bomb.len()
+        );
+        bomb
+    })
+}
+
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for a moment.
 fn http_date(at: SystemTime) -> String {
     let secs = at.duration_since(UNIX_EPOCH).unwrap().as_secs();
@@ -761,6 +781,29 @@ fn faults() -> Vec<Fault> {
             },
             check: |run| match err(run)? {
                 Error::BodyTooLarge { limit, .. } if *limit == LIMIT => Ok(()),
+                e => Err(format!("expected BodyTooLarge, got {e:?}")),
+            },
+        },
+        Fault {
+            // 32 MiB of zeros in a gzip body smaller than the limit: the limit counts the
+            // decompressed bytes, so the read stops at 64 KiB of them.
+            name: "gzip bomb",
+            write: false,
+            requests: 1,
+            attempts: 1,
+            script: |_, _| {
+                let bytes = response(
+                    "200 OK",
+                    "application/json",
+                    gzip_bomb(),
+                    &[("Content-Encoding", "gzip".to_owned())],
+                );
+                Arc::new(move |_| Action::Send(bytes.clone()))
+            },
+            check: |run| match err(run)? {
+                Error::BodyTooLarge { limit, .. } if cfg!(feature = "gzip") && *limit == LIMIT => Ok(()),
+                // Without the `gzip` feature the body is not decompressed: it is not JSON.
+                Error::Decode(_) if !cfg!(feature = "gzip") => Ok(()),
                 e => Err(format!("expected BodyTooLarge, got {e:?}")),
             },
         },

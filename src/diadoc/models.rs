@@ -7,25 +7,27 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::models::{Extra, Timestamp, string_enum};
+use crate::models::{Extra, Timestamp, response_model, string_enum};
 
-/// A person's name: `LastName` and `FirstName` are required by the protocol.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct FullName {
-    /// Family name (required by the protocol; `None` only if a server leaves it out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Given name (required by the protocol).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    /// Patronymic, optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub middle_name: Option<String>,
-    /// Fields this version does not model (skipped when sending).
-    #[serde(flatten, skip_serializing)]
-    pub extra: Extra,
+response_model! {
+    /// A person's name: `LastName` and `FirstName` are required by the protocol.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct FullName {
+        /// Family name (required by the protocol; `None` only if a server leaves it out).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_name: Option<String>,
+        /// Given name (required by the protocol).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub first_name: Option<String>,
+        /// Patronymic, optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub middle_name: Option<String>,
+        /// Fields this version does not model (skipped when sending).
+        #[serde(skip)]
+        pub extra: Extra,
+    }
 }
 
 impl FullName {
@@ -51,27 +53,29 @@ impl FullName {
     }
 }
 
-/// `UserV2`: a user of the portal (the current one from `GetMyUser`, or an employee's).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct UserV2 {
-    /// The user's id (a GUID). It changes once an unregistered user registers.
-    pub user_id: String,
-    /// The login (an email). After a login change it keeps the old value until the user
-    /// confirms the new address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login: Option<String>,
-    /// The user's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub full_name: Option<FullName>,
-    /// `false` while the user has not confirmed their email; the `user_id` then changes on
-    /// registration. Required by the protocol; `None` only if a server leaves it out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_registered: Option<bool>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `UserV2`: a user of the portal (the current one from `GetMyUser`, or an employee's).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct UserV2 {
+        /// The user's id (a GUID). It changes once an unregistered user registers.
+        pub user_id: String,
+        /// The login (an email). After a login change it keeps the old value until the user
+        /// confirms the new address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub login: Option<String>,
+        /// The user's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub full_name: Option<FullName>,
+        /// `false` while the user has not confirmed their email; the `user_id` then changes on
+        /// registration. Required by the protocol; `None` only if a server leaves it out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_registered: Option<bool>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// `UserLoginPatch`: a new login.
@@ -298,166 +302,172 @@ proto_numbers!(DocumentAccessLevel {
     3 => "SelectedDepartments",
 });
 
-/// `OrganizationList`, the answer of `GET /GetMyOrganizations`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct OrganizationList {
-    /// The organizations whose boxes the user can reach.
-    #[serde(default, deserialize_with = "list")]
-    pub organizations: Vec<Organization>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `OrganizationList`, the answer of `GET /GetMyOrganizations`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct OrganizationList {
+        /// The organizations whose boxes the user can reach.
+        #[serde(default, deserialize_with = "list")]
+        pub organizations: Vec<Organization>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `Organization`: a company or person registered in Diadoc, with its box.
-///
-/// The protocol marks `Inn`, `FullName`, `Sociability`, `OrganizationType` and
-/// `ReadyForEpdStatus` required, but older servers leave the last two out, so all but `OrgId`
-/// are `Option`. `Box.Organization` (only `GetBox` fills it) and fields added later stay in
-/// `extra`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct Organization {
-    /// The organization's id (a GUID).
-    pub org_id: String,
-    /// The same id; sent in JSON only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id_guid: Option<String>,
-    /// ИНН: 10 digits for a company, 12 for a sole proprietor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inn: Option<String>,
-    /// КПП; empty for sole proprietors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kpp: Option<String>,
-    /// The full name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub full_name: Option<String>,
-    /// The short name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub short_name: Option<String>,
-    /// Whether the organization joined Diadoc's treaty; sent in JSON only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub joined_diadoc_treaty: Option<bool>,
-    /// Its boxes (one per organization); pass a box's
-    /// [`box_id_guid`](DiadocBox::box_id_guid) as `boxId`.
-    #[serde(default, deserialize_with = "list")]
-    pub boxes: Vec<DiadocBox>,
-    /// ОГРН.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ogrn: Option<String>,
-    /// The participant id of the electronic document operator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fns_participant_id: Option<String>,
-    /// The legal address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<Address>,
-    /// Obsolete; e.g. `10.09.2019`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fns_registration_date: Option<String>,
-    /// Every department except the head one.
-    #[serde(default, deserialize_with = "list")]
-    pub departments: Vec<Department>,
-    /// The tax office code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ifns_code: Option<String>,
-    /// A pilot organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_pilot: Option<bool>,
-    /// Active.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_active: Option<bool>,
-    /// A test organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_test: Option<bool>,
-    /// A branch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_branch: Option<bool>,
-    /// Works through a roaming operator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_roaming: Option<bool>,
-    /// The current user is an employee (filled by `GetMyOrganizations` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_employee: Option<bool>,
-    /// Invitations count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invitation_count: Option<i32>,
-    /// Search count.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search_count: Option<i32>,
-    /// Who may find the organization.
-    #[serde(
-        default,
-        deserialize_with = "proto_enum",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub sociability: Option<Sociability>,
-    /// When it was liquidated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liquidation_date: Option<String>,
-    /// Registry certificate details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate_of_registry_info: Option<String>,
-    /// A foreign organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_foreign: Option<bool>,
-    /// Has a certificate that can sign.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_certificate_to_sign: Option<bool>,
-    /// Legal entity, sole proprietor, natural person.
-    #[serde(
-        default,
-        deserialize_with = "proto_enum",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub organization_type: Option<OrganizationType>,
-    /// Not documented.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_owner: Option<bool>,
-    /// Details of a foreign organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub foreign_information: Option<ForeignInformation>,
-    /// Readiness for electronic waybills.
-    #[serde(
-        default,
-        deserialize_with = "proto_enum",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub ready_for_epd_status: Option<ReadyForEpdStatus>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `Organization`: a company or person registered in Diadoc, with its box.
+    ///
+    /// The protocol marks `Inn`, `FullName`, `Sociability`, `OrganizationType` and
+    /// `ReadyForEpdStatus` required, but older servers leave the last two out, so all but `OrgId`
+    /// are `Option`. `Box.Organization` (only `GetBox` fills it) and fields added later stay in
+    /// `extra`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct Organization {
+        /// The organization's id (a GUID).
+        pub org_id: String,
+        /// The same id; sent in JSON only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub org_id_guid: Option<String>,
+        /// ИНН: 10 digits for a company, 12 for a sole proprietor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub inn: Option<String>,
+        /// КПП; empty for sole proprietors.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub kpp: Option<String>,
+        /// The full name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub full_name: Option<String>,
+        /// The short name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub short_name: Option<String>,
+        /// Whether the organization joined Diadoc's treaty; sent in JSON only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub joined_diadoc_treaty: Option<bool>,
+        /// Its boxes (one per organization); pass a box's
+        /// [`box_id_guid`](DiadocBox::box_id_guid) as `boxId`.
+        #[serde(default, deserialize_with = "list")]
+        pub boxes: Vec<DiadocBox>,
+        /// ОГРН.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ogrn: Option<String>,
+        /// The participant id of the electronic document operator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fns_participant_id: Option<String>,
+        /// The legal address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub address: Option<Address>,
+        /// Obsolete; e.g. `10.09.2019`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fns_registration_date: Option<String>,
+        /// Every department except the head one.
+        #[serde(default, deserialize_with = "list")]
+        pub departments: Vec<Department>,
+        /// The tax office code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ifns_code: Option<String>,
+        /// A pilot organization.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_pilot: Option<bool>,
+        /// Active.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_active: Option<bool>,
+        /// A test organization.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_test: Option<bool>,
+        /// A branch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_branch: Option<bool>,
+        /// Works through a roaming operator.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_roaming: Option<bool>,
+        /// The current user is an employee (filled by `GetMyOrganizations` only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_employee: Option<bool>,
+        /// Invitations count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub invitation_count: Option<i32>,
+        /// Search count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search_count: Option<i32>,
+        /// Who may find the organization.
+        #[serde(
+            default,
+            deserialize_with = "proto_enum",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub sociability: Option<Sociability>,
+        /// When it was liquidated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub liquidation_date: Option<String>,
+        /// Registry certificate details.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub certificate_of_registry_info: Option<String>,
+        /// A foreign organization.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_foreign: Option<bool>,
+        /// Has a certificate that can sign.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub has_certificate_to_sign: Option<bool>,
+        /// Legal entity, sole proprietor, natural person.
+        #[serde(
+            default,
+            deserialize_with = "proto_enum",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub organization_type: Option<OrganizationType>,
+        /// Not documented.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_owner: Option<bool>,
+        /// Details of a foreign organization.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub foreign_information: Option<ForeignInformation>,
+        /// Readiness for electronic waybills.
+        #[serde(
+            default,
+            deserialize_with = "proto_enum",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub ready_for_epd_status: Option<ReadyForEpdStatus>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `Box`: an organization's mailbox for documents. Named `DiadocBox` here so that it does not
-/// shadow `std::boxed::Box`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct DiadocBox {
-    /// The legacy id, `<32 hex>@diadoc.ru`.
-    pub box_id: String,
-    /// The same id as a GUID: the value to pass as `boxId`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub box_id_guid: Option<String>,
-    /// The box's title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// The invoice format (`v5_02` when not sent).
-    #[serde(
-        default,
-        deserialize_with = "proto_enum",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub invoice_format_version: Option<InvoiceFormatVersion>,
-    /// Whether encrypted documents may be sent to it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub encrypted_documents_allowed: Option<bool>,
-    /// Fields this version does not model (`Organization`, filled only by `GetBox`).
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `Box`: an organization's mailbox for documents. Named `DiadocBox` here so that it does not
+    /// shadow `std::boxed::Box`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct DiadocBox {
+        /// The legacy id, `<32 hex>@diadoc.ru`.
+        pub box_id: String,
+        /// The same id as a GUID: the value to pass as `boxId`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub box_id_guid: Option<String>,
+        /// The box's title.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub title: Option<String>,
+        /// The invoice format (`v5_02` when not sent).
+        #[serde(
+            default,
+            deserialize_with = "proto_enum",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub invoice_format_version: Option<InvoiceFormatVersion>,
+        /// Whether encrypted documents may be sent to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub encrypted_documents_allowed: Option<bool>,
+        /// Fields this version does not model (`Organization`, filled only by `GetBox`).
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 impl DiadocBox {
@@ -468,175 +478,189 @@ impl DiadocBox {
     }
 }
 
-/// `Address`: Russian or foreign.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct Address {
-    /// A Russian address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub russian_address: Option<RussianAddress>,
-    /// A foreign address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub foreign_address: Option<ForeignAddress>,
-    /// The address code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address_code: Option<String>,
-    /// Fields this version does not model (`GarAddress`).
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `Address`: Russian or foreign.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct Address {
+        /// A Russian address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub russian_address: Option<RussianAddress>,
+        /// A foreign address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub foreign_address: Option<ForeignAddress>,
+        /// The address code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub address_code: Option<String>,
+        /// Fields this version does not model (`GarAddress`).
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `RussianAddress`. `Region` is the region's code.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-#[allow(missing_docs)]
-pub struct RussianAddress {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zip_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub territory: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub city: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locality: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub street: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub building: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub block: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub apartment: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `RussianAddress`. `Region` is the region's code.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    #[allow(missing_docs)]
+    pub struct RussianAddress {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub zip_code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub region: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub territory: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub city: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub locality: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub street: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub building: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub block: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub apartment: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `ForeignAddress`: a country code and the address as text.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct ForeignAddress {
-    /// The country's code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-    /// The address text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `ForeignAddress`: a country code and the address as text.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct ForeignAddress {
+        /// The country's code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub country: Option<String>,
+        /// The address text.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub address: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `ForeignInformation` of a foreign organization.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct ForeignInformation {
-    /// The foreign taxpayer code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub foreign_taxpayer_code: Option<String>,
-    /// Status identification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identification_of_status: Option<String>,
-    /// Anything else.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub other_information: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `ForeignInformation` of a foreign organization.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct ForeignInformation {
+        /// The foreign taxpayer code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub foreign_taxpayer_code: Option<String>,
+        /// Status identification.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub identification_of_status: Option<String>,
+        /// Anything else.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub other_information: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `Department` of an organization.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct Department {
-    /// The department's id (a GUID).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_id: Option<String>,
-    /// The parent's id; the head department is `00000000-0000-0000-0000-000000000000`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent_department_id: Option<String>,
-    /// The name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The abbreviation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub abbreviation: Option<String>,
-    /// The department's КПП.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kpp: Option<String>,
-    /// Disabled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_disabled: Option<bool>,
-    /// Fields this version does not model (`Address`).
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `Department` of an organization.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct Department {
+        /// The department's id (a GUID).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub department_id: Option<String>,
+        /// The parent's id; the head department is `00000000-0000-0000-0000-000000000000`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub parent_department_id: Option<String>,
+        /// The name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// The abbreviation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub abbreviation: Option<String>,
+        /// The department's КПП.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub kpp: Option<String>,
+        /// Disabled.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_disabled: Option<bool>,
+        /// Fields this version does not model (`Address`).
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The caller as an employee (`GET /GetMyEmployee`)
 // ---------------------------------------------------------------------------------------------
 
-/// `Employee`: a user's place in one box.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct Employee {
-    /// The user.
-    pub user: UserV2,
-    /// What the user may do in the box.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<EmployeePermissions>,
-    /// The job title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<String>,
-    /// Whether others may invite the user to a chat.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub can_be_invited_for_chat: Option<bool>,
-    /// When the employee was added.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creation_timestamp: Option<TicksTimestamp>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `Employee`: a user's place in one box.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct Employee {
+        /// The user.
+        pub user: UserV2,
+        /// What the user may do in the box.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub permissions: Option<EmployeePermissions>,
+        /// The job title.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub position: Option<String>,
+        /// Whether others may invite the user to a chat.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub can_be_invited_for_chat: Option<bool>,
+        /// When the employee was added.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub creation_timestamp: Option<TicksTimestamp>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `EmployeePermissions`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct EmployeePermissions {
-    /// The employee's department; [`HEAD_DEPARTMENT`] for the head one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_department_id: Option<String>,
-    /// An administrator of the box.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_administrator: Option<bool>,
-    /// Which documents the employee sees.
-    #[serde(
-        default,
-        deserialize_with = "proto_enum",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub document_access_level: Option<DocumentAccessLevel>,
-    /// With [`DocumentAccessLevel::SelectedDepartments`]: those departments.
-    #[serde(default, deserialize_with = "list", skip_serializing_if = "Vec::is_empty")]
-    pub selected_department_ids: Vec<String>,
-    /// Actions and whether each is allowed.
-    #[serde(default, deserialize_with = "list")]
-    pub actions: Vec<EmployeeAction>,
-    /// Whether the employee's sign-in is blocked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization_permission: Option<AuthorizationPermission>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `EmployeePermissions`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct EmployeePermissions {
+        /// The employee's department; [`HEAD_DEPARTMENT`] for the head one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_department_id: Option<String>,
+        /// An administrator of the box.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_administrator: Option<bool>,
+        /// Which documents the employee sees.
+        #[serde(
+            default,
+            deserialize_with = "proto_enum",
+            skip_serializing_if = "Option::is_none"
+        )]
+        pub document_access_level: Option<DocumentAccessLevel>,
+        /// With [`DocumentAccessLevel::SelectedDepartments`]: those departments.
+        #[serde(default, deserialize_with = "list", skip_serializing_if = "Vec::is_empty")]
+        pub selected_department_ids: Vec<String>,
+        /// Actions and whether each is allowed.
+        #[serde(default, deserialize_with = "list")]
+        pub actions: Vec<EmployeeAction>,
+        /// Whether the employee's sign-in is blocked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub authorization_permission: Option<AuthorizationPermission>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// The id of an organization's head department.
@@ -653,22 +677,24 @@ impl EmployeePermissions {
     }
 }
 
-/// `EmployeeAction`: one action (`CreateDocuments`, `DeleteRestoreDocuments`,
-/// `SignDocuments`, `AddResolutions`, `RequestResolutions`, `ManageCounteragents`, or one
-/// added later) and whether it is allowed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct EmployeeAction {
-    /// The action's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Whether it is allowed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_allowed: Option<bool>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `EmployeeAction`: one action (`CreateDocuments`, `DeleteRestoreDocuments`,
+    /// `SignDocuments`, `AddResolutions`, `RequestResolutions`, `ManageCounteragents`, or one
+    /// added later) and whether it is allowed.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct EmployeeAction {
+        /// The action's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<String>,
+        /// Whether it is allowed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_allowed: Option<bool>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 impl EmployeeAction {
@@ -682,37 +708,41 @@ impl EmployeeAction {
     }
 }
 
-/// `AuthorizationPermission`: whether the user's sign-in is blocked, and why.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct AuthorizationPermission {
-    /// Blocked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_blocked: Option<bool>,
-    /// Why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `AuthorizationPermission`: whether the user's sign-in is blocked, and why.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct AuthorizationPermission {
+        /// Blocked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_blocked: Option<bool>,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub comment: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// Diadoc's `Timestamp` in JSON: `{"DateTime": "<ISO>Z", "Ticks": <100-ns ticks since
-/// 0001-01-01 UTC>}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct TicksTimestamp {
-    /// The instant as text, e.g. `2018-11-01T05:40:17.6953926Z`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_time: Option<Timestamp>,
-    /// The instant in .NET ticks.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticks: Option<i64>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// Diadoc's `Timestamp` in JSON: `{"DateTime": "<ISO>Z", "Ticks": <100-ns ticks since
+    /// 0001-01-01 UTC>}`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct TicksTimestamp {
+        /// The instant as text, e.g. `2018-11-01T05:40:17.6953926Z`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_time: Option<Timestamp>,
+        /// The instant in .NET ticks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ticks: Option<i64>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// .NET ticks at 1970-01-01T00:00:00Z.

@@ -582,7 +582,7 @@ impl Metabase {
 
     /// Every user matching `query`, as a [`Pager`]: `query.limit` per page (default 100), from
     /// `query.offset`. The first page tells the total; then up to
-    /// [`Pager::concurrency`] pages (default 4) are fetched at once, items still in order,
+    /// [`Pager::concurrency`] pages (default 6) are fetched at once, items still in order,
     /// so listing a large instance costs a quarter of the round trips. Memory stays at a
     /// few pages whatever the total.
     ///

@@ -8,113 +8,115 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Secret;
-use crate::models::{Extra, Patch, Timestamp, string_enum};
+use crate::models::{Extra, Patch, Timestamp, response_model, string_enum};
 
-/// A Metabase user.
-///
-/// Field sets by endpoint: the list (as superuser) has the admin-or-self columns plus
-/// `common_name`, `group_ids`, `personal_collection_id`, `tenant_collection_id`;
-/// `GET /api/user/:id` has `user_group_memberships` and `structured_attributes` instead;
-/// `GET /api/user/current` adds the fields from `attributes` to `permissions` below; a
-/// non-admin sees only `id`, `email`, names and `common_name` of others.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct User {
-    /// The user's id (a positive integer).
-    pub id: u64,
-    /// Email, stored lower-cased.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Given name.
-    #[serde(default)]
-    pub first_name: Option<String>,
-    /// Family name.
-    #[serde(default)]
-    pub last_name: Option<String>,
-    /// `first last` trimmed, or the email when both names are null.
-    #[serde(default)]
-    pub common_name: Option<String>,
-    /// When the account was created.
-    #[serde(default)]
-    pub date_joined: Option<Timestamp>,
-    /// Last login, if any.
-    #[serde(default)]
-    pub last_login: Option<Timestamp>,
-    /// Last change (admin or self only).
-    #[serde(default)]
-    pub updated_at: Option<Timestamp>,
-    /// Whether the account is active (deactivated users are kept, not deleted).
-    #[serde(default)]
-    pub is_active: Option<bool>,
-    /// Whether the user is an admin.
-    #[serde(default)]
-    pub is_superuser: Option<bool>,
-    /// Data analyst flag (newer versions).
-    #[serde(default)]
-    pub is_data_analyst: Option<bool>,
-    /// Whether the query-builder intro has not been dismissed yet.
-    #[serde(default)]
-    pub is_qbnewb: Option<bool>,
-    /// Tenant (newer versions).
-    #[serde(default)]
-    pub tenant_id: Option<u64>,
-    /// `google`, `ldap`, `jwt`, `saml`, … for SSO users.
-    #[serde(default)]
-    pub sso_source: Option<String>,
-    /// Login attributes (string to string).
-    #[serde(default)]
-    pub login_attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// JWT attributes (string to string).
-    #[serde(default)]
-    pub jwt_attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Locale, normalised (`es_MX`).
-    #[serde(default)]
-    pub locale: Option<String>,
-    /// Group ids, in no particular order (list and `/current`).
-    #[serde(default)]
-    pub group_ids: Option<Vec<u64>>,
-    /// Personal collection (list as admin, and `/current`).
-    #[serde(default)]
-    pub personal_collection_id: Option<u64>,
-    /// Tenant collection (newer versions).
-    #[serde(default)]
-    pub tenant_collection_id: Option<u64>,
-    /// Group memberships, sorted by id (`GET /:id`, create, update).
-    #[serde(default)]
-    pub user_group_memberships: Option<Vec<GroupMembership>>,
-    /// Structured attributes (`GET /:id` only).
-    #[serde(default)]
-    pub structured_attributes: Option<std::collections::BTreeMap<String, StructuredAttribute>>,
-    /// `/current` only: tenant, JWT and login attributes merged.
-    #[serde(default)]
-    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
-    /// `/current` only: whether this user installed Metabase (id 1).
-    #[serde(default)]
-    pub is_installer: Option<bool>,
-    /// `/current` only.
-    #[serde(default)]
-    pub has_invited_second_user: Option<bool>,
-    /// `/current` only.
-    #[serde(default)]
-    pub has_question_and_dashboard: Option<bool>,
-    /// `/current` only.
-    #[serde(default)]
-    pub has_model: Option<bool>,
-    /// `/current` only: the oldest login.
-    #[serde(default)]
-    pub first_login: Option<Timestamp>,
-    /// `/current` only: the custom home page, if set.
-    #[serde(default)]
-    pub custom_homepage: Option<CustomHomepage>,
-    /// `/current` only (newer versions).
-    #[serde(default)]
-    pub can_write_any_collection: Option<bool>,
-    /// `/current` only: what the user may do.
-    #[serde(default)]
-    pub permissions: Option<Permissions>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A Metabase user.
+    ///
+    /// Field sets by endpoint: the list (as superuser) has the admin-or-self columns plus
+    /// `common_name`, `group_ids`, `personal_collection_id`, `tenant_collection_id`;
+    /// `GET /api/user/:id` has `user_group_memberships` and `structured_attributes` instead;
+    /// `GET /api/user/current` adds the fields from `attributes` to `permissions` below; a
+    /// non-admin sees only `id`, `email`, names and `common_name` of others.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct User {
+        /// The user's id (a positive integer).
+        pub id: u64,
+        /// Email, stored lower-cased.
+        #[serde(default)]
+        pub email: Option<String>,
+        /// Given name.
+        #[serde(default)]
+        pub first_name: Option<String>,
+        /// Family name.
+        #[serde(default)]
+        pub last_name: Option<String>,
+        /// `first last` trimmed, or the email when both names are null.
+        #[serde(default)]
+        pub common_name: Option<String>,
+        /// When the account was created.
+        #[serde(default)]
+        pub date_joined: Option<Timestamp>,
+        /// Last login, if any.
+        #[serde(default)]
+        pub last_login: Option<Timestamp>,
+        /// Last change (admin or self only).
+        #[serde(default)]
+        pub updated_at: Option<Timestamp>,
+        /// Whether the account is active (deactivated users are kept, not deleted).
+        #[serde(default)]
+        pub is_active: Option<bool>,
+        /// Whether the user is an admin.
+        #[serde(default)]
+        pub is_superuser: Option<bool>,
+        /// Data analyst flag (newer versions).
+        #[serde(default)]
+        pub is_data_analyst: Option<bool>,
+        /// Whether the query-builder intro has not been dismissed yet.
+        #[serde(default)]
+        pub is_qbnewb: Option<bool>,
+        /// Tenant (newer versions).
+        #[serde(default)]
+        pub tenant_id: Option<u64>,
+        /// `google`, `ldap`, `jwt`, `saml`, … for SSO users.
+        #[serde(default)]
+        pub sso_source: Option<String>,
+        /// Login attributes (string to string).
+        #[serde(default)]
+        pub login_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+        /// JWT attributes (string to string).
+        #[serde(default)]
+        pub jwt_attributes: Option<serde_json::Map<String, serde_json::Value>>,
+        /// Locale, normalised (`es_MX`).
+        #[serde(default)]
+        pub locale: Option<String>,
+        /// Group ids, in no particular order (list and `/current`).
+        #[serde(default)]
+        pub group_ids: Option<Vec<u64>>,
+        /// Personal collection (list as admin, and `/current`).
+        #[serde(default)]
+        pub personal_collection_id: Option<u64>,
+        /// Tenant collection (newer versions).
+        #[serde(default)]
+        pub tenant_collection_id: Option<u64>,
+        /// Group memberships, sorted by id (`GET /:id`, create, update).
+        #[serde(default)]
+        pub user_group_memberships: Option<Vec<GroupMembership>>,
+        /// Structured attributes (`GET /:id` only).
+        #[serde(default)]
+        pub structured_attributes: Option<std::collections::BTreeMap<String, StructuredAttribute>>,
+        /// `/current` only: tenant, JWT and login attributes merged.
+        #[serde(default)]
+        pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+        /// `/current` only: whether this user installed Metabase (id 1).
+        #[serde(default)]
+        pub is_installer: Option<bool>,
+        /// `/current` only.
+        #[serde(default)]
+        pub has_invited_second_user: Option<bool>,
+        /// `/current` only.
+        #[serde(default)]
+        pub has_question_and_dashboard: Option<bool>,
+        /// `/current` only.
+        #[serde(default)]
+        pub has_model: Option<bool>,
+        /// `/current` only: the oldest login.
+        #[serde(default)]
+        pub first_login: Option<Timestamp>,
+        /// `/current` only: the custom home page, if set.
+        #[serde(default)]
+        pub custom_homepage: Option<CustomHomepage>,
+        /// `/current` only (newer versions).
+        #[serde(default)]
+        pub can_write_any_collection: Option<bool>,
+        /// `/current` only: what the user may do.
+        #[serde(default)]
+        pub permissions: Option<Permissions>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// Membership in a group.
@@ -158,25 +160,27 @@ string_enum! {
     }
 }
 
-/// One structured attribute (`GET /api/user/:id`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct StructuredAttribute {
-    /// Where it comes from.
-    #[serde(default)]
-    pub source: Option<AttributeSource>,
-    /// Whether it can be overridden.
-    #[serde(default)]
-    pub frozen: Option<bool>,
-    /// Its value.
-    #[serde(default)]
-    pub value: Option<String>,
-    /// The value it overrides, if any.
-    #[serde(default)]
-    pub original: Option<Box<StructuredAttribute>>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// One structured attribute (`GET /api/user/:id`).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct StructuredAttribute {
+        /// Where it comes from.
+        #[serde(default)]
+        pub source: Option<AttributeSource>,
+        /// Whether it can be overridden.
+        #[serde(default)]
+        pub frozen: Option<bool>,
+        /// Its value.
+        #[serde(default)]
+        pub value: Option<String>,
+        /// The value it overrides, if any.
+        #[serde(default)]
+        pub original: Option<Box<StructuredAttribute>>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// `custom_homepage` on `/current`.
@@ -188,43 +192,45 @@ pub struct CustomHomepage {
     pub dashboard_id: Option<u64>,
 }
 
-/// `permissions` on `/current`; the `can_access_*` flags come with EE advanced permissions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Permissions {
-    /// May create queries.
-    #[serde(default)]
-    pub can_create_queries: Option<bool>,
-    /// May write native (SQL) queries.
-    #[serde(default)]
-    pub can_create_native_queries: Option<bool>,
-    /// EE: settings.
-    #[serde(default)]
-    pub can_access_setting: Option<bool>,
-    /// EE: subscriptions.
-    #[serde(default)]
-    pub can_access_subscription: Option<bool>,
-    /// EE: monitoring.
-    #[serde(default)]
-    pub can_access_monitoring: Option<bool>,
-    /// EE: data model.
-    #[serde(default)]
-    pub can_access_data_model: Option<bool>,
-    /// EE: database details.
-    #[serde(default)]
-    pub can_access_db_details: Option<bool>,
-    /// EE: transforms.
-    #[serde(default)]
-    pub can_access_transforms: Option<bool>,
-    /// EE: data analyst.
-    #[serde(default)]
-    pub is_data_analyst: Option<bool>,
-    /// EE: manages a group.
-    #[serde(default)]
-    pub is_group_manager: Option<bool>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `permissions` on `/current`; the `can_access_*` flags come with EE advanced permissions.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct Permissions {
+        /// May create queries.
+        #[serde(default)]
+        pub can_create_queries: Option<bool>,
+        /// May write native (SQL) queries.
+        #[serde(default)]
+        pub can_create_native_queries: Option<bool>,
+        /// EE: settings.
+        #[serde(default)]
+        pub can_access_setting: Option<bool>,
+        /// EE: subscriptions.
+        #[serde(default)]
+        pub can_access_subscription: Option<bool>,
+        /// EE: monitoring.
+        #[serde(default)]
+        pub can_access_monitoring: Option<bool>,
+        /// EE: data model.
+        #[serde(default)]
+        pub can_access_data_model: Option<bool>,
+        /// EE: database details.
+        #[serde(default)]
+        pub can_access_db_details: Option<bool>,
+        /// EE: transforms.
+        #[serde(default)]
+        pub can_access_transforms: Option<bool>,
+        /// EE: data analyst.
+        #[serde(default)]
+        pub is_data_analyst: Option<bool>,
+        /// EE: manages a group.
+        #[serde(default)]
+        pub is_group_manager: Option<bool>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// One page of users: `{"data", "total", "limit", "offset"}`. Very old servers answer with a
@@ -596,34 +602,36 @@ pub enum PasswordChanged {
     Changed,
 }
 
-/// An API key as listed (`GET /api/api-key`) and updated: never the key itself, which is
-/// shown once, in [`IssuedApiKey`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ApiKey {
-    /// The key's id (a positive integer).
-    pub id: u64,
-    /// Its name, unique among keys when created.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// The group whose permissions it has (All Users when that is its only group).
-    #[serde(default)]
-    pub group: Option<ApiKeyGroup>,
-    /// The prefix and `*`s, e.g. `mb_q4Zr****…`: enough to recognise a key.
-    #[serde(default)]
-    pub masked_key: Option<String>,
-    /// When it was created.
-    #[serde(default)]
-    pub created_at: Option<Timestamp>,
-    /// When it last changed.
-    #[serde(default)]
-    pub updated_at: Option<Timestamp>,
-    /// Who created it, or last regenerated it.
-    #[serde(default)]
-    pub updated_by: Option<UserSummary>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// An API key as listed (`GET /api/api-key`) and updated: never the key itself, which is
+    /// shown once, in [`IssuedApiKey`].
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct ApiKey {
+        /// The key's id (a positive integer).
+        pub id: u64,
+        /// Its name, unique among keys when created.
+        #[serde(default)]
+        pub name: Option<String>,
+        /// The group whose permissions it has (All Users when that is its only group).
+        #[serde(default)]
+        pub group: Option<ApiKeyGroup>,
+        /// The prefix and `*`s, e.g. `mb_q4Zr****…`: enough to recognise a key.
+        #[serde(default)]
+        pub masked_key: Option<String>,
+        /// When it was created.
+        #[serde(default)]
+        pub created_at: Option<Timestamp>,
+        /// When it last changed.
+        #[serde(default)]
+        pub updated_at: Option<Timestamp>,
+        /// Who created it, or last regenerated it.
+        #[serde(default)]
+        pub updated_by: Option<UserSummary>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 impl ApiKey {
@@ -635,32 +643,36 @@ impl ApiKey {
     }
 }
 
-/// `group` of an [`ApiKey`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ApiKeyGroup {
-    /// The group's id.
-    pub id: u64,
-    /// The group's name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `group` of an [`ApiKey`].
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct ApiKeyGroup {
+        /// The group's id.
+        pub id: u64,
+        /// The group's name.
+        #[serde(default)]
+        pub name: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// A user as `{id, common_name}` (`updated_by` of an [`ApiKey`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct UserSummary {
-    /// The user's id.
-    pub id: u64,
-    /// `first last`, or the email.
-    #[serde(default)]
-    pub common_name: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A user as `{id, common_name}` (`updated_by` of an [`ApiKey`]).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct UserSummary {
+        /// The user's id.
+        pub id: u64,
+        /// `first last`, or the email.
+        #[serde(default)]
+        pub common_name: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// A key as created or regenerated: the only time the key itself is shown.
@@ -741,32 +753,34 @@ impl ApiKeyUpdate {
     }
 }
 
-/// One login of the caller (`GET /api/login-history/current`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct LoginRecord {
-    /// When, in the time zone of the address when it is known, else UTC.
-    #[serde(default)]
-    pub timestamp: Option<Timestamp>,
-    /// `<device type> (<browser>/<OS>)` from the login's `User-Agent`, e.g.
-    /// `Browser (Chrome/Windows)`.
-    #[serde(default)]
-    pub device_description: Option<String>,
-    /// The client's address (the last `X-Forwarded-For` entry behind a proxy).
-    #[serde(default)]
-    pub ip_address: Option<String>,
-    /// Whether the login's session still exists.
-    #[serde(default)]
-    pub active: Option<bool>,
-    /// `City, Region, Country`, `Unknown location`, or `None` when the lookup failed.
-    #[serde(default)]
-    pub location: Option<String>,
-    /// Short time-zone name (`CET`), when known.
-    #[serde(default)]
-    pub timezone: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// One login of the caller (`GET /api/login-history/current`).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct LoginRecord {
+        /// When, in the time zone of the address when it is known, else UTC.
+        #[serde(default)]
+        pub timestamp: Option<Timestamp>,
+        /// `<device type> (<browser>/<OS>)` from the login's `User-Agent`, e.g.
+        /// `Browser (Chrome/Windows)`.
+        #[serde(default)]
+        pub device_description: Option<String>,
+        /// The client's address (the last `X-Forwarded-For` entry behind a proxy).
+        #[serde(default)]
+        pub ip_address: Option<String>,
+        /// Whether the login's session still exists.
+        #[serde(default)]
+        pub active: Option<bool>,
+        /// `City, Region, Country`, `Unknown location`, or `None` when the lookup failed.
+        #[serde(default)]
+        pub location: Option<String>,
+        /// Short time-zone name (`CET`), when known.
+        #[serde(default)]
+        pub timezone: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// The body of `PUT /api/user-key-value/namespace/:namespace/key/:key`: a value and, if it

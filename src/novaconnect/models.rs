@@ -2,52 +2,56 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::Extra;
+use crate::models::{Extra, response_model};
 
-/// The envelope every NovaConnect response comes in.
-///
-/// Single objects come as `result.item`; lists as top-level `items` (and possibly
-/// `result.items`). `code` is 200 on success, whatever the HTTP status says. `Default` (every
-/// field `None`) and [`Envelope::ok_item`] build one for your own tests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Envelope<T> {
-    /// 200 on success.
-    #[serde(default)]
-    pub code: Option<i64>,
-    /// The service's message, in the language asked for with `lang`.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// Items in this response (seen on some single-object responses too).
-    #[serde(default)]
-    pub count: Option<u64>,
-    /// Items in total across pages.
-    #[serde(default)]
-    pub all_count: Option<u64>,
-    /// The payload of single-object responses.
-    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
-    pub result: Option<EnvelopeResult<T>>,
-    /// The payload of list responses.
-    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<T>>,
-    /// Fields this version does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// The envelope every NovaConnect response comes in.
+    ///
+    /// Single objects come as `result.item`; lists as top-level `items` (and possibly
+    /// `result.items`). `code` is 200 on success, whatever the HTTP status says. `Default` (every
+    /// field `None`) and [`Envelope::ok_item`] build one for your own tests.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct Envelope<T> {
+        /// 200 on success.
+        #[serde(default)]
+        pub code: Option<i64>,
+        /// The service's message, in the language asked for with `lang`.
+        #[serde(default)]
+        pub message: Option<String>,
+        /// Items in this response (seen on some single-object responses too).
+        #[serde(default)]
+        pub count: Option<u64>,
+        /// Items in total across pages.
+        #[serde(default)]
+        pub all_count: Option<u64>,
+        /// The payload of single-object responses.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        pub result: Option<EnvelopeResult<T>>,
+        /// The payload of list responses.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        pub items: Option<Vec<T>>,
+        /// Fields this version does not know.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
-/// `result` of an [`Envelope`]. `Default` builds an empty one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct EnvelopeResult<T> {
-    /// One object.
-    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
-    pub item: Option<T>,
-    /// A list of objects.
-    #[serde(default = "none", skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<T>>,
-    /// Fields this version does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// `result` of an [`Envelope`]. `Default` builds an empty one.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct EnvelopeResult<T> {
+        /// One object.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        pub item: Option<T>,
+        /// A list of objects.
+        #[serde(default = "none", skip_serializing_if = "Option::is_none")]
+        pub items: Option<Vec<T>>,
+        /// Fields this version does not know.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 // `#[serde(default)]` on `Option<T>` would demand `T: Default`.
@@ -142,28 +146,30 @@ impl std::fmt::Display for UserId {
     }
 }
 
-/// A NovaConnect user ("Пользователь").
-///
-/// The service does not publish the object's full field list: every field is optional and
-/// everything else it sends is kept in `extra`. `Default` builds one for your own tests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct User {
-    /// The id, when sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<UserId>,
-    /// First name.
-    #[serde(default)]
-    pub first_name: Option<String>,
-    /// Last name.
-    #[serde(default)]
-    pub last_name: Option<String>,
-    /// Email address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Fields this version does not know.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A NovaConnect user ("Пользователь").
+    ///
+    /// The service does not publish the object's full field list: every field is optional and
+    /// everything else it sends is kept in `extra`. `Default` builds one for your own tests.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct User {
+        /// The id, when sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id: Option<UserId>,
+        /// First name.
+        #[serde(default)]
+        pub first_name: Option<String>,
+        /// Last name.
+        #[serde(default)]
+        pub last_name: Option<String>,
+        /// Email address.
+        #[serde(default)]
+        pub email: Option<String>,
+        /// Fields this version does not know.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// The body of `user/edit`: only the fields that are set are sent.

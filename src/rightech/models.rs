@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Secret;
 use crate::error::Error;
-use crate::models::Extra;
+use crate::models::{Extra, response_model};
 
 /// A MongoDB ObjectId: 24 hexadecimal digits, e.g. `5d8a18d5d0025e0012fb6a34`. Every
 /// Rightech id (`_id`, `role`, `group`, `owner`) is one.
@@ -82,93 +82,95 @@ impl<'de> Deserialize<'de> for ObjectId {
     }
 }
 
-/// A user. Every field but `_id` may be missing: the documents disagree on which are sent.
-///
-/// Create and update answer the whole user with `access`, `owner`, `time`, `_at` and
-/// `success: true`; list items carry only what `only` asked for. `Default` (the all-zero id,
-/// every field `None`) lets you build one for your own tests:
-///
-/// ```
-/// use userapi::rightech::User;
-/// let mut user = User::default();
-/// user.name = Some("Sensor bot".into());
-/// user.time = Some(1_781_302_873_439);
-/// assert_eq!(
-///     user.created_at(),
-///     Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_781_302_873_439))
-/// );
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct User {
-    /// The user's id.
-    #[serde(rename = "_id")]
-    pub id: ObjectId,
-    /// Login, unique.
-    #[serde(default)]
-    pub login: Option<String>,
-    /// Display name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Email, unique.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// The user's role.
-    #[serde(default)]
-    pub role: Option<ObjectId>,
-    /// `1.5` in every example; its meaning is not documented.
-    #[serde(default)]
-    pub rights: Option<f64>,
-    /// Defaults to true on create; its purpose is not documented.
-    #[serde(default)]
-    pub messages: Option<bool>,
-    /// `true` on `GET /users/:id` and on create and update answers, absent on list items.
-    #[serde(default)]
-    pub success: Option<bool>,
-    /// Creation time in milliseconds since the Unix epoch (e.g. `1781302873439`); see
-    /// [`User::created_at`].
-    #[serde(default)]
-    pub time: Option<i64>,
-    /// `_at`: the time of the last change in milliseconds since the Unix epoch, sent after an
-    /// update; see [`User::changed_at`].
-    #[serde(default, rename = "_at", skip_serializing_if = "Option::is_none")]
-    pub at: Option<i64>,
-    /// Ids with access to this user (the user's own id in the recorded answers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access: Option<Vec<ObjectId>>,
-    /// Free-text description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The owning user.
-    #[serde(default)]
-    pub owner: Option<ObjectId>,
-    /// The user's group.
-    #[serde(default)]
-    pub group: Option<ObjectId>,
-    /// Links; their shape is not documented, so they are kept as JSON.
-    #[serde(default)]
-    pub links: Option<serde_json::Value>,
-    /// Phone number.
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// Locale.
-    #[serde(default)]
-    pub locale: Option<String>,
-    /// Time-zone offset.
-    #[serde(default, rename = "timezoneOffset")]
-    pub timezone_offset: Option<f64>,
-    /// The account is disabled.
-    #[serde(default)]
-    pub disabled: Option<bool>,
-    /// No web-UI login (service accounts).
-    #[serde(default, rename = "webDisabled")]
-    pub web_disabled: Option<bool>,
-    /// A temporary account.
-    #[serde(default)]
-    pub temp: Option<bool>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A user. Every field but `_id` may be missing: the documents disagree on which are sent.
+    ///
+    /// Create and update answer the whole user with `access`, `owner`, `time`, `_at` and
+    /// `success: true`; list items carry only what `only` asked for. `Default` (the all-zero id,
+    /// every field `None`) lets you build one for your own tests:
+    ///
+    /// ```
+    /// use userapi::rightech::User;
+    /// let mut user = User::default();
+    /// user.name = Some("Sensor bot".into());
+    /// user.time = Some(1_781_302_873_439);
+    /// assert_eq!(
+    ///     user.created_at(),
+    ///     Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_781_302_873_439))
+    /// );
+    /// ```
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct User {
+        /// The user's id.
+        #[serde(rename = "_id")]
+        pub id: ObjectId,
+        /// Login, unique.
+        #[serde(default)]
+        pub login: Option<String>,
+        /// Display name.
+        #[serde(default)]
+        pub name: Option<String>,
+        /// Email, unique.
+        #[serde(default)]
+        pub email: Option<String>,
+        /// The user's role.
+        #[serde(default)]
+        pub role: Option<ObjectId>,
+        /// `1.5` in every example; its meaning is not documented.
+        #[serde(default)]
+        pub rights: Option<f64>,
+        /// Defaults to true on create; its purpose is not documented.
+        #[serde(default)]
+        pub messages: Option<bool>,
+        /// `true` on `GET /users/:id` and on create and update answers, absent on list items.
+        #[serde(default)]
+        pub success: Option<bool>,
+        /// Creation time in milliseconds since the Unix epoch (e.g. `1781302873439`); see
+        /// [`User::created_at`].
+        #[serde(default)]
+        pub time: Option<i64>,
+        /// `_at`: the time of the last change in milliseconds since the Unix epoch, sent after an
+        /// update; see [`User::changed_at`].
+        #[serde(default, rename = "_at", skip_serializing_if = "Option::is_none")]
+        pub at: Option<i64>,
+        /// Ids with access to this user (the user's own id in the recorded answers).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub access: Option<Vec<ObjectId>>,
+        /// Free-text description.
+        #[serde(default)]
+        pub description: Option<String>,
+        /// The owning user.
+        #[serde(default)]
+        pub owner: Option<ObjectId>,
+        /// The user's group.
+        #[serde(default)]
+        pub group: Option<ObjectId>,
+        /// Links; their shape is not documented, so they are kept as JSON.
+        #[serde(default)]
+        pub links: Option<serde_json::Value>,
+        /// Phone number.
+        #[serde(default)]
+        pub phone: Option<String>,
+        /// Locale.
+        #[serde(default)]
+        pub locale: Option<String>,
+        /// Time-zone offset.
+        #[serde(default, rename = "timezoneOffset")]
+        pub timezone_offset: Option<f64>,
+        /// The account is disabled.
+        #[serde(default)]
+        pub disabled: Option<bool>,
+        /// No web-UI login (service accounts).
+        #[serde(default, rename = "webDisabled")]
+        pub web_disabled: Option<bool>,
+        /// A temporary account.
+        #[serde(default)]
+        pub temp: Option<bool>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 impl User {
@@ -188,40 +190,42 @@ fn millis(ms: i64) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_millis(u64::try_from(ms).ok()?))
 }
 
-/// A role: what a user's `role` names. [`Rightech::list_roles`](super::Rightech::list_roles)
-/// lists them. Every field but `_id` may be missing (a projection with `only` leaves out the
-/// rest). `Default` builds one for your own tests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Role {
-    /// The role's id: the value a user's [`role`](User::role) holds.
-    #[serde(rename = "_id")]
-    pub id: ObjectId,
-    /// Its name: free text in any language, not unique.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Free-text description.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The API methods the role allows. Their format is not documented: treat them as
-    /// opaque strings.
-    #[serde(default)]
-    pub credentials: Option<Vec<String>>,
-    /// Creation time in milliseconds since the Unix epoch; see [`Role::created_at`].
-    #[serde(default)]
-    pub time: Option<i64>,
-    /// The owning user.
-    #[serde(default)]
-    pub owner: Option<ObjectId>,
-    /// The role's group.
-    #[serde(default)]
-    pub group: Option<ObjectId>,
-    /// Links; their shape is not documented, so they are kept as JSON.
-    #[serde(default)]
-    pub links: Option<serde_json::Value>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A role: what a user's `role` names. [`Rightech::list_roles`](super::Rightech::list_roles)
+    /// lists them. Every field but `_id` may be missing (a projection with `only` leaves out the
+    /// rest). `Default` builds one for your own tests.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct Role {
+        /// The role's id: the value a user's [`role`](User::role) holds.
+        #[serde(rename = "_id")]
+        pub id: ObjectId,
+        /// Its name: free text in any language, not unique.
+        #[serde(default)]
+        pub name: Option<String>,
+        /// Free-text description.
+        #[serde(default)]
+        pub description: Option<String>,
+        /// The API methods the role allows. Their format is not documented: treat them as
+        /// opaque strings.
+        #[serde(default)]
+        pub credentials: Option<Vec<String>>,
+        /// Creation time in milliseconds since the Unix epoch; see [`Role::created_at`].
+        #[serde(default)]
+        pub time: Option<i64>,
+        /// The owning user.
+        #[serde(default)]
+        pub owner: Option<ObjectId>,
+        /// The role's group.
+        #[serde(default)]
+        pub group: Option<ObjectId>,
+        /// Links; their shape is not documented, so they are kept as JSON.
+        #[serde(default)]
+        pub links: Option<serde_json::Value>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 impl Role {

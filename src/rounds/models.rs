@@ -2,36 +2,38 @@
 //! `store_id` / `question_id`, `entry_fee` as text, `price` as an exact JSON number); the
 //! helpers read them into typed values where that helps.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::models::{Extra, Patch, string_enum};
+use crate::models::{Extra, Patch, response_model, string_enum};
 
-/// A user. Every profile field may be `null` for someone who registered by phone and has not
-/// filled in a profile. `Default` (an empty id, every field `None`) builds one for your own
-/// tests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct User {
-    /// The user's id (a string; its format is not documented).
-    pub id: String,
-    /// Phone number, e.g. `+77011234567`.
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// Given name.
-    #[serde(default)]
-    pub first_name: Option<String>,
-    /// Family name.
-    #[serde(default)]
-    pub last_name: Option<String>,
-    /// Avatar image URL.
-    #[serde(default)]
-    pub avatar_url: Option<String>,
-    /// Whether the phone number has been verified.
-    #[serde(default)]
-    pub is_verified: Option<bool>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A user. Every profile field may be `null` for someone who registered by phone and has not
+    /// filled in a profile. `Default` (an empty id, every field `None`) builds one for your own
+    /// tests.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct User {
+        /// The user's id (a string; its format is not documented).
+        pub id: String,
+        /// Phone number, e.g. `+77011234567`.
+        #[serde(default)]
+        pub phone: Option<String>,
+        /// Given name.
+        #[serde(default)]
+        pub first_name: Option<String>,
+        /// Family name.
+        #[serde(default)]
+        pub last_name: Option<String>,
+        /// Avatar image URL.
+        #[serde(default)]
+        pub avatar_url: Option<String>,
+        /// Whether the phone number has been verified.
+        #[serde(default)]
+        pub is_verified: Option<bool>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 /// The body of `PATCH /users/me`: only the fields that are not [`Patch::Unchanged`] are sent.
@@ -113,31 +115,33 @@ pub enum RoundRole {
     Owner,
 }
 
-/// A prize round. `Default` (an empty id, every field `None`) builds one for your own tests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Round {
-    /// The round's id.
-    pub id: String,
-    /// Its status.
-    #[serde(default)]
-    pub status: Option<RoundStatus>,
-    /// The entry fee as the service sends it: a decimal amount as text, e.g. `"500.00"`.
-    /// See [`Round::entry_fee_hundredths`].
-    #[serde(default)]
-    pub entry_fee: Option<String>,
-    /// Whether the round is active.
-    #[serde(default)]
-    pub is_active: Option<bool>,
-    /// The organiser's user id.
-    #[serde(default)]
-    pub owner_id: Option<String>,
-    /// The prize.
-    #[serde(default)]
-    pub product: Option<Product>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// A prize round. `Default` (an empty id, every field `None`) builds one for your own tests.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct Round {
+        /// The round's id.
+        pub id: String,
+        /// Its status.
+        #[serde(default)]
+        pub status: Option<RoundStatus>,
+        /// The entry fee as the service sends it: a decimal amount as text, e.g. `"500.00"`.
+        /// See [`Round::entry_fee_hundredths`].
+        #[serde(default)]
+        pub entry_fee: Option<String>,
+        /// Whether the round is active.
+        #[serde(default)]
+        pub is_active: Option<bool>,
+        /// The organiser's user id.
+        #[serde(default)]
+        pub owner_id: Option<String>,
+        /// The prize.
+        #[serde(default)]
+        pub product: Option<Product>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 impl Round {
@@ -154,42 +158,44 @@ impl Round {
     }
 }
 
-/// The product a round is for. `Default` builds one for your own tests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Product {
-    /// The product's id (a string).
-    pub id: String,
-    /// Its name.
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Its price as the exact JSON number sent (integer or decimal is not documented).
-    #[serde(default)]
-    pub price: Option<serde_json::Number>,
-    /// Main picture URL.
-    #[serde(default)]
-    pub main_picture_url: Option<String>,
-    /// Whether the product is active.
-    #[serde(default)]
-    pub is_active: Option<bool>,
-    /// How many are available.
-    #[serde(default)]
-    pub quantity: Option<i64>,
-    /// The store's id (an integer, unlike the other ids).
-    #[serde(default)]
-    pub store_id: Option<i64>,
-    /// Description.
-    #[serde(default)]
-    pub detail_desc: Option<String>,
-    /// The id of the question tied to the product (an integer).
-    #[serde(default)]
-    pub question_id: Option<i64>,
-    /// The price formatted for display, e.g. `45 000 ₸`.
-    #[serde(default)]
-    pub format_price: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+response_model! {
+    /// The product a round is for. `Default` builds one for your own tests.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct Product {
+        /// The product's id (a string).
+        pub id: String,
+        /// Its name.
+        #[serde(default)]
+        pub name: Option<String>,
+        /// Its price as the exact JSON number sent (integer or decimal is not documented).
+        #[serde(default)]
+        pub price: Option<serde_json::Number>,
+        /// Main picture URL.
+        #[serde(default)]
+        pub main_picture_url: Option<String>,
+        /// Whether the product is active.
+        #[serde(default)]
+        pub is_active: Option<bool>,
+        /// How many are available.
+        #[serde(default)]
+        pub quantity: Option<i64>,
+        /// The store's id (an integer, unlike the other ids).
+        #[serde(default)]
+        pub store_id: Option<i64>,
+        /// Description.
+        #[serde(default)]
+        pub detail_desc: Option<String>,
+        /// The id of the question tied to the product (an integer).
+        #[serde(default)]
+        pub question_id: Option<i64>,
+        /// The price formatted for display, e.g. `45 000 ₸`.
+        #[serde(default)]
+        pub format_price: Option<String>,
+        /// Fields this version does not model.
+        #[serde(flatten, skip_deserializing)]
+        pub extra: Extra,
+    }
 }
 
 fn parse_hundredths(text: &str) -> Option<u64> {
