@@ -5,6 +5,7 @@
 //! An endpoint method names its operation, method, path segments, body and result type, and
 //! hands them to [`Client::call`]; nothing else in the crate talks to `reqwest`.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -42,7 +43,8 @@ pub(crate) struct Call<'c> {
     operation: &'static str,
     method: Method,
     url: Url,
-    target: Target,
+    /// Shared with the response, so a success costs no copy of the path.
+    target: Arc<Target>,
     headers: HeaderMap,
     body: Option<Bytes>,
     idempotent: bool,
@@ -55,10 +57,12 @@ pub(crate) struct RawResponse {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
-    target: Target,
+    target: Arc<Target>,
     secret: bool,
-    /// The secrets the request sent, redacted from decode excerpts.
-    secrets: Vec<Secret>,
+    /// The secrets the request sent (its credential's, and its body's), redacted from
+    /// decode excerpts.
+    credential_secrets: Arc<[Secret]>,
+    body_secrets: Vec<Secret>,
     /// Requests sent to get it.
     attempts: u32,
 }
@@ -177,9 +181,14 @@ impl Client {
                 "an id would change the request path; refused",
             ));
         }
-        let target = Target::new(method.clone(), path, route);
-        let mut headers = HeaderMap::with_capacity(4);
+        let target = Arc::new(Target::new(method.clone(), path, route));
+        // Every header but the credential, once per call: the client's defaults, then the
+        // call's own (which win), then `User-Agent`.
+        let settings = &self.settings;
+        let mut headers = HeaderMap::with_capacity(settings.headers.len() + 6);
+        headers.extend(settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         headers.insert(ACCEPT, APPLICATION_JSON);
+        headers.insert(USER_AGENT, settings.user_agent.clone());
         Ok(Call {
             client: self,
             service,
@@ -460,9 +469,7 @@ impl<'c> Call<'c> {
         let mut body = self.body.clone();
         let mut redirects = 0;
         loop {
-            let mut headers = settings.headers.clone();
-            headers.extend(self.headers.clone());
-            headers.insert(USER_AGENT, settings.user_agent.clone());
+            let mut headers = self.headers.clone();
             if body.is_none() {
                 headers.remove(CONTENT_TYPE);
             }
@@ -483,7 +490,7 @@ impl<'c> Call<'c> {
                 .execute(request)
                 .await
                 .map_err(|e| self.transport(e))?;
-            if response.url().origin() != url.origin() {
+            if !same_origin(response.url(), &url) {
                 return Err(self.transport_error(
                     TransportKind::Redirect,
                     "the HTTP client followed a redirect to another origin itself; build it with \
@@ -497,7 +504,7 @@ impl<'c> Call<'c> {
                     Ok((body, false)) => body,
                     Ok((_, true)) => {
                         return Err(Error::BodyTooLarge {
-                            target: self.target.clone(),
+                            target: Target::clone(&self.target),
                             limit: settings.max_response_bytes,
                             attempts: 1,
                         });
@@ -508,9 +515,10 @@ impl<'c> Call<'c> {
                     status,
                     headers: std::mem::take(response.headers_mut()),
                     body,
-                    target: self.target.clone(),
+                    target: Arc::clone(&self.target),
                     secret: self.secret_response,
-                    secrets: self.secrets(credential),
+                    credential_secrets: Arc::clone(&credential.secrets),
+                    body_secrets: self.body_secrets.clone(),
                     attempts: 1,
                 });
             }
@@ -548,7 +556,7 @@ impl<'c> Call<'c> {
         }
         let location = headers.get(LOCATION)?.to_str().ok()?;
         let next = from.join(location).ok()?;
-        (next.origin() == from.origin()).then_some(next)
+        same_origin(&next, from).then_some(next)
     }
 
     fn secrets(&self, credential: &Credential) -> Vec<Secret> {
@@ -602,7 +610,7 @@ impl<'c> Call<'c> {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         Error::Http(Box::new(HttpError {
-            target: self.target.clone(),
+            target: Target::clone(&self.target),
             status,
             content_type,
             headers: std::mem::take(headers),
@@ -636,7 +644,7 @@ impl<'c> Call<'c> {
             TransportKind::Io
         };
         Error::Transport(Box::new(TransportError {
-            target: self.target.clone(),
+            target: Target::clone(&self.target),
             kind,
             source: Box::new(e.without_url()),
             attempts: 1,
@@ -645,7 +653,7 @@ impl<'c> Call<'c> {
 
     fn transport_error(&self, kind: TransportKind, message: String) -> Error {
         Error::Transport(Box::new(TransportError {
-            target: self.target.clone(),
+            target: Target::clone(&self.target),
             kind,
             source: message.into(),
             attempts: 1,
@@ -654,12 +662,19 @@ impl<'c> Call<'c> {
 
     fn timeout(&self, phase: TimeoutPhase, limit: Duration) -> Error {
         Error::Timeout(Box::new(TimeoutError {
-            target: self.target.clone(),
+            target: Target::clone(&self.target),
             phase,
             limit,
             attempts: 1,
         }))
     }
+}
+
+/// Whether two URLs have one origin (scheme, host, port), without building either origin.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Redirects followed within the origin, at most.
@@ -672,7 +687,7 @@ fn redirect_message(status: StatusCode, headers: &HeaderMap, from: &Url) -> Stri
         (304, _) => "HTTP 304 Not Modified, but the request was not conditional".to_owned(),
         (301 | 302 | 303 | 307 | 308, None) => format!("a {status} redirect without a Location header"),
         (301 | 302 | 303 | 307 | 308, Some(location)) => match from.join(location) {
-            Ok(next) if next.origin() != from.origin() => format!(
+            Ok(next) if !same_origin(&next, from) => format!(
                 "redirect to another origin ({}) not followed: credentials stay with {}",
                 next.origin().ascii_serialization(),
                 from.origin().ascii_serialization()
@@ -712,9 +727,10 @@ impl RawResponse {
             status,
             headers,
             body: Bytes::from(body),
-            target: Target::new(Method::GET, "/test", "/test"),
+            target: Arc::new(Target::new(Method::GET, "/test", "/test")),
             secret: false,
-            secrets: Vec::new(),
+            credential_secrets: Arc::from(Vec::new()),
+            body_secrets: Vec::new(),
             attempts: 1,
         }
     }
@@ -750,13 +766,13 @@ impl RawResponse {
     pub(crate) fn decode_failure(&self, field_path: String, message: String) -> Error {
         let excerpt = (!self.secret && !self.body.is_empty()).then(|| {
             let mut text = String::from_utf8_lossy(&self.body).into_owned();
-            Redactor::new(&self.secrets).string(&mut text);
+            Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).string(&mut text);
             text.chars().take(EXCERPT_CHARS).collect()
         });
         let mut message = message;
-        Redactor::new(&self.secrets).string(&mut message);
+        Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).string(&mut message);
         Error::Decode(Box::new(DecodeError {
-            target: self.target.clone(),
+            target: Target::clone(&self.target),
             status: self.status,
             field_path,
             message,
@@ -775,7 +791,7 @@ impl RawResponse {
     #[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
     pub(crate) fn protocol_error(&self, message: impl Into<String>) -> Error {
         let mut message = message.into();
-        Redactor::new(&self.secrets).string(&mut message);
+        Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).string(&mut message);
         let mut err = Error::protocol(&self.target, Some(self.status), message);
         err.set_attempts(self.attempts);
         err
@@ -786,9 +802,9 @@ impl RawResponse {
     #[cfg_attr(not(any(feature = "novaconnect", feature = "rightech")), allow(dead_code))]
     pub(crate) fn api_error(&self, code: i64, message: Option<String>) -> Error {
         let mut message = message;
-        Redactor::new(&self.secrets).option(&mut message);
+        Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).option(&mut message);
         Error::Api(Box::new(crate::error::ApiError {
-            target: self.target.clone(),
+            target: Target::clone(&self.target),
             http_status: self.status,
             code,
             message,

@@ -583,7 +583,7 @@ impl Metabase {
     /// Every user matching `query`, as a [`Pager`]: `query.limit` per page (default 100), from
     /// `query.offset`. The first page tells the total; then up to
     /// [`Pager::concurrency`] pages (default 6) are fetched at once, items still in order,
-    /// so listing a large instance costs a quarter of the round trips. Memory stays at a
+    /// so listing a large instance costs about a sixth of the round trips. Memory stays at a
     /// few pages whatever the total.
     ///
     /// A server that ignores paging ends the stream with [`Error::Protocol`] rather than
