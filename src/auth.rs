@@ -344,6 +344,12 @@ impl Auth {
     }
 }
 
+/// A credential at hand, or the work to get one (a provider's token, a login).
+pub(crate) enum CredentialStep<'a> {
+    Ready(Credential),
+    Later(BoxFuture<'a, Result<Credential, Error>>),
+}
+
 /// The credential one attempt sends: its header, the secrets in it (for redaction), and the
 /// generation of the client's credentials it belongs to.
 #[derive(Clone, Default)]
@@ -463,7 +469,13 @@ fn obtained_credential(name: HeaderName, value: &Secret, state: &AuthState) -> R
 impl crate::client::Client {
     /// The credential for the next attempt: the static header, the provider's current
     /// token, or (under [`Auth::MetabaseLogin`]) the session, logging in first if there is none.
-    pub(crate) async fn credential(&self, target: &crate::error::Target) -> Result<Credential, Error> {
+    ///
+    /// Synchronous for every scheme that has its header at hand (the common case, so a call
+    /// carries no future for it); the provider's answer or a login come as a boxed future.
+    pub(crate) fn credential<'a>(
+        &'a self,
+        target: &'a crate::error::Target,
+    ) -> Result<CredentialStep<'a>, Error> {
         enum Next {
             Ready(Credential),
             Ask(Arc<dyn TokenProvider>, u64),
@@ -504,28 +516,30 @@ impl crate::client::Client {
             }
         };
         match next {
-            Next::Ready(c) => Ok(c),
-            Next::Ask(provider, generation) => {
+            Next::Ready(c) => Ok(CredentialStep::Ready(c)),
+            Next::Ask(provider, generation) => Ok(CredentialStep::Later(Box::pin(async move {
                 let token = provider
                     .token(false)
                     .await
                     .map_err(|source| Error::auth(target, "the token provider failed", Some(source)))?;
                 provider_credential(target, &token, generation)
-            }
+            }))),
             #[cfg(feature = "metabase")]
-            Next::LogIn(generation) => self.obtain(target, generation, false).await,
+            Next::LogIn(generation) => Ok(CredentialStep::Later(Box::pin(
+                self.obtain(target, generation, false),
+            ))),
         }
     }
 
     /// A fresh credential after `stale` was refused with a `401`: the current one when the
     /// credentials changed since `stale` was taken, otherwise one new token from the provider
     /// or one new login. One refresh at a time for the client and all its clones.
-    pub(crate) async fn refreshed_credential(
-        &self,
-        target: &crate::error::Target,
+    pub(crate) fn refreshed_credential<'a>(
+        &'a self,
+        target: &'a crate::error::Target,
         stale: &Credential,
-    ) -> Result<Credential, Error> {
-        self.obtain(target, stale.generation, true).await
+    ) -> BoxFuture<'a, Result<Credential, Error>> {
+        Box::pin(self.obtain(target, stale.generation, true))
     }
 
     /// Gets a credential for generation `seen` under the refresh lock: if another call

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::auth::{Auth, CREDENTIAL_HEADERS, Credential, Redactor, Secret};
+use crate::auth::{Auth, CREDENTIAL_HEADERS, Credential, CredentialStep, Redactor, Secret};
 use crate::client::{Client, usable};
 use crate::error::{
     DecodeError, Error, ErrorHook, HttpError, Result, Target, TimeoutError, TimeoutPhase, TransportError,
@@ -390,10 +390,14 @@ impl<'c> Call<'c> {
             let credential = match (replay.take(), &self.auth_override) {
                 (Some(c), _) => c,
                 (None, Some(c)) => c.clone(),
-                (None, None) => match within(end, self.client.credential(&self.target)).await {
-                    Some(Ok(c)) => c,
-                    Some(Err(err)) => return Err(with_attempts(err, sent)),
-                    None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                (None, None) => match self.client.credential(&self.target) {
+                    Ok(CredentialStep::Ready(c)) => c,
+                    Ok(CredentialStep::Later(fetch)) => match within(end, fetch).await {
+                        Some(Ok(c)) => c,
+                        Some(Err(err)) => return Err(with_attempts(err, sent)),
+                        None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                    },
+                    Err(err) => return Err(with_attempts(err, sent)),
                 },
             };
             #[cfg(feature = "tracing")]
@@ -406,9 +410,10 @@ impl<'c> Call<'c> {
                 (a, _) => (a, TimeoutPhase::Attempt, settings.timeouts.attempt()),
             };
             sent += 1;
-            let result = match within(deadline, self.attempt(&credential)).await {
-                Some(result) => result,
-                None => Err(self.timeout(phase, limit)),
+            // `timeout_at` directly on the attempt (no wrapper future holding it twice).
+            let result = match tokio::time::timeout_at(or_far(deadline), self.attempt(&credential)).await {
+                Ok(result) => result,
+                Err(_) => Err(self.timeout(phase, limit)),
             };
             let err = match result {
                 Ok(mut response) => {
@@ -697,6 +702,15 @@ fn redirect_message(status: StatusCode, headers: &HeaderMap, from: &Url) -> Stri
         },
         _ => format!("a {status} response: redirects of this kind are not followed"),
     }
+}
+
+/// The deadline, or one thirty years away for "no limit" (never reached, never overflows).
+fn or_far(deadline: Option<tokio::time::Instant>) -> tokio::time::Instant {
+    deadline.unwrap_or_else(|| {
+        let now = tokio::time::Instant::now();
+        now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600))
+            .unwrap_or(now)
+    })
 }
 
 /// Runs `f` until `deadline`; `None` when the deadline came first. No deadline: no timer.
