@@ -58,6 +58,7 @@
 //! |---|---|---|
 //! | `rustls` | yes | TLS through rustls |
 //! | `native-tls` | no | TLS through the platform's library (OpenSSL on Linux); with both, pick one with [`ClientBuilder::tls_backend`] |
+//! | `gzip` | yes | `Accept-Encoding: gzip` and decompression; the body cap counts decompressed bytes |
 //! | `novaconnect`, `diadoc`, `rounds`, `metabase`, `rightech` | yes | one module per service |
 //! | `tracing` | no | a `userapi.request` span per call: operation, method, route template, status, attempts, latency; never credentials, ids or bodies |
 //! | `fake` | no | [`fake`] and each service's `fake` module: stateful fake servers for tests |
