@@ -316,7 +316,7 @@ impl FakeMetabase {
     /// A [`Metabase`] with a fresh session of the superuser (user 1, [`ADMIN_EMAIL`]).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) if the client cannot be built.
+    /// [`Error::Config`] if the client cannot be built.
     pub fn api(&self) -> Result<Metabase> {
         let session = self.add_session(ADMIN_EMAIL)?;
         self.api_with(Auth::metabase_session(session))
@@ -327,7 +327,7 @@ impl FakeMetabase {
     /// [`add_session`](Self::add_session), or made-up ones).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) for credentials that cannot go in a header.
+    /// [`Error::Config`] for credentials that cannot go in a header.
     pub fn api_with(&self, auth: Auth) -> Result<Metabase> {
         Ok(Metabase::new(crate::fake::client(self.base_url(), auth)?))
     }
