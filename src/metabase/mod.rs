@@ -589,6 +589,21 @@ impl Metabase {
     /// A server that ignores paging ends the stream with [`Error::Protocol`] rather than
     /// looping (see [`pager`](crate::pager)); an old server's bare array (no total) is read
     /// until a short page.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::metabase::{ListUsers, UserStatus, fake::FakeMetabase};
+    /// let fake = FakeMetabase::start().await?;
+    /// let mut users = fake.api()?.users(ListUsers::new().status(UserStatus::All).limit(2));
+    /// let mut ids = Vec::new();
+    /// while let Some(user) = users.next().await {
+    ///     ids.push(user?.id);
+    /// }
+    /// assert_eq!(Some(ids.len() as u64), users.total());
+    /// let first_two = fake.api()?.users(ListUsers::new().limit(2)).next_page().await.unwrap()?;
+    /// assert_eq!(first_two.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn users(&self, query: ListUsers) -> Pager<User> {
         let page_size = query.limit.unwrap_or(100).max(1);
         let start = query.offset.unwrap_or(0);

@@ -221,13 +221,18 @@ impl Rightech {
     /// A server that ignores paging (the same page again) ends the stream with
     /// [`Error::Protocol`] rather than looping.
     ///
-    /// ```no_run
-    /// # async fn run(api: userapi::rightech::Rightech) -> userapi::Result<()> {
-    /// use userapi::rightech::ListUsers;
-    /// let mut users = api.users(ListUsers::new().limit(500));
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// use userapi::rightech::{ListUsers, fake::FakeRightech};
+    /// let fake = FakeRightech::start().await?;
+    /// // Pages of one: GET /api/v1/users?limit=1&offset=0, then offset=1, … until a short page.
+    /// let mut users = fake.api()?.users(ListUsers::new().limit(1));
+    /// let mut ids = Vec::new();
     /// while let Some(user) = users.next().await {
-    ///     println!("{}", user?.id);
+    ///     ids.push(user?.id);
     /// }
+    /// assert_eq!(ids.len(), 2);
+    /// assert_eq!(users.total(), None, "Rightech sends no total");
     /// # Ok(()) }
     /// ```
     pub fn users(&self, query: ListUsers) -> Pager<User> {
