@@ -461,16 +461,20 @@ async fn every_error_counts_the_requests_sent() {
 // ---------------------------------------------------------------------------------------------
 
 /// A provider whose first token is refused: it counts its calls and its refreshes.
-fn rotating_provider(asked: Arc<AtomicUsize>, refreshed: Arc<AtomicUsize>) -> Auth {
+fn rotating_provider(asked: Arc<AtomicUsize>, refreshed: Arc<AtomicUsize>, callers: usize) -> Auth {
+    // Every caller's first ask waits until all of them have asked, so all of them hold the old
+    // token before any request goes out, however late the runtime starts a task.
+    let gate = Arc::new(tokio::sync::Barrier::new(callers));
     Auth::provider(move |refresh| {
         asked.fetch_add(1, Ordering::SeqCst);
         if refresh {
             refreshed.fetch_add(1, Ordering::SeqCst);
         }
-        let refreshed = Arc::clone(&refreshed);
+        let (refreshed, gate) = (Arc::clone(&refreshed), Arc::clone(&gate));
         async move {
-            // Give every concurrent caller time to be refused with the old token.
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            if !refresh {
+                gate.wait().await;
+            }
             let token = if refreshed.load(Ordering::SeqCst) > 0 {
                 "new"
             } else {
@@ -498,7 +502,7 @@ async fn sixty_four_concurrent_401s_cost_one_refresh() {
     let (asked, refreshed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let client = common::client(
         &server,
-        rotating_provider(Arc::clone(&asked), Arc::clone(&refreshed)),
+        rotating_provider(Arc::clone(&asked), Arc::clone(&refreshed), 64),
     );
     let calls = (0..64).map(|_| {
         let api = client.rounds();
