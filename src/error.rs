@@ -345,7 +345,8 @@ pub struct ServiceError {
     pub(crate) trace_id: Option<String>,
     /// The message repeats the first field error (`email: …`); `Display` says it once.
     pub(crate) message_is_first_field: bool,
-    /// The service asked not to retry (Kontur's `X-Kontur-Dont-Retry`, `Dont-Retry`).
+    /// The service asked not to retry (`Dont-Retry`, or a service's own header such as
+    /// Diadoc's `X-Kontur-Dont-Retry`).
     pub(crate) dont_retry: bool,
 }
 
@@ -705,6 +706,9 @@ pub struct HttpError {
     pub(crate) retry_after: Option<Duration>,
     pub(crate) dont_retry: bool,
     pub(crate) attempts: u32,
+    /// An earlier attempt of the same call ended without an answer that rules out its
+    /// having been applied (it timed out, or got a 5xx).
+    pub(crate) after_unanswered: bool,
 }
 
 impl HttpError {
@@ -764,7 +768,7 @@ impl HttpError {
         self.retry_after
     }
 
-    /// Whether the server asked not to be retried (`Dont-Retry: True`,
+    /// Whether the server asked not to be retried (`Dont-Retry: True`, or from Diadoc
     /// `X-Kontur-Dont-Retry: True`).
     pub fn dont_retry(&self) -> bool {
         self.dont_retry
@@ -1344,6 +1348,7 @@ mod tests {
             service,
             retry_after: None,
             dont_retry: false,
+            after_unanswered: false,
             attempts: 1,
         }
     }

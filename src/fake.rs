@@ -442,9 +442,10 @@ impl FakeServer {
         allow(dead_code)
     )]
     pub(crate) async fn serve_on(addr: SocketAddr, handler: Arc<dyn Handler>) -> crate::Result<FakeServer> {
-        FakeServer::start_on(addr, handler)
-            .await
-            .map_err(|e| crate::Error::config(format!("the fake server could not listen on {addr}: {e}")))
+        FakeServer::start_on(addr, handler).await.map_err(|e| {
+            let context = format!("the fake server could not listen on {addr}: {e}");
+            crate::Error::Io(std::io::Error::new(e.kind(), context))
+        })
     }
 
     /// The address it listens on.

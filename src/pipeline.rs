@@ -385,6 +385,8 @@ impl<'c> Call<'c> {
         let mut attempt = 1;
         let mut sent = 0;
         let mut refreshed = false;
+        // Whether a retried attempt may have been applied (it timed out, or got a 5xx).
+        let mut unanswered = false;
         let mut replay: Option<Credential> = None;
         loop {
             let credential = match (replay.take(), &self.auth_override) {
@@ -427,6 +429,7 @@ impl<'c> Call<'c> {
                 && !refreshed
                 && (self.client.shared.auth.can_refresh()
                     || self.client.auth_generation() != credential.generation);
+            let outcome = outcome_of(&err);
             let decision = retry::decide(
                 &settings.retry,
                 retry::Attempt {
@@ -434,7 +437,7 @@ impl<'c> Call<'c> {
                     idempotent: self.idempotent,
                     refreshable,
                 },
-                outcome_of(&err),
+                outcome,
                 remaining,
                 retry::jitter(),
             );
@@ -458,10 +461,21 @@ impl<'c> Call<'c> {
                         wait_ms = wait.as_millis() as u64,
                         "retrying"
                     );
+                    unanswered |= match outcome {
+                        Outcome::AttemptTimeout => true,
+                        Outcome::Status { status, .. } => status.is_server_error(),
+                        _ => false,
+                    };
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                Decision::Stop => return Err(with_attempts(err, sent)),
+                Decision::Stop => {
+                    let mut err = with_attempts(err, sent);
+                    if let Error::Http(e) = &mut err {
+                        e.after_unanswered = unanswered;
+                    }
+                    return Err(err);
+                }
             }
         }
     }
@@ -606,10 +620,8 @@ impl<'c> Call<'c> {
             redactor.string(&mut field.field);
             redactor.string(&mut field.message);
         }
-        // Any server may ask not to be retried; Kontur's spelling is honoured everywhere.
-        let dont_retry = service.dont_retry
-            || header_true(headers, "dont-retry")
-            || header_true(headers, "x-kontur-dont-retry");
+        // Any server may ask not to be retried; a service's own spelling is read by its hook.
+        let dont_retry = service.dont_retry || header_true(headers, "dont-retry");
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
@@ -625,6 +637,7 @@ impl<'c> Call<'c> {
             retry_after,
             dont_retry,
             attempts: 1,
+            after_unanswered: false,
         }))
     }
 

@@ -396,11 +396,14 @@ async fn a_402_and_an_nginx_429_are_clear() {
 async fn dont_retry_is_honoured() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(text(503, "down").insert_header("x-kontur-dont-retry", "True"))
+        .respond_with(text(503, "down").insert_header("x-kontur-dont-retry", " true "))
         .expect(1)
         .mount(&server)
         .await;
-    assert!(api(&server).get_me().await.is_err());
+    let err = api(&server).get_me().await.unwrap_err();
+    assert!(err.http().unwrap().dont_retry(), "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(err.attempts(), 1);
 }
 
 #[tokio::test]

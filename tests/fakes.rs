@@ -732,3 +732,25 @@ mod standalone {
         assert!(String::from_utf8_lossy(&wrong.stderr).contains("no service \"mongodb\""));
     }
 }
+
+/// A port that is taken is a local I/O failure, for every fake, naming the address.
+#[tokio::test]
+async fn a_fake_on_a_taken_port_is_an_io_error() {
+    use userapi::{diadoc, metabase, novaconnect, rightech, rounds};
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap();
+    let errors = [
+        novaconnect::fake::FakeNovaConnect::start_on(addr).await.err(),
+        diadoc::fake::FakeDiadoc::start_on(addr).await.err(),
+        rounds::fake::FakeRounds::start_on(addr).await.err(),
+        metabase::fake::FakeMetabase::start_on(addr).await.err(),
+        rightech::fake::FakeRightech::start_on(addr).await.err(),
+    ];
+    for err in errors {
+        let err = err.expect("a taken port cannot be served");
+        assert!(matches!(err, Error::Io(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&addr.to_string()), "{text}");
+        assert_eq!(err.attempts(), 0);
+    }
+}

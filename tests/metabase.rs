@@ -851,6 +851,30 @@ async fn an_empty_session_id_is_a_protocol_error_and_the_old_credential_stays() 
     }
 }
 
+/// A session id that could never go in a header (a line break, a control character) is the
+/// server breaking the protocol, not the caller's configuration; the old session stays.
+#[tokio::test]
+async fn a_session_id_with_control_characters_is_a_protocol_error() {
+    for id in ["abc\r\nX-Evil: 1", "abc\u{7}def"] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/api/session"))
+            .respond_with(json(200, &serde_json::json!({ "id": id }).to_string()))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let api = api(&server);
+        let err = api.login("a@b.io", &Secret::new("pass-w0rd")).await.unwrap_err();
+        assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
+        assert!(!err.to_string().contains("X-Evil"), "{err}");
+        match api.client().auth() {
+            Auth::MetabaseSession(s) => assert_eq!(s.expose(), SESSION),
+            other => panic!("the old session is gone: {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn logout_with_an_api_key_keeps_the_key_and_sends_nothing() {
     let server = MockServer::start().await;

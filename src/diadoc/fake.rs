@@ -111,7 +111,7 @@ impl FakeDiadoc {
     /// organizations and employees (see the module docs).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) if no loopback port can be bound.
+    /// [`Error::Io`](crate::Error::Io) if no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         Self::start_on(crate::fake::loopback()).await
     }
@@ -119,7 +119,7 @@ impl FakeDiadoc {
     /// [`start`](Self::start) on `addr` (port 0: one the system picks).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
     pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let state = State::new(Portal::default());
         let server = FakeServer::serve_on(addr, state.clone()).await?;

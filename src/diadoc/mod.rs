@@ -65,6 +65,12 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     if let Some(trace) = body.header("x-kontur-trace-id") {
         out.trace_id = Some(trace);
     }
+    if body
+        .header("x-kontur-dont-retry")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        out.dont_retry = true;
+    }
 }
 
 /// The Diadoc endpoints over a [`Client`].

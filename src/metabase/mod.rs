@@ -106,7 +106,6 @@ fn non_blank(operation: &'static str, what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// A session id from a response: absent stays absent, but an empty one breaks the protocol.
 /// When a session a call answered becomes the client's.
 enum Install {
     /// A login or a reset: only if no other change of credentials landed while it was in
@@ -146,12 +145,19 @@ fn install_session(client: &Client, session: &Secret, rule: Install) -> Result<b
     }
 }
 
+/// A session id from a response: absent stays absent, but an empty one, or one no header can
+/// carry, breaks the protocol.
 fn session_in(raw: &RawResponse, session: Option<String>) -> Result<Option<Secret>> {
     match session {
         Some(s) if s.trim().is_empty() => {
             Err(raw
                 .protocol_error("the server answered an empty session id; the client keeps its credentials"))
         }
+        // Never quoted: the id is a credential, and its bytes are what broke the rule.
+        Some(s) if s.bytes().any(|b| b.is_ascii_control() && b != b'\t') => Err(raw.protocol_error(
+            "the server answered a session id with a control character, which no header can carry; \
+             the client keeps its credentials",
+        )),
         Some(s) => Ok(Some(Secret::new(s))),
         None => Ok(None),
     }

@@ -57,7 +57,7 @@ impl FakeNovaConnect {
     /// Sadykova), [`TOKEN`] and [`PASSWORD`].
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
+    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         Self::start_on(crate::fake::loopback()).await
     }
@@ -75,7 +75,7 @@ impl FakeNovaConnect {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
     pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let user = User {
             id: Some(UserId::Number(1)),

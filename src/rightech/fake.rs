@@ -102,7 +102,7 @@ impl FakeRightech {
     /// admin's group). It listens on `127.0.0.1`, on a port the system picks.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
+    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         Self::start_on(crate::fake::loopback()).await
     }
@@ -110,7 +110,7 @@ impl FakeRightech {
     /// [`start`](Self::start) on `addr` (port 0: one the system picks).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
     pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let users = vec![
             seed_user(ADMIN_ID, "admin", "Admin", GROUP_ID),

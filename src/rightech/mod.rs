@@ -402,15 +402,16 @@ impl Rightech {
     /// an account from a group"; which of the two a deployment does is not documented.
     ///
     /// Retried like a read (the end state is the same however often it is sent), with one
-    /// rule: **a 404 on a retry counts as success**. A retry happens only when an earlier
-    /// attempt got no usable answer (a 503, a lost connection), and that attempt may have
-    /// removed the user; the 404 then says the user is gone, which is what was asked. A 404
-    /// on the first attempt is an error as usual. With retries off
+    /// rule: **a 404 after an attempt that may have done the work counts as success**. That
+    /// is an attempt that timed out or got a 5xx: it may have removed the user, and the 404
+    /// then says the user is gone, which is what was asked. A 404 on the first attempt, or
+    /// after a refusal that did nothing (a 429, a 401 answered by a fresh token, a failed
+    /// connect), is an error as usual. With retries off
     /// ([`RetryPolicy::none`](crate::RetryPolicy::none)) every 404 is an error.
     ///
     /// # Errors
-    /// [`Error::Http`] 404 ([`Error::is_not_found`]) when the first attempt finds no such
-    /// user in the caller's group, other [`Error::Http`] refusals, [`Error::Api`] for
+    /// [`Error::Http`] 404 ([`Error::is_not_found`]) when there is no such user in the
+    /// caller's group and no earlier attempt may have removed it, other [`Error::Http`] refusals, [`Error::Api`] for
     /// `"success": false` under HTTP 200.
     ///
     /// ```
@@ -442,7 +443,7 @@ impl Rightech {
                 _ => Ok(()),
             },
             // An earlier attempt got no answer and may have done the work.
-            Err(err) if err.is_not_found() && err.attempts() > 1 => Ok(()),
+            Err(err) if err.is_not_found() && err.http().is_some_and(|e| e.after_unanswered) => Ok(()),
             Err(err) => Err(err),
         }
     }

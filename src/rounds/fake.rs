@@ -84,7 +84,7 @@ impl FakeRounds {
     /// with.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when no loopback port can be bound.
+    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         Self::start_on(crate::fake::loopback()).await
     }
@@ -92,7 +92,7 @@ impl FakeRounds {
     /// [`start`](Self::start) on `addr` (port 0: one the system picks).
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `addr` cannot be bound.
+    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
     pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let users = vec![
             user(
