@@ -497,7 +497,7 @@ struct Setup {
     _stop: std::sync::mpsc::Sender<()>,
 }
 
-fn sdk_client(base: &str, http: Option<reqwest::Client>) -> Metabase {
+fn sdk_client(base: &str, http: Option<reqwest::ClientBuilder>) -> Metabase {
     let mut builder = Client::builder()
         .base_url(base)
         .auth(Auth::metabase_session(SESSION))
@@ -540,12 +540,8 @@ fn setup() -> Setup {
     });
     let bases = url_rx.recv().expect("server urls");
     let (loopback, wan, throttled) = (&bases[0], &bases[1], &bases[2]);
-    let identity = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .no_gzip()
-        .build()
-        .expect("identity client");
+    // The SDK with gzip turned off on its reqwest builder.
+    let identity = reqwest::Client::builder().no_gzip();
     let raw = |base: &str| Raw {
         http: reqwest::Client::builder().build().expect("raw client"),
         base: base.to_owned(),

@@ -364,10 +364,22 @@ pub(crate) struct Credential {
 /// Every change bumps `generation`: a change computed from an older generation (a login
 /// that was in flight while the password changed) can then be refused, and a `401` on a
 /// credential older than the current one replays with the current one instead of asking for
-/// another. Refreshes run one at a time (`refresh`), so 64 concurrent `401`s cost one refresh.
+/// another. Refreshes run one at a time (`refresh`), so 64 concurrent `401`s cost one refresh;
+/// and when that refresh fails, the calls that were waiting for it end with its failure
+/// instead of each trying again (a failed Metabase login counts against the user's limit).
 pub(crate) struct AuthCell {
     state: std::sync::RwLock<AuthState>,
-    refresh: tokio::sync::Mutex<()>,
+    refresh: tokio::sync::Mutex<Option<FailedRefresh>>,
+    /// How many refreshes (or logins) have failed: a call that sees it move while it waited
+    /// for the lock shares the failure that moved it.
+    failures: std::sync::atomic::AtomicU64,
+}
+
+/// The last failed refresh: for which generation, and what it said.
+struct FailedRefresh {
+    generation: u64,
+    message: String,
+    source: Option<String>,
 }
 
 struct AuthState {
@@ -400,7 +412,8 @@ impl AuthCell {
     pub(crate) fn new(auth: Auth) -> Result<Self, Error> {
         Ok(AuthCell {
             state: std::sync::RwLock::new(AuthState::new(auth, 0)?),
-            refresh: tokio::sync::Mutex::new(()),
+            refresh: tokio::sync::Mutex::new(None),
+            failures: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -550,10 +563,27 @@ impl crate::client::Client {
         seen: u64,
         refresh: bool,
     ) -> Result<Credential, Error> {
+        use std::sync::atomic::Ordering;
         let cell = &self.shared.auth;
-        let _one_at_a_time = cell.refresh.lock().await;
+        let failures = cell.failures.load(Ordering::SeqCst);
+        let mut last_failure = cell.refresh.lock().await;
         let (auth, generation) = {
             let state = cell.read();
+            // The refresh this call waited for failed, for these same credentials.
+            if let Some(failed) = last_failure.as_ref()
+                && cell.failures.load(Ordering::SeqCst) != failures
+                && failed.generation == seen
+                && state.generation == seen
+            {
+                return Err(Error::auth(
+                    target,
+                    format!(
+                        "a concurrent call's attempt to renew the credentials failed: {}",
+                        failed.message
+                    ),
+                    failed.source.clone().map(Into::into),
+                ));
+            }
             if state.generation != seen || (!refresh && state.obtained.is_some()) {
                 if let Some(c) = &state.obtained {
                     return Ok(c.clone());
@@ -569,18 +599,19 @@ impl crate::client::Client {
             (state.auth.clone(), state.generation)
         };
         let obtained = match &auth {
-            Auth::Provider(p) => {
-                let token = p
-                    .token(true)
-                    .await
-                    .map_err(|source| Error::auth(target, "the token provider failed", Some(source)))?;
-                provider_credential(target, &token, generation)?
-            }
+            Auth::Provider(p) => p
+                .token(true)
+                .await
+                .map_err(|source| Error::auth(target, "the token provider failed", Some(source)))
+                .and_then(|token| provider_credential(target, &token, generation)),
             #[cfg(feature = "metabase")]
             Auth::MetabaseLogin { username, password } => {
-                let session = crate::metabase::session_login(self, username, password).await?;
-                let state = cell.read();
-                obtained_credential(HeaderName::from_static("x-metabase-session"), &session, &state)?
+                crate::metabase::session_login(self, username, password)
+                    .await
+                    .and_then(|session| {
+                        let state = cell.read();
+                        obtained_credential(HeaderName::from_static("x-metabase-session"), &session, &state)
+                    })
             }
             _ => {
                 let state = cell.read();
@@ -589,6 +620,21 @@ impl crate::client::Client {
                     secrets: Arc::clone(&state.secrets),
                     generation: state.generation,
                 });
+            }
+        };
+        let obtained = match obtained {
+            Ok(c) => {
+                *last_failure = None;
+                c
+            }
+            Err(err) => {
+                *last_failure = Some(FailedRefresh {
+                    generation,
+                    message: err.to_string(),
+                    source: std::error::Error::source(&err).map(ToString::to_string),
+                });
+                cell.failures.fetch_add(1, Ordering::SeqCst);
+                return Err(err);
             }
         };
         let mut state = cell.write();

@@ -24,9 +24,9 @@ pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION
 /// | `attempt` | 30 s | one attempt, from sending until the last byte of the body |
 /// | `total` | 60 s | the whole call: every attempt and every wait between them |
 ///
-/// [`Duration::MAX`] (or anything too long to add to the clock) means no limit. With a
-/// user-supplied `reqwest::Client` ([`ClientBuilder::http_client`]), `connect` is that
-/// client's own setting; the other two still apply.
+/// [`Duration::MAX`] (or anything too long to add to the clock) means no limit, and for
+/// `connect` leaves the connect timeout of a builder given to [`ClientBuilder::http_client`]
+/// as it was.
 ///
 /// ```
 /// use std::time::Duration;
@@ -322,7 +322,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     timeouts: Timeouts,
     retry: RetryPolicy,
-    http: Option<reqwest::Client>,
+    http: Option<reqwest::ClientBuilder>,
     max_response_bytes: Option<usize>,
     max_error_body_bytes: Option<usize>,
     allow_insecure_http: bool,
@@ -402,24 +402,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` (and its pool) instead of building one. Build it with the
-    /// crate's own [`reqwest`](crate::reqwest) re-export: a client of another reqwest version
-    /// is another type.
+    /// Start from this `reqwest::ClientBuilder` (pool sizes, DNS, local address, HTTP/2
+    /// settings…) instead of a default one. Make it with the crate's own
+    /// [`reqwest`](crate::reqwest) re-export: a builder of another reqwest version is another
+    /// type.
     ///
-    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: the pipeline follows
-    /// redirects itself, within the same origin only, so that no credential reaches another
-    /// host; a client that follows a redirect on its own is caught on the first response that
-    /// came from elsewhere, and the call fails with
-    /// [`TransportKind::Redirect`](crate::TransportKind::Redirect). Its connect timeout, TLS
-    /// settings and proxies are its own: build it with `.no_proxy()` for a loopback base URL.
-    /// [`build`](Self::build) refuses to combine it with the settings it would ignore
-    /// ([`add_root_certificate`](Self::add_root_certificate),
+    /// [`build`](Self::build) finishes it, and the guarantees hold whatever it says:
+    /// redirects are turned off in it (the pipeline follows them itself, within the same
+    /// origin, so no credential and no password in a body reaches another host), a loopback
+    /// base URL is reached without any proxy, and this builder's settings are applied on top:
+    /// the connect timeout, [`add_root_certificate`](Self::add_root_certificate),
     /// [`tls_built_in_root_certs`](Self::tls_built_in_root_certs),
-    /// [`tls_backend`](Self::tls_backend), [`proxy`](Self::proxy), [`no_proxy`](Self::no_proxy)),
-    /// and refuses credentials over plain `http://` to a loopback host when the environment
-    /// names a proxy for it, since this client may send them there (unless
-    /// [`allow_insecure_http`](Self::allow_insecure_http)).
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+    /// [`tls_backend`](Self::tls_backend), [`proxy`](Self::proxy), [`no_proxy`](Self::no_proxy).
+    /// A finished `reqwest::Client` is not accepted, since its redirect policy cannot be
+    /// seen; to share one connection pool, clone the [`Client`] this builds.
+    pub fn http_client(mut self, http: reqwest::ClientBuilder) -> Self {
         self.http = Some(http);
         self
     }
@@ -518,53 +515,28 @@ impl ClientBuilder {
         }
         let auth = AuthCell::new(self.auth)?;
         let loopback = is_loopback(&base);
-        let http = match self.http {
-            Some(http) => {
-                let ignored = [
-                    (!self.tls.roots.is_empty(), "add_root_certificate"),
-                    (self.tls.built_in_roots.is_some(), "tls_built_in_root_certs"),
-                    (self.tls.backend.is_some(), "tls_backend"),
-                    (proxy.is_some(), "proxy"),
-                    (self.no_proxy, "no_proxy"),
-                ];
-                if let Some((_, name)) = ignored.iter().find(|(set, _)| *set) {
-                    return Err(Error::config(format!(
-                        "ClientBuilder::{name} has no effect on a client given to \
-                         ClientBuilder::http_client: set it on that reqwest::Client instead"
-                    )));
-                }
-                if loopback
-                    && base.scheme() == "http"
-                    && !auth.auth().is_none()
-                    && !self.allow_insecure_http
-                    && environment_proxies(&base)
-                {
-                    return Err(Error::config(
-                        "the environment names a proxy for this loopback http:// base URL, and a \
-                         client given to ClientBuilder::http_client may send the credentials \
-                         there in clear; build that client with .no_proxy() and call \
-                         allow_insecure_http(true), or let userapi build its own client",
-                    ));
-                }
-                http
-            }
-            None => {
-                let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-                if let Some(connect) = usable(self.timeouts.connect) {
-                    builder = builder.connect_timeout(connect);
-                }
-                // The bytes of a loopback call stay on the machine, whatever the proxies.
-                if loopback || self.no_proxy {
-                    builder = builder.no_proxy();
-                } else if let Some(proxy) = proxy {
-                    builder = builder.proxy(proxy);
-                }
-                self.tls
-                    .apply(builder)?
-                    .build()
-                    .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?
-            }
+        let builder = self
+            .http
+            .unwrap_or_else(reqwest::Client::builder)
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match usable(self.timeouts.connect) {
+            Some(connect) => builder.connect_timeout(connect),
+            None => builder,
         };
+        // The bytes of a loopback call stay on the machine, whatever the proxies (`no_proxy`
+        // also clears any proxy a given builder had).
+        let builder = if loopback || self.no_proxy {
+            builder.no_proxy()
+        } else if let Some(proxy) = proxy {
+            builder.proxy(proxy)
+        } else {
+            builder
+        };
+        let http = self
+            .tls
+            .apply(builder)?
+            .build()
+            .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?;
         Ok(Client {
             shared: Arc::new(Shared { http, auth }),
             settings: Arc::new(Settings {
@@ -588,17 +560,6 @@ fn is_loopback(base: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
         None => false,
     }
-}
-
-/// Whether the environment's proxy settings, read as reqwest reads them, send requests for
-/// `base` to a proxy.
-fn environment_proxies(base: &Url) -> bool {
-    let Ok(uri) = base.as_str().parse() else {
-        return false;
-    };
-    hyper_util::client::proxy::matcher::Matcher::from_system()
-        .intercept(&uri)
-        .is_some()
 }
 
 /// Checks a proxy URL. Its error never quotes it: it may hold the proxy's password.
@@ -731,41 +692,6 @@ mod tests {
         assert!(matches!(crlf, Error::Config(_)));
         assert!(Client::builder().base_url("ftp://h.example/").build().is_err());
         assert!(Client::builder().base_url("not a url").build().is_err());
-    }
-
-    #[test]
-    fn an_injected_client_refuses_the_settings_it_would_ignore() {
-        let with = |b: ClientBuilder| {
-            b.base_url("https://h.example/")
-                .http_client(reqwest::Client::new())
-                .build()
-                .unwrap_err()
-                .to_string()
-        };
-        type Set = fn(ClientBuilder) -> ClientBuilder;
-        let cases: [(&str, Set); 4] = [
-            ("tls_built_in_root_certs", |b| b.tls_built_in_root_certs(false)),
-            ("tls_backend", |b| b.tls_backend(TlsBackend::Rustls)),
-            ("proxy", |b| b.proxy("http://proxy.example:3128")),
-            ("no_proxy", |b| b.no_proxy()),
-        ];
-        for (name, set) in cases {
-            let err = with(set(Client::builder()));
-            assert!(err.contains(&format!("ClientBuilder::{name} ")), "{err}");
-            assert!(err.contains("http_client"), "{err}");
-        }
-        #[cfg(any(feature = "rustls", feature = "native-tls"))]
-        {
-            let ca = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-            let cert = Certificate::from_der(ca.cert.der()).unwrap();
-            let err = with(Client::builder().add_root_certificate(cert));
-            assert!(err.contains("ClientBuilder::add_root_certificate "), "{err}");
-        }
-        Client::builder()
-            .base_url("https://h.example/")
-            .http_client(reqwest::Client::new())
-            .build()
-            .unwrap();
     }
 
     #[test]

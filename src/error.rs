@@ -887,8 +887,6 @@ pub enum TransportKind {
     Connect,
     /// The connection broke while sending or receiving.
     Io,
-    /// The server redirected to another origin, or redirected too often.
-    Redirect,
     /// The TLS handshake failed: the server's certificate is not trusted, has expired or names
     /// another host, or no protocol could be agreed. Nothing reached the server, and trying
     /// again would fail the same way, so it is not retried. A private CA is trusted with
@@ -938,7 +936,6 @@ impl fmt::Display for TransportError {
         let what = match self.kind {
             TransportKind::Connect => "could not connect",
             TransportKind::Io => "the connection failed",
-            TransportKind::Redirect => "redirect refused",
             TransportKind::Tls => "TLS handshake failed",
         };
         write!(f, "{}: {what}", self.target)?;

@@ -123,6 +123,7 @@ struct ReadmeDoctests;
 /// `reqwest` types that appear in this crate's API.
 pub use reqwest::{Method, StatusCode};
 
-/// The `reqwest` this crate is built on, for a client to pass to
-/// [`ClientBuilder::http_client`]: a `reqwest::Client` of another version is another type.
+/// The `reqwest` this crate is built on, for a builder to pass to
+/// [`ClientBuilder::http_client`]: a `reqwest::ClientBuilder` of another version is another
+/// type.
 pub use reqwest;

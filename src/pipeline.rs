@@ -509,14 +509,6 @@ impl<'c> Call<'c> {
                 .execute(request)
                 .await
                 .map_err(|e| self.transport(e))?;
-            if !same_origin(response.url(), &url) {
-                return Err(self.transport_error(
-                    TransportKind::Redirect,
-                    "the HTTP client followed a redirect to another origin itself; build it with \
-                     reqwest::redirect::Policy::none()"
-                        .into(),
-                ));
-            }
             let status = response.status();
             if status.is_success() {
                 let body = match read_body(&mut response, settings.max_response_bytes, false).await {
@@ -656,8 +648,6 @@ impl<'c> Call<'c> {
             TransportKind::Tls
         } else if e.is_connect() {
             TransportKind::Connect
-        } else if e.is_redirect() {
-            TransportKind::Redirect
         } else {
             TransportKind::Io
         };
@@ -665,15 +655,6 @@ impl<'c> Call<'c> {
             target: Target::clone(&self.target),
             kind,
             source: Box::new(e.without_url()),
-            attempts: 1,
-        }))
-    }
-
-    fn transport_error(&self, kind: TransportKind, message: String) -> Error {
-        Error::Transport(Box::new(TransportError {
-            target: Target::clone(&self.target),
-            kind,
-            source: message.into(),
             attempts: 1,
         }))
     }

@@ -740,13 +740,19 @@ fn faults() -> Vec<Fault> {
             write: false,
             requests: 1,
             attempts: 1,
-            script: |_, _| {
-                Arc::new(|_| {
+            // Diadoc's own spelling for Diadoc, the generic one for the others.
+            script: |service, _| {
+                let header = if service.name == "diadoc" {
+                    "X-Kontur-Dont-Retry"
+                } else {
+                    "Dont-Retry"
+                };
+                Arc::new(move |_| {
                     Action::Send(response(
                         "503 Service Unavailable",
                         "text/plain",
                         b"down",
-                        &[("X-Kontur-Dont-Retry", "True".into())],
+                        &[(header, "True".into())],
                     ))
                 })
             },

@@ -5,6 +5,7 @@ mod common;
 
 use common::text;
 use serde_json::json;
+use userapi::fake::Fake;
 use userapi::metabase::fake::{
     ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
     USER_EMAIL, USER_PASSWORD,
@@ -2109,4 +2110,105 @@ async fn a_password_change_under_login_credentials_keeps_the_new_password() {
     api.get_me().await.expect("a re-login with the new password");
     assert_eq!(*passwords.lock().unwrap(), ["0ld-Pass", "N3w-Pass"]);
     assert!(matches!(api.client().auth(), Auth::MetabaseLogin { .. }));
+}
+
+/// Writes whose repetition is not harmless are sent once, even when the server answers a 503
+/// (which a read would retry): a password change, a reactivation, a reset.
+#[tokio::test]
+async fn password_changes_reactivations_and_resets_are_sent_once_on_a_503() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(text(503, "busy"))
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let pw = Secret::new("N3w-password");
+    let errors = [
+        (
+            "PUT",
+            "/api/user/7/password",
+            api.change_password(7, &pw, Some(&Secret::new("0ld-password")))
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "PUT",
+            "/api/user/7/reactivate",
+            api.reactivate_user(7).await.map(|_| ()),
+        ),
+        (
+            "POST",
+            "/api/session/reset_password",
+            api.reset_password(&Secret::new("tok_1"), &pw).await.map(|_| ()),
+        ),
+    ];
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 3, "one request each: {sent:?}");
+    for ((verb, route, result), request) in errors.into_iter().zip(&sent) {
+        let err = result.unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(503), "{route}");
+        assert_eq!(err.attempts(), 1, "{route}");
+        assert_eq!((request.method.as_str(), request.url.path()), (verb, route));
+    }
+}
+
+/// The fake refuses group managers (an Enterprise feature) with a 400 on the memberships,
+/// whether asked in a membership or at the top level, and changes nothing.
+#[tokio::test]
+async fn fake_refuses_group_managers_and_changes_nothing() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    let before = admin.get_user(2).await.unwrap();
+    let update = UserUpdate::new().groups(vec![
+        GroupMembership::new(ALL_USERS_GROUP),
+        GroupMembership::new(ANALYSTS_GROUP).manager(true),
+    ]);
+    let err = admin.update_user(2, &update).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err:?}");
+    assert_eq!(err.field_errors()[0].field(), "user_group_memberships");
+    let err = admin
+        .request(userapi::Method::PUT, &["api", "user", "2"])
+        .json(&json!({"is_group_manager": true}))
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err:?}");
+    assert_eq!(err.field_errors()[0].field(), "user_group_memberships");
+    let after = admin.get_user(2).await.unwrap();
+    assert_eq!(after.user_group_memberships, before.user_group_memberships);
+}
+
+/// Under `Auth::metabase_login`, a session the server ended and a password that no longer
+/// works: the read is refused, the one re-login fails, and the call ends with the login's
+/// error. No loop, and no replay.
+#[tokio::test]
+async fn a_failed_re_login_ends_the_call_with_the_login_error() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let user = fake
+        .api_with(Auth::metabase_login(USER_EMAIL, USER_PASSWORD))
+        .unwrap();
+    let me = user.get_me().await.unwrap();
+    // An admin sets a new password: the server ends every session of the user.
+    let admin = session_of(&fake, ADMIN_EMAIL);
+    admin
+        .change_password(me.id, &Secret::new("Someone-else-s-1"), None)
+        .await
+        .unwrap();
+    fake.clear_requests();
+    let err = user.get_me().await.unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    assert_eq!(err.target().unwrap().path(), "/api/session", "the login's error");
+    assert!(!format!("{err} {err:?}").contains(USER_PASSWORD));
+    let seen: Vec<(String, String)> = fake
+        .received_requests()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("GET".to_owned(), "/api/user/current".to_owned()),
+            ("POST".to_owned(), "/api/session".to_owned()),
+        ]
+    );
 }

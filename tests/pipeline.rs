@@ -647,6 +647,11 @@ async fn metabase_login_logs_in_once_lazily_and_again_once_for_all_on_expiry() {
     );
     client.metabase().get_me().await.unwrap();
     assert_eq!(count(&server, "POST", "/api/session").await, 1);
+    assert_eq!(
+        count(&server, "GET", "/api/user/current").await,
+        1,
+        "no probe before the call"
+    );
     // session-0 has expired: 16 concurrent calls are refused, one login serves them all.
     let calls: Vec<_> = (0..16)
         .map(|_| {
@@ -661,6 +666,11 @@ async fn metabase_login_logs_in_once_lazily_and_again_once_for_all_on_expiry() {
         count(&server, "POST", "/api/session").await,
         2,
         "one re-login for all"
+    );
+    assert_eq!(
+        count(&server, "GET", "/api/user/current").await,
+        1 + 16 + 16,
+        "each call: refused once, replayed once"
     );
     let logins: Vec<serde_json::Value> = requests(&server)
         .await
@@ -693,17 +703,115 @@ async fn a_failed_metabase_login_ends_the_call_with_its_error_and_no_loop() {
     assert_eq!(count(&server, "GET", "/api/user/current").await, 0);
 }
 
+/// A login that fails is not tried again by every call that was waiting for it: 16
+/// concurrent first calls with a wrong password cost one login (Metabase throttles failed
+/// logins per user), and every call ends with an authentication error.
+#[tokio::test]
+async fn a_failed_login_is_shared_by_the_calls_that_waited_for_it() {
+    let server = login_server("s3cret-Pass").await;
+    let client = common::client(&server, Auth::metabase_login("ada@example.com", "wrong-Pass1"));
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let api = client.metabase();
+            tokio::spawn(async move { api.get_me().await })
+        })
+        .collect();
+    for c in calls {
+        let err = c.await.unwrap().unwrap_err();
+        assert!(err.is_auth(), "{err:?}");
+        assert!(err.to_string().contains("did not match stored password"), "{err}");
+        assert!(!format!("{err} {err:?}").contains("wrong-Pass1"));
+    }
+    assert_eq!(
+        count(&server, "POST", "/api/session").await,
+        1,
+        "one login for all"
+    );
+    assert_eq!(count(&server, "GET", "/api/user/current").await, 0);
+    // A later call tries again: the failure is not kept.
+    client.metabase().get_me().await.unwrap_err();
+    assert_eq!(count(&server, "POST", "/api/session").await, 2);
+}
+
+/// The same for a token provider whose refresh fails: 16 concurrent 401s cost one refresh.
+#[tokio::test]
+async fn a_failed_refresh_is_shared_by_the_calls_that_waited_for_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(401, r#"{"detail":"Could not validate credentials"}"#))
+        .mount(&server)
+        .await;
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Barrier::new(16));
+    let (r, g) = (Arc::clone(&refreshes), Arc::clone(&gate));
+    let auth = Auth::provider(move |refresh| {
+        let (r, g) = (Arc::clone(&r), Arc::clone(&g));
+        async move {
+            if refresh {
+                r.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                return Err("the identity provider is down".into());
+            }
+            g.wait().await;
+            Ok(Secret::new("old"))
+        }
+    });
+    let client = common::client(&server, auth);
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let api = client.rounds();
+            tokio::spawn(async move { api.get_me().await })
+        })
+        .collect();
+    for c in calls {
+        let err = c.await.unwrap().unwrap_err();
+        assert!(err.is_auth(), "{err:?}");
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("the identity provider is down"), "{err}");
+    }
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1, "one refresh for all");
+    assert_eq!(requests(&server).await.len(), 16, "no replay");
+}
+
+/// A write refused with 401 under `Auth::metabase_login` is not replayed (it is not safe to
+/// repeat); the next read logs in again and succeeds.
+#[tokio::test]
+async fn a_write_refused_under_metabase_login_is_not_replayed() {
+    let server = login_server("s3cret-Pass").await;
+    Mock::given(method("PUT"))
+        .and(path("/api/user/1/reactivate"))
+        .respond_with(common::text(401, "Unauthenticated"))
+        .mount(&server)
+        .await;
+    let client = common::client(&server, Auth::metabase_login("ada@example.com", "s3cret-Pass"));
+    client.metabase().get_me().await.unwrap();
+    // session-0 has expired: the write is refused and ends there.
+    let err = client.metabase().reactivate_user(1).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err:?}");
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(count(&server, "PUT", "/api/user/1/reactivate").await, 1);
+    assert_eq!(
+        count(&server, "POST", "/api/session").await,
+        1,
+        "no login for a write"
+    );
+    // A read logs in again once and goes through.
+    client.metabase().get_me().await.unwrap();
+    assert_eq!(count(&server, "POST", "/api/session").await, 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Redirects with a client the user built
 // ---------------------------------------------------------------------------------------------
 
-/// An injected `reqwest::Client` that follows redirects itself is caught, and one built with
-/// `Policy::none()` gets the pipeline's same-origin rule.
+/// A `reqwest::ClientBuilder` of the user's, left with reqwest's default redirect policy
+/// (follow up to 10, anywhere), still gets the pipeline's same-origin rule: neither the key
+/// nor a login's password reaches another origin.
 #[tokio::test]
-async fn injected_clients_keep_the_same_origin_rule() {
+async fn a_users_reqwest_builder_keeps_the_same_origin_rule() {
     let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(json(200, r#"{"id": 1}"#))
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json(200, r#"{"id": "stolen"}"#))
         .mount(&elsewhere)
         .await;
     let home = MockServer::start().await;
@@ -714,39 +822,37 @@ async fn injected_clients_keep_the_same_origin_rule() {
         )
         .mount(&home)
         .await;
-
-    let followed = Client::builder()
-        .base_url(home.uri())
-        .auth(Auth::metabase_api_key("mb_key"))
-        .http_client(reqwest::Client::new())
-        .build()
-        .unwrap();
-    let err = followed.metabase().get_me().await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Redirect),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("Policy::none()"), "{err}");
-
-    let careful = Client::builder()
-        .base_url(home.uri())
-        .auth(Auth::metabase_api_key("mb_key"))
-        .http_client(
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/api/session", elsewhere.uri())),
         )
+        .mount(&home)
+        .await;
+    let client = Client::builder()
+        .base_url(home.uri())
+        .auth(Auth::metabase_api_key("mb_key"))
+        .http_client(reqwest::Client::builder())
         .build()
         .unwrap();
-    let before = requests(&elsewhere).await.len();
-    let err = careful.metabase().get_me().await.unwrap_err();
-    assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
+    let err = client.metabase().get_me().await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(302), "{err:?}");
+    let anonymous = Client::builder()
+        .base_url(home.uri())
+        .http_client(reqwest::Client::builder())
+        .build()
+        .unwrap();
+    let err = anonymous
+        .metabase()
+        .login("ada@example.com", &Secret::new("s3cret-Pass"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(307), "{err:?}");
     assert_eq!(
         requests(&elsewhere).await.len(),
-        before,
+        0,
         "nothing reached the other origin"
     );
+    assert_eq!(requests(&home).await.len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

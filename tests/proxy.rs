@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use userapi::{Client, ClientBuilder, Error, RetryPolicy};
+use userapi::{Client, ClientBuilder, RetryPolicy};
 
 const TOKEN: &str = "loopback-only-token";
 const PROXY_VARS: [&str; 8] = [
@@ -292,48 +292,36 @@ async fn no_proxy_ignores_the_environment() {
     assert_eq!(target.heads().len(), 1);
 }
 
-/// A client given to `http_client` may send a loopback call through the environment's proxy,
-/// so credentials over plain http to loopback are refused then, unless the user opts in.
+/// A `reqwest::ClientBuilder` given to `http_client` with a proxy of its own, or under an
+/// environment that names one: a loopback call still goes straight to the target, while a
+/// call for another host takes the builder's proxy (the control).
 #[tokio::test]
-async fn an_injected_client_with_an_environment_proxy_is_refused_credentials_over_http() {
-    let base = "http://127.0.0.1:9/api/";
-    let injected = || userapi::reqwest::Client::builder().no_proxy().build().unwrap();
-    let proxy = "http://127.0.0.1:3128";
+async fn a_users_builder_never_sends_loopback_calls_to_its_proxy() {
+    let proxy = Recorder::start().await;
+    let target = Recorder::start().await;
+    let base = format!("http://127.0.0.1:{}/api/", target.port);
+    let with_proxy =
+        || userapi::reqwest::Client::builder().proxy(userapi::reqwest::Proxy::all(proxy.url()).unwrap());
+    let c = with_env(&[("HTTP_PROXY", &proxy.url())], || {
+        client(&base).http_client(with_proxy()).build()
+    })
+    .unwrap();
+    get_me(&c).await;
+    assert_direct(&target, &proxy, "a user's builder with a proxy");
 
-    let err = with_env(&[("http_proxy", proxy)], || {
-        client(base).http_client(injected()).build().unwrap_err()
-    });
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-    let text = err.to_string();
-    assert!(
-        text.contains("proxy") && text.contains("allow_insecure_http"),
-        "{text}"
-    );
-
-    with_env(&[("ALL_PROXY", proxy)], || {
-        client(base).http_client(injected()).build().unwrap_err();
-        // Opting in, sending no credentials, or https: nothing to refuse.
-        client(base)
-            .http_client(injected())
+    let other = with_env(&[], || {
+        client("http://api.example.invalid/api/")
             .allow_insecure_http(true)
+            .http_client(with_proxy())
             .build()
-            .unwrap();
-        Client::builder()
-            .base_url(base)
-            .http_client(injected())
-            .build()
-            .unwrap();
-        client("https://127.0.0.1:9/api/")
-            .http_client(injected())
-            .build()
-            .unwrap();
-    });
-    // NO_PROXY exempts the host, or no proxy is set: fine.
-    with_env(
-        &[("HTTP_PROXY", proxy), ("NO_PROXY", "localhost,127.0.0.1")],
-        || {
-            client(base).http_client(injected()).build().unwrap();
-        },
+    })
+    .unwrap();
+    get_me(&other).await;
+    let heads = proxy.heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(
+        heads[0].starts_with("POST http://api.example.invalid/api/user/get "),
+        "{}",
+        heads[0]
     );
-    with_env(&[], || client(base).http_client(injected()).build().unwrap());
 }

@@ -366,19 +366,26 @@ async fn another_ca_does_not_help() {
     }
 }
 
-/// A client built with the re-exported reqwest is accepted by `http_client` (a reqwest of
-/// another version would be another type) and keeps its own TLS settings.
+/// A builder made with the re-exported reqwest is accepted by `http_client` (a reqwest of
+/// another version would be another type); its own TLS settings and the crate's compose.
 #[tokio::test]
-async fn an_injected_client_from_the_reexported_reqwest() {
+async fn a_users_builder_from_the_reexported_reqwest() {
     let pki = pki();
     let server = TlsServer::start(&pki).await;
-    let http = userapi::reqwest::Client::builder()
-        .tls_certs_only([userapi::reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap()])
-        .redirect(userapi::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let client = builder(&server).http_client(http).build().unwrap();
+    let ca = || userapi::reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap();
+    // The root on the user's builder.
+    let own = userapi::reqwest::Client::builder().tls_certs_only([ca()]);
+    let client = builder(&server).http_client(own).build().unwrap();
     let me = client.novaconnect().get_me().await.unwrap();
     assert_eq!(me.first_name.as_deref(), Some("A"));
-    assert_one_h2_call("injected", &server);
+    assert_one_h2_call("the builder's root", &server);
+    // The root through `add_root_certificate` on a plain builder of the user's.
+    let server = TlsServer::start(&pki).await;
+    let client = builder(&server)
+        .http_client(userapi::reqwest::Client::builder())
+        .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    client.novaconnect().get_me().await.unwrap();
+    assert_one_h2_call("add_root_certificate", &server);
 }
