@@ -721,19 +721,29 @@ pub(crate) fn noting_secrets<T>(write: impl FnOnce() -> T) -> (T, Vec<Secret>) {
 
 /// Replaces every occurrence of the secrets a request sent (as they are, JSON-escaped, and
 /// percent-encoded) with [`REDACTED`] in what the server answered, before an error keeps it.
+/// A JSON string that spells a secret with `\u` escapes is rewritten with the secret
+/// replaced, and a body cut in the middle of a secret loses the cut start too.
 pub(crate) struct Redactor {
     /// Longest first, so that an escaped form is replaced whole.
     needles: Vec<Vec<u8>>,
+    /// The secrets as they are, for matching decoded JSON strings.
+    raw: Vec<String>,
 }
+
+/// The shortest start of a secret that a cut body loses: shorter ones say too little to
+/// matter, and would make every body that ends in a common letter look like a leak.
+const CUT_SECRET_MIN: usize = 4;
 
 impl Redactor {
     pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
         let mut needles: Vec<Vec<u8>> = Vec::new();
+        let mut raws = Vec::new();
         for secret in secrets {
             let raw = secret.expose();
             if raw.is_empty() {
                 continue;
             }
+            raws.push(raw.to_owned());
             needles.push(raw.as_bytes().to_vec());
             if let Ok(json) = serde_json::to_string(raw) {
                 needles.push(json.as_bytes()[1..json.len() - 1].to_vec());
@@ -749,7 +759,7 @@ impl Redactor {
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Redactor { needles }
+        Redactor { needles, raw: raws }
     }
 
     /// Whether `haystack` holds any secret.
@@ -759,19 +769,97 @@ impl Redactor {
 
     /// The bytes with every secret replaced (the same buffer when there is none).
     pub(crate) fn bytes(&self, input: bytes::Bytes) -> bytes::Bytes {
+        let escaped = self.unicode_escapes(&input);
+        let input = escaped.map_or(input, bytes::Bytes::from);
         if !self.found_in(&input) {
             return input;
         }
         self.replace_all(&input).into()
     }
 
+    /// The bytes of a body cut at a limit, with every secret replaced, and the end replaced
+    /// too when it is the start of a secret (at least [`CUT_SECRET_MIN`] bytes of it).
+    pub(crate) fn cut_bytes(&self, input: bytes::Bytes) -> bytes::Bytes {
+        let input = self.bytes(input);
+        let cut = self
+            .needles
+            .iter()
+            .filter_map(|n| {
+                (CUT_SECRET_MIN..n.len().min(input.len() + 1))
+                    .rev()
+                    .find(|&k| input.ends_with(&n[..k]))
+            })
+            .max();
+        match cut {
+            Some(k) => {
+                let mut out = input[..input.len() - k].to_vec();
+                out.extend_from_slice(REDACTED.as_bytes());
+                out.into()
+            }
+            None => input,
+        }
+    }
+
     /// The text with every secret replaced.
     pub(crate) fn string(&self, input: &mut String) {
+        if let Some(out) = self.unicode_escapes(input.as_bytes()) {
+            *input = String::from_utf8_lossy(&out).into_owned();
+        }
         if !self.found_in(input.as_bytes()) {
             return;
         }
         let out = self.replace_all(input.as_bytes());
         *input = String::from_utf8_lossy(&out).into_owned();
+    }
+
+    /// `None` when no JSON string literal in `input` spells a secret with `\u` escapes;
+    /// otherwise the bytes with each such literal decoded, the secret replaced, and written
+    /// back as JSON.
+    fn unicode_escapes(&self, input: &[u8]) -> Option<Vec<u8>> {
+        if self.raw.is_empty() || find(input, b"\\u", 0).is_none() {
+            return None;
+        }
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        let mut i = 0;
+        while i < input.len() {
+            if input[i] != b'"' {
+                i += 1;
+                continue;
+            }
+            // A literal: up to the next quote that no backslash escapes.
+            let start = i;
+            let mut j = i + 1;
+            let mut has_u = false;
+            while j < input.len() && input[j] != b'"' {
+                if input[j] == b'\\' {
+                    has_u |= input.get(j + 1) == Some(&b'u');
+                    j += 1;
+                }
+                j += 1;
+            }
+            if j >= input.len() {
+                break;
+            }
+            let literal = &input[start..=j];
+            if has_u
+                && let Ok(decoded) = serde_json::from_slice::<String>(literal)
+                && self.raw.iter().any(|s| decoded.contains(s.as_str()))
+            {
+                let mut clean = decoded;
+                for secret in &self.raw {
+                    clean = clean.replace(secret.as_str(), REDACTED);
+                }
+                let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len()));
+                buf.extend_from_slice(&input[copied..start]);
+                buf.extend_from_slice(serde_json::to_string(&clean).unwrap_or_default().as_bytes());
+                copied = j + 1;
+            }
+            i = j + 1;
+        }
+        let mut out = out?;
+        out.extend_from_slice(&input[copied..]);
+        Some(out)
     }
 
     pub(crate) fn option(&self, input: &mut Option<String>) {
@@ -887,6 +975,37 @@ pub(crate) fn base64url_decode(input: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unicode_escaped_secrets_are_found_in_json_strings_only_where_they_are() {
+        let secret = Secret::new("tok-abc-123");
+        let r = Redactor::new([&secret]);
+        let redact = |s: &str| String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap();
+        // Escaped in part or whole, with an escaped quote before it in the same string.
+        assert_eq!(
+            redact(r#"{"a": "say \"hi\" tok\u002dabc\u002d123!", "b": "\u00e9"}"#),
+            r#"{"a": "say \"hi\" <redacted>!", "b": "\u00e9"}"#
+        );
+        assert_eq!(redact(r#"["\u0074\u006f\u006b-abc-123"]"#), r#"["<redacted>"]"#);
+        // Other escaped strings, keys and an unterminated literal stay as they were.
+        let other = r#"{"\u0074ok": "\u0041", "x": "tok-abc-12"#;
+        assert_eq!(redact(other), other);
+        // Plain text is left to the byte search.
+        assert_eq!(redact("token tok-abc-123 rejected"), "token <redacted> rejected");
+    }
+
+    #[test]
+    fn a_cut_body_loses_the_start_of_a_secret_it_ends_with() {
+        let secret = Secret::new("tok-abc-123");
+        let r = Redactor::new([&secret]);
+        let cut = |s: &'static str| r.cut_bytes(bytes::Bytes::from_static(s.as_bytes()));
+        assert_eq!(&cut("xx tok-a")[..], b"xx <redacted>");
+        assert_eq!(&cut("xx tok-abc-12")[..], b"xx <redacted>");
+        // Shorter than CUT_SECRET_MIN: kept; a whole secret is replaced as usual.
+        assert_eq!(&cut("xx tok")[..], b"xx tok");
+        assert_eq!(&cut("xx tok-abc-123")[..], b"xx <redacted>");
+        assert_eq!(&cut("tok-")[..], b"<redacted>");
+    }
 
     #[test]
     fn secret_never_prints() {

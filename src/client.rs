@@ -280,19 +280,29 @@ impl IntoBaseUrl for &str {
     }
 }
 
-/// The URL text with anything between `//` and `@` in its authority replaced, so that an
-/// error never repeats a password written into a URL.
+/// The URL text with everything between its scheme and its last `@` replaced, so that an
+/// error never repeats a password written into a URL, however it is spelled (`http:u:p@h`,
+/// `http:/u:p@h`, a raw `/`, `?`, `#` or `@` in the password). An `@` later in the path hides
+/// more than the userinfo, which is the safe side.
 fn without_userinfo(url: &str) -> String {
-    let Some(start) = url.find("//").map(|i| i + 2) else {
+    let Some(at) = url.rfind('@') else {
         return url.to_owned();
     };
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..authority_end].rfind('@') {
-        Some(at) => format!("{}{}{}", &url[..start], crate::auth::REDACTED, &url[start + at..]),
-        None => url.to_owned(),
-    }
+    let scheme_end = url
+        .find(':')
+        .filter(|&i| {
+            url[..i].starts_with(|c: char| c.is_ascii_alphabetic())
+                && url[..i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        })
+        .map_or(0, |i| i + 1);
+    let slashes = url[scheme_end..]
+        .bytes()
+        .take_while(|b| matches!(b, b'/' | b'\\'))
+        .count();
+    let start = (scheme_end + slashes).min(at);
+    format!("{}{}{}", &url[..start], crate::auth::REDACTED, &url[at..])
 }
 
 impl IntoBaseUrl for String {
@@ -692,6 +702,32 @@ mod tests {
         assert!(matches!(crlf, Error::Config(_)));
         assert!(Client::builder().base_url("ftp://h.example/").build().is_err());
         assert!(Client::builder().base_url("not a url").build().is_err());
+    }
+
+    /// A base URL that does not parse never repeats a password, however the URL is spelled:
+    /// no slashes after the scheme, one slash, a raw `/`, `?`, `#` or `@` in the password.
+    #[test]
+    fn unparsable_base_urls_never_print_their_password() {
+        for bad in [
+            "https://user:hunter2@h.example:99999/",
+            "http:user:hunter2@h.example:99999/",
+            "https:/user:hunter2@h.example:99999",
+            "https://u:pa/hunter2@h.example:99999",
+            "https://u:pa?hunter2@h.example:99999",
+            "https://u:pa#hunter2@h.example:99999",
+            "https://u:hunter2@x@h.example:99999/",
+            "https:\\\\u:hunter2@h.example:99999",
+            "user:hunter2@h.example:99999",
+        ] {
+            let err = Client::builder().base_url(bad).build().unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{bad}: {err:?}");
+            assert!(!err.to_string().contains("hunter2"), "{bad}: {err}");
+            assert!(!format!("{err:?}").contains("hunter2"), "{bad}: {err:?}");
+            // What is left of the URL still says what was wrong with it.
+            if !bad.starts_with("user:") {
+                assert!(err.to_string().contains("@h.example:99999"), "{bad}: {err}");
+            }
+        }
     }
 
     #[test]

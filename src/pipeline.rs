@@ -595,7 +595,11 @@ impl<'c> Call<'c> {
         let secrets = self.secrets(credential);
         let redactor = Redactor::new(&secrets);
         redactor.headers(headers);
-        let body = redactor.bytes(body);
+        let body = if body_truncated {
+            redactor.cut_bytes(body)
+        } else {
+            redactor.bytes(body)
+        };
         let content_type = headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -772,13 +776,15 @@ impl RawResponse {
 
     /// A decode error about this response.
     pub(crate) fn decode_failure(&self, field_path: String, message: String) -> Error {
+        let redactor = Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets));
         let excerpt = (!self.secret && !self.body.is_empty()).then(|| {
             let mut text = String::from_utf8_lossy(&self.body).into_owned();
-            Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).string(&mut text);
+            redactor.string(&mut text);
             text.chars().take(EXCERPT_CHARS).collect()
         });
-        let mut message = message;
-        Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).string(&mut message);
+        let (mut message, mut field_path) = (message, field_path);
+        redactor.string(&mut message);
+        redactor.string(&mut field_path);
         Error::Decode(Box::new(DecodeError {
             target: Target::clone(&self.target),
             status: self.status,

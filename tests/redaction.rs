@@ -160,6 +160,10 @@ fn assert_clean(err: &Error, secrets: &[&str], cell: &str) {
     let mut shown = format!("{err}\n{err:?}");
     if let Some(http) = err.http() {
         shown.push_str(&http.body_text());
+        // The body as JSON, its `\u` escapes decoded.
+        if let Some(json) = http.body_json() {
+            shown.push_str(&json.to_string());
+        }
         for value in http.headers().values() {
             shown.push_str(&String::from_utf8_lossy(value.as_bytes()));
         }
@@ -173,6 +177,7 @@ fn assert_clean(err: &Error, secrets: &[&str], cell: &str) {
     }
     if let Error::Decode(d) = err {
         shown.push_str(d.excerpt().unwrap_or(""));
+        shown.push_str(d.field_path());
     }
     for secret in secrets {
         assert!(!shown.contains(secret), "{cell}: a secret shows in\n{shown}");
@@ -351,4 +356,46 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
         );
         assert_clean(&err, &[PW, OLD], name);
     }
+}
+
+/// An error body cut at the kept limit in the middle of an echoed token keeps no part of it
+/// long enough to matter: the cut start of the token is redacted too.
+#[tokio::test]
+async fn a_token_cut_at_the_error_body_limit_leaves_no_part_behind() {
+    let server = MockServer::start().await;
+    let body = format!("{}{TOKEN}", "x".repeat(90));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(400).set_body_raw(body, "text/plain"))
+        .mount(&server)
+        .await;
+    for keep in [94, 95, 100, 110] {
+        let client = Client::builder()
+            .base_url(server.uri())
+            .auth(Auth::bearer(TOKEN))
+            .max_error_body_bytes(keep)
+            .build()
+            .unwrap();
+        let err = client.novaconnect().get_me().await.unwrap_err();
+        let text = err.http().unwrap().body_text().into_owned();
+        let cut = &TOKEN[..keep - 90];
+        assert!(!text.contains(cut), "{keep}: {text}");
+        assert!(text.ends_with(REDACTED), "{keep}: {text}");
+        assert!(!format!("{err} {err:?}").contains(cut), "{keep}");
+    }
+}
+
+/// A success body that does not decode and quotes the token in a map key: the field path of
+/// the decode error does not show it.
+#[tokio::test]
+async fn a_decode_errors_field_path_never_shows_a_token() {
+    let server = MockServer::start().await;
+    let body = format!(r#"{{"id": 1, "login_attributes": {{"{TOKEN}": {{"x": [}}}}}}"#);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+        .mount(&server)
+        .await;
+    let client = common::client(&server, Auth::metabase_session(TOKEN));
+    let err = client.metabase().get_me().await.unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err:?}");
+    assert_clean(&err, &[TOKEN], "field path");
 }
