@@ -1385,4 +1385,154 @@ mod tests {
         assert_eq!(s, "bad\\n2026-01-01 INFO admin logged in\\u{1b}[2J\\u{202e}x");
         assert_eq!(Escaped("plain ё").to_string(), "plain ё");
     }
+
+    /// Server text that would forge a log line, clear a terminal and reverse what follows.
+    const HOSTILE: &str = "bad\n2026-01-01 INFO admin logged in\x1b[2J\u{202e}";
+    /// How [`HOSTILE`] shows once escaped.
+    const HOSTILE_SHOWN: &str = "bad\\n2026-01-01 INFO admin logged in\\u{1b}[2J\\u{202e}";
+
+    /// No raw control character of [`HOSTILE`] in `shown`.
+    fn assert_no_raw(shown: &str) {
+        for raw in ['\n', '\x1b', '\u{202e}'] {
+            assert!(!shown.contains(raw), "raw {raw:?} in {shown:?}");
+        }
+    }
+
+    /// No raw control character of [`HOSTILE`] in `shown`, and its escaped form `times` times.
+    fn assert_escaped(shown: &str, times: usize) {
+        assert_no_raw(shown);
+        assert_eq!(shown.matches(HOSTILE_SHOWN).count(), times, "{shown:?}");
+    }
+
+    #[test]
+    fn field_errors_show_escaped_field_names_and_messages() {
+        let mut fields = ServiceError::default();
+        fields.push_field(HOSTILE, HOSTILE);
+        fields.push_field("email", HOSTILE);
+        fields.push_field(HOSTILE, "taken");
+        // The first field error as the message, shown once: `…: field: message; …`.
+        let mut inline = fields.clone();
+        inline.message_from_first_field();
+        assert!(inline.message_is_first_field);
+        assert_escaped(&http_error(inline, "{}").to_string(), 4);
+        // After a message of its own, in parentheses.
+        let mut with_message = fields;
+        with_message.set_message("validation failed");
+        let shown = http_error(with_message, "{}").to_string();
+        assert_escaped(&shown, 4);
+        assert!(shown.contains(&format!("; email: {HOSTILE_SHOWN};")), "{shown}");
+    }
+
+    #[test]
+    fn the_service_code_and_message_show_escaped() {
+        // Read from the body as the pipeline reads it.
+        let body = serde_json::json!({"code": HOSTILE, "message": HOSTILE}).to_string();
+        let service = parse("application/json", &body);
+        assert_eq!(
+            (service.code(), service.message()),
+            (Some(HOSTILE), Some(HOSTILE))
+        );
+        assert_escaped(&Error::Http(Box::new(http_error(service, &body))).to_string(), 2);
+        // A code alone.
+        let mut service = ServiceError::default();
+        service.set_message("refused");
+        service.code = Some(HOSTILE.into());
+        let shown = http_error(service, "{}").to_string();
+        assert_escaped(&shown, 1);
+        assert!(shown.ends_with(&format!(" [code {HOSTILE_SHOWN}]")), "{shown}");
+    }
+
+    #[test]
+    fn an_error_bodys_content_type_shows_escaped() {
+        // No message and no field errors: the body is described by its type.
+        let mut e = http_error(ServiceError::default(), "\x01\x02");
+        e.content_type = Some(HOSTILE.into());
+        assert_escaped(&e.to_string(), 1);
+    }
+
+    #[test]
+    fn the_trace_id_never_shows_raw() {
+        // `Display` leaves the trace id out today; if it ever shows it, escaped.
+        let mut service = ServiceError::default();
+        service.set_message("refused");
+        service.trace_id = Some(HOSTILE.into());
+        let e = http_error(service, "{}");
+        assert_eq!(e.service().trace_id(), Some(HOSTILE));
+        assert_no_raw(&e.to_string());
+    }
+
+    #[test]
+    fn an_api_errors_message_shows_escaped() {
+        let e = ApiError {
+            target: Target::new(Method::GET, "/api/v1/users", "/api/v1/users"),
+            http_status: StatusCode::OK,
+            code: -1,
+            message: Some(HOSTILE.into()),
+            attempts: 1,
+        };
+        let shown = Error::Api(Box::new(e)).to_string();
+        assert_escaped(&shown, 1);
+        assert_eq!(
+            shown,
+            format!("GET /api/v1/users: service error code -1: {HOSTILE_SHOWN} (HTTP 200 OK)")
+        );
+    }
+
+    fn decode_error() -> DecodeError {
+        DecodeError {
+            target: Target::new(Method::GET, "/api/user", "/api/user"),
+            status: StatusCode::OK,
+            field_path: "data[0].email".into(),
+            message: "invalid type: integer `1`, expected a string".into(),
+            content_type: Some("application/json".into()),
+            excerpt: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_decode_errors_field_path_message_content_type_and_excerpt_show_escaped() {
+        let mut e = decode_error();
+        e.field_path = format!("data[0].{HOSTILE}");
+        assert_escaped(&e.to_string(), 1);
+        assert!(e.to_string().contains(&format!("at `data[0].{HOSTILE_SHOWN}`")));
+
+        let mut e = decode_error();
+        e.message = format!("unknown variant `{HOSTILE}`");
+        assert_escaped(&e.to_string(), 1);
+
+        let mut e = decode_error();
+        e.content_type = Some(HOSTILE.into());
+        assert_escaped(&e.to_string(), 1);
+
+        let mut e = decode_error();
+        e.excerpt = Some(format!("{{\"id\": \"{HOSTILE}\""));
+        let shown = Error::Decode(Box::new(e)).to_string();
+        assert_escaped(&shown, 1);
+    }
+
+    #[test]
+    fn a_protocol_errors_message_shows_escaped() {
+        for status in [Some(StatusCode::OK), None] {
+            let e = ProtocolError {
+                target: Target::new(Method::POST, "/api/session", "/api/session"),
+                status,
+                message: format!("the session id {HOSTILE} is not usable"),
+                attempts: 1,
+            };
+            assert_escaped(&Error::Protocol(Box::new(e)).to_string(), 1);
+        }
+    }
+
+    #[test]
+    fn auth_input_and_config_messages_show_escaped() {
+        let target = Target::new(Method::GET, "/users/me", "/users/me");
+        for e in [
+            Error::auth(&target, HOSTILE, None),
+            Error::invalid_input("rounds::get_user", HOSTILE),
+            Error::config(HOSTILE),
+        ] {
+            assert_escaped(&e.to_string(), 1);
+        }
+    }
 }

@@ -2212,3 +2212,161 @@ async fn a_failed_re_login_ends_the_call_with_the_login_error() {
         ]
     );
 }
+
+/// Every user the stream yields and the error that ended it, within a few seconds: a pager
+/// that loops fails the test instead of hanging it.
+async fn drain_within_seconds(
+    stream: &mut userapi::Pager<userapi::metabase::User>,
+) -> (Vec<u64>, Option<Error>) {
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        let mut ids = Vec::new();
+        while let Some(user) = stream.next().await {
+            match user {
+                Ok(u) => ids.push(u.id),
+                Err(e) => return (ids, Some(e)),
+            }
+        }
+        (ids, None)
+    })
+    .await
+    .expect("the stream ends within 5 s")
+}
+
+/// The query strings of the requests the server received, in the order they came.
+async fn queries(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.query().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_paging_and_echoes_nothing_ends_the_stream_after_two_requests() {
+    // The same full page every time, whatever `offset` and `limit` say, with the paging keys
+    // null, absent, or (an old server's shape) no envelope at all.
+    let users = json!([{"id": 1}, {"id": 2}, {"id": 3}]);
+    for body in [
+        json!({"data": users, "total": null, "offset": null, "limit": null}),
+        json!({"data": users}),
+        users.clone(),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/api/user"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+            .mount(&server)
+            .await;
+        let mut stream = api(&server).users(ListUsers::new().limit(3));
+        let (ids, err) = drain_within_seconds(&mut stream).await;
+        assert_eq!(ids, [1, 2, 3], "{body}: the first page once, nothing repeated");
+        let err = err.unwrap_or_else(|| panic!("{body}: the stream ended without an error"));
+        assert!(matches!(err, Error::Protocol(_)), "{body}: {err:?}");
+        assert!(
+            err.to_string()
+                .contains("the page at offset 3 repeats the page before it"),
+            "{body}: {err}"
+        );
+        assert!(stream.next().await.is_none(), "{body}");
+        // Without a total, one page ahead: the first page, then the one that repeats it.
+        assert_eq!(
+            queries(&server).await,
+            ["limit=3&offset=0", "limit=3&offset=3"],
+            "{body}"
+        );
+        assert_eq!(stream.total(), None, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_paging_with_a_total_but_no_offset_ends_the_stream() {
+    // A total is told but `offset` is not echoed: the pager cannot rely on the echo.
+    let body =
+        json!({"data": [{"id": 1}, {"id": 2}, {"id": 3}], "total": 100, "offset": null, "limit": null});
+    // One page at a time: exactly the first page and the one that repeats it.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(3)).concurrency(1);
+    let (ids, err) = drain_within_seconds(&mut stream).await;
+    assert_eq!(ids, [1, 2, 3]);
+    let err = err.expect("an error ends the stream");
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.to_string().contains("repeats the page before it"), "{err}");
+    assert_eq!(queries(&server).await, ["limit=3&offset=0", "limit=3&offset=3"]);
+
+    // With read-ahead: the first page alone, then at most six at once; the first of those
+    // ends the stream and cancels the rest (which may or may not have gone out).
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(3));
+    let (ids, err) = drain_within_seconds(&mut stream).await;
+    assert_eq!(ids, [1, 2, 3]);
+    let err = err.expect("an error ends the stream");
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(stream.next().await.is_none());
+    let sent = queries(&server).await;
+    assert!((2..=7).contains(&sent.len()), "{sent:?}");
+    assert_eq!(sent[0], "limit=3&offset=0");
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_limit_on_the_first_page_gives_the_whole_list_in_one_request() {
+    // More than asked for on the first page: that is the whole list, and nothing more is asked.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": 1}, {"id": 2}, {"id": 3}, {"id": 4}, {"id": 5}]})),
+        )
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(2));
+    let (ids, err) = drain_within_seconds(&mut stream).await;
+    assert_eq!(ids, [1, 2, 3, 4, 5]);
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(queries(&server).await, ["limit=2&offset=0"]);
+}
+
+#[tokio::test]
+async fn a_later_page_longer_than_asked_ends_the_stream_with_an_error() {
+    // The first page is as asked; the second ignores `limit`.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .and(query_param("offset", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{"id": 1}, {"id": 2}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/user"))
+        .and(query_param("offset", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": 3}, {"id": 4}, {"id": 5}, {"id": 6}, {"id": 7}]})),
+        )
+        .mount(&server)
+        .await;
+    let mut stream = api(&server).users(ListUsers::new().limit(2));
+    let (ids, err) = drain_within_seconds(&mut stream).await;
+    assert_eq!(ids, [1, 2]);
+    let err = err.expect("an error ends the stream");
+    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("asked for 2 items at offset 2, the server answered 5"),
+        "{err}"
+    );
+    assert!(stream.next().await.is_none());
+    assert_eq!(queries(&server).await, ["limit=2&offset=0", "limit=2&offset=2"]);
+}
