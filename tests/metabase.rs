@@ -2370,3 +2370,48 @@ async fn a_later_page_longer_than_asked_ends_the_stream_with_an_error() {
     assert!(stream.next().await.is_none());
     assert_eq!(queries(&server).await, ["limit=2&offset=0", "limit=2&offset=2"]);
 }
+
+/// A logout the server has answered drops the session even when the caller stopped waiting
+/// first; the client does not keep sending a session the server ended.
+#[tokio::test]
+async fn an_abandoned_logout_still_drops_the_session() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/session"))
+        .respond_with(ResponseTemplate::new(204).set_delay(std::time::Duration::from_millis(200)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(50), api.logout()).await;
+    assert!(gave_up.is_err(), "the caller stopped waiting");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(api.client().auth().is_none(), "{:?}", api.client().auth());
+}
+
+/// A session installed while a logout was in flight (another login) is kept: the logout
+/// ended the session it was sent with, not the new one.
+#[tokio::test]
+async fn a_logout_keeps_a_session_installed_while_it_was_in_flight() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/session"))
+        .respond_with(ResponseTemplate::new(204).set_delay(std::time::Duration::from_millis(200)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let logout = tokio::spawn({
+        let api = api.clone();
+        async move { api.logout().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    api.client()
+        .set_auth(Auth::metabase_session("session-from-a-new-login"))
+        .unwrap();
+    logout.await.unwrap().unwrap();
+    match api.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), "session-from-a-new-login"),
+        other => panic!("the new session is gone: {other:?}"),
+    }
+}

@@ -297,7 +297,9 @@ impl Metabase {
     /// `DELETE /api/session`: ends the current session; the client then sends no credentials.
     ///
     /// Logging out ends a session: a client that uses an API key (or nothing) keeps what it
-    /// has and gets an [`Error::InvalidInput`], with nothing sent.
+    /// has and gets an [`Error::InvalidInput`], with nothing sent. Once the server has
+    /// answered, the client drops the session even if the caller stopped waiting; a session
+    /// another call installed meanwhile (a login) is kept.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
@@ -335,10 +337,20 @@ impl Metabase {
                 ));
             }
         }
-        self.call(OP, Method::DELETE, "api/session", &[])?
-            .send_empty()
-            .await?;
-        self.client.set_auth(Auth::None)
+        // Like a login, in a task of its own (a caller that stops waiting still drops the
+        // ended session), and only over the credentials it ended: a session a concurrent
+        // login installed meanwhile stays.
+        let generation = self.client.auth_generation();
+        self.client
+            .detached(move |client| async move {
+                client
+                    .call(&SERVICE, OP, Method::DELETE, "api/session", &[])?
+                    .send_empty()
+                    .await?;
+                client.set_auth_if(generation, Auth::None)?;
+                Ok(())
+            })
+            .await
     }
 
     /// `POST /api/session/password-check`: whether the instance's password rules accept
