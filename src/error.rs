@@ -373,7 +373,9 @@ impl ServiceError {
         &self.fields
     }
 
-    /// How many field errors the service sent beyond those kept.
+    /// How many field errors were read beyond those kept. A body of more than 1,024 JSON
+    /// values is read no further than that, so for such a body this is a lower bound (a
+    /// body with 16,000 field errors says 988).
     pub fn fields_omitted(&self) -> usize {
         self.fields_omitted
     }

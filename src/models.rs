@@ -67,21 +67,48 @@ impl Timestamp {
         crate::time::parse_rfc3339(&self.0)
     }
 
-    /// The instant as a `chrono` UTC date-time, if the text is RFC 3339.
+    /// Seconds and nanoseconds since the Unix epoch (the nanoseconds always forward, as the
+    /// date crates count them), if the text is RFC 3339.
+    #[cfg(any(feature = "chrono", feature = "time"))]
+    fn unix_parts(&self) -> Option<(i64, u32)> {
+        let (secs, nanos) = match self.to_system_time()?.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => (i64::try_from(d.as_secs()).ok()?, d.subsec_nanos()),
+            Err(before) => {
+                let d = before.duration();
+                let secs = i64::try_from(d.as_secs()).ok()?;
+                match d.subsec_nanos() {
+                    0 => (-secs, 0),
+                    n => (-secs - 1, 1_000_000_000 - n),
+                }
+            }
+        };
+        Some((secs, nanos))
+    }
+
+    /// The instant as a `chrono` UTC date-time, if the text is RFC 3339 (and within chrono's
+    /// range, which every RFC 3339 instant is).
     #[cfg(feature = "chrono")]
     #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
     pub fn to_chrono(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.to_system_time().map(chrono::DateTime::<chrono::Utc>::from)
+        // Not `From<SystemTime>`, which panics outside chrono's range.
+        let (secs, nanos) = self.unix_parts()?;
+        chrono::DateTime::from_timestamp(secs, nanos)
     }
 
-    /// The instant as a `time` date-time in UTC, if the text is RFC 3339.
+    /// The instant as a `time` date-time in UTC, if the text is RFC 3339 and within the
+    /// `time` crate's range (up to the end of year 9999 without its `large-dates` feature:
+    /// `9999-12-31T23:59:60Z` or `9999-12-31T23:59:59-01:00` is past it).
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     pub fn to_time(&self) -> Option<time::OffsetDateTime> {
-        self.to_system_time().map(time::OffsetDateTime::from)
+        // Not `From<SystemTime>`, which panics outside time's range.
+        let (secs, nanos) = self.unix_parts()?;
+        let nanos = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        time::OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
     }
 
-    /// The instant as a `jiff` timestamp, if the text is RFC 3339 and within jiff's range.
+    /// The instant as a `jiff` timestamp, if the text is RFC 3339 and within jiff's range
+    /// (which ends at `9999-12-30T22:00:00.999999999Z`, so that every offset stays in 9999).
     #[cfg(feature = "jiff")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jiff")))]
     pub fn to_jiff(&self) -> Option<jiff::Timestamp> {
@@ -1091,6 +1118,58 @@ mod tests {
     fn timestamp_to_jiff() {
         let t = Timestamp::new("2024-03-05T08:00:01Z").to_jiff().unwrap();
         assert_eq!(t.as_second(), 1_709_625_601);
+    }
+
+    /// The parser accepts second 60 and offsets up to ±99:59 on any date from year 0001 to
+    /// 9999, so an instant can fall past the end of 9999: beyond `time` (without
+    /// `large-dates`) and `jiff` (whose last instant is 9999-12-30T22:00:00.999999999Z, so
+    /// that every offset keeps it in 9999). Each conversion answers `None` there, never panics.
+    #[cfg(any(feature = "chrono", feature = "time", feature = "jiff"))]
+    #[test]
+    fn timestamp_conversions_at_the_edges_never_panic() {
+        use std::time::UNIX_EPOCH;
+        const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+        const FIRST: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+        const JIFF_LAST: i64 = LAST - (25 * 3600 + 59 * 60 + 59);
+        const OFFSET: i64 = 99 * 3600 + 59 * 60;
+        // text => Unix seconds of the instant, if it parses at all
+        let cases: &[(&str, Option<i64>)] = &[
+            ("9999-12-30T22:00:00.999999999Z", Some(JIFF_LAST)),
+            ("9999-12-30T22:00:01Z", Some(JIFF_LAST + 1)),
+            ("9999-12-31T23:59:59Z", Some(LAST)),
+            ("9999-12-31T23:59:59.999999999Z", Some(LAST)),
+            ("9999-12-31T23:59:60Z", Some(LAST + 1)),
+            ("9999-12-31T23:59:59-01:00", Some(LAST + 3600)),
+            ("9999-12-31T23:59:60.999999999-99:59", Some(LAST + 1 + OFFSET)),
+            ("0001-01-01T00:00:00Z", Some(FIRST)),
+            ("0001-01-01T00:00:00+99:59", Some(FIRST - OFFSET)),
+            ("0001-01-01T00:00:00-99:59", Some(FIRST + OFFSET)),
+            ("0000-01-01T00:00:00Z", None),
+            ("0000-01-01T00:00:00-99:59", None),
+            ("0000-01-01T00:00:00+99:59", None),
+        ];
+        for &(text, secs) in cases {
+            let ts = Timestamp::new(text);
+            let parsed = ts.to_system_time().map(|t| match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => d.as_secs() as i64,
+                Err(e) => -(e.duration().as_secs() as i64),
+            });
+            assert_eq!(parsed, secs, "{text}");
+            #[cfg(feature = "chrono")]
+            assert_eq!(ts.to_chrono().map(|t| t.timestamp()), secs, "chrono {text}");
+            #[cfg(feature = "time")]
+            assert_eq!(
+                ts.to_time().map(|t| t.unix_timestamp()),
+                secs.filter(|&s| s <= LAST),
+                "time {text}"
+            );
+            #[cfg(feature = "jiff")]
+            assert_eq!(
+                ts.to_jiff().map(|t| t.as_second()),
+                secs.filter(|&s| s <= JIFF_LAST),
+                "jiff {text}"
+            );
+        }
     }
 
     #[test]

@@ -94,6 +94,16 @@ const CONTENT_TYPES: [&str; 5] = [
     "",
 ];
 
+/// Arbitrary text that includes control and other odd characters. `any::<String>()` is the
+/// regex `\PC*`, which never yields a control character (tab, CR, LF, NUL, DEL, U+202E…), so
+/// it could not find an id whose tab the URL parser drops; `any::<char>()` can.
+fn odd_text() -> impl Strategy<Value = String> {
+    let odd = prop::sample::select(vec![
+        '\t', '\r', '\n', '\0', '\u{7f}', '\u{202e}', '/', '.', '%', '?', '#', ' ', '+', 'ё',
+    ]);
+    prop::collection::vec(prop_oneof![any::<char>(), odd], 0..40).prop_map(|v| v.into_iter().collect())
+}
+
 /// Tokens long enough that finding one in printed text is not a coincidence.
 fn token() -> impl Strategy<Value = String> {
     // base64-like: `=` only as trailing padding (a DiadocAuth parameter allows no other).
@@ -144,7 +154,7 @@ proptest! {
 proptest! {
     /// Every parser a server's bytes reach, fed arbitrary Unicode: each answers, none panics.
     #[test]
-    fn parsers_never_panic(text in any::<String>(), other in any::<String>()) {
+    fn parsers_never_panic(text in odd_text(), other in odd_text()) {
         let _ = crate::time::parse_rfc3339(&text);
         let _ = crate::time::parse_http_date(&text);
         let _ = crate::pipeline::parse_retry_after(&text);
@@ -179,7 +189,7 @@ proptest! {
     /// An id is one path segment, whatever it holds: the built path decodes back to exactly
     /// the route with that id, or the id is refused before anything is sent.
     #[test]
-    fn ids_never_change_the_path(id in any::<String>()) {
+    fn ids_never_change_the_path(id in odd_text()) {
         static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
         let client = CLIENT.get_or_init(|| Client::builder().base_url("https://h.example/api/").build().unwrap());
         match client.call(&crate::pipeline::GENERIC, "t", reqwest::Method::GET, "users/{id}/detail", &[&id]) {

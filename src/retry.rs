@@ -71,14 +71,27 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// The wait before retry number `retry` (0 for the first), for a jitter in `[0, 1)`.
+    /// The wait before retry number `retry` (0 for the first), for a jitter in `[0, 1)`:
+    /// `jitter` times the exponential value, which is capped at `max_delay`.
+    ///
+    /// Never panics: the exponential value saturates at `max_delay`, a jitter outside `[0, 1]`
+    /// is clamped to it (`-inf` to 0, `+inf` to 1), and a NaN jitter counts as 1, the full
+    /// wait, so that a broken jitter source slows retries down instead of removing the wait.
     pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
         let exp = self
             .base_delay
             .checked_mul(1u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX))
             .unwrap_or(self.max_delay)
             .min(self.max_delay);
-        exp.mul_f64(jitter.clamp(0.0, 1.0))
+        if jitter.is_nan() || jitter >= 1.0 {
+            return exp;
+        }
+        if jitter <= 0.0 {
+            return Duration::ZERO;
+        }
+        // `exp` as f64 seconds may round up past `Duration::MAX` (then the product overflows)
+        // or past `exp` itself; either way the wait is at most `exp`.
+        Duration::try_from_secs_f64(exp.as_secs_f64() * jitter).map_or(exp, |d| d.min(exp))
     }
 }
 
@@ -175,6 +188,8 @@ pub(crate) fn jitter() -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -389,6 +404,72 @@ mod tests {
         assert_eq!(p.backoff(u32::MAX, 1.0), Duration::from_secs(20));
         assert_eq!(RetryPolicy::none().attempts(), 1);
         assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+    }
+
+    #[test]
+    fn backoff_never_panics_at_the_extremes() {
+        let max = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX);
+        assert_eq!(max.backoff(0, 1.0), Duration::MAX);
+        assert_eq!(max.backoff(u32::MAX, 1.0), Duration::MAX);
+        assert_eq!(max.backoff(u32::MAX, 0.0), Duration::ZERO);
+        assert!(max.backoff(0, 0.5) <= Duration::MAX);
+        assert!(max.backoff(0, 0.999_999_999_999) <= Duration::MAX);
+        let p = RetryPolicy::default();
+        let full = p.backoff(0, 1.0);
+        // Jitter outside [0, 1] is clamped; NaN counts as 1 (the full wait: a broken jitter
+        // source must not turn backoff into retrying at once).
+        for (jitter, want) in [
+            (f64::NAN, full),
+            (-f64::NAN, full),
+            (f64::INFINITY, full),
+            (f64::NEG_INFINITY, Duration::ZERO),
+            (-0.5, Duration::ZERO),
+            (-0.0, Duration::ZERO),
+            (1.5, full),
+            (f64::MAX, full),
+            (f64::MIN_POSITIVE, Duration::ZERO),
+        ] {
+            assert_eq!(p.backoff(0, jitter), want, "jitter {jitter}");
+            assert_eq!(
+                max.backoff(u32::MAX, jitter).is_zero(),
+                want.is_zero(),
+                "jitter {jitter}"
+            );
+        }
+        let tiny = RetryPolicy::default()
+            .base_delay(Duration::from_nanos(1))
+            .max_delay(Duration::ZERO);
+        assert_eq!(tiny.backoff(u32::MAX, f64::NAN), Duration::ZERO);
+    }
+
+    proptest! {
+        #[test]
+        fn backoff_is_total_and_capped(
+            base in duration(),
+            max in duration(),
+            retry in prop_oneof![0u32..70, any::<u32>()],
+            jitter in prop_oneof![
+                any::<f64>(),
+                0.0..=1.0f64,
+                prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 2.0, 1.0, 0.0]),
+            ],
+        ) {
+            let p = RetryPolicy::default().base_delay(base).max_delay(max);
+            let wait = p.backoff(retry, jitter);
+            prop_assert!(wait <= max, "{wait:?} > {max:?}");
+            prop_assert!(wait <= p.backoff(retry, 1.0));
+        }
+    }
+
+    fn duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::ZERO),
+            Just(Duration::MAX),
+            (0u64..100_000).prop_map(Duration::from_millis),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+        ]
     }
 
     #[test]

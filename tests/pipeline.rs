@@ -232,7 +232,14 @@ fn arbitrary_ids_arrive_as_exactly_one_segment() {
         cases: 64,
         ..ProptestConfig::default()
     };
-    proptest!(config, |(id in any::<String>())| {
+    // Not `any::<String>()`: that is the regex `\PC*`, which never yields a control character,
+    // so it could not find an id whose tab, CR or LF the URL parser drops.
+    let odd = prop::sample::select(vec![
+        '\t', '\r', '\n', '\0', '\u{7f}', '\u{202e}', '/', '.', '%', '?', '#', ' ', '+', 'ё',
+    ]);
+    let ids = prop::collection::vec(prop_oneof![any::<char>(), odd], 0..40)
+        .prop_map(|v| v.into_iter().collect::<String>());
+    proptest!(config, |(id in ids)| {
         let before = rt.block_on(requests(&server)).len();
         let result = rt.block_on(api.get_user(&id));
         let seen = rt.block_on(requests(&server));
