@@ -123,11 +123,21 @@ impl<T: Send + 'static> Pager<T> {
     }
 
     /// The next item, or `None` at the end: the same as the `Stream`, without an extra crate.
+    ///
+    /// # Errors
+    /// `Some(Err(..))` once, for the first page that failed (any error of the call, or
+    /// [`Error::Protocol`] for a server whose paging does not
+    /// advance); after it the pager yields `None`.
     pub async fn next(&mut self) -> Option<Result<T>> {
         std::future::poll_fn(|cx| self.poll_item(cx)).await
     }
 
     /// The rest of the current page, or the whole next page; `None` at the end.
+    ///
+    /// # Errors
+    /// `Some(Err(..))` once, for the first page that failed (any error of the call, or
+    /// [`Error::Protocol`] for a server whose paging does not
+    /// advance); after it the pager yields `None`.
     pub async fn next_page(&mut self) -> Option<Result<Vec<T>>> {
         std::future::poll_fn(|cx| {
             if !self.buffer.is_empty() {
