@@ -260,7 +260,7 @@ impl FakeMetabase {
     /// listens on `127.0.0.1`, on a port the system picks.
     ///
     /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
+    /// [`Error::Io`] when no loopback port can be bound.
     pub async fn start() -> Result<Self> {
         Self::start_on(crate::fake::loopback()).await
     }
@@ -268,7 +268,7 @@ impl FakeMetabase {
     /// [`start`](Self::start) on `addr` (port 0: one the system picks).
     ///
     /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
+    /// [`Error::Io`] when `addr` cannot be bound.
     pub async fn start_on(addr: SocketAddr) -> Result<Self> {
         let mut trash = person(4, "trashbird@metabase.com", "Trash", "Bird", "Tr4sh-bird", false);
         trash.active = false;
