@@ -1046,3 +1046,43 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     );
     assert!(fake.issue_token_for("no-such-user").is_none());
 }
+
+/// A login the server answered installs its token even when the caller stopped waiting; a
+/// login whose answer comes after the credentials changed does not overwrite them.
+#[tokio::test]
+async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentials() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/V3/Authenticate"))
+        .respond_with(text(200, "issued-token-42").set_delay(Duration::from_millis(200)))
+        .mount(&server)
+        .await;
+    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        diadoc.login("user@example.ru", &Secret::new("s3cret")),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller gave up first");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    match diadoc.client().auth() {
+        Auth::DiadocAuth { token: Some(t), .. } => assert_eq!(t.expose(), "issued-token-42"),
+        other => panic!("the token is lost: {other:?}"),
+    }
+
+    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let login = tokio::spawn({
+        let diadoc = diadoc.clone();
+        async move { diadoc.login("user@example.ru", &Secret::new("s3cret")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    diadoc
+        .client()
+        .set_auth(Auth::diadoc("cid-2", Some(Secret::new("set-meanwhile"))))
+        .unwrap();
+    login.await.unwrap().unwrap();
+    match diadoc.client().auth() {
+        Auth::DiadocAuth { token: Some(t), .. } => assert_eq!(t.expose(), "set-meanwhile"),
+        other => panic!("{other:?}"),
+    }
+}

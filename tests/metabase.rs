@@ -2415,3 +2415,53 @@ async fn a_logout_keeps_a_session_installed_while_it_was_in_flight() {
         other => panic!("the new session is gone: {other:?}"),
     }
 }
+
+/// A reset the server answered installs its session even when the caller stopped waiting;
+/// a login whose answer comes after the credentials were changed another way does not
+/// overwrite them.
+#[tokio::test]
+async fn reset_and_login_survive_abandoned_callers_and_never_overwrite_newer_credentials() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session/reset_password"))
+        .respond_with(
+            json(200, r#"{"success": true, "session_id": "after-reset"}"#)
+                .set_delay(std::time::Duration::from_millis(200)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .respond_with(
+            json(200, r#"{"id": "from-slow-login"}"#).set_delay(std::time::Duration::from_millis(200)),
+        )
+        .mount(&server)
+        .await;
+    let anonymous = api_with(&server, Auth::None);
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        anonymous.reset_password(&Secret::new("tok_1"), &Secret::new("N3w-password")),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller gave up first");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    match anonymous.client().auth() {
+        Auth::MetabaseSession(s) => assert_eq!(s.expose(), "after-reset"),
+        other => panic!("the reset's session is lost: {other:?}"),
+    }
+
+    let api = api(&server);
+    let login = tokio::spawn({
+        let api = api.clone();
+        async move { api.login("a@b.io", &Secret::new("pass-w0rd")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    api.client()
+        .set_auth(Auth::metabase_api_key("mb_set_meanwhile"))
+        .unwrap();
+    login.await.unwrap().unwrap();
+    match api.client().auth() {
+        Auth::MetabaseApiKey(k) => assert_eq!(k.expose(), "mb_set_meanwhile"),
+        other => panic!("{other:?}"),
+    }
+}
