@@ -996,6 +996,11 @@ async fn read_body(
 /// Start one with [`Client::request`] (generic error reading) or a service's own `request`
 /// (that service's error shapes), e.g. [`Metabase::request`](crate::metabase::Metabase::request).
 ///
+/// With the `tracing` feature, a modelled endpoint's span records its route template
+/// (`/api/user/{id}`). Here the crate cannot tell a fixed segment from an id, so the span
+/// records segments made only of letters, `-` and `_` (and `v1`-style versions) as they are
+/// and every other segment as `{id}`: an id that is a plain word (a user name) shows there.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
 /// # #[cfg(feature = "rounds")] {
