@@ -748,14 +748,14 @@ impl Redactor {
             if let Ok(json) = serde_json::to_string(raw) {
                 needles.push(json.as_bytes()[1..json.len() - 1].to_vec());
             }
+            // Percent-encoded as a form (`+` for a space) or a path (`%20`), with the hex
+            // digits in either case.
             let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-            needles.push(form.into_bytes());
-            needles.push(
-                url::form_urlencoded::byte_serialize(raw.as_bytes())
-                    .collect::<String>()
-                    .replace('+', "%20")
-                    .into_bytes(),
-            );
+            let path = form.replace('+', "%20");
+            for encoded in [form, path] {
+                needles.push(lower_hex(&encoded));
+                needles.push(encoded.into_bytes());
+            }
         }
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
@@ -879,6 +879,23 @@ impl Redactor {
     }
 }
 
+/// Percent-encoded text with the two hex digits after each `%` in lower case.
+fn lower_hex(encoded: &str) -> Vec<u8> {
+    let mut out = encoded.as_bytes().to_vec();
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == b'%' {
+            for b in out.iter_mut().skip(i + 1).take(2) {
+                b.make_ascii_lowercase();
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || haystack.len() < needle.len() {
         return None;
@@ -992,6 +1009,18 @@ mod tests {
         assert_eq!(redact(other), other);
         // Plain text is left to the byte search.
         assert_eq!(redact("token tok-abc-123 rejected"), "token <redacted> rejected");
+        // Percent-encoded with hex digits in either case, as a form or a path.
+        let spaced = Secret::new("p@ss w/rd");
+        let r = Redactor::new([&spaced]);
+        let redact = |s: &str| String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap();
+        for echo in [
+            "p%40ss+w%2Frd",
+            "p%40ss%20w%2Frd",
+            "p%40ss+w%2frd",
+            "p%40ss%20w%2frd",
+        ] {
+            assert_eq!(redact(&format!("?pw={echo}&x=1")), "?pw=<redacted>&x=1", "{echo}");
+        }
     }
 
     #[test]
