@@ -412,10 +412,14 @@ impl<'c> Call<'c> {
                 (a, _) => (a, TimeoutPhase::Attempt, settings.timeouts.attempt()),
             };
             sent += 1;
-            // `timeout_at` directly on the attempt (no wrapper future holding it twice).
-            let result = match tokio::time::timeout_at(or_far(deadline), self.attempt(&credential)).await {
-                Ok(result) => result,
-                Err(_) => Err(self.timeout(phase, limit)),
+            // `timeout_at` directly on the attempt (no wrapper future holding it twice); with
+            // no limit, no timer at all.
+            let result = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, self.attempt(&credential)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(self.timeout(phase, limit)),
+                },
+                None => self.attempt(&credential).await,
             };
             let err = match result {
                 Ok(mut response) => {
@@ -700,15 +704,6 @@ fn redirect_message(status: StatusCode, headers: &HeaderMap, from: &Url) -> Stri
         },
         _ => format!("a {status} response: redirects of this kind are not followed"),
     }
-}
-
-/// The deadline, or one thirty years away for "no limit" (never reached, never overflows).
-fn or_far(deadline: Option<tokio::time::Instant>) -> tokio::time::Instant {
-    deadline.unwrap_or_else(|| {
-        let now = tokio::time::Instant::now();
-        now.checked_add(Duration::from_secs(30 * 365 * 24 * 3600))
-            .unwrap_or(now)
-    })
 }
 
 /// Runs `f` until `deadline`; `None` when the deadline came first. No deadline: no timer.

@@ -71,6 +71,29 @@ async fn duration_max_means_no_limit_for_every_timeout() {
     assert_eq!(requests(&server).await.len(), 5);
 }
 
+/// "No limit" arms no timer at all: with tokio's clock paused, which jumps to the next timer
+/// whenever the runtime waits (a stand-in for a call that takes years), a call with every
+/// timeout at `Duration::MAX` still waits for its answer.
+#[tokio::test(start_paused = true)]
+async fn no_limit_arms_no_timer() {
+    let server = user_server().await;
+    let client = Client::builder()
+        .timeouts(
+            Timeouts::default()
+                .with_connect(Duration::MAX)
+                .with_attempt(Duration::MAX)
+                .with_total(Duration::MAX),
+        )
+        .base_url(server.uri())
+        .auth(Auth::jwt(JWT))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let me = client.rounds().get_me().await;
+        assert!(me.is_ok(), "{me:?}");
+    }
+}
+
 /// A total timeout shorter than the attempt's ends the call as a total timeout: the attempt's
 /// own limit would come too late.
 #[tokio::test]
