@@ -1173,6 +1173,13 @@ async fn a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not() {
                 "{got:?}"
             );
         }
+        // With Content-Length, in several writes.
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+        );
+        let port = raw_server(head, body.chunks(1000).map(<[u8]>::to_vec).collect());
+        let got = fetch(port, LIMIT).await;
+        assert_eq!(got.is_ok(), fits, "content-length {len}, in writes: {got:?}");
         // Chunked, no length announced, in several writes.
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
         let mut chunks: Vec<Vec<u8>> = body
@@ -1198,5 +1205,49 @@ async fn a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not() {
         if let Ok(text) = got {
             assert_eq!(text.len(), len - 2);
         }
+    }
+}
+
+/// An error body longer than the kept limit keeps exactly its first `limit` bytes, whether
+/// its length is announced or not, and however it is split.
+#[tokio::test]
+async fn an_error_body_keeps_exactly_its_first_bytes_however_it_comes() {
+    const KEEP: usize = 2500;
+    let body: Vec<u8> = (0..6000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let framed: Vec<Vec<u8>> = body
+        .chunks(1000)
+        .map(|c| {
+            let mut f = format!("{:x}\r\n", c.len()).into_bytes();
+            f.extend_from_slice(c);
+            f.extend_from_slice(b"\r\n");
+            f
+        })
+        .chain([b"0\r\n\r\n".to_vec()])
+        .collect();
+    let cases = [
+        (
+            format!("HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len()),
+            body.chunks(1000).map(<[u8]>::to_vec).collect::<Vec<_>>(),
+        ),
+        (
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned(),
+            framed,
+        ),
+    ];
+    for (head, chunks) in cases {
+        let port = raw_server(head.clone(), chunks);
+        let err = Client::builder()
+            .base_url(format!("http://127.0.0.1:{port}/"))
+            .max_error_body_bytes(KEEP)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap()
+            .request(Method::GET, &["x"])
+            .send_empty()
+            .await
+            .unwrap_err();
+        let http = err.http().unwrap();
+        assert!(http.body_truncated(), "{head}");
+        assert_eq!(http.body(), &body[..KEEP], "{head}");
     }
 }
