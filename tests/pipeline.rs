@@ -1251,3 +1251,51 @@ async fn an_error_body_keeps_exactly_its_first_bytes_however_it_comes() {
         assert_eq!(http.body(), &body[..KEEP], "{head}");
     }
 }
+
+/// A chunked body in several large chunks (each kept as it came) arrives whole, and
+/// `send_bytes` gives it as it came.
+#[tokio::test]
+async fn a_body_in_large_chunks_arrives_whole() {
+    let body = json_string(60 * 1024);
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
+    let chunks: Vec<Vec<u8>> = body
+        .chunks(20 * 1024)
+        .map(|c| {
+            let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
+            framed.extend_from_slice(c);
+            framed.extend_from_slice(b"\r\n");
+            framed
+        })
+        .chain([b"0\r\n\r\n".to_vec()])
+        .collect();
+    let port = raw_server(head.clone(), chunks.clone());
+    let text = fetch(port, 1 << 20).await.unwrap();
+    assert_eq!(text.len(), body.len() - 2);
+    let port = raw_server(head, chunks);
+    let bytes = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .build()
+        .unwrap()
+        .request(Method::GET, &["x"])
+        .send_bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], &body[..]);
+}
+
+/// A request builder's `Debug` says what it will send, and never the credential.
+#[test]
+fn a_request_builders_debug_names_its_target_and_no_secret() {
+    let client = Client::builder()
+        .base_url("https://h.example/api/")
+        .bearer("tok-secret-123")
+        .build()
+        .unwrap();
+    let shown = format!("{:?}", client.request(Method::POST, &["users", "7"]).idempotent());
+    assert!(shown.contains("RequestBuilder"), "{shown}");
+    assert!(shown.contains("/api/users/7"), "{shown}");
+    assert!(shown.contains("idempotent: true"), "{shown}");
+    assert!(!shown.contains("tok-secret-123"), "{shown}");
+    let refused = format!("{:?}", client.request(Method::GET, &[".."]));
+    assert!(refused.starts_with("RequestBuilder("), "{refused}");
+}
