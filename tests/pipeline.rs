@@ -1281,6 +1281,34 @@ async fn a_body_in_large_chunks_arrives_whole() {
         .await
         .unwrap();
     assert_eq!(&bytes[..], &body[..]);
+
+    // Small and large chunks mixed: gathered small ones keep their place, and the last
+    // ones are not lost.
+    let body: Vec<u8> = (0..55_500u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    for size in [1000, 20_000, 1000, 1000, 30_000, 1500, 1000] {
+        let c = &body[at..at + size];
+        at += size;
+        let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
+        framed.extend_from_slice(c);
+        framed.extend_from_slice(b"\r\n");
+        chunks.push(framed);
+    }
+    assert_eq!(at, body.len());
+    chunks.push(b"0\r\n\r\n".to_vec());
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
+    let port = raw_server(head, chunks);
+    let bytes = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .build()
+        .unwrap()
+        .request(Method::GET, &["x"])
+        .send_bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.len(), body.len());
+    assert!(bytes[..] == body[..], "the body came out of order");
 }
 
 /// A request builder's `Debug` says what it will send, and never the credential.
