@@ -2467,66 +2467,79 @@ async fn reset_and_login_survive_abandoned_callers_and_never_overwrite_newer_cre
 }
 
 /// The same under `Auth::metabase_login`: a login that was in flight while one's own password
-/// changed does not replace the change's session (nor the login credentials).
+/// changed does not replace the change's session (nor the login credentials), whether it
+/// started before or after the client's own first login.
 #[tokio::test]
 async fn under_login_credentials_a_password_change_wins_over_a_login_in_flight() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/session"))
-        .respond_with(json(200, r#"{"id": "first-session"}"#))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/session"))
-        .respond_with(
-            json(200, r#"{"id": "from-slow-login"}"#).set_delay(std::time::Duration::from_millis(300)),
+    for login_first in [false, true] {
+        let server = MockServer::start().await;
+        let slow = json(200, r#"{"id": "from-slow-login"}"#).set_delay(std::time::Duration::from_millis(300));
+        let fast = json(200, r#"{"id": "first-session"}"#);
+        // The first login to arrive gets the first answer mounted.
+        let (first, then) = if login_first { (slow, fast) } else { (fast, slow) };
+        Mock::given(method("POST"))
+            .and(path("/api/session"))
+            .respond_with(first)
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/api/session"))
+            .respond_with(then)
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/api/user/1/password"))
+            .respond_with(json(200, r#"{"session_id": "after-change"}"#))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/user/current"))
+            .respond_with(json(200, CURRENT))
+            .mount(&server)
+            .await;
+        let api = api_with(
+            &server,
+            Auth::metabase_login("rasta@metabase.com", "Rasta-t0ucan"),
+        );
+        let spawn_login = |api: Metabase| {
+            tokio::spawn(async move {
+                api.login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
+                    .await
+            })
+        };
+        let login = if login_first {
+            let login = spawn_login(api.clone());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            api.get_me().await.unwrap();
+            login
+        } else {
+            api.get_me().await.unwrap();
+            let login = spawn_login(api.clone());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            login
+        };
+        api.change_password(
+            1,
+            &Secret::new("N3w-pass-word"),
+            Some(&Secret::new("Rasta-t0ucan")),
         )
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path("/api/user/1/password"))
-        .respond_with(json(200, r#"{"session_id": "after-change"}"#))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/user/current"))
-        .respond_with(json(200, CURRENT))
-        .mount(&server)
-        .await;
-    let api = api_with(
-        &server,
-        Auth::metabase_login("rasta@metabase.com", "Rasta-t0ucan"),
-    );
-    api.get_me().await.unwrap();
-    let login = {
-        let api = api.clone();
-        tokio::spawn(async move {
-            api.login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
-                .await
-        })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    api.change_password(
-        1,
-        &Secret::new("N3w-pass-word"),
-        Some(&Secret::new("Rasta-t0ucan")),
-    )
-    .await
-    .unwrap();
-    login.await.unwrap().expect("the login itself succeeded");
-    assert!(
-        matches!(api.client().auth(), Auth::MetabaseLogin { .. }),
-        "{:?}",
-        api.client().auth()
-    );
-    api.get_me().await.unwrap();
-    let sent = server.received_requests().await.unwrap();
-    let last = sent.last().unwrap();
-    assert_eq!(last.url.path(), "/api/user/current");
-    assert_eq!(
-        last.headers.get("x-metabase-session").unwrap(),
-        "after-change",
-        "the change's session stays"
-    );
+        .await
+        .unwrap();
+        login.await.unwrap().expect("the login itself succeeded");
+        assert!(
+            matches!(api.client().auth(), Auth::MetabaseLogin { .. }),
+            "login first: {login_first}: {:?}",
+            api.client().auth()
+        );
+        api.get_me().await.unwrap();
+        let sent = server.received_requests().await.unwrap();
+        let last = sent.last().unwrap();
+        assert_eq!(last.url.path(), "/api/user/current");
+        assert_eq!(
+            last.headers.get("x-metabase-session").unwrap(),
+            "after-change",
+            "login first: {login_first}: the change's session stays"
+        );
+    }
 }
