@@ -1004,6 +1004,11 @@ mod tests {
             r#"{"a": "say \"hi\" <redacted>!", "b": "\u00e9"}"#
         );
         assert_eq!(redact(r#"["\u0074\u006f\u006b-abc-123"]"#), r#"["<redacted>"]"#);
+        // An escaped quote does not end a string: the next one is read whole.
+        assert_eq!(
+            redact(r#"["\"", "tok\u002dabc\u002d123"]"#),
+            r#"["\"", "<redacted>"]"#
+        );
         // Other escaped strings, keys and an unterminated literal stay as they were.
         let other = r#"{"\u0074ok": "\u0041", "x": "tok-abc-12"#;
         assert_eq!(redact(other), other);
