@@ -1026,6 +1026,10 @@ mod tests {
         ] {
             assert_eq!(redact(&format!("?pw={echo}&x=1")), "?pw=<redacted>&x=1", "{echo}");
         }
+        let slashes = Secret::new("a/b/c");
+        let r = Redactor::new([&slashes]);
+        let echoed = r.bytes(bytes::Bytes::from_static(b"path=a%2fb%2fc;"));
+        assert_eq!(&echoed[..], b"path=<redacted>;");
     }
 
     #[test]
