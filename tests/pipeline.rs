@@ -1138,6 +1138,20 @@ fn raw_server(head: String, chunks: Vec<Vec<u8>>) -> u16 {
     port
 }
 
+/// `parts` framed as HTTP/1.1 chunks, one write each, then the last chunk.
+fn chunked<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
+    parts
+        .into_iter()
+        .map(|c| {
+            let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
+            framed.extend_from_slice(c);
+            framed.extend_from_slice(b"\r\n");
+            framed
+        })
+        .chain([b"0\r\n\r\n".to_vec()])
+        .collect()
+}
+
 /// A JSON string of exactly `n` bytes.
 fn json_string(n: usize) -> Vec<u8> {
     format!("\"{}\"", "x".repeat(n - 2)).into_bytes()
@@ -1182,24 +1196,11 @@ async fn a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not() {
         assert_eq!(got.is_ok(), fits, "content-length {len}, in writes: {got:?}");
         // Chunked, no length announced, in several writes.
         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
-        let mut chunks: Vec<Vec<u8>> = body
-            .chunks(1000)
-            .map(|c| {
-                let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
-                framed.extend_from_slice(c);
-                framed.extend_from_slice(b"\r\n");
-                framed
-            })
-            .collect();
-        chunks.push(b"0\r\n\r\n".to_vec());
-        let port = raw_server(head.clone(), chunks);
+        let port = raw_server(head.clone(), chunked(body.chunks(1000)));
         let got = fetch(port, LIMIT).await;
         assert_eq!(got.is_ok(), fits, "chunked {len}: {got:?}");
         // Chunked, the whole body in one chunk.
-        let mut one = format!("{:x}\r\n", body.len()).into_bytes();
-        one.extend_from_slice(&body);
-        one.extend_from_slice(b"\r\n0\r\n\r\n");
-        let port = raw_server(head, vec![one]);
+        let port = raw_server(head, vec![chunked([&body[..]]).concat()]);
         let got = fetch(port, LIMIT).await;
         assert_eq!(got.is_ok(), fits, "one chunk {len}: {got:?}");
         if let Ok(text) = got {
@@ -1214,16 +1215,6 @@ async fn a_body_exactly_at_the_limit_is_read_and_one_byte_more_is_not() {
 async fn an_error_body_keeps_exactly_its_first_bytes_however_it_comes() {
     const KEEP: usize = 2500;
     let body: Vec<u8> = (0..6000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let framed: Vec<Vec<u8>> = body
-        .chunks(1000)
-        .map(|c| {
-            let mut f = format!("{:x}\r\n", c.len()).into_bytes();
-            f.extend_from_slice(c);
-            f.extend_from_slice(b"\r\n");
-            f
-        })
-        .chain([b"0\r\n\r\n".to_vec()])
-        .collect();
     let cases = [
         (
             format!("HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len()),
@@ -1231,7 +1222,7 @@ async fn an_error_body_keeps_exactly_its_first_bytes_however_it_comes() {
         ),
         (
             "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned(),
-            framed,
+            chunked(body.chunks(1000)),
         ),
     ];
     for (head, chunks) in cases {
@@ -1258,16 +1249,7 @@ async fn an_error_body_keeps_exactly_its_first_bytes_however_it_comes() {
 async fn a_body_in_large_chunks_arrives_whole() {
     let body = json_string(60 * 1024);
     let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
-    let chunks: Vec<Vec<u8>> = body
-        .chunks(20 * 1024)
-        .map(|c| {
-            let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
-            framed.extend_from_slice(c);
-            framed.extend_from_slice(b"\r\n");
-            framed
-        })
-        .chain([b"0\r\n\r\n".to_vec()])
-        .collect();
+    let chunks = chunked(body.chunks(20 * 1024));
     let port = raw_server(head.clone(), chunks.clone());
     let text = fetch(port, 1 << 20).await.unwrap();
     assert_eq!(text.len(), body.len() - 2);
@@ -1285,18 +1267,14 @@ async fn a_body_in_large_chunks_arrives_whole() {
     // Small and large chunks mixed: gathered small ones keep their place, and the last
     // ones are not lost.
     let body: Vec<u8> = (0..55_500u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let mut chunks = Vec::new();
+    let mut parts = Vec::new();
     let mut at = 0;
     for size in [1000, 20_000, 1000, 1000, 30_000, 1500, 1000] {
-        let c = &body[at..at + size];
+        parts.push(&body[at..at + size]);
         at += size;
-        let mut framed = format!("{:x}\r\n", c.len()).into_bytes();
-        framed.extend_from_slice(c);
-        framed.extend_from_slice(b"\r\n");
-        chunks.push(framed);
     }
     assert_eq!(at, body.len());
-    chunks.push(b"0\r\n\r\n".to_vec());
+    let chunks = chunked(parts);
     let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned();
     let port = raw_server(head, chunks);
     let bytes = Client::builder()
