@@ -311,7 +311,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    #[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn new(field: &str, message: &str) -> Self {
         FieldError {
             field: clip(field),
@@ -351,10 +351,10 @@ pub struct ServiceError {
 }
 
 /// At most this many field errors are kept.
-#[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 pub(crate) const MAX_FIELD_ERRORS: usize = 100;
 /// At most this many bytes of field paths and messages are kept.
-#[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 const MAX_FIELD_BYTES: usize = 32 * 1024;
 
 impl ServiceError {
@@ -390,7 +390,7 @@ impl ServiceError {
     }
 
     /// Adds a field error, within the bounds.
-    #[cfg_attr(not(any(feature = "metabase", feature = "rounds")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn push_field(&mut self, field: &str, message: &str) {
         let used: usize = self.fields.iter().map(|f| f.field.len() + f.message.len()).sum();
         if self.fields.len() >= MAX_FIELD_ERRORS || used >= MAX_FIELD_BYTES {
@@ -400,7 +400,7 @@ impl ServiceError {
         self.fields.push(FieldError::new(field, message));
     }
 
-    #[cfg_attr(not(any(feature = "metabase")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     /// Adds every string under `value` as an error of `prefix` (nested objects extend the
     /// path with `.key`), within the bounds.
     pub(crate) fn push_fields_from(&mut self, prefix: &str, value: &Value) {
@@ -426,7 +426,7 @@ impl ServiceError {
         }
     }
 
-    #[cfg_attr(not(any(feature = "metabase")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     /// Uses the first field error as the message when there is no other.
     pub(crate) fn message_from_first_field(&mut self) {
         if self.message.is_none()
@@ -438,7 +438,7 @@ impl ServiceError {
     }
 }
 
-#[cfg_attr(not(any(feature = "metabase")), allow(dead_code))]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 fn count_leaves(value: &Value) -> usize {
     match value {
         Value::Array(items) => items.iter().map(count_leaves).sum(),
@@ -451,19 +451,16 @@ fn count_leaves(value: &Value) -> usize {
 /// What an [`ErrorHook`] sees of a failed response.
 pub(crate) struct ErrorBody<'a> {
     /// The response headers (credential headers and cookies already removed).
-    #[cfg_attr(not(any(feature = "diadoc")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) headers: &'a HeaderMap,
     /// The body parsed as JSON, bounded (see [`bounded_json`]), when it is JSON.
-    #[cfg_attr(
-        not(any(feature = "metabase", feature = "rounds", feature = "rightech")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) json: Option<&'a Value>,
 }
 
 impl ErrorBody<'_> {
     /// A header as text, when present and not empty.
-    #[cfg_attr(not(any(feature = "diadoc")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
@@ -473,10 +470,7 @@ impl ErrorBody<'_> {
     }
 
     /// A top-level member of a JSON object body.
-    #[cfg_attr(
-        not(any(feature = "metabase", feature = "rounds", feature = "rightech")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn member(&self, key: &str) -> Option<&Value> {
         self.json?.get(key)
     }

@@ -69,7 +69,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod auth;
+pub mod auth;
 mod client;
 mod error;
 pub mod models;
@@ -101,7 +101,7 @@ pub mod rightech;
 #[cfg_attr(docsrs, doc(cfg(feature = "rounds")))]
 pub mod rounds;
 
-pub use auth::{Auth, BoxFuture, REDACTED, Secret, TokenProvider, jwt_expiry};
+pub use auth::{Auth, BoxFuture, Credential, CredentialSource, REDACTED, Secret, TokenProvider, jwt_expiry};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_ERROR_BODY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_USER_AGENT,
     IntoBaseUrl, Timeouts,

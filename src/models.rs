@@ -285,16 +285,7 @@ macro_rules! response_model {
 #[allow(unused_imports)]
 pub(crate) use response_model;
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// Runs the derived decoder of the known fields (`known`) through [`Capture`], then stores the
 /// unknown fields it collected where `extra_of` says.
 #[inline(always)]
@@ -322,16 +313,7 @@ where
     result
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// The deserializer the derived code of a model's known fields sees (see [`with_extra`]).
 pub(crate) struct Capture<'a, D> {
     inner: D,
@@ -377,16 +359,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capture<'_, D> {
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 struct CaptureVisitor<'a, V> {
     visitor: V,
     name: &'static str,
@@ -411,16 +384,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for CaptureVisitor<'_, V> {
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// The last key read: borrowed from the input, or copied into `buf` when the input could
 /// not lend it (an escaped key, a reader).
 enum Key<'de> {
@@ -429,16 +393,7 @@ enum Key<'de> {
     Buffered,
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 struct CaptureMap<'a, 'de, A> {
     map: A,
     extra: &'a mut Extra,
@@ -529,16 +484,7 @@ macro_rules! forward_to_inner {
     };
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 struct KeySeed<'a, 'de, K> {
     seed: K,
     key: &'a mut Key<'de>,
@@ -558,16 +504,7 @@ impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, 'de, K> 
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// The deserializer of a key: notes the key's text on its way to the derived field visitor.
 struct KeyDe<'a, 'de, D> {
     inner: D,
@@ -597,16 +534,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 struct KeyVisitor<'a, 'de, V> {
     visitor: V,
     key: &'a mut Key<'de>,
@@ -669,16 +597,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, 'de, V> {
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 struct ValueSeed<'a, 'de, S> {
     seed: S,
     extra: &'a mut Extra,
@@ -699,16 +618,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for ValueSeed<'_, 'de, S
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// The deserializer of a value: passes known fields through; the value the derived code
 /// skips (an unknown field's) is read into `extra` instead.
 struct ValueDe<'a, 'de, D> {
@@ -743,16 +653,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
     }
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// Reads an unknown field's value. Through serde_json it is first taken as raw text (its
 /// `raw_value` path, which checks the syntax but converts no number) and then parsed: a value
 /// serde_json cannot hold without `arbitrary_precision` (a number such as `1e400`) leaves the
@@ -762,16 +663,7 @@ fn unknown_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::V
     d.deserialize_newtype_struct(raw_value_token(), UnknownVisitor)
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 /// The name serde_json's `RawValue` asks its deserializer for; found once by asking
 /// `RawValue` itself, so nothing private is spelled here. Empty if it could not be found
 /// (then numbers out of range fail the response as they would anywhere else).
@@ -804,16 +696,7 @@ fn raw_value_token() -> &'static str {
     })
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
+#[cfg_attr(userapi_partial, allow(dead_code))]
 struct UnknownVisitor;
 
 impl<'de> Visitor<'de> for UnknownVisitor {

@@ -91,7 +91,7 @@ impl<T> fmt::Debug for Pager<T> {
 }
 
 impl<T: Send + 'static> Pager<T> {
-    #[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn new(fetch: Fetch<T>, key: fn(&T) -> u64, start: u64, page_size: u64) -> Self {
         Pager {
             fetch,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{
-    ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER,
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER,
     SET_COOKIE, USER_AGENT,
 };
 use reqwest::{Method, StatusCode};
@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::auth::{Auth, CREDENTIAL_HEADERS, Credential, CredentialStep, Redactor, Secret};
+use crate::auth::{Auth, Credential, CredentialStep, Redactor, Secret};
 use crate::client::{Client, usable};
 use crate::error::{
     DecodeError, Error, ErrorHook, HttpError, Result, Target, TimeoutError, TimeoutPhase, TransportError,
@@ -86,16 +86,7 @@ impl Client {
     /// percent-encoded byte by byte on its own, so an id such as `a/b`, `?x` or `m\te` stays
     /// one segment and means what it says. Empty, `.` and `..` ids, and ids over
     /// [`MAX_SEGMENT_BYTES`], are refused, since a server would read them as path steps.
-    #[cfg_attr(
-        not(any(
-            feature = "novaconnect",
-            feature = "diadoc",
-            feature = "rounds",
-            feature = "metabase",
-            feature = "rightech"
-        )),
-        allow(dead_code)
-    )]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn call(
         &self,
         service: &'static Service,
@@ -255,10 +246,7 @@ impl<'c> Call<'c> {
     }
 
     /// Appends a query parameter when `value` is set.
-    #[cfg_attr(
-        not(any(feature = "novaconnect", feature = "metabase", feature = "rightech")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn query_opt<V: ToString>(self, name: &str, value: Option<V>) -> Self {
         match value {
             Some(v) => self.query(name, v.to_string()),
@@ -288,15 +276,17 @@ impl<'c> Call<'c> {
         Ok(self)
     }
 
-    /// Sends this credential instead of the client's (`Auth::None` for a login).
-    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
+    /// Sends this credential instead of the client's (`Auth::none()` for a login). Only a
+    /// scheme with a fixed credential can stand in.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn auth_override(mut self, auth: &Auth) -> Result<Self> {
-        auth.validate()?;
-        self.auth_override = Some(Credential {
-            header: auth.static_header()?,
-            secrets: auth.secrets().into(),
-            generation: 0,
-        });
+        let credential = auth.fixed()?.ok_or_else(|| {
+            Error::config(format!(
+                "the {} scheme has no fixed credential to send in place of the client's",
+                auth.scheme_name()
+            ))
+        })?;
+        self.auth_override = Some(credential.redacting(auth.secrets()));
         Ok(self)
     }
 
@@ -313,10 +303,7 @@ impl<'c> Call<'c> {
     }
 
     /// Marks the response as carrying a credential: decode errors then keep no excerpt.
-    #[cfg_attr(
-        not(any(feature = "diadoc", feature = "metabase", feature = "rightech")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn secret_response(mut self) -> Self {
         self.secret_response = true;
         self
@@ -593,7 +580,11 @@ impl<'c> Call<'c> {
         credential: &Credential,
     ) -> Error {
         headers.remove(SET_COOKIE);
-        for name in CREDENTIAL_HEADERS {
+        headers.remove(AUTHORIZATION);
+        if let Some(name) = credential.header_name() {
+            headers.remove(name);
+        }
+        for name in self.client.auth().header_names() {
             headers.remove(name);
         }
         let secrets = self.secrets(credential);
@@ -797,7 +788,7 @@ impl RawResponse {
 
     /// A response that breaks the service's protocol (an empty session id, a missing
     /// created id).
-    #[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn protocol_error(&self, message: impl Into<String>) -> Error {
         let mut message = message.into();
         Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).string(&mut message);
@@ -808,7 +799,7 @@ impl RawResponse {
 
     /// A failure the service reported inside this success response (an envelope's code,
     /// `success: false`).
-    #[cfg_attr(not(any(feature = "novaconnect", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn api_error(&self, code: i64, message: Option<String>) -> Error {
         let mut message = message;
         Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).option(&mut message);
@@ -822,7 +813,7 @@ impl RawResponse {
     }
 
     /// Method and path of the request.
-    #[cfg_attr(not(any(feature = "metabase", feature = "rightech")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn target(&self) -> &Target {
         &self.target
     }

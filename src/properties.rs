@@ -1,10 +1,12 @@
 //! Property tests: decoding and parsing never panic, ids never change a path, and secrets
 //! never show.
 //!
-//! Every response type of every enabled service is decoded from arbitrary bytes and from
-//! arbitrary JSON-shaped text; each must come back `Ok` or `Err`. Every credential scheme is
-//! built from arbitrary tokens; no `Debug` or `Display` of the auth value, the client or an
-//! error the client returns may contain the token.
+//! The core's own parsers and schemes are checked here; each service declares its response
+//! types, error reading and credential schemes once with [`service_properties!`], which runs
+//! the same properties on them in the service's module: every response type is decoded from
+//! arbitrary bytes and from arbitrary JSON-shaped text and must come back `Ok` or `Err`;
+//! every credential scheme is built from arbitrary tokens, and no `Debug` or `Display` of the
+//! auth value, the client or an error the client returns may contain the token.
 
 use proptest::prelude::*;
 use reqwest::StatusCode;
@@ -23,36 +25,10 @@ macro_rules! decode_each {
 fn decode_everything(body: &[u8]) {
     let raw = RawResponse::for_test(StatusCode::OK, Some("application/json"), body.to_vec());
     decode_each!(raw; serde_json::Value, crate::models::Timestamp);
-    #[cfg(feature = "novaconnect")]
-    {
-        use crate::novaconnect::*;
-        decode_each!(raw; User, Envelope<User>, Envelope<serde_json::Value>, UserId);
-    }
-    #[cfg(feature = "diadoc")]
-    {
-        use crate::diadoc::*;
-        decode_each!(raw; UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability);
-    }
-    #[cfg(feature = "rounds")]
-    {
-        use crate::rounds::*;
-        decode_each!(raw; User, Vec<Round>, Round, Product, RoundStatus);
-    }
-    #[cfg(feature = "metabase")]
-    {
-        use crate::metabase::*;
-        decode_each!(raw; User, UserList, StructuredAttribute, Permissions, UserStatus);
-    }
-    #[cfg(feature = "rightech")]
-    {
-        use crate::rightech::*;
-        decode_each!(raw; User, Vec<User>, ObjectId, Role, Vec<Role>);
-        let _ = raw.json::<serde_json::Value>().map(IssuedToken::from_json);
-    }
 }
 
 /// Text that is often nearly JSON: braces, quotes, keys the models know, numbers, nulls.
-fn jsonish() -> impl Strategy<Value = String> {
+pub(crate) fn jsonish() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         Just("{".to_owned()),
         Just("}".to_owned()),
@@ -86,7 +62,7 @@ fn jsonish() -> impl Strategy<Value = String> {
     prop::collection::vec(token, 0..40).prop_map(|parts| parts.concat())
 }
 
-const CONTENT_TYPES: [&str; 5] = [
+pub(crate) const CONTENT_TYPES: [&str; 5] = [
     "application/json",
     "text/plain; charset=utf-8",
     "text/html",
@@ -97,7 +73,7 @@ const CONTENT_TYPES: [&str; 5] = [
 /// Arbitrary text that includes control and other odd characters. `any::<String>()` is the
 /// regex `\PC*`, which never yields a control character (tab, CR, LF, NUL, DEL, U+202E…), so
 /// it could not find an id whose tab the URL parser drops; `any::<char>()` can.
-fn odd_text() -> impl Strategy<Value = String> {
+pub(crate) fn odd_text() -> impl Strategy<Value = String> {
     let odd = prop::sample::select(vec![
         '\t', '\r', '\n', '\0', '\u{7f}', '\u{202e}', '/', '.', '%', '?', '#', ' ', '+', 'ё',
     ]);
@@ -105,14 +81,9 @@ fn odd_text() -> impl Strategy<Value = String> {
 }
 
 /// Tokens long enough that finding one in printed text is not a coincidence.
-fn token() -> impl Strategy<Value = String> {
-    // base64-like: `=` only as trailing padding (a DiadocAuth parameter allows no other).
+pub(crate) fn token() -> impl Strategy<Value = String> {
+    // base64-like: `=` only as trailing padding.
     "[A-Za-z0-9_.~+/-]{16,48}={0,2}"
-}
-
-/// A DiadocAuth client id: no `,`, `=` or white space.
-fn client_id() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9_.~+/-]{16,48}"
 }
 
 fn shows(value: &impl std::fmt::Debug, token: &str) -> bool {
@@ -217,22 +188,20 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn secrets_never_show(token in token(), client_id in client_id()) {
+    fn secrets_never_show(token in token()) {
         let schemes = [
             Auth::bearer(token.clone()),
             Auth::jwt(token.clone()),
-            Auth::diadoc(client_id.clone(), Some(Secret::new(token.clone()))),
-            Auth::metabase_session(token.clone()),
-            Auth::metabase_api_key(token.clone()),
+            Auth::header("x-vendor-key", token.clone()),
         ];
         for auth in schemes {
-            prop_assert!(!shows(&auth, &token) && !shows(&auth, &client_id), "{auth:?}");
+            prop_assert!(!shows(&auth, &token), "{auth:?}");
             let client = Client::builder()
                 .base_url("https://example.invalid/api/")
                 .auth(auth.clone())
                 .build()
                 .expect("a valid client");
-            prop_assert!(!shows(&client, &token) && !shows(&client, &client_id));
+            prop_assert!(!shows(&client, &token));
             prop_assert!(!shows(&client.auth(), &token));
         }
         let secret = Secret::new(token.clone());
@@ -243,7 +212,7 @@ proptest! {
     fn errors_about_bad_secrets_never_show_them(token in token(), cut in 0usize..16, breaker in prop::sample::select(&["\r", "\n", "\r\n", "\0"][..])) {
         let cut = cut.min(token.len());
         let bad = format!("{}{breaker}{}", &token[..cut], &token[cut..]);
-        for auth in [Auth::bearer(bad.clone()), Auth::metabase_session(bad.clone()), Auth::diadoc("id", Some(Secret::new(bad.clone())))] {
+        for auth in [Auth::bearer(bad.clone()), Auth::jwt(bad.clone()), Auth::header("x-vendor-key", bad.clone())] {
             let err: Error = Client::builder()
                 .base_url("https://example.invalid/")
                 .auth(auth)
@@ -272,19 +241,144 @@ proptest! {
     }
 }
 
-/// Every service's error reading, and the generic one.
+/// The generic error reading; each service checks its own with [`service_properties!`].
 fn services() -> Vec<&'static crate::pipeline::Service> {
-    vec![
-        &crate::pipeline::GENERIC,
-        #[cfg(feature = "novaconnect")]
-        &crate::novaconnect::SERVICE,
-        #[cfg(feature = "diadoc")]
-        &crate::diadoc::SERVICE,
-        #[cfg(feature = "rounds")]
-        &crate::rounds::SERVICE,
-        #[cfg(feature = "metabase")]
-        &crate::metabase::SERVICE,
-        #[cfg(feature = "rightech")]
-        &crate::rightech::SERVICE,
-    ]
+    vec![&crate::pipeline::GENERIC]
+}
+
+/// A service's own properties, declared in its module: every response type it lists decodes
+/// arbitrary bytes and JSON-shaped text without panicking, its error reading parses any body,
+/// and every credential scheme it lists never shows its token in `Debug`, in a client's
+/// `Debug`, or in the error about a token with a line break.
+///
+/// ```ignore
+/// #[cfg(test)]
+/// crate::properties::service_properties! {
+///     service: SERVICE,
+///     decodes: [User, Vec<User>],
+///     schemes: [|token: String| auth::api_key(token)],
+///     body_schemes: [|password: String| auth::login("ada@example.com", password)],
+/// }
+/// ```
+macro_rules! service_properties {
+    (
+        service: $service:path,
+        decodes: [$($ty:ty),* $(,)?],
+        schemes: [$($scheme:expr),* $(,)?]
+        $(, body_schemes: [$($body_scheme:expr),* $(,)?])? $(,)?
+    ) => {
+        mod properties {
+            #![allow(unused_imports)]
+            use super::*;
+            use proptest::prelude::*;
+
+            fn decode_all(body: &[u8]) {
+                let raw = crate::pipeline::RawResponse::for_test(
+                    reqwest::StatusCode::OK,
+                    Some("application/json"),
+                    body.to_vec(),
+                );
+                $( let _ = raw.json::<$ty>(); )*
+            }
+
+            /// Schemes that send the token in a header: a line break in it is refused.
+            fn schemes(token: &str) -> Vec<crate::Auth> {
+                let token = token.to_owned();
+                vec![$(($scheme)(token.clone())),*]
+            }
+
+            /// Schemes that send the token in a body (a login's password).
+            fn body_schemes(token: &str) -> Vec<crate::Auth> {
+                let token = token.to_owned();
+                let _ = &token;
+                vec![$($(($body_scheme)(token.clone())),*)?]
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+                #[test]
+                fn decoding_arbitrary_bytes_never_panics(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                    decode_all(&body);
+                }
+
+                #[test]
+                fn decoding_jsonish_text_never_panics(body in crate::properties::jsonish()) {
+                    decode_all(body.as_bytes());
+                }
+
+                #[test]
+                fn parsing_error_bodies_never_panics(
+                    body in prop_oneof![
+                        prop::collection::vec(any::<u8>(), 0..512),
+                        crate::properties::jsonish().prop_map(String::into_bytes),
+                        crate::properties::odd_text().prop_map(String::into_bytes),
+                    ],
+                    ct in prop::sample::select(&crate::properties::CONTENT_TYPES[..]),
+                ) {
+                    let ct = (!ct.is_empty()).then_some(ct);
+                    let parsed = crate::error::read_service_error(
+                        ct, &reqwest::header::HeaderMap::new(), &body, $service.read_error,
+                    );
+                    let _ = format!("{parsed:?}");
+                }
+            }
+
+            proptest! {
+                #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+                #[test]
+                fn secrets_never_show(token in crate::properties::token()) {
+                    for auth in schemes(&token).into_iter().chain(body_schemes(&token)) {
+                        crate::properties::check_never_shows(auth, &token)?;
+                    }
+                }
+
+                #[test]
+                fn errors_about_bad_secrets_never_show_them(
+                    token in crate::properties::token(),
+                    cut in 0usize..16,
+                    breaker in prop::sample::select(&["\r", "\n", "\r\n", "\0"][..]),
+                ) {
+                    let cut = cut.min(token.len());
+                    let bad = format!("{}{breaker}{}", &token[..cut], &token[cut..]);
+                    for auth in schemes(&bad) {
+                        crate::properties::check_refused_unseen(auth, &token, cut)?;
+                    }
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use service_properties;
+
+/// `auth` never shows `token`: not in its `Debug`, nor in a client's.
+pub(crate) fn check_never_shows(auth: Auth, token: &str) -> Result<(), TestCaseError> {
+    prop_assert!(!shows(&auth, token), "{auth:?}");
+    let client = Client::builder()
+        .base_url("https://example.invalid/api/")
+        .auth(auth.clone())
+        .build()
+        .expect("a valid client");
+    prop_assert!(!shows(&client, token));
+    prop_assert!(!shows(&client.auth(), token));
+    Ok(())
+}
+
+/// `auth`, holding `token` with a line break at `cut`, is refused by `build()` and the error
+/// shows neither side of the break.
+pub(crate) fn check_refused_unseen(auth: Auth, token: &str, cut: usize) -> Result<(), TestCaseError> {
+    let err: Error = Client::builder()
+        .base_url("https://example.invalid/")
+        .auth(auth)
+        .build()
+        .expect_err("a secret with a line break is refused");
+    let shown = format!("{err} {err:?}");
+    for part in [&token[..cut], &token[cut..]] {
+        if part.len() >= 8 {
+            prop_assert!(!shown.contains(part), "{shown}");
+        }
+    }
+    Ok(())
 }

@@ -32,7 +32,7 @@
 //! use userapi::Auth;
 //! use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
 //! let fake = FakeDiadoc::start().await?;
-//! let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None))?;
+//! let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))?;
 //! diadoc.login(LOGIN, &PASSWORD.into()).await?;
 //! assert_eq!(diadoc.get_me().await?.login.as_deref(), Some(LOGIN));
 //! # Ok(()) }
@@ -219,11 +219,11 @@ impl FakeDiadoc {
     /// # Errors
     /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn api(&self) -> Result<Diadoc> {
-        self.api_with(Auth::diadoc(CLIENT_ID, Some(self.issue_token())))
+        self.api_with(crate::diadoc::auth::diadoc_auth(CLIENT_ID, Some(self.issue_token())))
     }
 
     /// A [`Diadoc`] pointed at this fake with any credentials, e.g.
-    /// `Auth::diadoc(CLIENT_ID, None)` to [`login`](Diadoc::login) next, or `Auth::None`.
+    /// `userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None)` to [`login`](Diadoc::login) next, or `Auth::none()`.
     ///
     /// # Errors
     /// As [`ClientBuilder::build`](crate::ClientBuilder::build).

@@ -23,6 +23,7 @@
 //! [`ServiceError::trace_id`](crate::ServiceError::trace_id). See [`is_login_taken`] for the
 //! 405 that `UpdateMyUser` gives for a login another user holds.
 
+pub mod auth;
 mod models;
 
 #[cfg(feature = "fake")]
@@ -39,8 +40,8 @@ pub use models::{
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::auth::{Auth, Secret};
-use crate::client::{Client, IntoBaseUrl};
+use crate::auth::Secret;
+use crate::client::Client;
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::pipeline::{RawResponse, Service};
 
@@ -73,51 +74,17 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     }
 }
 
-/// The Diadoc endpoints over a [`Client`].
-#[derive(Debug, Clone)]
-pub struct Diadoc {
-    client: Client,
-}
-
-impl Client {
-    /// The Diadoc endpoints on this client.
-    pub fn diadoc(&self) -> Diadoc {
-        Diadoc::new(self.clone())
+crate::client::service_handle! {
+    /// The Diadoc endpoints over a [`Client`].
+    pub struct Diadoc {
     }
+    service: SERVICE,
+    name: "diadoc",
+    accessor: diadoc,
+    token: crate::Auth::bearer,
 }
 
 impl Diadoc {
-    /// Wraps a client whose base URL is a Diadoc API host.
-    pub fn new(client: Client) -> Self {
-        Diadoc { client }
-    }
-
-    /// A client for `base_url` (e.g. [`DEFAULT_BASE_URL`]) with an OpenID Connect access
-    /// token, sent as `Authorization: Bearer <token>`.
-    ///
-    /// # Errors
-    /// [`Error::Config`] if the URL does not parse, or the token holds a line break or another
-    /// control character.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::diadoc::Diadoc;
-    /// # use userapi::diadoc::fake::{FakeDiadoc, OIDC_TOKEN};
-    /// # let fake = FakeDiadoc::start().await?;
-    /// # let base_url = fake.base_url();
-    /// # let access_token = OIDC_TOKEN;
-    /// let diadoc = Diadoc::with_token(base_url, access_token)?;
-    /// assert!(diadoc.get_me().await?.user_id.len() > 0);
-    /// # Ok(()) }
-    /// ```
-    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
-        let client = Client::builder()
-            .base_url(base_url)
-            .auth(Auth::bearer(token))
-            .build()?;
-        Ok(Diadoc::new(client))
-    }
-
     /// A client for production ([`DEFAULT_BASE_URL`]) with DiadocAuth and no token yet: call
     /// [`login`](Self::login) next.
     ///
@@ -125,48 +92,18 @@ impl Diadoc {
     /// [`Error::Config`] if the client id holds `,`, `=`, white space or a control character.
     ///
     /// ```
-    /// use userapi::Auth;
-    /// use userapi::diadoc::Diadoc;
+    /// use userapi::diadoc::{self, Diadoc};
     /// let diadoc = Diadoc::with_client_id("testClient-8ee1638deae84c86")?;
-    /// assert!(matches!(diadoc.client().auth(), Auth::DiadocAuth { token: None, .. }));
+    /// assert!(diadoc.client().auth().source::<diadoc::auth::DiadocAuth>().is_some_and(|a| a.token().is_none()));
     /// assert!(Diadoc::with_client_id("cid,ddauth_token=FORGED").is_err());
     /// # Ok::<(), userapi::Error>(())
     /// ```
     pub fn with_client_id(client_id: impl Into<Secret>) -> Result<Self> {
         let client = Client::builder()
             .base_url(DEFAULT_BASE_URL)
-            .auth(Auth::diadoc(client_id, None))
+            .auth(auth::diadoc_auth(client_id, None))
             .build()?;
         Ok(Diadoc::new(client))
-    }
-
-    /// The underlying client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// A request to a Diadoc endpoint this crate does not model yet, through the same
-    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
-    /// limits) with Diadoc's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::Method;
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
-    /// # let diadoc = fake.api()?;
-    /// let me: serde_json::Value = diadoc
-    ///     .request(Method::GET, &["V2", "GetMyUser"])
-    ///     .idempotent()
-    ///     .send()
-    ///     .await?;
-    /// assert_eq!(me["UserId"], userapi::diadoc::fake::USER_ID);
-    /// # Ok(()) }
-    /// ```
-    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
-        crate::RequestBuilder::new(
-            self.client
-                .call_segments(&SERVICE, "diadoc::request", method, segments),
-        )
     }
 
     /// `GET /V2/GetMyUser`: the user the token belongs to. Safe to repeat (retried by policy).
@@ -334,7 +271,7 @@ impl Diadoc {
     /// use userapi::{Auth, Secret};
     /// use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
     /// let fake = FakeDiadoc::start().await?;
-    /// let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None))?;
+    /// let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))?;
     /// let token = diadoc.login(LOGIN, &Secret::new(PASSWORD)).await?;
     /// assert!(!token.is_empty());
     /// assert_eq!(diadoc.get_me().await?.login.as_deref(), Some(LOGIN));
@@ -342,17 +279,14 @@ impl Diadoc {
     /// ```
     pub async fn login(&self, login: &str, password: &Secret) -> Result<Secret> {
         const OP: &str = "diadoc::login";
-        let client_id = match self.client.auth() {
-            Auth::DiadocAuth { client_id, .. } => client_id,
-            other => {
-                return Err(Error::invalid_input(
-                    OP,
-                    format!(
-                        "the client must use Auth::diadoc(client_id, None) to log in, not {}",
-                        other.scheme_name()
-                    ),
-                ));
-            }
+        let Some(client_id) = self.client.auth().source::<auth::DiadocAuth>().map(|d| d.client_id().clone()) else {
+            return Err(Error::invalid_input(
+                OP,
+                format!(
+                    "the client must use diadoc::auth::diadoc_auth(client_id, None) to log in, not {}",
+                    self.client.auth().scheme_name()
+                ),
+            ));
         };
         if login.trim().is_empty() || password.is_empty() {
             return Err(Error::invalid_input(OP, "login and password must not be empty"));
@@ -371,7 +305,7 @@ impl Diadoc {
                 let raw = client
                     .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
                     .query("type", "password")
-                    .auth_override(&Auth::diadoc(client_id.clone(), None))?
+                    .auth_override(&auth::diadoc_auth(client_id.clone(), None))?
                     .header(ACCEPT, TEXT_PLAIN)
                     .header(CONTENT_TYPE, JSON_UTF8)
                     .json(&body)?
@@ -391,7 +325,7 @@ impl Diadoc {
 /// The one place a login's token becomes the client's credentials: only if they are still
 /// those the login started from.
 fn install_token(client: &Client, based_on: u64, client_id: Secret, token: Secret) -> Result<bool> {
-    client.set_auth_if(based_on, Auth::diadoc(client_id, Some(token)))
+    client.set_auth_if(based_on, auth::diadoc_auth(client_id, Some(token)))
 }
 
 /// The token in an `Authenticate` answer: UTF-8 text, or a JSON string from a server that
@@ -465,4 +399,15 @@ fn names_the_method(text: &str) -> bool {
         edge(i.checked_sub(1).and_then(|j| bytes.get(j))) && edge(bytes.get(i + 4))
     };
     about_method || text.match_indices("POST").any(|(i, _)| standalone(i))
+}
+
+#[cfg(test)]
+crate::properties::service_properties! {
+    service: SERVICE,
+    decodes: [UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability],
+    schemes: [
+        |t: String| auth::diadoc_auth("client-id-0123456789", Some(Secret::new(t))),
+        |t: String| auth::diadoc_auth(t.trim_end_matches('=').to_owned(), None),
+        crate::Auth::bearer,
+    ],
 }

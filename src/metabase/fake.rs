@@ -34,7 +34,7 @@
 //! use userapi::metabase::fake::{ADMIN_EMAIL, ADMIN_PASSWORD, FakeMetabase};
 //! use userapi::Auth;
 //! let fake = FakeMetabase::start().await?;
-//! let metabase = fake.api_with(Auth::None)?;
+//! let metabase = fake.api_with(Auth::none())?;
 //! metabase.login(ADMIN_EMAIL, &ADMIN_PASSWORD.into()).await?;
 //! assert!(metabase.get_me().await?.is_superuser.unwrap_or(false));
 //! # Ok(()) }
@@ -319,10 +319,10 @@ impl FakeMetabase {
     /// [`Error::Config`] if the client cannot be built.
     pub fn api(&self) -> Result<Metabase> {
         let session = self.add_session(ADMIN_EMAIL)?;
-        self.api_with(Auth::metabase_session(session))
+        self.api_with(crate::metabase::auth::session(session))
     }
 
-    /// A [`Metabase`] pointed at this fake with any credentials ([`Auth::None`] to call
+    /// A [`Metabase`] pointed at this fake with any credentials ([`Auth::none()`] to call
     /// `login` next, [`Auth::metabase_api_key`] with [`API_KEY`], a session from
     /// [`add_session`](Self::add_session), or made-up ones).
     ///
@@ -362,7 +362,7 @@ impl FakeMetabase {
     /// let groups = vec![GroupMembership::new(ALL_USERS_GROUP), GroupMembership::new(ADMIN_GROUP)];
     /// let ada = fake.add_user(&NewUser::new("ada@example.com").groups(groups).password("Engine-1843"))?;
     /// assert_eq!(ada.is_superuser, Some(true));
-    /// fake.api_with(Auth::None)?.login("ada@example.com", &Secret::new("Engine-1843")).await?;
+    /// fake.api_with(Auth::none())?.login("ada@example.com", &Secret::new("Engine-1843")).await?;
     /// # Ok(()) }
     /// ```
     ///

@@ -21,6 +21,7 @@
 //!
 //! Every example on this page runs against `fake::FakeMetabase` (feature `fake`).
 
+pub mod auth;
 mod models;
 
 #[cfg(feature = "fake")]
@@ -38,8 +39,8 @@ use std::sync::Arc;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 
-use crate::auth::{Auth, Secret};
-use crate::client::{Client, IntoBaseUrl};
+use crate::auth::{Auth, Credential, Secret};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::error::{ErrorBody, ServiceError};
 use crate::pager::{Fetch, Page, Pager};
@@ -71,17 +72,14 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     out.message_from_first_field();
 }
 
-/// The Metabase user and session endpoints over a [`Client`].
-#[derive(Debug, Clone)]
-pub struct Metabase {
-    client: Client,
-}
-
-impl Client {
-    /// The Metabase endpoints on this client (its base URL is the instance root).
-    pub fn metabase(&self) -> Metabase {
-        Metabase::new(self.clone())
+crate::client::service_handle! {
+    /// The Metabase user and session endpoints over a [`Client`].
+    pub struct Metabase {
     }
+    service: SERVICE,
+    name: "metabase",
+    accessor: metabase,
+    token: auth::api_key,
 }
 
 fn check_id(operation: &'static str, what: &str, id: u64) -> Result<String> {
@@ -112,7 +110,7 @@ enum Install {
     /// flight (a password change meanwhile ended the sessions it could have known).
     IfUnchanged(u64),
     /// One's own password change: always, since the server has just ended every older
-    /// session of the user. Under [`Auth::MetabaseLogin`] the new password is kept for the
+    /// session of the user. Under [`auth::login`] the new password is kept for the
     /// next login.
     Always { new_password: Secret },
 }
@@ -121,24 +119,21 @@ enum Install {
 /// `X-Metabase-Session`). A client using an API key keeps its key.
 fn install_session(client: &Client, session: &Secret, rule: Install) -> Result<bool> {
     let current = client.auth();
-    if matches!(current, Auth::MetabaseApiKey(_)) {
+    if current.source::<auth::ApiKey>().is_some() {
         return Ok(false);
     }
     match rule {
-        Install::IfUnchanged(generation) => {
-            client.set_auth_if(generation, Auth::metabase_session(session.clone()))
-        }
+        Install::IfUnchanged(generation) => client.set_auth_if(generation, auth::session(session.clone())),
         Install::Always { new_password } => {
-            match current {
-                Auth::MetabaseLogin { username, .. } => client.shared.auth.set_with_obtained(
-                    Auth::metabase_login(username, new_password),
-                    (
-                        reqwest::header::HeaderName::from_static("x-metabase-session"),
-                        session.clone(),
-                    ),
-                )?,
-                Auth::MetabaseSession(_) => client.set_auth(Auth::metabase_session(session.clone()))?,
-                _ => return Ok(false),
+            if let Some(login) = current.source::<auth::Login>() {
+                client.set_auth_with_obtained(
+                    auth::login(login.username.clone(), new_password),
+                    Credential::header(auth::SESSION_HEADER, session)?,
+                )?;
+            } else if current.source::<auth::Session>().is_some() {
+                client.set_auth(auth::session(session.clone()))?;
+            } else {
+                return Ok(false);
             }
             Ok(true)
         }
@@ -164,69 +159,6 @@ fn session_in(raw: &RawResponse, session: Option<String>) -> Result<Option<Secre
 }
 
 impl Metabase {
-    /// Wraps a client whose base URL is a Metabase instance.
-    pub fn new(client: Client) -> Self {
-        Metabase { client }
-    }
-
-    /// A client for the instance at `base_url` whose token is an API key (`mb_…`), sent as
-    /// `X-API-Key`: the same shape as every service's `with_token`. For a session use
-    /// [`Auth::metabase_session`], for credentials that log in by themselves
-    /// [`Auth::metabase_login`], with [`Client::builder`].
-    ///
-    /// # Errors
-    /// [`Error::Config`] for a base URL that does not parse or a key with a line break.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::Metabase;
-    /// # use userapi::metabase::fake::{API_KEY, FakeMetabase};
-    /// # let fake = FakeMetabase::start().await?;
-    /// # let base_url = fake.base_url();
-    /// let api = Metabase::with_token(base_url, API_KEY)?;
-    /// assert!(api.get_me().await?.email.unwrap_or_default().ends_with("@api-key.invalid"));
-    /// # Ok(()) }
-    /// ```
-    pub fn with_token(base_url: impl IntoBaseUrl, api_key: impl Into<Secret>) -> Result<Self> {
-        let client = Client::builder()
-            .base_url(base_url)
-            .auth(Auth::metabase_api_key(api_key))
-            .build()?;
-        Ok(Metabase::new(client))
-    }
-
-    /// The underlying client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// A request to a Metabase endpoint this crate does not model yet, through the same
-    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
-    /// limits) with Metabase's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::Method;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
-    /// let api = fake.api()?;
-    /// let me: serde_json::Value = api.request(Method::GET, &["api", "user", "current"]).idempotent().send().await?;
-    /// assert_eq!(me["id"], 1);
-    /// let err = api.request(Method::GET, &["api", "card", "1"]).send_empty().await.unwrap_err();
-    /// assert_eq!(err.service_message(), Some("API endpoint does not exist.")); // not in the fake
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a segment that cannot be one (empty, `.`, `..`); then as
-    /// any call: the server's refusal with Metabase's message and field errors, or a body
-    /// that does not decode.
-    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
-        crate::RequestBuilder::new(
-            self.client
-                .call_segments(&SERVICE, "metabase::request", method, segments),
-        )
-    }
-
     fn call(&self, op: &'static str, method: Method, route: &'static str, ids: &[&str]) -> Result<Call<'_>> {
         self.client.call(&SERVICE, op, method, route, ids)
     }
@@ -262,7 +194,7 @@ impl Metabase {
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
-    /// let api = fake.api_with(Auth::None)?;
+    /// let api = fake.api_with(Auth::none())?;
     /// let session = api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await?;
     /// assert!(fake.session_is_live(&session));
     /// assert_eq!(api.get_me().await?.email.as_deref(), Some(USER_EMAIL));
@@ -287,7 +219,7 @@ impl Metabase {
         let generation = self.client.auth_generation();
         self.client
             .detached(move |client| async move {
-                let session = session_login_inner(&client, &username, &password).await?;
+                let session = session_login(&client, &username, &password).await?;
                 install_session(&client, &session, Install::IfUnchanged(generation))?;
                 Ok(session)
             })
@@ -311,9 +243,9 @@ impl Metabase {
     /// api.logout().await?;
     /// assert!(api.client().auth().is_none());
     ///
-    /// let keyed = fake.api_with(Auth::metabase_api_key(API_KEY))?;
+    /// let keyed = fake.api_with(userapi::metabase::auth::api_key(API_KEY))?;
     /// assert!(matches!(keyed.logout().await, Err(Error::InvalidInput { .. })));
-    /// assert!(matches!(keyed.client().auth(), Auth::MetabaseApiKey(_)), "the key stays");
+    /// assert_eq!(keyed.client().auth().scheme_name(), "metabase-api-key", "the key stays");
     /// # Ok(()) }
     /// ```
     ///
@@ -322,20 +254,18 @@ impl Metabase {
     /// no such session (it expired or was ended); the client keeps it then.
     pub async fn logout(&self) -> Result<()> {
         const OP: &str = "metabase::logout";
-        match self.client.auth() {
-            Auth::MetabaseSession(_) => {}
-            Auth::MetabaseApiKey(_) => {
-                return Err(Error::invalid_input(
-                    OP,
-                    "logout ends a session; this client uses an API key, which it keeps",
-                ));
-            }
-            _ => {
-                return Err(Error::invalid_input(
-                    OP,
-                    "logout ends a session; this client has none",
-                ));
-            }
+        let current = self.client.auth();
+        if current.source::<auth::ApiKey>().is_some() {
+            return Err(Error::invalid_input(
+                OP,
+                "logout ends a session; this client uses an API key, which it keeps",
+            ));
+        }
+        if current.source::<auth::Session>().is_none() {
+            return Err(Error::invalid_input(
+                OP,
+                "logout ends a session; this client has none",
+            ));
         }
         // Like a login, in a task of its own (a caller that stops waiting still drops the
         // ended session), and only over the credentials it ended: a session a concurrent
@@ -347,7 +277,7 @@ impl Metabase {
                     .call(&SERVICE, OP, Method::DELETE, "api/session", &[])?
                     .send_empty()
                     .await?;
-                client.set_auth_if(generation, Auth::None)?;
+                client.set_auth_if(generation, Auth::none())?;
                 Ok(())
             })
             .await
@@ -403,7 +333,7 @@ impl Metabase {
     /// use userapi::Auth;
     ///
     /// let fake = FakeMetabase::start().await?;
-    /// let anyone = fake.api_with(Auth::None)?;
+    /// let anyone = fake.api_with(Auth::none())?;
     /// anyone.forgot_password(USER_EMAIL).await?;
     /// assert!(fake.last_reset_token().is_some()); // the fake's stand-in for the email
     /// anyone.forgot_password("nobody@example.com").await?; // the same answer
@@ -433,7 +363,7 @@ impl Metabase {
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
-    /// let anyone = fake.api_with(Auth::None)?;
+    /// let anyone = fake.api_with(Auth::none())?;
     /// anyone.forgot_password(USER_EMAIL).await?;
     /// let token = fake.last_reset_token().expect("a token was issued");
     /// assert!(anyone.password_reset_token_valid(&token).await?);
@@ -468,7 +398,7 @@ impl Metabase {
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
-    /// let api = fake.api_with(Auth::None)?;
+    /// let api = fake.api_with(Auth::none())?;
     /// api.forgot_password(USER_EMAIL).await?;
     /// let token = fake.last_reset_token().expect("a token was issued");
     /// let done = api.reset_password(&token, &Secret::new("Brand-new-pass7")).await?;
@@ -681,7 +611,7 @@ impl Metabase {
     /// let new = NewUser::new("ada@example.com").name("Ada", "Byron").password("Analyt1cal-engine");
     /// let ada = fake.api()?.create_user(&new).await?;
     /// assert_eq!(ada.common_name.as_deref(), Some("Ada Byron"));
-    /// let as_ada = fake.api_with(Auth::None)?;
+    /// let as_ada = fake.api_with(Auth::none())?;
     /// as_ada.login("ada@example.com", &Secret::new("Analyt1cal-engine")).await?;
     /// # Ok(()) }
     /// ```
@@ -898,7 +828,7 @@ impl Metabase {
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
-    /// let api = fake.api_with(Auth::None)?;
+    /// let api = fake.api_with(Auth::none())?;
     /// api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await?;
     /// let logins = api.login_history().await?;
     /// assert_eq!(logins[0].active, Some(true)); // this one
@@ -969,7 +899,7 @@ impl Metabase {
     /// use userapi::Auth;
     /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
     /// let issued = fake.api()?.create_api_key(&NewApiKey::new("Reporting bot", ANALYSTS_GROUP)).await?;
-    /// let bot = fake.api_with(Auth::metabase_api_key(issued.key.clone()))?;
+    /// let bot = fake.api_with(userapi::metabase::auth::api_key(issued.key.clone()))?;
     /// assert_eq!(bot.get_me().await?.common_name.as_deref(), Some("Reporting bot"));
     /// # Ok(()) }
     /// ```
@@ -1022,7 +952,7 @@ impl Metabase {
 
     /// `PUT /api/api-key/:id/regenerate`: replaces a key with a new one (superusers only). The
     /// old key stops working at once; a client that authenticates with it must switch:
-    /// `client.set_auth(Auth::metabase_api_key(issued.key.clone()))`. Never retried.
+    /// `client.set_auth(userapi::metabase::auth::api_key(issued.key.clone()))`. Never retried.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
@@ -1030,9 +960,9 @@ impl Metabase {
     /// use userapi::Auth;
     /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
     /// let issued = fake.api()?.regenerate_api_key(API_KEY_ID).await?;
-    /// let old = fake.api_with(Auth::metabase_api_key(API_KEY))?;
+    /// let old = fake.api_with(userapi::metabase::auth::api_key(API_KEY))?;
     /// assert!(old.get_me().await.unwrap_err().is_auth());
-    /// let new = fake.api_with(Auth::metabase_api_key(issued.key))?;
+    /// let new = fake.api_with(userapi::metabase::auth::api_key(issued.key))?;
     /// new.get_me().await?;
     /// # Ok(()) }
     /// ```
@@ -1251,28 +1181,25 @@ fn stored_value(raw: &RawResponse) -> Result<Option<Value>> {
     }
 }
 
-/// The login behind [`Auth::MetabaseLogin`]: `POST /api/session` sending no credentials,
-/// with the password redacted from any error, and an empty session id refused.
-///
-/// Boxed: it is a call through the pipeline made from inside the pipeline's credential step.
-pub(crate) fn session_login<'a>(
-    client: &'a Client,
-    username: &'a str,
-    password: &'a Secret,
-) -> crate::auth::BoxFuture<'a, Result<Secret>> {
-    Box::pin(session_login_inner(client, username, password))
-}
-
-/// `POST /api/session` sending no credentials: the session id, checked.
-async fn session_login_inner(client: &Client, username: &str, password: &Secret) -> Result<Secret> {
+/// `POST /api/session` sending no credentials, with the password redacted from any error and
+/// an empty session id refused: [`Metabase::login`], and the login behind [`auth::login`].
+pub(crate) async fn session_login(client: &Client, username: &str, password: &Secret) -> Result<Secret> {
     let body = models::Login { username, password };
     let raw = client
         .call(&SERVICE, "metabase::login", Method::POST, "api/session", &[])?
-        .auth_override(&Auth::None)?
+        .auth_override(&Auth::none())?
         .json(&body)?
         .secret_response()
         .send_raw()
         .await?;
     let response: models::SessionId = raw.json()?;
     session_in(&raw, Some(response.id))?.ok_or_else(|| raw.protocol_error("the login answered no session id"))
+}
+
+#[cfg(test)]
+crate::properties::service_properties! {
+    service: SERVICE,
+    decodes: [User, UserList, StructuredAttribute, Permissions, UserStatus],
+    schemes: [auth::session, auth::api_key],
+    body_schemes: [|t: String| auth::login("ada@example.com", t)],
 }

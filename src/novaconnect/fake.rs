@@ -110,7 +110,7 @@ impl FakeNovaConnect {
         self.api_with(Auth::bearer(TOKEN))
     }
 
-    /// A [`NovaConnect`] pointed at this fake with any credentials ([`Auth::None`] included).
+    /// A [`NovaConnect`] pointed at this fake with any credentials ([`Auth::none()`] included).
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a

@@ -28,8 +28,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::{Auth, Secret};
-use crate::client::{Client, IntoBaseUrl};
+use crate::auth::Secret;
 use crate::error::{Error, Result};
 use crate::pipeline::Service;
 
@@ -40,83 +39,23 @@ pub(crate) static SERVICE: Service = Service { read_error: None };
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.novaconnect.kz/api/";
 
-/// The NovaConnect API on a [`Client`]. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct NovaConnect {
-    client: Client,
-    lang: Option<String>,
-}
-
-impl Client {
-    /// This client as a NovaConnect API.
-    pub fn novaconnect(&self) -> NovaConnect {
-        NovaConnect::new(self.clone())
+crate::client::service_handle! {
+    /// The NovaConnect API on a [`Client`]. Cheap to clone.
+    pub struct NovaConnect {
+    lang: Option<String> = None,
     }
+    service: SERVICE,
+    name: "novaconnect",
+    accessor: novaconnect,
+    token: crate::Auth::bearer,
 }
 
 impl NovaConnect {
-    /// Wraps a client whose base URL points at NovaConnect's `/api/`.
-    pub fn new(client: Client) -> Self {
-        NovaConnect { client, lang: None }
-    }
-
-    /// A client for `base_url` (the documented one is [`DEFAULT_BASE_URL`]) with a bearer
-    /// token.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the URL is not usable or the token cannot go in a header.
-    ///
-    /// ```
-    /// use userapi::novaconnect::{DEFAULT_BASE_URL, NovaConnect};
-    /// let api = NovaConnect::with_token(DEFAULT_BASE_URL, "t0ken")?;
-    /// assert_eq!(api.client().base_url().as_str(), "https://api.novaconnect.kz/api/");
-    /// # Ok::<(), userapi::Error>(())
-    /// ```
-    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
-        let client = Client::builder()
-            .base_url(base_url)
-            .auth(Auth::bearer(token))
-            .build()?;
-        Ok(Self::new(client))
-    }
-
     /// Sends `lang=<lang>` (`ru` or `en`) on every call, which selects the language of
     /// `message`. Not sent by default.
     pub fn lang(mut self, lang: impl Into<String>) -> Self {
         self.lang = Some(lang.into());
         self
-    }
-
-    /// The underlying client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// A request to a NovaConnect endpoint this crate does not model yet, through the same
-    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
-    /// limits) with NovaConnect's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::Method;
-    /// use userapi::novaconnect::fake::FakeNovaConnect;
-    /// let fake = FakeNovaConnect::start().await?;
-    /// let body: serde_json::Value = fake
-    ///     .api()?
-    ///     .request(Method::POST, &["user", "get"])
-    ///     .json(&serde_json::json!({}))
-    ///     .send()
-    ///     .await?;
-    /// assert_eq!(body["result"]["item"]["first_name"], "Aigerim");
-    /// # Ok(()) }
-    /// ```
-    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
-        crate::RequestBuilder::new(self.client.call_segments(
-            &SERVICE,
-            "novaconnect::request",
-            method,
-            segments,
-        ))
     }
 
     /// The current user (`POST user/get` with `{}`). Safe to retry.
@@ -228,4 +167,11 @@ impl NovaConnect {
             .into_item()
             .ok_or_else(|| raw.decode_failure("result.item".into(), "missing field `item`".into()))
     }
+}
+
+#[cfg(test)]
+crate::properties::service_properties! {
+    service: SERVICE,
+    decodes: [User, Envelope<User>, Envelope<serde_json::Value>, UserId],
+    schemes: [crate::Auth::bearer],
 }

@@ -149,7 +149,7 @@ impl FakeRightech {
         self.api_with(Auth::bearer(TOKEN))
     }
 
-    /// A [`Rightech`] pointed at this fake with any credentials ([`Auth::None`] included).
+    /// A [`Rightech`] pointed at this fake with any credentials ([`Auth::none()`] included).
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a

@@ -27,7 +27,6 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::auth::Secret;
-use crate::client::{Client, IntoBaseUrl};
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::pager::{Fetch, Page, Pager};
 use crate::pipeline::{Call, RawResponse, Service};
@@ -68,20 +67,17 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     }
 }
 
-/// The Rightech user endpoints over a [`Client`].
-#[derive(Debug, Clone)]
-pub struct Rightech {
-    client: Client,
-}
-
-impl Client {
-    /// The Rightech endpoints on this client (its base URL is the host, e.g.
-    /// [`DEFAULT_BASE_URL`]; paths start with `api/v1/`).
-    pub fn rightech(&self) -> Rightech {
-        Rightech::new(self.clone())
+crate::client::service_handle! {
+    /// The Rightech user endpoints over a [`Client`].
+    pub struct Rightech {
     }
+    service: SERVICE,
+    name: "rightech",
+    accessor: rightech,
+    token: crate::Auth::bearer,
 }
 
+impl Rightech {
 /// Checks a login against the documented rule: 4 to 40 characters. The server stays the
 /// authority (its exact character set is documented two ways); nothing checks this for you.
 ///
@@ -130,59 +126,6 @@ pub fn check_password_policy(password: &Secret) -> Result<()> {
     }
 }
 
-impl Rightech {
-    /// Wraps a client whose base URL is a Rightech host.
-    pub fn new(client: Client) -> Self {
-        Rightech { client }
-    }
-
-    /// A client for `base_url` (Rightech's public cloud is [`DEFAULT_BASE_URL`]) with a
-    /// bearer token.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the URL is not usable or the token cannot go in a header.
-    ///
-    /// ```
-    /// use userapi::rightech::{DEFAULT_BASE_URL, Rightech};
-    /// let api = Rightech::with_token(DEFAULT_BASE_URL, "eyJ...")?;
-    /// assert_eq!(api.client().base_url().as_str(), "https://dev.rightech.io/");
-    /// # Ok::<(), userapi::Error>(())
-    /// ```
-    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
-        Ok(Rightech::new(
-            Client::builder().base_url(base_url).bearer(token).build()?,
-        ))
-    }
-
-    /// The underlying client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// A request to a Rightech endpoint this crate does not model yet, through the same
-    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
-    /// limits) with Rightech's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::Method;
-    /// use userapi::rightech::fake::{ADMIN_ID, FakeRightech};
-    /// let fake = FakeRightech::start().await?;
-    /// let user: serde_json::Value = fake
-    ///     .api()?
-    ///     .request(Method::GET, &["api", "v1", "users", ADMIN_ID])
-    ///     .idempotent()
-    ///     .send()
-    ///     .await?;
-    /// assert_eq!(user["login"], "admin");
-    /// # Ok(()) }
-    /// ```
-    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
-        crate::RequestBuilder::new(
-            self.client
-                .call_segments(&SERVICE, "rightech::request", method, segments),
-        )
-    }
 
     /// `GET /api/v1/users`: the users in the caller's group, one page, with the filters set
     /// in `query` (`limit`, `offset`, `search`, `from`, `to`, `only`). Safe to retry.
@@ -582,4 +525,11 @@ fn refusal(raw: &RawResponse, body: &Value) -> Error {
         .map(str::to_owned)
         .or_else(|| Some("the service answered success: false".to_owned()));
     raw.api_error(code, message)
+}
+
+#[cfg(test)]
+crate::properties::service_properties! {
+    service: SERVICE,
+    decodes: [User, Vec<User>, ObjectId, Role, Vec<Role>, serde_json::Value],
+    schemes: [crate::Auth::bearer],
 }

@@ -158,7 +158,7 @@ impl FakeRounds {
         self.api_with(Auth::jwt(self.token_for(ME, Duration::from_secs(3600))))
     }
 
-    /// A [`Rounds`] pointed at this fake with any credentials ([`Auth::None`] included).
+    /// A [`Rounds`] pointed at this fake with any credentials ([`Auth::none()`] included).
     ///
     /// # Errors
     /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a

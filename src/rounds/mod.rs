@@ -23,8 +23,6 @@ pub use models::{Product, Round, RoundRole, RoundStatus, User, UserUpdate};
 
 use reqwest::Method;
 
-use crate::auth::{Auth, Secret};
-use crate::client::{Client, IntoBaseUrl};
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::pipeline::Service;
 use serde_json::Value;
@@ -66,76 +64,17 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     }
 }
 
-/// The rounds app's endpoints over a [`Client`].
-#[derive(Debug, Clone)]
-pub struct Rounds {
-    client: Client,
-}
-
-impl Client {
-    /// The rounds app's endpoints on this client.
-    pub fn rounds(&self) -> Rounds {
-        Rounds::new(self.clone())
+crate::client::service_handle! {
+    /// The rounds app's endpoints over a [`Client`].
+    pub struct Rounds {
     }
+    service: SERVICE,
+    name: "rounds",
+    accessor: rounds,
+    token: crate::Auth::jwt,
 }
 
 impl Rounds {
-    /// Wraps a client whose base URL is the app's root.
-    pub fn new(client: Client) -> Self {
-        Rounds { client }
-    }
-
-    /// A client for `base_url` with a JWT access token (sent as a bearer token; its `exp` is
-    /// read, see [`Auth::jwt`]).
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the URL is not usable or the token cannot go in a header.
-    ///
-    /// ```
-    /// use userapi::rounds::Rounds;
-    /// let rounds = Rounds::with_token("https://rounds.example.com/", "eyJ...")?;
-    /// assert_eq!(rounds.client().base_url().as_str(), "https://rounds.example.com/");
-    /// # Ok::<(), userapi::Error>(())
-    /// ```
-    pub fn with_token(base_url: impl IntoBaseUrl, token: impl Into<Secret>) -> Result<Self> {
-        Ok(Rounds::new(
-            Client::builder()
-                .base_url(base_url)
-                .auth(Auth::jwt(token))
-                .build()?,
-        ))
-    }
-
-    /// The underlying client.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// A request to a rounds app endpoint this crate does not model yet, through the same
-    /// pipeline (credentials, encoding, timeouts, retries only when marked idempotent,
-    /// limits) with the rounds app's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::Method;
-    /// use userapi::rounds::fake::{FakeRounds, ME};
-    /// let fake = FakeRounds::start().await?;
-    /// let me: serde_json::Value = fake
-    ///     .api()?
-    ///     .request(Method::GET, &["users", "me"])
-    ///     .idempotent()
-    ///     .send()
-    ///     .await?;
-    /// assert_eq!(me["id"], ME);
-    /// # Ok(()) }
-    /// ```
-    pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
-        crate::RequestBuilder::new(
-            self.client
-                .call_segments(&SERVICE, "rounds::request", method, segments),
-        )
-    }
-
     /// `GET /users/me`: the current user. Safe to retry.
     ///
     /// # Errors
@@ -258,4 +197,11 @@ impl Rounds {
         };
         call.idempotent().send().await
     }
+}
+
+#[cfg(test)]
+crate::properties::service_properties! {
+    service: SERVICE,
+    decodes: [User, Vec<Round>, Round, Product, RoundStatus],
+    schemes: [crate::Auth::jwt],
 }

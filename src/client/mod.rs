@@ -5,8 +5,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderName, HeaderValue, PROXY_AUTHORIZATION};
 use url::Url;
+
+mod handle;
+
+pub(crate) use handle::service_handle;
 
 use crate::auth::{Auth, AuthCell, Secret};
 use crate::error::{Error, Result};
@@ -181,7 +185,7 @@ impl Client {
     /// [`Error::Config`] when the name or value cannot be a header, or names a credential
     /// header (set credentials with [`Auth`]).
     pub fn with_header(&self, name: &str, value: &str) -> Result<Client> {
-        let (name, value) = header_pair(name, value)?;
+        let (name, value) = header_pair(name, value, &self.auth())?;
         let mut settings = (*self.settings).clone();
         settings.headers.insert(name, value);
         Ok(Client {
@@ -213,13 +217,20 @@ impl Client {
         self.shared.auth.generation()
     }
 
+    /// Installs `auth` with a credential already obtained for it (the session a password
+    /// change answered, under a login-on-demand scheme).
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn set_auth_with_obtained(&self, auth: Auth, obtained: crate::auth::Credential) -> Result<()> {
+        self.shared.auth.set_with_obtained(auth, obtained)
+    }
+
     /// Installs `auth` only if the credentials are still those of generation `based_on`.
-    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn set_auth_if(&self, based_on: u64, auth: Auth) -> Result<bool> {
         self.shared.auth.set_if(based_on, auth)
     }
 
-    #[cfg_attr(not(any(feature = "metabase", feature = "diadoc")), allow(dead_code))]
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     /// Runs `f` on a clone of this client in a task of its own and waits for it. Used for
     /// calls that change credentials on the server (a password change ends the old session):
     /// if the caller stops waiting, the task still installs what the server answered.
@@ -520,7 +531,7 @@ impl ClientBuilder {
             .map_err(|_| Error::config("the user agent holds a character that cannot go in a header"))?;
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
-            let (name, value) = header_pair(name, value)?;
+            let (name, value) = header_pair(name, value, &self.auth)?;
             headers.insert(name, value);
         }
         let auth = AuthCell::new(self.auth)?;
@@ -626,11 +637,14 @@ pub(crate) fn usable(d: Duration) -> Option<Duration> {
     (d < Duration::from_secs(30 * 365 * 24 * 3600)).then_some(d)
 }
 
-/// A header for every call, checked.
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
+/// A header for every call, checked: never one that carries credentials (`Authorization`,
+/// `Cookie`, `Proxy-Authorization`, or a header the client's scheme sends).
+fn header_pair(name: &str, value: &str, auth: &Auth) -> Result<(HeaderName, HeaderValue)> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::config(format!("{:?} is not a header name", name)))?;
-    if crate::auth::CREDENTIAL_HEADERS.contains(&name.as_str()) {
+    let credential = [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION].contains(&name)
+        || auth.header_names().contains(&name);
+    if credential {
         return Err(Error::config(format!(
             "{name} carries credentials; set them with ClientBuilder::auth"
         )));
@@ -794,7 +808,7 @@ mod tests {
     fn debug_never_shows_secrets() {
         let c = Client::builder()
             .base_url("https://h.example/")
-            .auth(Auth::metabase_session("5e55-secret"))
+            .auth(Auth::header("x-metabase-session", "5e55-secret"))
             .build()
             .unwrap();
         let dbg = format!("{c:?}");

@@ -1,0 +1,91 @@
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::jwt::base64url_decode;
+use super::*;
+
+#[test]
+fn unicode_escaped_secrets_are_found_in_json_strings_only_where_they_are() {
+    let secret = Secret::new("tok-abc-123");
+    let r = Redactor::new([&secret]);
+    let redact = |s: &str| String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap();
+    // Escaped in part or whole, with an escaped quote before it in the same string.
+    assert_eq!(
+        redact(r#"{"a": "say \"hi\" tok\u002dabc\u002d123!", "b": "\u00e9"}"#),
+        r#"{"a": "say \"hi\" <redacted>!", "b": "\u00e9"}"#
+    );
+    assert_eq!(redact(r#"["\u0074\u006f\u006b-abc-123"]"#), r#"["<redacted>"]"#);
+    // An escaped quote does not end a string: the next one is read whole.
+    assert_eq!(
+        redact(r#"["\"", "tok\u002dabc\u002d123"]"#),
+        r#"["\"", "<redacted>"]"#
+    );
+    // Other escaped strings, keys and an unterminated literal stay as they were.
+    let other = r#"{"\u0074ok": "\u0041", "x": "tok-abc-12"#;
+    assert_eq!(redact(other), other);
+    // Plain text is left to the byte search.
+    assert_eq!(redact("token tok-abc-123 rejected"), "token <redacted> rejected");
+    // Percent-encoded with hex digits in either case, as a form or a path.
+    let spaced = Secret::new("p@ss w/rd");
+    let r = Redactor::new([&spaced]);
+    let redact = |s: &str| String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap();
+    for echo in [
+        "p%40ss+w%2Frd",
+        "p%40ss%20w%2Frd",
+        "p%40ss+w%2frd",
+        "p%40ss%20w%2frd",
+    ] {
+        assert_eq!(redact(&format!("?pw={echo}&x=1")), "?pw=<redacted>&x=1", "{echo}");
+    }
+    let slashes = Secret::new("a/b/c");
+    let r = Redactor::new([&slashes]);
+    let echoed = r.bytes(bytes::Bytes::from_static(b"path=a%2fb%2fc;"));
+    assert_eq!(&echoed[..], b"path=<redacted>;");
+}
+
+#[test]
+fn a_cut_body_loses_the_start_of_a_secret_it_ends_with() {
+    let secret = Secret::new("tok-abc-123");
+    let r = Redactor::new([&secret]);
+    let cut = |s: &'static str| r.cut_bytes(bytes::Bytes::from_static(s.as_bytes()));
+    assert_eq!(&cut("xx tok-a")[..], b"xx <redacted>");
+    assert_eq!(&cut("xx tok-abc-12")[..], b"xx <redacted>");
+    // Shorter than CUT_SECRET_MIN: kept; a whole secret is replaced as usual.
+    assert_eq!(&cut("xx tok")[..], b"xx tok");
+    assert_eq!(&cut("xx tok-abc-123")[..], b"xx <redacted>");
+    assert_eq!(&cut("tok-")[..], b"<redacted>");
+}
+
+#[test]
+fn secret_never_prints() {
+    let s = Secret::new("hunter2");
+    assert_eq!(format!("{s}"), REDACTED);
+    assert!(!format!("{s:?}").contains("hunter2"));
+    let a = Auth::bearer("tok-abc");
+    let dbg = format!("{a:?}");
+    assert!(!dbg.contains("tok-abc"), "{dbg}");
+}
+
+#[test]
+fn crlf_rejected() {
+    let err = Auth::bearer("abc\r\nX-Evil: 1").fixed().unwrap_err();
+    assert!(err.to_string().contains("line break"), "{err}");
+    assert!(!err.to_string().contains("abc"));
+}
+
+#[test]
+fn base64url_round_trips_known_values() {
+    assert_eq!(base64url_decode("eyJleHAiOjEwfQ").unwrap(), br#"{"exp":10}"#);
+    assert_eq!(base64url_decode("YQ").unwrap(), b"a");
+    assert_eq!(base64url_decode("YWI").unwrap(), b"ab");
+    assert_eq!(base64url_decode("YWJj").unwrap(), b"abc");
+    assert!(base64url_decode("a b").is_none());
+}
+
+#[test]
+fn jwt_exp_is_read() {
+    // header {"alg":"none"} . payload {"exp":10} . no signature
+    let t = "eyJhbGciOiJub25lIn0.eyJleHAiOjEwfQ.";
+    assert_eq!(jwt_expiry(t), Some(UNIX_EPOCH + Duration::from_secs(10)));
+    assert_eq!(jwt_expiry("not-a-jwt"), None);
+    assert_eq!(jwt_expiry("a.eyJzdWIiOiJ4In0.b"), None, "no exp claim");
+}
