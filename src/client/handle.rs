@@ -10,6 +10,7 @@
 /// - `client()`: the underlying client.
 /// - `request(method, segments)`: an endpoint the crate does not model, through the same
 ///   pipeline with the service's error shapes read.
+#[cfg_attr(userapi_partial, allow(unused_macros))]
 macro_rules! service_handle {
     (
         $(#[$meta:meta])*

@@ -10,6 +10,7 @@ use url::Url;
 
 mod handle;
 
+#[cfg_attr(userapi_partial, allow(unused_imports))]
 pub(crate) use handle::service_handle;
 
 use crate::auth::{Auth, AuthCell, Secret};
