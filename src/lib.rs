@@ -72,9 +72,9 @@
 pub mod auth;
 mod client;
 mod error;
+mod http;
 pub mod models;
 pub mod pager;
-mod pipeline;
 #[cfg(test)]
 mod properties;
 mod retry;
@@ -110,8 +110,8 @@ pub use error::{
     ApiError, BoxError, DecodeError, Error, FieldError, HttpError, ProtocolError, Result, ServiceError,
     Target, TimeoutError, TimeoutPhase, TransportError, TransportKind,
 };
+pub use http::RequestBuilder;
 pub use pager::Pager;
-pub use pipeline::RequestBuilder;
 pub use retry::RetryPolicy;
 pub use tls::{Certificate, TlsBackend};
 

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
-use crate::pipeline::RawResponse;
+use crate::http::RawResponse;
 use crate::{Auth, Client, Error, Secret};
 
 /// Decodes `body` as each listed type; only a panic can fail this.
@@ -128,7 +128,7 @@ proptest! {
     fn parsers_never_panic(text in odd_text(), other in odd_text()) {
         let _ = crate::time::parse_rfc3339(&text);
         let _ = crate::time::parse_http_date(&text);
-        let _ = crate::pipeline::parse_retry_after(&text);
+        let _ = crate::http::parse_retry_after(&text);
         let _ = crate::auth::jwt_expiry(&text);
         let _ = crate::auth::jwt_expiry(&format!("e30.{text}.x"));
         let _ = crate::error::bounded_json(text.as_bytes());
@@ -163,7 +163,7 @@ proptest! {
     fn ids_never_change_the_path(id in odd_text()) {
         static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
         let client = CLIENT.get_or_init(|| Client::builder().base_url("https://h.example/api/").build().unwrap());
-        match client.call(&crate::pipeline::GENERIC, "t", reqwest::Method::GET, "users/{id}/detail", &[&id]) {
+        match client.call(&crate::http::GENERIC, "t", reqwest::Method::GET, "users/{id}/detail", &[&id]) {
             Ok(call) => {
                 let path = call.target_for_test().path().to_owned();
                 let segments: Vec<&str> = path.split('/').collect();
@@ -175,7 +175,7 @@ proptest! {
                 prop_assert_eq!(decoded.as_deref(), Some(id.as_str()));
             }
             Err(Error::InvalidInput { .. }) => {
-                prop_assert!(id.is_empty() || id == "." || id == ".." || id.len() > crate::pipeline::MAX_SEGMENT_BYTES);
+                prop_assert!(id.is_empty() || id == "." || id == ".." || id.len() > crate::http::MAX_SEGMENT_BYTES);
             }
             Err(other) => prop_assert!(false, "unexpected {other:?}"),
         }
@@ -234,7 +234,7 @@ proptest! {
         let jwt = format!("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.{signature}");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let client = Client::builder().base_url("https://example.invalid/").auth(Auth::jwt(jwt.clone())).build().unwrap();
-        let err = rt.block_on(async { client.call(&crate::pipeline::GENERIC, "probe", reqwest::Method::GET, "x", &[])?.send_empty().await }).expect_err("expired");
+        let err = rt.block_on(async { client.call(&crate::http::GENERIC, "probe", reqwest::Method::GET, "x", &[])?.send_empty().await }).expect_err("expired");
         prop_assert!(err.is_auth());
         let shown = format!("{err} {err:?}");
         prop_assert!(!shown.contains(&signature) && !shown.contains(&jwt), "{shown}");
@@ -242,8 +242,8 @@ proptest! {
 }
 
 /// The generic error reading; each service checks its own with [`service_properties!`].
-fn services() -> Vec<&'static crate::pipeline::Service> {
-    vec![&crate::pipeline::GENERIC]
+fn services() -> Vec<&'static crate::http::Service> {
+    vec![&crate::http::GENERIC]
 }
 
 /// A service's own properties, declared in its module: every response type it lists decodes
@@ -273,7 +273,7 @@ macro_rules! service_properties {
             use proptest::prelude::*;
 
             fn decode_all(body: &[u8]) {
-                let raw = crate::pipeline::RawResponse::for_test(
+                let raw = crate::http::RawResponse::for_test(
                     reqwest::StatusCode::OK,
                     Some("application/json"),
                     body.to_vec(),

@@ -164,7 +164,9 @@ impl Client {
             }
             let generation = state.generation;
             drop(state);
-            return Ok(CredentialStep::Later(Box::pin(self.obtain(target, generation, false))));
+            return Ok(CredentialStep::Later(Box::pin(
+                self.obtain(target, generation, false),
+            )));
         }
         // Asked for every attempt, outside the refresh lock (the source caches by itself).
         let (auth, generation) = (state.auth.clone(), state.generation);
@@ -255,7 +257,10 @@ impl Client {
         if state.generation != generation {
             // The credentials were replaced while this one was being obtained: it belongs
             // to the old ones, so it is used for this call only.
-            return Ok(Credential { generation, ..obtained });
+            return Ok(Credential {
+                generation,
+                ..obtained
+            });
         }
         state.generation += 1;
         let credential = Credential {

@@ -419,7 +419,11 @@ impl CredentialSource for Bearer {
     }
 
     fn expires_at(&self) -> Option<SystemTime> {
-        if self.jwt { jwt_expiry(self.token.expose()) } else { None }
+        if self.jwt {
+            jwt_expiry(self.token.expose())
+        } else {
+            None
+        }
     }
 }
 

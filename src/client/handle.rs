@@ -1,5 +1,5 @@
 //! What every service handle has, written once: a service module declares its handle with
-//! [`service_handle!`] and its [`Service`](crate::pipeline::Service) description, and gets
+//! [`service_handle!`] and its [`Service`](crate::http::Service) description, and gets
 //! `Client::<service>()`, `new`, `with_token`, `client` and `request`.
 
 /// Declares a service's handle: the struct (with any extra fields and their initial values),

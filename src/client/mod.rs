@@ -643,8 +643,8 @@ pub(crate) fn usable(d: Duration) -> Option<Duration> {
 fn header_pair(name: &str, value: &str, auth: &Auth) -> Result<(HeaderName, HeaderValue)> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::config(format!("{:?} is not a header name", name)))?;
-    let credential = [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION].contains(&name)
-        || auth.header_names().contains(&name);
+    let credential =
+        [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION].contains(&name) || auth.header_names().contains(&name);
     if credential {
         return Err(Error::config(format!(
             "{name} carries credentials; set them with ClientBuilder::auth"

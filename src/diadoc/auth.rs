@@ -75,8 +75,7 @@ impl CredentialSource for DiadocAuth {
             value.push_str(",ddauth_token=");
             value.push_str(t.expose());
         }
-        Credential::header(AUTHORIZATION, &Secret::new(value))
-            .map(|c| Some(c.redacting(self.secrets())))
+        Credential::header(AUTHORIZATION, &Secret::new(value)).map(|c| Some(c.redacting(self.secrets())))
     }
 }
 
@@ -104,7 +103,10 @@ mod tests {
         let value = header(&diadoc_auth("cid", Some(Secret::new("tok"))));
         assert_eq!(value, "DiadocAuth ddauth_api_client_id=cid,ddauth_token=tok");
         assert!(value.is_sensitive());
-        assert_eq!(header(&diadoc_auth("cid", None)), "DiadocAuth ddauth_api_client_id=cid");
+        assert_eq!(
+            header(&diadoc_auth("cid", None)),
+            "DiadocAuth ddauth_api_client_id=cid"
+        );
     }
 
     #[test]
@@ -115,7 +117,10 @@ mod tests {
             assert!(!err.to_string().contains(id), "{err}");
         }
         for token in ["t,ddauth_api_client_id=other", "a=b", "a b"] {
-            assert!(diadoc_auth("cid", Some(Secret::new(token))).fixed().is_err(), "{token:?}");
+            assert!(
+                diadoc_auth("cid", Some(Secret::new(token))).fixed().is_err(),
+                "{token:?}"
+            );
         }
         // Real tokens are base64 with padding.
         assert!(

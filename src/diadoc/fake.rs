@@ -219,7 +219,10 @@ impl FakeDiadoc {
     /// # Errors
     /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
     pub fn api(&self) -> Result<Diadoc> {
-        self.api_with(crate::diadoc::auth::diadoc_auth(CLIENT_ID, Some(self.issue_token())))
+        self.api_with(crate::diadoc::auth::diadoc_auth(
+            CLIENT_ID,
+            Some(self.issue_token()),
+        ))
     }
 
     /// A [`Diadoc`] pointed at this fake with any credentials, e.g.

@@ -43,7 +43,7 @@ use reqwest::{Method, StatusCode};
 use crate::auth::Secret;
 use crate::client::Client;
 use crate::error::{Error, ErrorBody, Result, ServiceError};
-use crate::pipeline::{RawResponse, Service};
+use crate::http::{RawResponse, Service};
 
 /// Production: `https://diadoc-api.kontur.ru/`.
 pub const DEFAULT_BASE_URL: &str = "https://diadoc-api.kontur.ru/";
@@ -279,7 +279,12 @@ impl Diadoc {
     /// ```
     pub async fn login(&self, login: &str, password: &Secret) -> Result<Secret> {
         const OP: &str = "diadoc::login";
-        let Some(client_id) = self.client.auth().source::<auth::DiadocAuth>().map(|d| d.client_id().clone()) else {
+        let Some(client_id) = self
+            .client
+            .auth()
+            .source::<auth::DiadocAuth>()
+            .map(|d| d.client_id().clone())
+        else {
             return Err(Error::invalid_input(
                 OP,
                 format!(

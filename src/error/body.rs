@@ -6,9 +6,8 @@ use std::fmt;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::*;
 use super::escape::*;
-
+use super::*;
 
 /// What the service said about a failure, read from whatever body shape it uses.
 ///

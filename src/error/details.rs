@@ -5,12 +5,11 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::*;
-
 
 /// A non-success HTTP response.
 #[derive(Debug)]

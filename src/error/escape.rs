@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-
-
-
 /// Writes text with every control character (C0, DEL, C1, and the bidirectional overrides
 /// that reorder what a terminal shows) as a `\u{…}` escape, so that server text cannot
 /// forge log lines or drive a terminal.

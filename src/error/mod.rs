@@ -12,12 +12,15 @@ mod details;
 mod escape;
 mod target;
 
-#[cfg_attr(userapi_partial, allow(unused_imports))]
-pub(crate) use body::{ErrorBody, ErrorHook, read_service_error};
+pub use body::ServiceError;
 #[cfg(test)]
 pub(crate) use body::bounded_json;
-pub use body::ServiceError;
-pub use details::{ApiError, DecodeError, HttpError, ProtocolError, TimeoutError, TimeoutPhase, TransportError, TransportKind};
+#[cfg_attr(userapi_partial, allow(unused_imports))]
+pub(crate) use body::{ErrorBody, ErrorHook, read_service_error};
+pub use details::{
+    ApiError, DecodeError, HttpError, ProtocolError, TimeoutError, TimeoutPhase, TransportError,
+    TransportKind,
+};
 #[cfg_attr(userapi_partial, allow(unused_imports))]
 pub(crate) use escape::{Escaped, clip};
 pub use target::{FieldError, Target};
@@ -277,11 +280,11 @@ mod tests {
     #![allow(unused_imports)]
     use super::*;
     use super::{body::*, details::*, escape::*, target::*};
-    use std::time::Duration;
     use bytes::Bytes;
     use reqwest::header::HeaderMap;
     use reqwest::{Method, StatusCode};
     use serde_json::Value;
+    use std::time::Duration;
 
     fn parse(ct: &str, body: &str) -> ServiceError {
         read_service_error(Some(ct), &HeaderMap::new(), body.as_bytes(), None)

@@ -43,8 +43,8 @@ use crate::auth::{Auth, Credential, Secret};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::error::{ErrorBody, ServiceError};
+use crate::http::{Call, RawResponse, Service};
 use crate::pager::{Fetch, Page, Pager};
-use crate::pipeline::{Call, RawResponse, Service};
 use serde_json::Value;
 
 pub(crate) static SERVICE: Service = Service {

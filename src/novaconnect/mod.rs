@@ -30,7 +30,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::Secret;
 use crate::error::{Error, Result};
-use crate::pipeline::Service;
+use crate::http::Service;
 
 /// NovaConnect's errors are its envelope, `{"code", "message"}`, which the generic reading
 /// understands.

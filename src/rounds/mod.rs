@@ -24,7 +24,7 @@ pub use models::{Product, Round, RoundRole, RoundStatus, User, UserUpdate};
 use reqwest::Method;
 
 use crate::error::{Error, ErrorBody, Result, ServiceError};
-use crate::pipeline::Service;
+use crate::http::Service;
 use serde_json::Value;
 
 pub(crate) static SERVICE: Service = Service {

@@ -1,0 +1,142 @@
+//! The one request pipeline every endpoint goes through: build the URL from encoded path
+//! segments, attach credentials, send, retry by policy, read the body within its limit, map
+//! failures to [`Error`], decode.
+//!
+//! An endpoint method names its operation, method, path segments, body and result type, and
+//! hands them to [`Client::call`]; nothing else in the crate talks to `reqwest`.
+
+mod attempt;
+mod body;
+mod builder;
+mod exchange;
+mod response;
+mod route;
+#[cfg(test)]
+mod tests;
+
+pub use builder::RequestBuilder;
+#[cfg(test)]
+pub(crate) use exchange::parse_retry_after;
+pub(crate) use response::RawResponse;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use url::Url;
+
+use crate::auth::{Auth, Credential, Secret};
+use crate::client::Client;
+use crate::error::{Error, ErrorHook, Result, Target};
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const EXCERPT_CHARS: usize = 200;
+
+/// One request on its way through the pipeline.
+#[must_use = "a call does nothing until it is sent"]
+pub(crate) struct Call<'c> {
+    client: &'c Client,
+    service: &'static Service,
+    /// Secrets the body carries, redacted wherever the server echoes them.
+    body_secrets: Vec<Secret>,
+    /// A credential sent instead of the client's.
+    auth_override: Option<Credential>,
+    /// The operation's stable name, for spans.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    operation: &'static str,
+    method: Method,
+    url: Url,
+    /// Shared with the response, so a success costs no copy of the path.
+    target: Arc<Target>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    idempotent: bool,
+    secret_response: bool,
+}
+
+/// A service as the pipeline needs to know it: its name and how it words its errors.
+#[derive(Debug)]
+pub(crate) struct Service {
+    /// Reads the service's own error shapes after the generic reading.
+    pub(crate) read_error: Option<ErrorHook>,
+}
+
+/// No service knowledge: the generic error reading only.
+pub(crate) static GENERIC: Service = Service { read_error: None };
+
+/// Longest id accepted as one path segment, in bytes before encoding.
+pub(crate) const MAX_SEGMENT_BYTES: usize = 1024;
+
+impl<'c> Call<'c> {
+    /// Appends a query parameter.
+    pub(crate) fn query(mut self, name: &str, value: impl AsRef<str>) -> Self {
+        self.url.query_pairs_mut().append_pair(name, value.as_ref());
+        self
+    }
+
+    /// Appends a query parameter when `value` is set.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn query_opt<V: ToString>(self, name: &str, value: Option<V>) -> Self {
+        match value {
+            Some(v) => self.query(name, v.to_string()),
+            None => self,
+        }
+    }
+
+    /// Sets a request header.
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// A JSON body, sent with `Content-Type: application/json` unless a content type was set.
+    /// Secrets in the body (fields written with `expose_secret`) are noted for redaction.
+    pub(crate) fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self> {
+        let (bytes, secrets) = crate::auth::noting_secrets(|| serde_json::to_vec(body));
+        self.body_secrets.extend(secrets);
+        let bytes = bytes.map_err(|e| {
+            Error::invalid_input(
+                self.operation,
+                format!("the request body cannot be written as JSON: {e}"),
+            )
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        self.headers.entry(CONTENT_TYPE).or_insert(APPLICATION_JSON);
+        Ok(self)
+    }
+
+    /// Sends this credential instead of the client's (`Auth::none()` for a login). Only a
+    /// scheme with a fixed credential can stand in.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn auth_override(mut self, auth: &Auth) -> Result<Self> {
+        let credential = auth.fixed()?.ok_or_else(|| {
+            Error::config(format!(
+                "the {} scheme has no fixed credential to send in place of the client's",
+                auth.scheme_name()
+            ))
+        })?;
+        self.auth_override = Some(credential.redacting(auth.secrets()));
+        Ok(self)
+    }
+
+    /// Method, path and route of this call, for tests.
+    #[cfg(test)]
+    pub(crate) fn target_for_test(&self) -> &Target {
+        &self.target
+    }
+
+    /// Marks the operation as safe to repeat, so the retry policy may replay it.
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
+    }
+
+    /// Marks the response as carrying a credential: decode errors then keep no excerpt.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn secret_response(mut self) -> Self {
+        self.secret_response = true;
+        self
+    }
+}
