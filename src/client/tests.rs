@@ -1,5 +1,3 @@
-use super::base_url::*;
-use super::builder::*;
 use super::*;
 use crate::auth::Auth;
 use crate::error::Error;
