@@ -1,8 +1,9 @@
 use super::*;
 use crate::auth::Auth;
 use crate::error::Error;
-use crate::tls::{Certificate, TlsBackend};
-use std::time::Duration;
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+use crate::tls::Certificate;
+use crate::tls::TlsBackend;
 
 #[test]
 fn base_with_and_without_slash_join_the_same() {

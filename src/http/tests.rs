@@ -1,11 +1,10 @@
 use super::*;
 use crate::client::Client;
-use crate::error::{Error, Target};
-use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
-use std::sync::Arc;
 use std::time::Duration;
+
+use reqwest::Method;
+
+use crate::error::Error;
 
 fn client() -> Client {
     Client::builder()
