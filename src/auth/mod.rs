@@ -11,6 +11,7 @@
 mod cell;
 mod jwt;
 mod redact;
+mod roles;
 mod secret;
 
 use std::any::Any;
@@ -28,6 +29,7 @@ use crate::error::{BoxError, Error, Target};
 pub(crate) use cell::{AuthCell, CredentialStep};
 pub use jwt::jwt_expiry;
 pub(crate) use redact::Redactor;
+pub use roles::{ApiKey, Password, ResetToken, SessionId, Token};
 pub use secret::{REDACTED, Secret};
 #[cfg_attr(userapi_partial, allow(unused_imports))]
 pub(crate) use secret::{expose_opt_secret, expose_secret};

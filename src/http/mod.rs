@@ -85,6 +85,43 @@ impl<'c> Call<'c> {
         }
     }
 
+    /// Appends the fields of a query struct: each field that is set, in the order of their
+    /// names; a list as the same name repeated; `None` and empty lists left out (with nothing
+    /// set, the URL keeps no `?`). Only strings, numbers and booleans (and lists of them) make
+    /// sense in a query.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `query` does not serialize to an object of such values.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn query_struct<Q: Serialize + ?Sized>(mut self, query: &Q) -> Result<Self> {
+        let bad = |what: String| Error::invalid_input(self.operation, format!("the query {what}"));
+        let value = serde_json::to_value(query).map_err(|e| bad(format!("does not serialize: {e}")))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(bad("is not a struct".into()));
+        };
+        let mut pairs = Vec::new();
+        for (name, value) in &fields {
+            let values = match value {
+                serde_json::Value::Array(items) => items.as_slice(),
+                other => std::slice::from_ref(other),
+            };
+            for value in values {
+                let text = match value {
+                    serde_json::Value::Null => continue,
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    serde_json::Value::Bool(b) => b.to_string(),
+                    _ => return Err(bad(format!("field {name} is not a string, number or boolean"))),
+                };
+                pairs.push((name.as_str(), text));
+            }
+        }
+        if !pairs.is_empty() {
+            self.url.query_pairs_mut().extend_pairs(pairs);
+        }
+        Ok(self)
+    }
+
     /// Sets a request header.
     pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);

@@ -135,3 +135,49 @@ fn retry_after_forms() {
         "RFC 850, in the past"
     );
 }
+
+#[test]
+fn query_structs_serialize_what_is_set() {
+    #[derive(serde::Serialize)]
+    struct Query {
+        status: Option<&'static str>,
+        limit: Option<u64>,
+        all: bool,
+        ids: Vec<u32>,
+        q: Option<&'static str>,
+    }
+    let c = client();
+    let call = c
+        .call(&GENERIC, "t", Method::GET, "users", &[])
+        .unwrap()
+        .query_struct(&Query {
+            status: Some("a&b=c"),
+            limit: Some(u64::MAX),
+            all: false,
+            ids: vec![1, 2],
+            q: None,
+        })
+        .unwrap();
+    assert_eq!(
+        call.url.query(),
+        Some("all=false&ids=1&ids=2&limit=18446744073709551615&status=a%26b%3Dc")
+    );
+    #[derive(serde::Serialize)]
+    struct Empty {
+        q: Option<String>,
+        ids: Vec<u32>,
+    }
+    let call = c
+        .call(&GENERIC, "t", Method::GET, "users", &[])
+        .unwrap()
+        .query_struct(&Empty { q: None, ids: vec![] })
+        .unwrap();
+    assert_eq!(call.url.as_str(), "https://h.example/api/users");
+    let err = c
+        .call(&GENERIC, "t", Method::GET, "users", &[])
+        .unwrap()
+        .query_struct(&serde_json::json!({"nested": {"a": 1}}))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("field nested"), "{err}");
+}
