@@ -9,14 +9,14 @@
 //! credential the client sent reaches an error's `Display`, `Debug`, body, headers, message,
 //! field errors or decode excerpt: each is `<redacted>` there.
 
-mod common;
-
 use std::future::Future;
 use std::pin::Pin;
 
 use userapi::{Auth, Client, Error, REDACTED, Secret};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support as common;
 
 type Call = fn(Client) -> Pin<Box<dyn Future<Output = userapi::Result<()>> + Send>>;
 

@@ -10,10 +10,10 @@ use userapi::{Auth, Client, Error, RetryPolicy, Secret, StatusCode, TimeoutPhase
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FIXTURE_GET: &str = include_str!("fixtures/novaconnect/user_get.json");
-const FIXTURE_EDIT: &str = include_str!("fixtures/novaconnect/user_edit.json");
-const FIXTURE_CODE: &str = include_str!("fixtures/novaconnect/error_code.json");
-const FIXTURE_WRONG_TYPE: &str = include_str!("fixtures/novaconnect/wrong_type.json");
+const FIXTURE_GET: &str = include_str!("../fixtures/novaconnect/user_get.json");
+const FIXTURE_EDIT: &str = include_str!("../fixtures/novaconnect/user_edit.json");
+const FIXTURE_CODE: &str = include_str!("../fixtures/novaconnect/error_code.json");
+const FIXTURE_WRONG_TYPE: &str = include_str!("../fixtures/novaconnect/wrong_type.json");
 
 fn api(server: &MockServer) -> NovaConnect {
     api_with(server, |b| b)
