@@ -6,10 +6,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::io::{Read, Write};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use userapi::{Auth, Client, DEFAULT_MAX_ERROR_BODY_BYTES, RetryPolicy};
+
+use crate::support::raw::{Action, RawServer};
 
 /// Counts the heap of the threads that asked for it (see [`count_this_thread`]): in one test
 /// binary other tests allocate at the same time, on their own threads, and must not show in
@@ -74,19 +76,9 @@ fn hostile_body() -> Vec<u8> {
     body.into_bytes()
 }
 
-/// A one-shot HTTP server on a thread: it answers every connection with `response`.
+/// A server on a thread of its own: it answers every request with `response`.
 fn serve(response: Vec<u8>) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(&response);
-        }
-    });
-    port
+    RawServer::spawn(Arc::new(move |_| Action::Send(response.clone()))).leak()
 }
 
 #[test]
