@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use userapi::{Client, ClientBuilder, RetryPolicy};
 
+use crate::support::client_builder;
 use crate::support::raw::{RawServer, header, ok};
 
 const TOKEN: &str = "loopback-only-token";
@@ -84,8 +85,7 @@ impl Recorder {
 }
 
 fn client(base: &str) -> ClientBuilder {
-    Client::builder()
-        .base_url(base)
+    client_builder(base)
         .bearer(TOKEN)
         .retry_policy(RetryPolicy::none())
 }

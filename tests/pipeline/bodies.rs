@@ -62,8 +62,7 @@ fn json_string(n: usize) -> Vec<u8> {
 }
 
 async fn fetch(port: u16, limit: usize) -> userapi::Result<String> {
-    Client::builder()
-        .base_url(format!("http://127.0.0.1:{port}/"))
+    common::client_builder(format!("http://127.0.0.1:{port}/"))
         .max_response_bytes(limit)
         .retry_policy(RetryPolicy::none())
         .build()
