@@ -81,7 +81,7 @@ async fn every_error_counts_the_requests_sent() {
 }
 
 /// `Dont-Retry: True` stops the retries (Kontur's own spelling is Diadoc's, in
-/// tests/diadoc.rs); an error without a body says so and has no made-up message.
+/// tests/services/diadoc/errors.rs); an error without a body says so and has no made-up message.
 #[tokio::test]
 async fn dont_retry_and_empty_error_bodies() {
     for header_name in ["Dont-Retry", "dont-retry"] {
