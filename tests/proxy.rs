@@ -7,12 +7,12 @@
 //! under one lock, and puts back what was there before (reqwest reads it in `build()`).
 #![cfg(feature = "novaconnect")]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use userapi::{Client, ClientBuilder, RetryPolicy};
+
+use crate::support::client_builder;
+use crate::support::raw::{RawServer, header, ok};
 
 const TOKEN: &str = "loopback-only-token";
 const PROXY_VARS: [&str; 8] = [
@@ -58,93 +58,34 @@ fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
 /// As a proxy it sees absolute-form targets (`POST http://host/path`).
 struct Recorder {
     port: u16,
-    connections: Arc<AtomicUsize>,
-    heads: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    server: RawServer,
 }
 
 impl Recorder {
     async fn start() -> Recorder {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let connections = Arc::new(AtomicUsize::new(0));
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let (c, h) = (Arc::clone(&connections), Arc::clone(&heads));
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                c.fetch_add(1, Ordering::SeqCst);
-                let h = Arc::clone(&h);
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    let head_end = loop {
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                    let length = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok());
-                    while buf.len() < head_end + length.unwrap_or(0) {
-                        match stream.read(&mut chunk).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    h.lock().unwrap().push(head);
-                    let body = r#"{"code":200,"message":"OK","result":{"item":{"first_name":"A"}}}"#;
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(response.as_bytes()).await;
-                    let _ = stream.shutdown().await;
-                });
-            }
-        });
+        let body = r#"{"code":200,"message":"OK","result":{"item":{"first_name":"A"}}}"#;
+        let server = RawServer::start(Arc::new(move |_| ok(body))).await;
         Recorder {
-            port,
-            connections,
-            heads,
-            task,
+            port: server.port,
+            server,
         }
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url("")
     }
 
     fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
+        self.server.connections()
     }
 
     fn heads(&self) -> Vec<String> {
-        self.heads.lock().unwrap().clone()
+        self.server.seen().into_iter().map(|seen| seen.head).collect()
     }
 }
 
-fn header(head: &str, name: &str) -> Option<String> {
-    head.lines().skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-    })
-}
-
 fn client(base: &str) -> ClientBuilder {
-    Client::builder()
-        .base_url(base)
+    client_builder(base)
         .bearer(TOKEN)
         .retry_policy(RetryPolicy::none())
 }

@@ -9,8 +9,6 @@
 //! credential the client sent reaches an error's `Display`, `Debug`, body, headers, message,
 //! field errors or decode excerpt: each is `<redacted>` there.
 
-mod common;
-
 use std::future::Future;
 use std::pin::Pin;
 
@@ -18,64 +16,31 @@ use userapi::{Auth, Client, Error, REDACTED, Secret};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-type Call = fn(Client) -> Pin<Box<dyn Future<Output = userapi::Result<()>> + Send>>;
+use crate::support as common;
+use crate::support::services::{CLIENT_ID, CallFn, TOKEN};
 
-/// One service: how it authenticates (and the secrets that puts on the wire) and one call.
+/// One credential of one service (and the secrets it puts on the wire) with its read call.
 struct Service {
     name: &'static str,
     auth: fn() -> Auth,
     secrets: &'static [&'static str],
-    call: Call,
+    call: CallFn,
 }
 
-const TOKEN: &str = "tok-4f9a-very-secret-value";
-const CLIENT_ID: &str = "cid-9b2e-api-client";
-const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImV4cCI6NDEwMjQ0NDgwMH0.c2lnLXNlY3JldA";
-
+/// Every credential of every service in the shared table.
 fn services() -> Vec<Service> {
-    vec![
-        Service {
-            name: "novaconnect",
-            auth: || Auth::bearer(TOKEN),
-            secrets: &[TOKEN],
-            call: |c| Box::pin(async move { c.novaconnect().get_me().await.map(drop) }),
-        },
-        Service {
-            name: "diadoc",
-            auth: || Auth::diadoc(CLIENT_ID, Some(Secret::new(TOKEN))),
-            secrets: &[TOKEN, CLIENT_ID],
-            call: |c| Box::pin(async move { c.diadoc().get_me().await.map(drop) }),
-        },
-        Service {
-            name: "rounds",
-            auth: || Auth::jwt(JWT),
-            secrets: &[JWT],
-            call: |c| Box::pin(async move { c.rounds().get_me().await.map(drop) }),
-        },
-        Service {
-            name: "metabase session",
-            auth: || Auth::metabase_session(TOKEN),
-            secrets: &[TOKEN],
-            call: |c| Box::pin(async move { c.metabase().get_me().await.map(drop) }),
-        },
-        Service {
-            name: "metabase api key",
-            auth: || Auth::metabase_api_key(TOKEN),
-            secrets: &[TOKEN],
-            call: |c| Box::pin(async move { c.metabase().get_me().await.map(drop) }),
-        },
-        Service {
-            name: "rightech",
-            auth: || Auth::bearer(TOKEN),
-            secrets: &[TOKEN],
-            call: |c| {
-                Box::pin(async move {
-                    let id = userapi::rightech::ObjectId::parse("5d8a18d5d0025e0012fb6a34")?;
-                    c.rightech().get_user(&id).await.map(drop)
-                })
-            },
-        },
-    ]
+    crate::support::services::services()
+        .into_iter()
+        .flat_map(|service| {
+            let call = service.read;
+            service.credentials.into_iter().map(move |c| Service {
+                name: c.name,
+                auth: c.auth,
+                secrets: c.secrets,
+                call,
+            })
+        })
+        .collect()
 }
 
 /// One way a server echoes a secret `s`.

@@ -24,7 +24,9 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use userapi::{Certificate, Client, ClientBuilder, Error, TlsBackend, TransportKind};
+use userapi::{Certificate, ClientBuilder, Error, TlsBackend, TransportKind};
+
+use crate::support::client_builder;
 
 const TOKEN: &str = "t0ken-for-tls";
 
@@ -215,7 +217,7 @@ fn backends() -> Vec<(&'static str, Backend)> {
 }
 
 fn builder(server: &TlsServer) -> ClientBuilder {
-    Client::builder().base_url(server.url()).bearer(TOKEN)
+    client_builder(server.url()).bearer(TOKEN)
 }
 
 /// Each cause's text appears once in `text`.

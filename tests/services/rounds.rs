@@ -1,8 +1,6 @@
 #![cfg(feature = "rounds")]
 //! The rounds app on the wire (wiremock) and against its fake.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -14,8 +12,10 @@ use userapi::{Auth, Error, Secret};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const USER: &str = include_str!("fixtures/rounds/user.json");
-const ROUNDS: &str = include_str!("fixtures/rounds/rounds.json");
+use crate::support as common;
+
+const USER: &str = include_str!("../fixtures/rounds/user.json");
+const ROUNDS: &str = include_str!("../fixtures/rounds/rounds.json");
 /// `{"alg":"HS256"}` . `{"sub":"u1","exp":4102444800}` (2100-01-01) . signature
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSIsImV4cCI6NDEwMjQ0NDgwMH0.c2ln";
 /// The same with `exp` 1 (1970).

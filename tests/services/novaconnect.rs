@@ -10,10 +10,12 @@ use userapi::{Auth, Client, Error, RetryPolicy, Secret, StatusCode, TimeoutPhase
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const FIXTURE_GET: &str = include_str!("fixtures/novaconnect/user_get.json");
-const FIXTURE_EDIT: &str = include_str!("fixtures/novaconnect/user_edit.json");
-const FIXTURE_CODE: &str = include_str!("fixtures/novaconnect/error_code.json");
-const FIXTURE_WRONG_TYPE: &str = include_str!("fixtures/novaconnect/wrong_type.json");
+use crate::support::client_builder;
+
+const FIXTURE_GET: &str = include_str!("../fixtures/novaconnect/user_get.json");
+const FIXTURE_EDIT: &str = include_str!("../fixtures/novaconnect/user_edit.json");
+const FIXTURE_CODE: &str = include_str!("../fixtures/novaconnect/error_code.json");
+const FIXTURE_WRONG_TYPE: &str = include_str!("../fixtures/novaconnect/wrong_type.json");
 
 fn api(server: &MockServer) -> NovaConnect {
     api_with(server, |b| b)
@@ -23,10 +25,7 @@ fn api_with(
     server: &MockServer,
     f: impl FnOnce(userapi::ClientBuilder) -> userapi::ClientBuilder,
 ) -> NovaConnect {
-    let builder = Client::builder()
-        .base_url(format!("{}/api", server.uri()))
-        .auth(Auth::bearer("t0k"))
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(1)));
+    let builder = client_builder(format!("{}/api", server.uri())).auth(Auth::bearer("t0k"));
     f(builder).build().unwrap().novaconnect()
 }
 

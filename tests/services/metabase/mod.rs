@@ -1,0 +1,51 @@
+#![cfg(feature = "metabase")]
+//! Metabase on the wire (wiremock) and against its fake, by behaviour.
+
+mod api_keys;
+mod history;
+mod paging;
+mod passwords;
+mod sessions;
+mod users;
+
+use common::text;
+use serde_json::json;
+use userapi::fake::Fake;
+use userapi::metabase::fake::{
+    ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
+    USER_EMAIL, USER_PASSWORD,
+};
+use userapi::metabase::{
+    ApiKeyUpdate, AttributeSource, GroupMembership, ListUsers, Metabase, Modal, NewApiKey, NewUser,
+    PasswordChanged, Tenancy, UserKeyValue, UserStatus, UserUpdate,
+};
+use userapi::models::Patch;
+use userapi::{Auth, Error, Secret};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::support as common;
+
+const CURRENT: &str = include_str!("../../fixtures/metabase/current.json");
+const BY_ID: &str = include_str!("../../fixtures/metabase/user_by_id.json");
+const LIST: &str = include_str!("../../fixtures/metabase/list.json");
+const BARE: &str = include_str!("../../fixtures/metabase/list_bare_array.json");
+const SESSION: &str = "3d1f2f7c-6a0e-4b8a-9c55-0d5b2f1e8a11";
+
+fn api_with(server: &MockServer, auth: Auth) -> Metabase {
+    common::client(server, auth).metabase()
+}
+
+fn api(server: &MockServer) -> Metabase {
+    api_with(server, Auth::metabase_session(SESSION))
+}
+
+/// A client of the fake with a fresh session of the user with this email.
+fn session_of(fake: &FakeMetabase, email: &str) -> Metabase {
+    let session = fake.add_session(email).unwrap();
+    fake.api_with(Auth::metabase_session(session)).unwrap()
+}
+
+fn json(status: u16, raw: &str) -> ResponseTemplate {
+    common::body(status, raw, "application/json;charset=utf-8")
+}

@@ -1,0 +1,118 @@
+//! Rightech errors: `success: false` under a 200, messages and helpers, error codes of every
+//! shape, and a proxy's nginx page.
+
+use super::*;
+
+#[tokio::test]
+async fn success_false_under_200_is_an_api_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(
+            200,
+            r#"{"_id": "5d8a18d5d0025e0012fb6a34", "success": false, "message": "no access"}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(json(200, r#"{"success": false}"#))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    match &err {
+        Error::Api(e) => {
+            assert_eq!(e.http_status().as_u16(), 200);
+            assert_eq!(e.message(), Some("no access"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.service_message(), Some("no access"));
+    let err = api(&server).delete_user(&oid(ID)).await.unwrap_err();
+    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("DELETE /api/v1/users/5d8a18d5d0025e0012fb6a34"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn error_bodies_keep_message_and_helper() {
+    let server = MockServer::start().await;
+    let body = r#"{"message": "user not found", "tags": ["users"], "helper": {"message": "check the id", "links": ["https://rightech.io/en/developers/http/"]}}"#;
+    Mock::given(method("GET"))
+        .respond_with(json(404, body))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.service_message(), Some("user not found"));
+    let json = err.http().unwrap().body_json().unwrap();
+    assert_eq!(json["helper"]["message"], "check the id");
+    assert_eq!(json["tags"][0], "users");
+}
+
+#[tokio::test]
+async fn error_codes_are_read_as_strings_numbers_and_codes_lists() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .respond_with(json(
+            404,
+            r#"{"message": "user not found", "code": "404", "codes": ["404"], "tags": ["users"]}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(json(400, r#"{"message": "bad query", "codes": ["E_LIMIT", 17]}"#))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(json(
+            200,
+            r#"{"success": false, "code": "403", "message": "no access"}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(json(200, r#"{"success": false, "codes": ["409"]}"#))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    assert_eq!(
+        (err.service_code(), err.service_message()),
+        (Some("404"), Some("user not found"))
+    );
+    let err = api(&server).list_users(&ListUsers::new()).await.unwrap_err();
+    assert_eq!(err.service_code(), Some("E_LIMIT,17"));
+    match api(&server).delete_user(&oid(ID)).await.unwrap_err() {
+        Error::Api(e) => assert_eq!((e.code(), e.message()), (403, Some("no access"))),
+        other => panic!("{other:?}"),
+    }
+    match api(&server)
+        .update_user(&oid(ID), &UserUpdate::new().name("x"))
+        .await
+        .unwrap_err()
+    {
+        Error::Api(e) => assert_eq!(e.code(), 409),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_nginx_page_from_a_proxy_gives_its_title() {
+    let server = MockServer::start().await;
+    let page = "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>";
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(504).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    let err = api(&server).list_users(&ListUsers::new()).await.unwrap_err();
+    assert_eq!(err.service_message(), Some("504 Gateway Time-out"));
+    assert!(err.is_retryable());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "a list is retried"
+    );
+}

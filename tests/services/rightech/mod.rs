@@ -1,0 +1,45 @@
+#![cfg(feature = "rightech")]
+//! Rightech IoT Cloud on the wire (wiremock) and against its fake, by behaviour.
+
+mod deletes;
+mod errors;
+mod paging;
+mod roles;
+mod tokens;
+mod users;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde_json::json;
+use userapi::rightech::fake::{
+    ADMIN_ID, COLLEAGUE_ID, FakeRightech, GROUP_ID, OPERATOR_ROLE_ID, ROLE_ID, STRANGER_ID,
+};
+use userapi::rightech::{
+    IssuedToken, ListUsers, NewUser, ObjectId, Rightech, Role, TokenRequest, User, UserUpdate, check_login,
+    check_password_policy,
+};
+use userapi::{Auth, Error, Method, Secret};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support as common;
+
+const USERS: &str = include_str!("../../fixtures/rightech/users.json");
+const USER: &str = include_str!("../../fixtures/rightech/user.json");
+/// A create answer as recorded: the whole user in a one-element array.
+const CREATED: &str = include_str!("../../fixtures/rightech/created.json");
+/// `GET /api/v1/roles` in the recorded layout: each comma on a line of its own.
+const ROLES: &str = include_str!("../../fixtures/rightech/roles.txt");
+const ID: &str = "5d8a18d5d0025e0012fb6a34";
+
+fn api(server: &MockServer) -> Rightech {
+    common::client(server, Auth::bearer("ric-token")).rightech()
+}
+
+fn json(status: u16, raw: &str) -> ResponseTemplate {
+    common::body(status, raw, "application/json")
+}
+
+fn oid(s: &str) -> ObjectId {
+    ObjectId::parse(s).unwrap()
+}
