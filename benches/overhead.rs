@@ -500,7 +500,7 @@ struct Setup {
 fn sdk_client(base: &str, http: Option<reqwest::ClientBuilder>) -> Metabase {
     let mut builder = Client::builder()
         .base_url(base)
-        .auth(Auth::metabase_session(SESSION))
+        .auth(userapi::metabase::auth::session(SESSION))
         .max_response_bytes(64 * 1024 * 1024);
     if let Some(http) = http {
         builder = builder.http_client(http);

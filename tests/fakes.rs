@@ -638,15 +638,15 @@ mod standalone {
     #[tokio::test]
     async fn metabase_with_the_printed_key_session_and_password() {
         let fake = Running::start(&["metabase", "--host", "127.0.0.1"]).await;
-        let by_key = fake.client(Auth::metabase_api_key(fake.get("API key")));
+        let by_key = fake.client(userapi::metabase::auth::api_key(fake.get("API key")));
         assert_eq!(
             by_key.metabase().get_me().await.unwrap().common_name.as_deref(),
             Some("Fake admin key")
         );
-        let by_session = fake.client(Auth::metabase_session(fake.get("session")));
+        let by_session = fake.client(userapi::metabase::auth::session(fake.get("session")));
         assert_eq!(by_session.metabase().get_me().await.unwrap().id, 1);
         let (email, password) = fake.get("user").split_once(' ').unwrap();
-        let anonymous = fake.client(Auth::None).metabase();
+        let anonymous = fake.client(Auth::none()).metabase();
         anonymous.login(email, &password.into()).await.unwrap();
         assert_eq!(anonymous.get_me().await.unwrap().email.as_deref(), Some(email));
         fake.stop().await;
@@ -655,7 +655,9 @@ mod standalone {
     #[tokio::test]
     async fn diadoc_login_with_the_printed_client_id_and_password() {
         let fake = Running::start(&["diadoc"]).await;
-        let diadoc = fake.client(Auth::diadoc(fake.get("client id"), None)).diadoc();
+        let diadoc = fake
+            .client(userapi::diadoc::auth::diadoc_auth(fake.get("client id"), None))
+            .diadoc();
         diadoc
             .login(fake.get("login"), &fake.get("password").into())
             .await

@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use userapi::{Auth, Client, DEFAULT_MAX_ERROR_BODY_BYTES, RetryPolicy};
+use userapi::{Client, DEFAULT_MAX_ERROR_BODY_BYTES, RetryPolicy};
 
 use crate::support::raw::{Action, RawServer};
 
@@ -98,7 +98,7 @@ fn a_hostile_error_body_costs_at_most_four_times_the_cap() {
         .unwrap();
     let client = Client::builder()
         .base_url(format!("http://127.0.0.1:{port}/"))
-        .auth(Auth::metabase_api_key("mb_key"))
+        .auth(userapi::metabase::auth::api_key("mb_key"))
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();

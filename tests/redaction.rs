@@ -197,7 +197,7 @@ async fn a_login_echoing_its_body_keeps_the_password_out() {
         .await;
     let client = common::client(
         &server,
-        Auth::metabase_login("ada@example.com", "Pa55-w0rd\"quoted"),
+        userapi::metabase::auth::login("ada@example.com", "Pa55-w0rd\"quoted"),
     );
     let err = client.metabase().get_me().await.expect_err("refused");
     assert_clean(&err, &["Pa55-w0rd", "Pa55-w0rd\\\"quoted"], "metabase login echo");
@@ -232,34 +232,44 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
                     .map(drop)
             })
         }),
-        ("diadoc login", Auth::diadoc(CLIENT_ID, None), |c| {
+        (
+            "diadoc login",
+            userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None),
+            |c| {
+                Box::pin(async move {
+                    c.diadoc()
+                        .login("me@example.com", &Secret::new(PW))
+                        .await
+                        .map(drop)
+                })
+            },
+        ),
+        ("metabase login", Auth::none(), |c| {
             Box::pin(async move {
-                c.diadoc()
+                c.metabase()
                     .login("me@example.com", &Secret::new(PW))
                     .await
                     .map(drop)
             })
         }),
-        ("metabase login", Auth::None, |c| {
-            Box::pin(async move {
-                c.metabase()
-                    .login("me@example.com", &Secret::new(PW))
-                    .await
-                    .map(drop)
-            })
-        }),
-        ("metabase change_password", Auth::metabase_session(TOKEN), |c| {
-            Box::pin(async move {
-                c.metabase()
-                    .change_password(1, &Secret::new(PW), Some(&Secret::new(OLD)))
-                    .await
-                    .map(drop)
-            })
-        }),
-        ("metabase check_password", Auth::metabase_session(TOKEN), |c| {
-            Box::pin(async move { c.metabase().check_password(&Secret::new(PW)).await })
-        }),
-        ("metabase reset_password", Auth::None, |c| {
+        (
+            "metabase change_password",
+            userapi::metabase::auth::session(TOKEN),
+            |c| {
+                Box::pin(async move {
+                    c.metabase()
+                        .change_password(1, &Secret::new(PW), Some(&Secret::new(OLD)))
+                        .await
+                        .map(drop)
+                })
+            },
+        ),
+        (
+            "metabase check_password",
+            userapi::metabase::auth::session(TOKEN),
+            |c| Box::pin(async move { c.metabase().check_password(&Secret::new(PW)).await }),
+        ),
+        ("metabase reset_password", Auth::none(), |c| {
             Box::pin(async move {
                 c.metabase()
                     .reset_password(&Secret::new(OLD), &Secret::new(PW))
@@ -267,12 +277,16 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
                     .map(drop)
             })
         }),
-        ("metabase create_user", Auth::metabase_session(TOKEN), |c| {
-            Box::pin(async move {
-                let user = userapi::metabase::NewUser::new("new@example.com").password(PW);
-                c.metabase().create_user(&user).await.map(drop)
-            })
-        }),
+        (
+            "metabase create_user",
+            userapi::metabase::auth::session(TOKEN),
+            |c| {
+                Box::pin(async move {
+                    let user = userapi::metabase::NewUser::new("new@example.com").password(PW);
+                    c.metabase().create_user(&user).await.map(drop)
+                })
+            },
+        ),
         ("rightech create_user", Auth::bearer(TOKEN), |c| {
             Box::pin(async move {
                 let role = userapi::rightech::ObjectId::parse("5cc89f6af79a4969291dcbd7")?;
@@ -359,7 +373,7 @@ async fn a_decode_errors_field_path_never_shows_a_token() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
         .mount(&server)
         .await;
-    let client = common::client(&server, Auth::metabase_session(TOKEN));
+    let client = common::client(&server, userapi::metabase::auth::session(TOKEN));
     let err = client.metabase().get_me().await.unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err:?}");
     assert_clean(&err, &[TOKEN], "field path");

@@ -2,7 +2,7 @@
 //! the name (on the fake, or on a real server with `DIADOC_ALLOW_WRITES=1`).
 
 use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2, fake};
-use userapi::{Auth, Client, Secret};
+use userapi::{Client, Secret};
 
 use super::{FlowResult, Mode, env, skip};
 
@@ -33,7 +33,7 @@ pub async fn run(mode: Mode) -> FlowResult {
                     let token = env("DIADOC_TOKEN").map(Secret::new);
                     let client = Client::builder()
                         .base_url(base)
-                        .auth(Auth::diadoc(client_id, token))
+                        .auth(userapi::diadoc::auth::diadoc_auth(client_id, token))
                         .build()?;
                     let login = match (env("DIADOC_LOGIN"), env("DIADOC_PASSWORD")) {
                         (Some(l), Some(p)) => Some((l, Secret::new(p))),
@@ -50,7 +50,7 @@ pub async fn run(mode: Mode) -> FlowResult {
         None => {
             let fake = fake::FakeDiadoc::start().await?;
             println!("Kontur Diadoc: fake at {}", fake.base_url());
-            let diadoc = fake.api_with(Auth::diadoc(fake::CLIENT_ID, None))?;
+            let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(fake::CLIENT_ID, None))?;
             let login = Some((fake::LOGIN.to_owned(), Secret::new(fake::PASSWORD)));
             _fake = fake;
             (diadoc, login, true, true)
@@ -67,7 +67,12 @@ pub async fn run(mode: Mode) -> FlowResult {
             "DIADOC_CLIENT_ID, DIADOC_LOGIN and DIADOC_PASSWORD are not all set",
         ),
     }
-    if matches!(diadoc.client().auth(), Auth::DiadocAuth { token: None, .. }) {
+    if diadoc
+        .client()
+        .auth()
+        .source::<userapi::diadoc::auth::DiadocAuth>()
+        .is_some_and(|a| a.token().is_none())
+    {
         let reason = "no token: set DIADOC_TOKEN, or DIADOC_LOGIN and DIADOC_PASSWORD";
         for call in ["get_me", "get_my_organizations", "get_my_employee", "update_me"] {
             skip(call, reason);

@@ -30,9 +30,9 @@ pub async fn run(mode: Mode) -> FlowResult {
         Some(url) => {
             println!("Metabase: {url}");
             let auth = match (env("METABASE_SESSION"), env("METABASE_API_KEY")) {
-                (Some(s), _) => Auth::metabase_session(s),
-                (None, Some(k)) => Auth::metabase_api_key(k),
-                (None, None) => Auth::None,
+                (Some(s), _) => userapi::metabase::auth::session(s),
+                (None, Some(k)) => userapi::metabase::auth::api_key(k),
+                (None, None) => Auth::none(),
             };
             let login = match (env("METABASE_USERNAME"), env("METABASE_PASSWORD")) {
                 (Some(u), Some(p)) => Some((u, Secret::new(p))),
@@ -50,8 +50,8 @@ pub async fn run(mode: Mode) -> FlowResult {
         None => {
             let fake = fake::FakeMetabase::start().await?;
             println!("Metabase: fake at {}", fake.base_url());
-            let api = fake.api_with(Auth::None)?;
-            let anonymous = fake.api_with(Auth::None)?;
+            let api = fake.api_with(Auth::none())?;
+            let anonymous = fake.api_with(Auth::none())?;
             the_fake = Some(fake);
             (
                 api,
@@ -68,7 +68,10 @@ pub async fn run(mode: Mode) -> FlowResult {
             api.login(user, password).await?;
             println!("  login: session started for {user}");
             // Credentials that log in by themselves, on first use and after a 401.
-            let renewing = client_like(&api, Auth::metabase_login(user.clone(), password.clone()))?;
+            let renewing = client_like(
+                &api,
+                userapi::metabase::auth::login(user.clone(), password.clone()),
+            )?;
             let me = renewing.get_me().await?;
             println!(
                 "  Auth::metabase_login: logged in on first use as {}",
@@ -231,7 +234,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             "  create_api_key: id {id}, {}",
             issued.api_key.masked_key.as_deref().unwrap_or("-")
         );
-        let as_key = client_like(&api, Auth::metabase_api_key(issued.key.clone()))?;
+        let as_key = client_like(&api, userapi::metabase::auth::api_key(issued.key.clone()))?;
         let key_user = as_key.get_me().await?;
         println!(
             "  the new key works: it is {}",
@@ -254,7 +257,7 @@ pub async fn run(mode: Mode) -> FlowResult {
                 dead.status().map(|s| s.as_u16())
             );
         }
-        let as_fresh = client_like(&api, Auth::metabase_api_key(fresh.key))?;
+        let as_fresh = client_like(&api, userapi::metabase::auth::api_key(fresh.key))?;
         as_fresh.get_me().await?;
         println!("  the regenerated key works");
         api.delete_api_key(id).await?;
@@ -269,7 +272,7 @@ pub async fn run(mode: Mode) -> FlowResult {
         let created = api.create_user(&new).await?;
         println!("  create_user: id {}", created.id);
         if on_fake {
-            let as_new = client_like(&api, Auth::None)?;
+            let as_new = client_like(&api, Auth::none())?;
             as_new
                 .login(
                     &format!("sdk.tour.{stamp}@example.com"),
@@ -309,7 +312,7 @@ pub async fn run(mode: Mode) -> FlowResult {
         api.dismiss_modal(me.id, Modal::QbNewb).await?;
         println!("  dismiss_modal: qbnewb");
     }
-    let on_session = matches!(api.client().auth(), Auth::MetabaseSession(_));
+    let on_session = api.client().auth().scheme_name() == "metabase-session";
     match &login {
         // The password is set to itself; the server still hands out a new session.
         Some((_, password)) if on_session => {

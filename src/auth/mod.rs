@@ -181,7 +181,7 @@ impl Obtain<'_> {
 /// /// A vendor's `X-Vendor-Key` header.
 /// struct VendorKey(Secret);
 ///
-/// const NAMES: [HeaderName; 1] = [HeaderName::from_static("x-vendor-key")];
+/// static NAMES: [HeaderName; 1] = [HeaderName::from_static("x-vendor-key")];
 ///
 /// impl CredentialSource for VendorKey {
 ///     fn scheme(&self) -> &'static str { "vendor-key" }

@@ -281,13 +281,22 @@ pub(crate) fn usable(d: Duration) -> Option<Duration> {
     (d < Duration::from_secs(30 * 365 * 24 * 3600)).then_some(d)
 }
 
-/// A header for every call, checked: never one that carries credentials (`Authorization`,
-/// `Cookie`, `Proxy-Authorization`, or a header the client's scheme sends).
+/// Header names that carry credentials by convention, whatever the service: never a default
+/// header (send a credential with [`Auth`], which keeps it out of errors and logs).
+const CONVENTIONAL_CREDENTIAL_HEADERS: [HeaderName; 5] = [
+    AUTHORIZATION,
+    PROXY_AUTHORIZATION,
+    COOKIE,
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("x-auth-token"),
+];
+
+/// A header for every call, checked: never one that carries credentials (a conventional
+/// credential header, or one the client's scheme sends).
 fn header_pair(name: &str, value: &str, auth: &Auth) -> Result<(HeaderName, HeaderValue)> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::config(format!("{:?} is not a header name", name)))?;
-    let credential =
-        [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION].contains(&name) || auth.header_names().contains(&name);
+    let credential = CONVENTIONAL_CREDENTIAL_HEADERS.contains(&name) || auth.header_names().contains(&name);
     if credential {
         return Err(Error::config(format!(
             "{name} carries credentials; set them with ClientBuilder::auth"

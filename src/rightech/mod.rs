@@ -77,55 +77,55 @@ crate::client::service_handle! {
     token: crate::Auth::bearer,
 }
 
+/// Checks a login against the documented rule: 4 to 40 characters. The server stays the
+/// authority (its exact character set is documented two ways); nothing checks this for you.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when the login is shorter than 4 or longer than 40 characters.
+pub fn check_login(login: &str) -> Result<()> {
+    let n = login.chars().count();
+    if (4..=40).contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "rightech::check_login",
+            format!("a login has 4 to 40 characters, this one has {n}"),
+        ))
+    }
+}
+
+/// Checks a password against the platform's default policy: at least 8 characters, with a
+/// lower-case letter, an upper-case letter and a digit. A deployment may set another policy,
+/// so the server stays the authority; nothing checks this for you.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming what the password lacks.
+pub fn check_password_policy(password: &Secret) -> Result<()> {
+    let password = password.expose();
+    let mut missing = Vec::new();
+    if password.chars().count() < 8 {
+        missing.push("at least 8 characters");
+    }
+    if !password.chars().any(char::is_lowercase) {
+        missing.push("a lower-case letter");
+    }
+    if !password.chars().any(char::is_uppercase) {
+        missing.push("an upper-case letter");
+    }
+    if !password.chars().any(|c| c.is_ascii_digit()) {
+        missing.push("a digit");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            "rightech::check_password_policy",
+            format!("the default password policy wants {}", missing.join(", ")),
+        ))
+    }
+}
+
 impl Rightech {
-    /// Checks a login against the documented rule: 4 to 40 characters. The server stays the
-    /// authority (its exact character set is documented two ways); nothing checks this for you.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] when the login is shorter than 4 or longer than 40 characters.
-    pub fn check_login(login: &str) -> Result<()> {
-        let n = login.chars().count();
-        if (4..=40).contains(&n) {
-            Ok(())
-        } else {
-            Err(Error::invalid_input(
-                "rightech::check_login",
-                format!("a login has 4 to 40 characters, this one has {n}"),
-            ))
-        }
-    }
-
-    /// Checks a password against the platform's default policy: at least 8 characters, with a
-    /// lower-case letter, an upper-case letter and a digit. A deployment may set another policy,
-    /// so the server stays the authority; nothing checks this for you.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] naming what the password lacks.
-    pub fn check_password_policy(password: &Secret) -> Result<()> {
-        let password = password.expose();
-        let mut missing = Vec::new();
-        if password.chars().count() < 8 {
-            missing.push("at least 8 characters");
-        }
-        if !password.chars().any(char::is_lowercase) {
-            missing.push("a lower-case letter");
-        }
-        if !password.chars().any(char::is_uppercase) {
-            missing.push("an upper-case letter");
-        }
-        if !password.chars().any(|c| c.is_ascii_digit()) {
-            missing.push("a digit");
-        }
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid_input(
-                "rightech::check_password_policy",
-                format!("the default password policy wants {}", missing.join(", ")),
-            ))
-        }
-    }
-
     /// `GET /api/v1/users`: the users in the caller's group, one page, with the filters set
     /// in `query` (`limit`, `offset`, `search`, `from`, `to`, `only`). Safe to retry.
     ///

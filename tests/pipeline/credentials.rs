@@ -122,11 +122,11 @@ async fn a_401_on_a_replaced_credential_replays_with_the_current_one() {
         .respond_with(json(200, r#"{"id": 1}"#))
         .mount(&server)
         .await;
-    let client = common::client(&server, Auth::metabase_session("old"));
+    let client = common::client(&server, userapi::metabase::auth::session("old"));
     let api = client.metabase();
     let call = tokio::spawn(async move { api.get_me().await });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    client.set_auth(Auth::metabase_session("new")).unwrap();
+    client.set_auth(userapi::metabase::auth::session("new")).unwrap();
     let me = call.await.unwrap().expect("replayed with the new session");
     assert_eq!(me.id, 1);
     assert_eq!(requests(&server).await.len(), 2);
@@ -180,7 +180,10 @@ async fn count(server: &MockServer, verb: &str, p: &str) -> usize {
 #[tokio::test]
 async fn metabase_login_logs_in_once_lazily_and_again_once_for_all_on_expiry() {
     let server = login_server("s3cret-Pass").await;
-    let client = common::client(&server, Auth::metabase_login("ada@example.com", "s3cret-Pass"));
+    let client = common::client(
+        &server,
+        userapi::metabase::auth::login("ada@example.com", "s3cret-Pass"),
+    );
     assert_eq!(
         count(&server, "POST", "/api/session").await,
         0,
@@ -234,7 +237,10 @@ async fn metabase_login_logs_in_once_lazily_and_again_once_for_all_on_expiry() {
 #[tokio::test]
 async fn a_failed_metabase_login_ends_the_call_with_its_error_and_no_loop() {
     let server = login_server("s3cret-Pass").await;
-    let client = common::client(&server, Auth::metabase_login("ada@example.com", "wrong-Pass1"));
+    let client = common::client(
+        &server,
+        userapi::metabase::auth::login("ada@example.com", "wrong-Pass1"),
+    );
     let err = client.metabase().get_me().await.unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     assert_eq!(err.target().unwrap().path(), "/api/session");
@@ -250,7 +256,10 @@ async fn a_failed_metabase_login_ends_the_call_with_its_error_and_no_loop() {
 #[tokio::test]
 async fn a_failed_login_is_shared_by_the_calls_that_waited_for_it() {
     let server = login_server("s3cret-Pass").await;
-    let client = common::client(&server, Auth::metabase_login("ada@example.com", "wrong-Pass1"));
+    let client = common::client(
+        &server,
+        userapi::metabase::auth::login("ada@example.com", "wrong-Pass1"),
+    );
     let calls: Vec<_> = (0..16)
         .map(|_| {
             let api = client.metabase();
@@ -324,7 +333,10 @@ async fn a_write_refused_under_metabase_login_is_not_replayed() {
         .respond_with(common::text(401, "Unauthenticated"))
         .mount(&server)
         .await;
-    let client = common::client(&server, Auth::metabase_login("ada@example.com", "s3cret-Pass"));
+    let client = common::client(
+        &server,
+        userapi::metabase::auth::login("ada@example.com", "s3cret-Pass"),
+    );
     client.metabase().get_me().await.unwrap();
     // session-0 has expired: the write is refused and ends there.
     let err = client.metabase().reactivate_user(1).await.unwrap_err();
@@ -451,7 +463,7 @@ fn plain_http_with_credentials_needs_loopback_or_an_opt_in() {
     let build = |url: &str, allow: bool| {
         Client::builder()
             .base_url(url)
-            .auth(Auth::metabase_api_key("mb_key"))
+            .auth(userapi::metabase::auth::api_key("mb_key"))
             .allow_insecure_http(allow)
             .build()
     };

@@ -69,7 +69,7 @@ async fn a_users_reqwest_builder_keeps_the_same_origin_rule() {
         .await;
     let client = Client::builder()
         .base_url(home.uri())
-        .auth(Auth::metabase_api_key("mb_key"))
+        .auth(userapi::metabase::auth::api_key("mb_key"))
         .http_client(reqwest::Client::builder())
         .build()
         .unwrap();
@@ -114,7 +114,7 @@ async fn same_origin_redirects_keep_or_change_the_method_as_http_says() {
             .respond_with(json(200, r#"{"ok": true}"#))
             .mount(&server)
             .await;
-        let client = common::client(&server, Auth::metabase_api_key("mb_key"));
+        let client = common::client(&server, userapi::metabase::auth::api_key("mb_key"));
         let ok: serde_json::Value = client
             .request(Method::POST, &["old"])
             .json(&serde_json::json!({"name": "x"}))
@@ -185,10 +185,10 @@ async fn redirects_never_carry_credentials_to_another_origin() {
         ("jwt", Auth::jwt("aaa.bbb.ccc")),
         (
             "diadoc",
-            Auth::diadoc("client-id-1", Some("tok-diadoc-123".into())),
+            userapi::diadoc::auth::diadoc_auth("client-id-1", Some("tok-diadoc-123".into())),
         ),
-        ("metabase session", Auth::metabase_session("sess-123")),
-        ("metabase api key", Auth::metabase_api_key("mb_key_123")),
+        ("metabase session", userapi::metabase::auth::session("sess-123")),
+        ("metabase api key", userapi::metabase::auth::api_key("mb_key_123")),
     ];
     for (name, auth) in schemes {
         for status in [
@@ -255,7 +255,7 @@ async fn same_origin_redirects_are_followed() {
     port.store(server.port as usize, Ordering::SeqCst);
     let client = Client::builder()
         .base_url(server.url("/"))
-        .auth(Auth::metabase_session("sess-123"))
+        .auth(userapi::metabase::auth::session("sess-123"))
         .build()
         .unwrap();
     client.novaconnect().get_me().await.expect("followed");

@@ -235,7 +235,7 @@ async fn the_escape_hatch_goes_through_the_pipeline() {
         ))
         .mount(&server)
         .await;
-    let client = common::client(&server, Auth::metabase_api_key("mb_key"));
+    let client = common::client(&server, userapi::metabase::auth::api_key("mb_key"));
 
     let ok: serde_json::Value = client
         .request(Method::GET, &["api", "user", "a/b", "extra"])

@@ -512,7 +512,7 @@ async fn fake_seeding_and_any_credentials() {
     assert_eq!(fake.api().unwrap().get_me().await.unwrap(), user);
     fake.set_password(&Secret::new("S3t-by-test"));
     assert!(fake.password_is(&Secret::new("S3t-by-test")));
-    let err = fake.api_with(Auth::None).unwrap().get_me().await.unwrap_err();
+    let err = fake.api_with(Auth::none()).unwrap().get_me().await.unwrap_err();
     assert!(err.is_auth());
     assert_eq!(err.service_code(), Some("401"));
 }

@@ -345,7 +345,7 @@ async fn fake_answers_404_for_unknown_ids() {
 #[tokio::test]
 async fn fake_checks_tokens() {
     let fake = FakeRounds::start().await.unwrap();
-    let err = fake.api_with(Auth::None).unwrap().get_me().await.unwrap_err();
+    let err = fake.api_with(Auth::none()).unwrap().get_me().await.unwrap_err();
     assert!(err.is_auth());
     assert_eq!(err.service_message(), Some("Not authenticated"));
     let err = fake
@@ -422,7 +422,7 @@ async fn fake_routes_before_it_looks_at_credentials() {
     assert_eq!(response.status().as_u16(), 404);
     // Through the client: a 405 is not an auth error.
     let err = fake
-        .api_with(Auth::None)
+        .api_with(Auth::none())
         .unwrap()
         .request(userapi::Method::DELETE, &["users", "me"])
         .send_empty()

@@ -37,3 +37,25 @@ pub fn body(status: u16, raw: &str, content_type: &str) -> ResponseTemplate {
 pub fn text(status: u16, raw: &str) -> ResponseTemplate {
     body(status, raw, "text/plain; charset=utf-8")
 }
+
+/// The session id a client sends under `metabase::auth::session`, if that is its scheme.
+pub fn metabase_session(client: &userapi::Client) -> Option<String> {
+    let auth = client.auth();
+    auth.source::<userapi::metabase::auth::Session>()
+        .map(|s| s.id().expose().to_owned())
+}
+
+/// The key a client sends under `metabase::auth::api_key`, if that is its scheme.
+pub fn metabase_api_key(client: &userapi::Client) -> Option<String> {
+    let auth = client.auth();
+    auth.source::<userapi::metabase::auth::ApiKey>()
+        .map(|k| k.key().expose().to_owned())
+}
+
+/// The token of a client under `diadoc::auth::diadoc_auth`: `None` under another scheme,
+/// `Some(None)` before a login.
+pub fn diadoc_token(client: &userapi::Client) -> Option<Option<String>> {
+    let auth = client.auth();
+    auth.source::<userapi::diadoc::auth::DiadocAuth>()
+        .map(|d| d.token().map(|t| t.expose().to_owned()))
+}

@@ -72,7 +72,7 @@ pub fn services() -> Vec<Service> {
         base_path: "/diadoc/",
         credentials: vec![Credential {
             name: "diadoc",
-            auth: || Auth::diadoc(CLIENT_ID, Some(Secret::new(TOKEN))),
+            auth: || userapi::diadoc::auth::diadoc_auth(CLIENT_ID, Some(Secret::new(TOKEN))),
             secrets: &[TOKEN, CLIENT_ID],
         }],
         ok_body: r#"{"UserId":"d064f6ba-7b81-432d-a41d-93b23eebe579","Login":"a@kontur.ru","IsRegistered":true}"#,
@@ -105,12 +105,12 @@ pub fn services() -> Vec<Service> {
         credentials: vec![
             Credential {
                 name: "metabase session",
-                auth: || Auth::metabase_session(TOKEN),
+                auth: || userapi::metabase::auth::session(TOKEN),
                 secrets: &[TOKEN],
             },
             Credential {
                 name: "metabase api key",
-                auth: || Auth::metabase_api_key(TOKEN),
+                auth: || userapi::metabase::auth::api_key(TOKEN),
                 secrets: &[TOKEN],
             },
         ],

@@ -94,7 +94,10 @@ async fn a_402_and_an_nginx_429_are_clear() {
         .await;
     let api = Client::builder()
         .base_url(server.uri())
-        .auth(Auth::diadoc("cid-1", Some(Secret::new("tok-1"))))
+        .auth(userapi::diadoc::auth::diadoc_auth(
+            "cid-1",
+            Some(Secret::new("tok-1")),
+        ))
         .retry_policy(RetryPolicy::default().max_delay(Duration::from_secs(5)))
         .build()
         .unwrap()

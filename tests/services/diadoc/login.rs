@@ -28,7 +28,7 @@ async fn login_sends_login_password_and_uses_the_token() {
         .expect(1)
         .mount(&server)
         .await;
-    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let token = diadoc
         .login("user@example.ru", &Secret::new("s3cret"))
         .await
@@ -47,7 +47,7 @@ async fn login_is_not_retried_and_keeps_the_text_error() {
         .expect(1)
         .mount(&server)
         .await;
-    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let err = diadoc
         .login("user@example.ru", &Secret::new("bad-pass"))
         .await
@@ -58,10 +58,7 @@ async fn login_is_not_retried_and_keeps_the_text_error() {
         Some("Wrong password provided for login user@example.ru")
     );
     assert!(!format!("{err} {err:?}").contains("bad-pass"));
-    assert!(matches!(
-        diadoc.client().auth(),
-        Auth::DiadocAuth { token: None, .. }
-    ));
+    assert_eq!(common::diadoc_token(diadoc.client()), Some(None));
 }
 
 #[tokio::test]
@@ -75,7 +72,7 @@ async fn login_needs_the_diadoc_scheme_and_a_token_body() {
     let err = bearer.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 0);
-    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let err = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
     assert!(
         matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
@@ -145,7 +142,7 @@ async fn login_reads_a_token_sent_as_a_json_string() {
         .expect(1)
         .mount(&server)
         .await;
-    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let token = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap();
     assert_eq!(token.expose(), "json-token/42==");
     diadoc.get_me().await.unwrap();
@@ -164,17 +161,14 @@ async fn login_refuses_an_answer_that_is_not_one_token_and_keeps_the_credentials
             .respond_with(text(200, body))
             .mount(&server)
             .await;
-        let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+        let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
         let err = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
         assert!(
             matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
             "{body:?}: {err:?}"
         );
         assert!(!format!("{err} {err:?}").contains(body), "{err}");
-        assert!(matches!(
-            diadoc.client().auth(),
-            Auth::DiadocAuth { token: None, .. }
-        ));
+        assert_eq!(common::diadoc_token(diadoc.client()), Some(None));
     }
 }
 
@@ -196,7 +190,7 @@ async fn with_token_sends_an_oidc_bearer_token() {
 async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     let fake = FakeDiadoc::start().await.unwrap();
     let err = fake
-        .api_with(Auth::diadoc(CLIENT_ID, None))
+        .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))
         .unwrap()
         .login(LOGIN, &Secret::new("nope"))
         .await
@@ -209,7 +203,10 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     );
 
     let wrong = fake
-        .api_with(Auth::diadoc("other-client", Some(fake.issue_token())))
+        .api_with(userapi::diadoc::auth::diadoc_auth(
+            "other-client",
+            Some(fake.issue_token()),
+        ))
         .unwrap();
     let err = wrong.get_me().await.unwrap_err();
     assert_eq!(err.service_message(), Some("Invalid API client id"));
@@ -217,7 +214,10 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     assert!(err.http().unwrap().service().trace_id().is_some());
 
     let stale = fake
-        .api_with(Auth::diadoc(CLIENT_ID, Some(Secret::new("forged"))))
+        .api_with(userapi::diadoc::auth::diadoc_auth(
+            CLIENT_ID,
+            Some(Secret::new("forged")),
+        ))
         .unwrap();
     assert!(stale.get_me().await.unwrap_err().is_auth());
 }
@@ -291,7 +291,7 @@ async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentia
         .respond_with(text(200, "issued-token-42").set_delay(Duration::from_millis(200)))
         .mount(&server)
         .await;
-    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let gave_up = tokio::time::timeout(
         Duration::from_millis(50),
         diadoc.login("user@example.ru", &Secret::new("s3cret")),
@@ -299,12 +299,14 @@ async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentia
     .await;
     assert!(gave_up.is_err(), "the caller gave up first");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    match diadoc.client().auth() {
-        Auth::DiadocAuth { token: Some(t), .. } => assert_eq!(t.expose(), "issued-token-42"),
-        other => panic!("the token is lost: {other:?}"),
-    }
+    assert_eq!(
+        common::diadoc_token(diadoc.client()),
+        Some(Some("issued-token-42".to_owned())),
+        "the token is lost: {:?}",
+        diadoc.client().auth()
+    );
 
-    let diadoc = api_with(&server, Auth::diadoc("cid-1", None));
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let login = tokio::spawn({
         let diadoc = diadoc.clone();
         async move { diadoc.login("user@example.ru", &Secret::new("s3cret")).await }
@@ -312,11 +314,16 @@ async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentia
     tokio::time::sleep(Duration::from_millis(50)).await;
     diadoc
         .client()
-        .set_auth(Auth::diadoc("cid-2", Some(Secret::new("set-meanwhile"))))
+        .set_auth(userapi::diadoc::auth::diadoc_auth(
+            "cid-2",
+            Some(Secret::new("set-meanwhile")),
+        ))
         .unwrap();
     login.await.unwrap().unwrap();
-    match diadoc.client().auth() {
-        Auth::DiadocAuth { token: Some(t), .. } => assert_eq!(t.expose(), "set-meanwhile"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        common::diadoc_token(diadoc.client()),
+        Some(Some("set-meanwhile".to_owned())),
+        "{:?}",
+        diadoc.client().auth()
+    );
 }

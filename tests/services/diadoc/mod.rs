@@ -36,7 +36,10 @@ fn api_with(server: &MockServer, auth: Auth) -> Diadoc {
 }
 
 fn api(server: &MockServer) -> Diadoc {
-    api_with(server, Auth::diadoc("cid-1", Some(Secret::new("tok-1"))))
+    api_with(
+        server,
+        userapi::diadoc::auth::diadoc_auth("cid-1", Some(Secret::new("tok-1"))),
+    )
 }
 
 /// The whole `Authorization` value: wiremock's `header` matcher splits values on commas,

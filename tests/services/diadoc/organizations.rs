@@ -259,7 +259,9 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     let added = fake.add_employee(&box_id, employee);
     assert_eq!(added.user, user, "the stored user fills the record");
 
-    let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None)).unwrap();
+    let diadoc = fake
+        .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))
+        .unwrap();
     diadoc.login("new.user@kontur.ru", &password).await.unwrap();
     let list = diadoc.get_my_organizations(false).await.unwrap();
     assert_eq!(list.organizations.len(), 1);
@@ -277,7 +279,9 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     );
 
     let token = fake.issue_token_for(&user.user_id).unwrap();
-    let other = fake.api_with(Auth::diadoc(CLIENT_ID, Some(token))).unwrap();
+    let other = fake
+        .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, Some(token)))
+        .unwrap();
     assert_eq!(
         other.get_me().await.unwrap().login.as_deref(),
         Some("new.user@kontur.ru")

@@ -177,7 +177,9 @@ fn response_models_have_defaults_for_users_tests() {
 #[tokio::test]
 async fn fake_authenticates_and_serves_the_user() {
     let fake = FakeDiadoc::start().await.unwrap();
-    let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None)).unwrap();
+    let diadoc = fake
+        .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))
+        .unwrap();
     let err = diadoc.get_me().await.unwrap_err();
     assert!(err.is_auth(), "no token yet: {err:?}");
     diadoc.login(LOGIN, &Secret::new(PASSWORD)).await.unwrap();

@@ -229,7 +229,9 @@ async fn fake_api_key_lifecycle() {
         issued.api_key.updated_by.as_ref().unwrap().common_name.as_deref(),
         Some("Crowberto Corv")
     );
-    let bot = fake.api_with(Auth::metabase_api_key(issued.key.clone())).unwrap();
+    let bot = fake
+        .api_with(userapi::metabase::auth::api_key(issued.key.clone()))
+        .unwrap();
     let me = bot.get_me().await.unwrap();
     assert_eq!(me.common_name.as_deref(), Some("Reporting bot"));
     assert_eq!(me.group_ids, Some(vec![ALL_USERS_GROUP, ANALYSTS_GROUP]));
@@ -279,7 +281,9 @@ async fn fake_api_key_lifecycle() {
         bot.get_me().await.unwrap_err().is_auth(),
         "the old key stops at once"
     );
-    let bot = fake.api_with(Auth::metabase_api_key(fresh.key)).unwrap();
+    let bot = fake
+        .api_with(userapi::metabase::auth::api_key(fresh.key))
+        .unwrap();
     bot.get_me().await.unwrap();
 
     admin.delete_api_key(id).await.unwrap();

@@ -103,7 +103,7 @@ async fn user_values_use_their_paths_and_decode_by_content_type() {
 #[tokio::test]
 async fn fake_login_history_is_newest_first_and_follows_the_session() {
     let fake = FakeMetabase::start().await.unwrap();
-    let api = fake.api_with(Auth::None).unwrap();
+    let api = fake.api_with(Auth::none()).unwrap();
     api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await.unwrap();
     let rows = api.login_history().await.unwrap();
     assert_eq!(rows.len(), 2, "the seeded login and this one");
@@ -120,7 +120,7 @@ async fn fake_login_history_is_newest_first_and_follows_the_session() {
         rows[0].device_description
     );
     assert_eq!(rows[1].active, Some(false));
-    let other = fake.api_with(Auth::None).unwrap();
+    let other = fake.api_with(Auth::none()).unwrap();
     other
         .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
         .await
@@ -149,7 +149,7 @@ async fn fake_user_values_are_per_user_checked_and_expire() {
         Some(json!("persian"))
     );
     assert_eq!(rasta.get_user_value("calendar", "system").await.unwrap(), None);
-    let keyed = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
+    let keyed = fake.api_with(userapi::metabase::auth::api_key(API_KEY)).unwrap();
     assert_eq!(keyed.get_user_value("calendar", "system").await.unwrap(), None);
 
     let format = json!({"last_download_format": "xlsx", "last_table_download_format": "csv"});

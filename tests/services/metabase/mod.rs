@@ -37,13 +37,13 @@ fn api_with(server: &MockServer, auth: Auth) -> Metabase {
 }
 
 fn api(server: &MockServer) -> Metabase {
-    api_with(server, Auth::metabase_session(SESSION))
+    api_with(server, userapi::metabase::auth::session(SESSION))
 }
 
 /// A client of the fake with a fresh session of the user with this email.
 fn session_of(fake: &FakeMetabase, email: &str) -> Metabase {
     let session = fake.add_session(email).unwrap();
-    fake.api_with(Auth::metabase_session(session)).unwrap()
+    fake.api_with(userapi::metabase::auth::session(session)).unwrap()
 }
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {

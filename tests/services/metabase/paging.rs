@@ -169,7 +169,7 @@ async fn a_server_that_never_advances_ends_the_stream_with_an_error() {
 #[tokio::test]
 async fn fake_filters_and_pages_with_total() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
+    let admin = fake.api_with(userapi::metabase::auth::api_key(API_KEY)).unwrap();
     let active = admin.list_users(&ListUsers::new()).await.unwrap();
     assert_eq!(
         (active.data.len(), active.total, active.limit),

@@ -286,7 +286,7 @@ async fn fake_creates_with_unique_emails_and_updates() {
 #[tokio::test]
 async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
     let fake = FakeMetabase::start().await.unwrap();
-    let admin = fake.api_with(Auth::metabase_api_key(API_KEY)).unwrap();
+    let admin = fake.api_with(userapi::metabase::auth::api_key(API_KEY)).unwrap();
     admin.deactivate_user(3).await.unwrap();
     assert_eq!(fake.is_active(3), Some(false));
     admin.deactivate_user(3).await.unwrap();
@@ -430,12 +430,14 @@ async fn fake_seeding_adds_users_sessions_and_keys() {
     assert!(fake.password_is(ada.id, &Secret::new("Engine-1843")));
     assert!(fake.add_user(&NewUser::new("ADA@example.com")).is_err(), "taken");
     let session = fake.add_session("ada@example.com").unwrap();
-    let as_ada = fake.api_with(Auth::metabase_session(session)).unwrap();
+    let as_ada = fake.api_with(userapi::metabase::auth::session(session)).unwrap();
     assert_eq!(as_ada.get_me().await.unwrap().id, ada.id);
     let issued = fake
         .add_api_key(&NewApiKey::new("Seeded", ANALYSTS_GROUP))
         .unwrap();
-    let keyed = fake.api_with(Auth::metabase_api_key(issued.key)).unwrap();
+    let keyed = fake
+        .api_with(userapi::metabase::auth::api_key(issued.key))
+        .unwrap();
     assert_eq!(
         keyed.get_me().await.unwrap().common_name.as_deref(),
         Some("Seeded")

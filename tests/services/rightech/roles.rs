@@ -81,6 +81,11 @@ async fn fake_lists_the_groups_roles_and_the_shared_ones() {
         .collect();
     assert_eq!(theirs.len(), 2);
     assert!(!theirs.contains(&OPERATOR_ROLE_ID.to_owned()));
-    let err = fake.api_with(Auth::None).unwrap().list_roles().await.unwrap_err();
+    let err = fake
+        .api_with(Auth::none())
+        .unwrap()
+        .list_roles()
+        .await
+        .unwrap_err();
     assert!(err.is_auth());
 }
