@@ -26,7 +26,7 @@
 //! # Quick start
 //!
 //! ```no_run
-//! # async fn run() -> userapi::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use userapi::{Auth, Client};
 //!
 //! let client = Client::builder()
@@ -42,8 +42,8 @@
 //!
 //! ```
 //! # #[cfg(feature = "novaconnect")]
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::novaconnect::fake::FakeNovaConnect;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use userapi_fake::novaconnect::FakeNovaConnect;
 //!
 //! let fake = FakeNovaConnect::start().await?; // a real HTTP server on 127.0.0.1
 //! let me = fake.api()?.get_me().await?;
@@ -80,10 +80,6 @@ mod properties;
 mod retry;
 mod time;
 mod tls;
-
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
 
 #[cfg(feature = "diadoc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "diadoc")))]

@@ -25,9 +25,6 @@
 
 mod models;
 
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
 
 pub use models::{
     Address, AuthorizationPermission, Department, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction,
@@ -100,9 +97,9 @@ impl Diadoc {
     /// control character.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::diadoc::Diadoc;
-    /// # use userapi::diadoc::fake::{FakeDiadoc, OIDC_TOKEN};
+    /// # use userapi_fake::diadoc::{FakeDiadoc, OIDC_TOKEN};
     /// # let fake = FakeDiadoc::start().await?;
     /// # let base_url = fake.base_url();
     /// # let access_token = OIDC_TOKEN;
@@ -150,16 +147,16 @@ impl Diadoc {
     /// limits) with Diadoc's error shapes read; see [`RequestBuilder`](crate::RequestBuilder).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Method;
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let me: serde_json::Value = diadoc
     ///     .request(Method::GET, &["V2", "GetMyUser"])
     ///     .idempotent()
     ///     .send()
     ///     .await?;
-    /// assert_eq!(me["UserId"], userapi::diadoc::fake::USER_ID);
+    /// assert_eq!(me["UserId"], userapi_fake::diadoc::USER_ID);
     /// # Ok(()) }
     /// ```
     pub fn request(&self, method: Method, segments: &[&str]) -> crate::RequestBuilder<'_> {
@@ -178,8 +175,8 @@ impl Diadoc {
     /// errors and timeouts.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # use userapi::diadoc::fake::{FakeDiadoc, LOGIN};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use userapi_fake::diadoc::{FakeDiadoc, LOGIN};
     /// # let fake = FakeDiadoc::start().await?;
     /// let me = fake.api()?.get_me().await?;
     /// assert_eq!(me.login.as_deref(), Some(LOGIN));
@@ -213,9 +210,9 @@ impl Diadoc {
     /// [`Error::Decode`] if the body is not a `UserV2`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::diadoc::{FullName, UserToUpdate};
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let change = UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna"));
     /// let me = diadoc.update_me(&change).await?;
@@ -249,13 +246,13 @@ impl Diadoc {
     /// the body is not an `OrganizationList`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let list = diadoc.get_my_organizations(false).await?;
     /// let org = &list.organizations[0];
     /// assert_eq!(org.is_employee, Some(true));
-    /// assert_eq!(org.boxes[0].id(), userapi::diadoc::fake::BOX_ID);
+    /// assert_eq!(org.boxes[0].id(), userapi_fake::diadoc::BOX_ID);
     /// # Ok(()) }
     /// ```
     pub async fn get_my_organizations(&self, auto_register: bool) -> Result<OrganizationList> {
@@ -285,12 +282,12 @@ impl Diadoc {
     /// [<id>] is denied`); [`Error::Decode`] if the body is not an `Employee`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let list = diadoc.get_my_organizations(false).await?;
     /// let me = diadoc.get_my_employee(list.organizations[0].boxes[0].id()).await?;
-    /// assert_eq!(me.user.user_id, userapi::diadoc::fake::USER_ID);
+    /// assert_eq!(me.user.user_id, userapi_fake::diadoc::USER_ID);
     /// assert_eq!(me.permissions.unwrap().allows("SignDocuments"), Some(true));
     /// # Ok(()) }
     /// ```
@@ -330,9 +327,9 @@ impl Diadoc {
     /// token that fits in the header. On any error the client's credentials are unchanged.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::{Auth, Secret};
-    /// use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+    /// use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
     /// let fake = FakeDiadoc::start().await?;
     /// let diadoc = fake.api_with(Auth::diadoc(CLIENT_ID, None))?;
     /// let token = diadoc.login(LOGIN, &Secret::new(PASSWORD)).await?;
@@ -422,9 +419,9 @@ fn read_token(raw: &RawResponse) -> Result<Secret> {
 /// any doubt, gives `false`: unknown.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use userapi::diadoc::{UserToUpdate, is_login_taken};
-/// # use userapi::diadoc::fake::{FakeDiadoc, TAKEN_LOGIN};
+/// # use userapi_fake::diadoc::{FakeDiadoc, TAKEN_LOGIN};
 /// # let fake = FakeDiadoc::start().await?;
 /// # let diadoc = fake.api()?;
 /// let change = UserToUpdate::new().login(TAKEN_LOGIN);

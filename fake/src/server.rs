@@ -1,38 +1,16 @@
-//! The harness every service's fake is built on, and what it gives each of them the same way.
+//! The HTTP server every fake runs on: [`Fake`], its request log and its fault queue.
 //!
-//! [`FakeServer`] is a real HTTP/1.1 server (by default on `127.0.0.1` with a port the system
-//! picks) that hands each request to a service's [`Handler`] and stops when dropped. Around
-//! the handler it keeps:
+//! A [`Fake<S>`](Fake) is a real HTTP/1.1 server (by default on `127.0.0.1` with a port the
+//! system picks) that hands each request to a [`Service`] and stops when dropped. Around the
+//! service it keeps:
 //!
 //! - **a request log**: every request served, with its method, path, decoded segments and
 //!   query, headers and body, and the status answered ([`ReceivedRequest`]); bounded to the
 //!   last [`DEFAULT_LOG_CAPACITY`] requests (and 64 MiB of bodies), the rest only counted;
 //! - **fault injection**: a queue of [`Fault`]s that the next requests take in order, one
 //!   each: an error status with a body in the service's own error shape, a response of your
-//!   own, an answer held back for a while, or a connection closed without an answer.
-//!
-//! Every fake (`novaconnect::fake::FakeNovaConnect`, …) implements [`Fake`], whose methods
-//! reach these: `use userapi::fake::Fake` and call them on the fake.
-//!
-//! ```
-//! # #[cfg(feature = "novaconnect")]
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::fake::Fake;
-//! use userapi::novaconnect::fake::FakeNovaConnect;
-//! use userapi::{Method, StatusCode};
-//!
-//! let fake = FakeNovaConnect::start().await?;
-//! fake.fail_next(1, 503); // the first request gets 503; the call is retried
-//! let me = fake.api()?.get_me().await?;
-//! assert_eq!(me.first_name.as_deref(), Some("Aigerim"));
-//!
-//! let log = fake.received_requests();
-//! assert_eq!(log.len(), 2);
-//! assert_eq!(log[0].status, Some(StatusCode::SERVICE_UNAVAILABLE));
-//! assert_eq!((&log[1].method, log[1].path.as_str()), (&Method::POST, "/api/user/get"));
-//! # Ok(()) }
-//! # #[cfg(not(feature = "novaconnect"))] fn main() {}
-//! ```
+//!   own, an answer held back for a while, or a connection closed without an answer;
+//! - **expectations** ([`Fake::expect`]): checked when the fake is dropped.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -47,16 +25,16 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use url::Url;
+use userapi::reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use userapi::{Auth, Client, Method, StatusCode};
 
-use crate::auth::Auth;
-use crate::client::Client;
+use crate::error::Error;
+use crate::expect::{Expectation, Expectations, Report, Times};
 
 /// Largest request body a fake reads.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -67,7 +45,7 @@ pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
 /// The most body bytes the log keeps, whatever its capacity: older requests go first.
 const LOG_BODY_BUDGET: usize = 64 * 1024 * 1024;
 
-/// Headers whose values [`FakeRequest`]'s `Debug` does not show. The fake's own list.
+/// Headers whose values [`Request`]'s `Debug` does not show. The fake's own list.
 const CREDENTIAL_HEADERS: [&str; 6] = [
     "authorization",
     "proxy-authorization",
@@ -83,7 +61,8 @@ const CREDENTIAL_HEADERS: [&str; 6] = [
 /// of credential headers (`Authorization`, `Cookie`, `X-API-Key`, `X-Metabase-Session`, …)
 /// nor the body (which may hold a password): read those from the fields.
 #[derive(Clone)]
-pub struct FakeRequest {
+#[non_exhaustive]
+pub struct Request {
     /// The method.
     pub method: Method,
     /// The path as sent (percent-encoded).
@@ -98,7 +77,7 @@ pub struct FakeRequest {
     pub body: Bytes,
 }
 
-impl FakeRequest {
+impl Request {
     /// The first value of a query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query
@@ -133,7 +112,7 @@ impl FakeRequest {
     }
 }
 
-impl fmt::Debug for FakeRequest {
+impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         struct Headers<'a>(&'a HeaderMap);
         impl fmt::Debug for Headers<'_> {
@@ -141,7 +120,7 @@ impl fmt::Debug for FakeRequest {
                 let mut map = f.debug_map();
                 for (name, value) in self.0 {
                     if CREDENTIAL_HEADERS.contains(&name.as_str()) {
-                        map.entry(&name.as_str(), &crate::REDACTED);
+                        map.entry(&name.as_str(), &userapi::REDACTED);
                     } else {
                         map.entry(&name.as_str(), value);
                     }
@@ -149,7 +128,7 @@ impl fmt::Debug for FakeRequest {
                 map.finish()
             }
         }
-        f.debug_struct("FakeRequest")
+        f.debug_struct("Request")
             .field("method", &self.method)
             .field("path", &self.path)
             .field("query", &self.query)
@@ -161,7 +140,8 @@ impl fmt::Debug for FakeRequest {
 
 /// A response from a fake service.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FakeResponse {
+#[non_exhaustive]
+pub struct Response {
     /// The status.
     pub status: StatusCode,
     /// The headers.
@@ -170,13 +150,13 @@ pub struct FakeResponse {
     pub body: Bytes,
 }
 
-impl FakeResponse {
+impl Response {
     fn with(status: u16, content_type: Option<&'static str>, body: Bytes) -> Self {
         let mut headers = HeaderMap::new();
         if let Some(ct) = content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
-        FakeResponse {
+        Response {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers,
             body,
@@ -219,17 +199,6 @@ impl FakeResponse {
     }
 }
 
-/// A fake service: turns each request into a response. State lives inside, behind a lock.
-pub trait Handler: Send + Sync + 'static {
-    /// Answers one request.
-    fn handle(&self, request: FakeRequest) -> FakeResponse;
-
-    /// An error response in the service's own error shape, for `status` with `message`: what
-    /// [`Fault::Status`] answers. By default a `text/plain` body holding `message`.
-    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
-        FakeResponse::text(status.as_u16(), message)
-    }
-}
 
 /// What the next request gets instead of the service's answer. Added with [`Fake::inject`]
 /// (or [`fail_next`](Fake::fail_next), [`delay_next`](Fake::delay_next),
@@ -241,7 +210,7 @@ pub enum Fault {
     /// was injected. The service does not see the request: nothing changes.
     Status(StatusCode),
     /// This response, as it is. The service does not see the request.
-    Respond(FakeResponse),
+    Respond(Response),
     /// The service handles the request at once (its changes apply), but the answer is held
     /// back this long: a slow server, or with a duration past the client's attempt timeout,
     /// one whose answer never arrives in time.
@@ -251,7 +220,7 @@ pub enum Fault {
 }
 
 /// A request in a fake's log: the request as received, what was answered, and which fault,
-/// if any, it took. Derefs to the [`FakeRequest`], so `r.method`, `r.path`, `r.query("x")`
+/// if any, it took. Derefs to the [`Request`], so `r.method`, `r.path`, `r.query("x")`
 /// and `r.json()` read the request.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -260,7 +229,7 @@ pub struct ReceivedRequest {
     /// reset by [`clear_requests`](Fake::clear_requests)).
     pub seq: u64,
     /// The request.
-    pub request: FakeRequest,
+    pub request: Request,
     /// The status answered; `None` when the connection was dropped without an answer. With
     /// [`Fault::Delay`] the status the answer carries, even if the client stopped waiting.
     pub status: Option<StatusCode>,
@@ -269,9 +238,9 @@ pub struct ReceivedRequest {
 }
 
 impl Deref for ReceivedRequest {
-    type Target = FakeRequest;
+    type Target = Request;
 
-    fn deref(&self) -> &FakeRequest {
+    fn deref(&self) -> &Request {
         &self.request
     }
 }
@@ -341,70 +310,202 @@ impl RequestLog {
     }
 }
 
-/// The log and the fault queue of one server.
+
+
+/// One service's fake: its seeded state and how it answers. [`Fake<S>`](Fake) serves it.
+///
+/// Each service module implements it once (`metabase::MetabaseService`, …); a fake of your
+/// own implements it too:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use userapi_fake::{Banner, Fake, Request, Response, Service};
+///
+/// struct Health;
+/// impl Service for Health {
+///     const NAME: &'static str = "health";
+///     const TITLE: &'static str = "Health";
+///     type Api = userapi::Client;
+///     fn seeded() -> Self { Health }
+///     fn handle(&self, request: &Request) -> Response {
+///         match request.segs().as_slice() {
+///             ["health"] => Response::json(200, &serde_json::json!({"ok": true})),
+///             _ => Response::text(404, "no such page"),
+///         }
+///     }
+///     fn auth(&self) -> Result<userapi::Auth, userapi_fake::Error> { Ok(userapi::Auth::None) }
+///     fn api(client: userapi::Client) -> userapi::Client { client }
+///     fn banner(&self, base_url: &url::Url) -> Banner {
+///         Banner::new(format!("curl {base_url}health"))
+///     }
+/// }
+///
+/// let fake = Fake::<Health>::start().await?;
+/// fake.fail_next(1, 503); // the default error body: text
+/// let url = fake.base_url().join("health")?;
+/// let client = fake.client()?;
+/// let answer = client.request(userapi::Method::GET, &["health"]).send().await;
+/// assert!(answer.is_ok()); // the 503 was retried
+/// assert_eq!(fake.request_count(), 2);
+/// # let _ = url; Ok(()) }
+/// ```
+pub trait Service: Send + Sync + 'static {
+    /// The name on the command line of `userapi-fake` (`"metabase"`).
+    const NAME: &'static str;
+    /// The service's name as people write it (`"Metabase"`).
+    const TITLE: &'static str;
+    /// The SDK's handle for the service (`userapi::metabase::Metabase`).
+    type Api;
+
+    /// The service with its seeded data (the constants of its module).
+    fn seeded() -> Self
+    where
+        Self: Sized;
+
+    /// Answers one request.
+    fn handle(&self, request: &Request) -> Response;
+
+    /// An error response in the service's own error shape, for `status` with `message`: what
+    /// [`Fault::Status`] answers. By default a `text/plain` body holding `message`.
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        Response::text(status.as_u16(), message)
+    }
+
+    /// The credentials [`Fake::api`] uses: the seeded user's.
+    ///
+    /// # Errors
+    /// When the fake cannot make them (e.g. Metabase's seeded admin was deactivated).
+    fn auth(&self) -> Result<Auth, Error>;
+
+    /// The path of the API under the server's root, ending with `/` (`"api/"` for
+    /// NovaConnect); empty by default.
+    fn base_path() -> &'static str {
+        ""
+    }
+
+    /// The SDK's handle around `client`.
+    fn api(client: Client) -> Self::Api;
+
+    /// What `userapi-fake` prints about a running fake at `base_url`: the credentials it
+    /// accepts and a `curl` line.
+    fn banner(&self, base_url: &Url) -> Banner;
+}
+
+/// What `userapi-fake` prints about a running fake (see [`Service::banner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Banner {
+    /// (label, value) pairs, printed as `  label: value`.
+    pub credentials: Vec<(&'static str, String)>,
+    /// A `curl` command to try.
+    pub curl: String,
+}
+
+impl Banner {
+    /// A banner with this `curl` line and no credentials yet.
+    pub fn new(curl: impl Into<String>) -> Self {
+        Banner {
+            credentials: Vec::new(),
+            curl: curl.into(),
+        }
+    }
+
+    /// Adds a credential line.
+    #[must_use]
+    pub fn credential(mut self, label: &'static str, value: impl Into<String>) -> Self {
+        self.credentials.push((label, value.into()));
+        self
+    }
+}
+
+/// The log, the fault queue and the expectations of one server.
 #[derive(Debug)]
 struct Control {
     log: RequestLog,
     faults: VecDeque<Fault>,
+    expectations: Expectations,
 }
 
-/// A running HTTP server around a [`Handler`], with a request log and a fault queue (reached
-/// through [`Fake`]). Dropping it stops the server and closes its connections.
-#[derive(Debug)]
-pub struct FakeServer {
+/// A running fake of the service `S`: an HTTP server on loopback with the service's state, a
+/// request log, a fault queue and expectations. Dropping it stops the server, closes its
+/// connections and checks the expectations (see [`expect`](Self::expect)).
+///
+/// It derefs to `S`, so the service's own helpers are methods of the fake
+/// (`fake.last_reset_token()` on a Metabase fake).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use userapi_fake::novaconnect::FakeNovaConnect;
+/// use userapi::{Method, StatusCode};
+///
+/// let fake = FakeNovaConnect::start().await?;
+/// fake.fail_next(1, 503); // the first request gets 503; the call is retried
+/// let me = fake.api()?.get_me().await?;
+/// assert_eq!(me.first_name.as_deref(), Some("Aigerim"));
+///
+/// let log = fake.received_requests();
+/// assert_eq!(log.len(), 2);
+/// assert_eq!(log[0].status, Some(StatusCode::SERVICE_UNAVAILABLE));
+/// assert_eq!((&log[1].method, log[1].path.as_str()), (&Method::POST, "/api/user/get"));
+/// # Ok(()) }
+/// ```
+pub struct Fake<S: Service> {
     addr: SocketAddr,
     control: Arc<Mutex<Control>>,
+    service: Arc<S>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl FakeServer {
-    /// Binds `127.0.0.1` on a port the system picks and serves `handler` until dropped.
-    /// Needs a Tokio runtime.
-    ///
-    /// # Errors
-    /// When the port cannot be bound.
-    pub async fn start(handler: Arc<dyn Handler>) -> std::io::Result<FakeServer> {
-        FakeServer::start_on(loopback(), handler).await
+impl<S: Service> fmt::Debug for Fake<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fake")
+            .field("service", &S::NAME)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a [`Fake`] with settings: from [`Fake::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct FakeBuilder<S: Service> {
+    addr: SocketAddr,
+    log_capacity: usize,
+    service: fn() -> S,
+}
+
+impl<S: Service> FakeBuilder<S> {
+    /// Listens on `addr` (port 0: one the system picks) instead of `127.0.0.1:0`, e.g. a
+    /// fixed port for a client that is not in Rust.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
     }
 
-    /// Binds `addr` (port 0: one the system picks) and serves `handler` until dropped.
-    /// Needs a Tokio runtime. A fake of your own:
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-    /// use std::sync::Arc;
-    /// use userapi::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler};
-    ///
-    /// struct Health;
-    /// impl Handler for Health {
-    ///     fn handle(&self, request: FakeRequest) -> FakeResponse {
-    ///         match request.segs().as_slice() {
-    ///             ["health"] => FakeResponse::json(200, &serde_json::json!({"ok": true})),
-    ///             _ => FakeResponse::text(404, "no such page"),
-    ///         }
-    ///     }
-    /// }
-    ///
-    /// let server = FakeServer::start_on("127.0.0.1:0".parse().unwrap(), Arc::new(Health)).await?;
-    /// server.fail_next(1, 503); // the default error body: text
-    /// let url = server.url("health");
-    /// assert_eq!(reqwest::get(url.clone()).await.unwrap().status(), 503);
-    /// assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
-    /// assert_eq!(server.request_count(), 2);
-    /// # Ok(()) }
-    /// ```
+    /// Keeps the last `capacity` requests in the log ([`DEFAULT_LOG_CAPACITY`] otherwise).
+    pub fn log_capacity(mut self, capacity: usize) -> Self {
+        self.log_capacity = capacity;
+        self
+    }
+
+    /// Binds the address and serves the seeded service until the fake is dropped. Needs a
+    /// Tokio runtime.
     ///
     /// # Errors
-    /// When `addr` cannot be bound (in use, not an address of this machine, a privileged
-    /// port).
-    pub async fn start_on(addr: SocketAddr, handler: Arc<dyn Handler>) -> std::io::Result<FakeServer> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+    /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when the address cannot be bound (in use,
+    /// not an address of this machine, a privileged port).
+    pub async fn start(self) -> Result<Fake<S>, Error> {
+        let service = Arc::new((self.service)());
+        let addr = self.addr;
+        let listener = TcpListener::bind(addr).await.map_err(|e| Error::bind(addr, e))?;
+        let addr = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
         let control = Arc::new(Mutex::new(Control {
-            log: RequestLog::new(DEFAULT_LOG_CAPACITY),
+            log: RequestLog::new(self.log_capacity),
             faults: VecDeque::new(),
+            expectations: Expectations::default(),
         }));
         let shared = Arc::clone(&control);
+        let handler: Arc<dyn Handler> = service.clone();
         let task = tokio::spawn(async move {
             // Connections live in this set, so aborting the accept task closes them all.
             let mut connections = JoinSet::new();
@@ -427,25 +528,62 @@ impl FakeServer {
                 });
             }
         });
-        Ok(FakeServer { addr, control, task })
+        Ok(Fake {
+            addr,
+            control,
+            service,
+            task,
+        })
+    }
+}
+
+/// The object-safe part of [`Service`] the server calls.
+trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: &Request) -> Response;
+    fn error_response(&self, status: StatusCode, message: &str) -> Response;
+}
+
+impl<S: Service> Handler for S {
+    fn handle(&self, request: &Request) -> Response {
+        Service::handle(self, request)
     }
 
-    /// [`start_on`](Self::start_on) for a service's fake: the error is the crate's own.
-    #[cfg_attr(
-        not(any(
-            feature = "novaconnect",
-            feature = "diadoc",
-            feature = "rounds",
-            feature = "metabase",
-            feature = "rightech"
-        )),
-        allow(dead_code)
-    )]
-    pub(crate) async fn serve_on(addr: SocketAddr, handler: Arc<dyn Handler>) -> crate::Result<FakeServer> {
-        FakeServer::start_on(addr, handler).await.map_err(|e| {
-            let context = format!("the fake server could not listen on {addr}: {e}");
-            crate::Error::Io(std::io::Error::new(e.kind(), context))
-        })
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        Service::error_response(self, status, message)
+    }
+}
+
+impl<S: Service> Fake<S> {
+    /// Starts the seeded service on `127.0.0.1`, on a port the system picks. Needs a Tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when no loopback port can be bound.
+    pub async fn start() -> Result<Self, Error> {
+        Self::builder().start().await
+    }
+
+    /// A builder: another address, another log capacity.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), userapi_fake::Error> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::builder()
+    ///     .addr("127.0.0.1:0".parse().unwrap())
+    ///     .log_capacity(10)
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(fake.base_url().path(), "/api/");
+    /// assert_eq!(fake.base_url().port(), Some(fake.addr().port()));
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> FakeBuilder<S> {
+        FakeBuilder {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            service: S::seeded,
+        }
     }
 
     /// The address it listens on.
@@ -453,8 +591,8 @@ impl FakeServer {
         self.addr
     }
 
-    /// `http://<address>/` followed by `path` (which should end with `/`). A server listening
-    /// on every address (`0.0.0.0`, `::`) is reached on loopback.
+    /// `http://<address>/` followed by `path`. A server listening on every address
+    /// (`0.0.0.0`, `::`) is reached on loopback.
     pub fn url(&self, path: &str) -> Url {
         let mut addr = self.addr;
         if addr.ip().is_unspecified() {
@@ -467,59 +605,58 @@ impl FakeServer {
         Url::parse(&base).expect("a socket address always makes a URL")
     }
 
+    /// The base URL of the API: `http://127.0.0.1:<port>/` and the service's
+    /// [`base_path`](Service::base_path) (`/api/` for NovaConnect).
+    pub fn base_url(&self) -> Url {
+        self.url(S::base_path())
+    }
+
+    /// The service itself (also reached through `Deref`).
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+
+    /// A [`Client`] pointed at this fake with the seeded user's credentials.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Client`](crate::ErrorKind::Client) when the client cannot be built;
+    /// [`ErrorKind::Seed`](crate::ErrorKind::Seed) when the fake cannot make the credentials.
+    pub fn client(&self) -> Result<Client, Error> {
+        self.client_with(self.service.auth()?)
+    }
+
+    /// A [`Client`] pointed at this fake with any credentials ([`Auth::None`] included).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Client`](crate::ErrorKind::Client) when `auth` holds a value that cannot
+    /// go in a header.
+    pub fn client_with(&self, auth: Auth) -> Result<Client, Error> {
+        Client::builder()
+            .base_url(self.base_url())
+            .auth(auth)
+            .build()
+            .map_err(Error::client)
+    }
+
+    /// The service's handle pointed at this fake as the seeded user.
+    ///
+    /// # Errors
+    /// As [`client`](Self::client).
+    pub fn api(&self) -> Result<S::Api, Error> {
+        self.client().map(S::api)
+    }
+
+    /// The service's handle pointed at this fake with any credentials.
+    ///
+    /// # Errors
+    /// As [`client_with`](Self::client_with).
+    pub fn api_with(&self, auth: Auth) -> Result<S::Api, Error> {
+        self.client_with(auth).map(S::api)
+    }
+
     fn control(&self) -> MutexGuard<'_, Control> {
         lock(&self.control)
     }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// `127.0.0.1:0`: loopback, a port the system picks.
-pub(crate) fn loopback() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
-}
-
-/// A client for a fake at `base` with `auth`: how every fake's `api_with` starts.
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
-pub(crate) fn client(base: Url, auth: Auth) -> crate::Result<Client> {
-    Client::builder().base_url(base).auth(auth).build()
-}
-
-/// The request log and fault injection of a fake, the same on every one. Implemented by
-/// [`FakeServer`] and by each service's fake; a fake of your own built on [`FakeServer`] gets
-/// them all by implementing [`server`](Self::server).
-///
-/// ```
-/// # #[cfg(feature = "rightech")]
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-/// use userapi::fake::Fake;
-/// use userapi::rightech::{ListUsers, fake::FakeRightech};
-///
-/// let fake = FakeRightech::start().await?;
-/// fake.fail_next(2, 503);
-/// let users = fake.api()?.list_users(&ListUsers::new()).await?; // read: retried
-/// assert_eq!(users.len(), 2);
-/// assert_eq!(fake.received_requests().len(), 3);
-/// assert_eq!(fake.pending_faults(), 0);
-/// # Ok(()) }
-/// # #[cfg(not(feature = "rightech"))] fn main() {}
-/// ```
-pub trait Fake {
-    /// The server behind the fake.
-    fn server(&self) -> &FakeServer;
 
     /// The requests received, oldest first: the last [`log_capacity`](Self::log_capacity)
     /// ones (fewer if their bodies pass 64 MiB), each as it arrived, with the status it was
@@ -527,11 +664,10 @@ pub trait Fake {
     /// once a call returns, all its requests are here.
     ///
     /// ```
-    /// # #[cfg(feature = "rounds")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::fake::Fake;
-    /// use userapi::rounds::{RoundRole, UserUpdate, fake::FakeRounds};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rounds::{RoundRole, UserUpdate};
     /// use userapi::{Method, StatusCode};
+    /// use userapi_fake::rounds::FakeRounds;
     ///
     /// let fake = FakeRounds::start().await?;
     /// let rounds = fake.api()?;
@@ -546,26 +682,24 @@ pub trait Fake {
     /// assert_eq!(body, serde_json::json!({"first_name": "Aruzhan"}));
     /// assert_eq!(log[1].status, Some(StatusCode::OK));
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "rounds"))] fn main() {}
     /// ```
-    fn received_requests(&self) -> Vec<ReceivedRequest> {
-        self.server().control().log.entries.iter().cloned().collect()
+    pub fn received_requests(&self) -> Vec<ReceivedRequest> {
+        self.control().log.entries.iter().cloned().collect()
     }
 
     /// How many requests were received since the start or the last
     /// [`clear_requests`](Self::clear_requests), those no longer in the log included.
-    fn request_count(&self) -> u64 {
-        self.server().control().log.count()
+    pub fn request_count(&self) -> u64 {
+        self.control().log.count()
     }
 
     /// Empties the log and restarts [`request_count`](Self::request_count) from 0: to look
     /// at what one step of a test sent, after setting things up through the API.
     ///
     /// ```
-    /// # #[cfg(feature = "metabase")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::fake::Fake;
-    /// use userapi::metabase::{NewUser, fake::FakeMetabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::metabase::NewUser;
+    /// use userapi_fake::metabase::FakeMetabase;
     ///
     /// let fake = FakeMetabase::start().await?;
     /// let metabase = fake.api()?;
@@ -575,24 +709,21 @@ pub trait Fake {
     /// assert_eq!(fake.request_count(), 1);
     /// assert_eq!(fake.received_requests()[0].path, format!("/api/user/{}", ada.id));
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "metabase"))] fn main() {}
     /// ```
-    fn clear_requests(&self) {
-        self.server().control().log.clear();
+    pub fn clear_requests(&self) {
+        self.control().log.clear();
     }
 
     /// How many requests the log keeps ([`DEFAULT_LOG_CAPACITY`] at first).
-    fn log_capacity(&self) -> usize {
-        self.server().control().log.capacity
+    pub fn log_capacity(&self) -> usize {
+        self.control().log.capacity
     }
 
     /// Keeps only the last `capacity` requests from now on (0: none, only the count).
     ///
     /// ```
-    /// # #[cfg(feature = "novaconnect")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::fake::Fake;
-    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
     ///
     /// let fake = FakeNovaConnect::start().await?;
     /// fake.set_log_capacity(1);
@@ -602,10 +733,9 @@ pub trait Fake {
     /// let log = fake.received_requests();
     /// assert_eq!((log.len(), log[0].seq, fake.request_count()), (1, 1, 2));
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
-    fn set_log_capacity(&self, capacity: usize) {
-        let mut control = self.server().control();
+    pub fn set_log_capacity(&self, capacity: usize) {
+        let mut control = self.control();
         control.log.capacity = capacity;
         control.log.trim();
     }
@@ -613,23 +743,20 @@ pub trait Fake {
     /// Adds `fault` for each of the next `n` requests, after those already waiting.
     ///
     /// ```
-    /// # #[cfg(feature = "novaconnect")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::fake::{Fake, FakeResponse, Fault};
-    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    /// use userapi_fake::{Fault, Response};
     ///
     /// let fake = FakeNovaConnect::start().await?;
     /// // Too many requests; `Retry-After: 0`: try again at once.
-    /// let busy = FakeResponse::text(429, "slow down").header("retry-after", "0");
+    /// let busy = Response::text(429, "slow down").header("retry-after", "0");
     /// fake.inject(1, Fault::Respond(busy));
     /// fake.api()?.get_me().await?; // retried, as the server asked
     /// assert_eq!(fake.received_requests()[0].status.map(|s| s.as_u16()), Some(429));
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
-    fn inject(&self, n: usize, fault: Fault) {
-        let mut control = self.server().control();
-        control.faults.extend(std::iter::repeat_n(fault, n));
+    pub fn inject(&self, n: usize, fault: Fault) {
+        self.control().faults.extend(std::iter::repeat_n(fault, n));
     }
 
     /// The next `n` requests get `status` with a body in the service's own error shape
@@ -639,11 +766,9 @@ pub trait Fake {
     /// A write that is not safe to repeat is sent once and fails with the service's error:
     ///
     /// ```
-    /// # #[cfg(feature = "novaconnect")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Secret;
-    /// use userapi::fake::Fake;
-    /// use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD};
+    /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
     ///
     /// let fake = FakeNovaConnect::start().await?;
     /// fake.fail_next(1, 503);
@@ -656,12 +781,11 @@ pub trait Fake {
     /// assert_eq!(fake.request_count(), 1); // not retried
     /// assert!(fake.password_is(&Secret::new(PASSWORD))); // the service never saw it
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     ///
     /// # Panics
     /// When `status` is not an HTTP status (100 to 999).
-    fn fail_next(&self, n: usize, status: u16) {
+    pub fn fail_next(&self, n: usize, status: u16) {
         let status = StatusCode::from_u16(status)
             .unwrap_or_else(|_| panic!("fail_next: {status} is not an HTTP status"));
         self.inject(n, Fault::Status(status));
@@ -671,36 +795,33 @@ pub trait Fake {
     /// `delay` ([`Fault::Delay`]).
     ///
     /// ```
-    /// # #[cfg(feature = "rightech")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
-    /// use userapi::fake::Fake;
-    /// use userapi::rightech::{Rightech, fake::FakeRightech};
+    /// use userapi::rightech::Rightech;
     /// use userapi::{RetryPolicy, Timeouts};
+    /// use userapi_fake::rightech::FakeRightech;
     ///
     /// let fake = FakeRightech::start().await?;
     /// fake.delay_next(1, Duration::from_secs(30));
-    /// let client = fake.api()?.client()
+    /// let client = fake.client()?
     ///     .with_timeouts(Timeouts::default().with_attempt(Duration::from_millis(100)))
     ///     .with_retry_policy(RetryPolicy::none());
     /// let err = Rightech::new(client).list_roles().await.unwrap_err();
     /// assert!(err.is_timeout());
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "rightech"))] fn main() {}
     /// ```
-    fn delay_next(&self, n: usize, delay: Duration) {
+    pub fn delay_next(&self, n: usize, delay: Duration) {
         self.inject(n, Fault::Delay(delay));
     }
 
     /// The next `n` requests get no answer: their connections are closed. The client sees a
-    /// broken connection ([`TransportKind::Io`](crate::TransportKind::Io)), which it does not
-    /// retry: the request may have been acted on.
+    /// broken connection ([`TransportKind::Io`](userapi::TransportKind::Io)), which it does
+    /// not retry: the request may have been acted on.
     ///
     /// ```
-    /// # #[cfg(feature = "diadoc")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::fake::{Fake, Fault};
-    /// use userapi::diadoc::fake::FakeDiadoc;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::Fault;
+    /// use userapi_fake::diadoc::FakeDiadoc;
     ///
     /// let fake = FakeDiadoc::start().await?;
     /// fake.drop_next(1);
@@ -709,27 +830,102 @@ pub trait Fake {
     /// let log = fake.received_requests();
     /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
     /// # Ok(()) }
-    /// # #[cfg(not(feature = "diadoc"))] fn main() {}
     /// ```
-    fn drop_next(&self, n: usize) {
+    pub fn drop_next(&self, n: usize) {
         self.inject(n, Fault::Drop);
     }
 
     /// How many injected faults no request has taken yet. `0` at the end of a test shows
     /// that every fault it set up was met.
-    fn pending_faults(&self) -> usize {
-        self.server().control().faults.len()
+    pub fn pending_faults(&self) -> usize {
+        self.control().faults.len()
     }
 
     /// Removes the faults no request has taken yet.
-    fn clear_faults(&self) {
-        self.server().control().faults.clear();
+    pub fn clear_faults(&self) {
+        self.control().faults.clear();
+    }
+
+    /// Expects requests with this method and path (as sent, percent-encoded, without the
+    /// query): at least one unless [`times`](Expectation::times) says otherwise. Checked by
+    /// [`verify`](Self::verify) and when the fake is dropped, which panics with a report if
+    /// an expectation was not met (unless the thread is already panicking).
+    ///
+    /// Only requests received after the call count.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::Method;
+    /// use userapi_fake::metabase::FakeMetabase;
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// fake.expect(Method::GET, "/api/user/current").times(1);
+    /// fake.expect(Method::DELETE, "/api/session").times(0);
+    /// fake.api()?.get_me().await?;
+    /// fake.verify()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn expect(&self, method: Method, path: &str) -> Expectation {
+        let description = format!("{method} {path}");
+        let path = path.to_owned();
+        self.expect_that(description, move |r: &Request| r.method == method && r.path == path)
+    }
+
+    /// Expects requests `matches` accepts, described in reports as `description`: at least
+    /// one unless [`times`](Expectation::times) says otherwise.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::Request;
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.expect_that("a POST with a JSON body", |r: &Request| {
+    ///     r.json::<serde_json::Value>().is_ok()
+    /// })
+    /// .times(1..=3);
+    /// fake.api()?.get_me().await?;
+    /// fake.verify()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn expect_that(
+        &self,
+        description: impl Into<String>,
+        matches: impl Fn(&Request) -> bool + Send + Sync + 'static,
+    ) -> Expectation {
+        self.control()
+            .expectations
+            .add(description.into(), Box::new(matches), Times::AT_LEAST_ONCE)
+    }
+
+    /// Checks every expectation now.
+    ///
+    /// # Errors
+    /// A [`Report`] naming each expectation not met, how many matching requests arrived,
+    /// and the requests the fake received.
+    pub fn verify(&self) -> Result<(), Report> {
+        let control = self.control();
+        control.expectations.verify(S::TITLE, control.log.entries.iter())
     }
 }
 
-impl Fake for FakeServer {
-    fn server(&self) -> &FakeServer {
-        self
+impl<S: Service> Deref for Fake<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.service
+    }
+}
+
+impl<S: Service> Drop for Fake<S> {
+    fn drop(&mut self) {
+        self.task.abort();
+        if std::thread::panicking() {
+            return;
+        }
+        if let Err(report) = self.verify() {
+            panic!("{report}");
+        }
     }
 }
 
@@ -766,7 +962,7 @@ async fn serve(
         .query()
         .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
-    let request = FakeRequest {
+    let request = Request {
         method: parts.method,
         path,
         segments,
@@ -787,7 +983,7 @@ async fn serve(
     };
     // A handler runs synchronously under its own lock; it never waits on the network.
     let response = match &fault {
-        _ if too_large => Some(FakeResponse::text(413, "request body too large")),
+        _ if too_large => Some(Response::text(413, "request body too large")),
         Some(Fault::Status(status)) => {
             let reason = status.canonical_reason().unwrap_or("");
             let message = format!("{} {reason} (injected by the test)", status.as_str());
@@ -795,18 +991,22 @@ async fn serve(
         }
         Some(Fault::Respond(response)) => Some(response.clone()),
         Some(Fault::Drop) => None,
-        Some(Fault::Delay(_)) | None => Some(handler.handle(request.clone())),
+        Some(Fault::Delay(_)) | None => Some(handler.handle(&request)),
     };
     let delay = match &fault {
         Some(Fault::Delay(d)) => Some(*d),
         _ => None,
     };
-    lock(&control).log.push(ReceivedRequest {
-        seq,
-        request,
-        status: response.as_ref().map(|r| r.status),
-        fault,
-    });
+    {
+        let mut guard = lock(&control);
+        guard.expectations.record(&request);
+        guard.log.push(ReceivedRequest {
+            seq,
+            request,
+            status: response.as_ref().map(|r| r.status),
+            fault,
+        });
+    }
     let Some(response) = response else {
         return Err(Dropped);
     };
@@ -816,7 +1016,7 @@ async fn serve(
     Ok(into_hyper(response))
 }
 
-fn into_hyper(r: FakeResponse) -> hyper::Response<Full<Bytes>> {
+fn into_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
     let mut response = hyper::Response::new(Full::new(r.body));
     *response.status_mut() = r.status;
     *response.headers_mut() = r.headers;
@@ -851,51 +1051,23 @@ pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A request refused on the way to its route (bad credentials, a wrong method): the answer
 /// to send instead.
-#[cfg_attr(
-    not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
-    allow(dead_code)
-)]
-pub(crate) type Refused<T> = std::result::Result<T, Box<FakeResponse>>;
+pub(crate) type Refused<T> = std::result::Result<T, Box<Response>>;
 
 /// A fake's state: its data behind a lock, and a counter for the ids it makes up. Each
-/// service's fake implements [`Handler`] for its `State<Data>`.
+/// service's fake keeps one.
 #[derive(Debug)]
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
 pub(crate) struct State<T> {
     inner: Mutex<T>,
-    #[cfg_attr(
-        not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
-        allow(dead_code)
-    )]
     next: AtomicU64,
 }
 
-#[cfg_attr(
-    not(any(
-        feature = "novaconnect",
-        feature = "diadoc",
-        feature = "rounds",
-        feature = "metabase",
-        feature = "rightech"
-    )),
-    allow(dead_code)
-)]
 impl<T> State<T> {
     /// `data`, with the id counter at 1.
-    pub(crate) fn new(data: T) -> Arc<Self> {
-        Arc::new(State {
+    pub(crate) fn new(data: T) -> Self {
+        State {
             inner: Mutex::new(data),
             next: AtomicU64::new(1),
-        })
+        }
     }
 
     /// The data (see [`lock`]).
@@ -904,14 +1076,11 @@ impl<T> State<T> {
     }
 
     /// 1, 2, 3, …: for ids in the shape each service makes them.
-    #[cfg_attr(
-        not(any(feature = "diadoc", feature = "rounds", feature = "rightech")),
-        allow(dead_code)
-    )]
     pub(crate) fn next_number(&self) -> u64 {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -936,7 +1105,7 @@ mod tests {
     fn entry(seq: u64, body: usize) -> ReceivedRequest {
         ReceivedRequest {
             seq,
-            request: FakeRequest {
+            request: Request {
                 method: Method::GET,
                 path: "/".into(),
                 segments: Vec::new(),
