@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::text;
 use serde_json::json;
 use userapi::diadoc::Diadoc;
-use userapi::diadoc::fake::{
+use userapi_fake::diadoc::{
     BOX_ID, CLIENT_ID, FakeDiadoc, LEGACY_BOX_ID, LOGIN, OIDC_TOKEN, ORG_ID, OTHER_BOX_ID, PASSWORD,
     TAKEN_LOGIN, USER_ID,
 };

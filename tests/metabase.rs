@@ -5,8 +5,7 @@ mod common;
 
 use common::text;
 use serde_json::json;
-use userapi::fake::Fake;
-use userapi::metabase::fake::{
+use userapi_fake::metabase::{
     ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
     USER_EMAIL, USER_PASSWORD,
 };

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
-use userapi::rightech::fake::{
+use userapi_fake::rightech::{
     ADMIN_ID, COLLEAGUE_ID, FakeRightech, GROUP_ID, OPERATOR_ROLE_ID, ROLE_ID, STRANGER_ID,
 };
 use userapi::rightech::{
@@ -888,7 +888,7 @@ async fn fake_lists_come_in_the_recorded_layout() {
     let fake = FakeRightech::start().await.unwrap();
     let body = reqwest::Client::new()
         .get(fake.base_url().join("api/v1/roles?only=_id,name").unwrap())
-        .bearer_auth(userapi::rightech::fake::TOKEN)
+        .bearer_auth(userapi_fake::rightech::TOKEN)
         .send()
         .await
         .unwrap()
