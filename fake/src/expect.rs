@@ -114,6 +114,10 @@ impl Expectations {
         Expectation { entry }
     }
 
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// Counts `request` for every expectation it matches.
     pub(crate) fn record(&self, request: &Request) {
         for e in &self.entries {

@@ -19,7 +19,7 @@
 //! using a session) and [`reset_password`](Metabase::reset_password). A session id that comes
 //! back empty is an [`Error::Protocol`] and the client keeps what it had.
 //!
-//! Every example on this page runs against `fake::FakeMetabase` (feature `fake`).
+//! Every example on this page runs against `userapi_fake::metabase::FakeMetabase`.
 
 mod models;
 
