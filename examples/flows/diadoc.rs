@@ -3,8 +3,8 @@
 
 use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2};
 
-use userapi_fake::diadoc as fake;
 use userapi::{Auth, Client, Secret};
+use userapi_fake::diadoc as fake;
 
 use super::{FlowResult, Mode, env, skip};
 

@@ -1,10 +1,12 @@
 //! Metabase: log in, read, list and page, API keys, the login history, the key-value store,
 //! the password rules and the reset flow, and (on the fake, or with opt-in) every write.
 
-use userapi::metabase::{ApiKeyUpdate, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue, UserUpdate};
+use userapi::metabase::{
+    ApiKeyUpdate, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue, UserUpdate,
+};
 
-use userapi_fake::metabase as fake;
 use userapi::{Auth, Client, Secret};
+use userapi_fake::metabase as fake;
 
 use super::{FlowResult, Mode, env, skip};
 

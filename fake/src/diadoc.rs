@@ -6,26 +6,26 @@
 //!   as text. An OpenID Connect access token ([`OIDC_TOKEN`]) is accepted as `Bearer`.
 //! - `POST /V3/Authenticate?type=password` takes the client id **alone** (a request that
 //!   also carries a token, even a valid one, gets 401), checks the login and password, and
-//!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`] ends every token issued
+//!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`](DiadocService::expire_tokens) ends every token issued
 //!   so far, as 24 hours would.
 //! - `POST /UpdateMyUser`: a name change applies at once; a login change stays pending (the
-//!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`]; a login
+//!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`](DiadocService::confirm_login); a login
 //!   another user holds gets 405 with text; an empty or malformed change gets 400.
 //! - `GET /GetMyOrganizations` lists the organizations with a box the caller is an employee
 //!   of (`IsEmployee: true`). Its callers logged in with a password, so nothing is ever
 //!   registered; a request that leaves `autoRegister` at its default `true` is counted
-//!   ([`FakeDiadoc::registration_requests`]), a value that is not a boolean gets 400.
+//!   ([`FakeDiadoc::registration_requests`](DiadocService::registration_requests)), a value that is not a boolean gets 400.
 //! - `GET /GetMyEmployee?boxId=` takes the GUID or the legacy `…@diadoc.ru` id: 400 when it
 //!   is missing or malformed, 403 `Access to Box [<id>] is denied` when the caller is not an
 //!   employee of it.
 //! - JSON only: a call without `Accept: application/json` gets 406. Every error body is
 //!   plain text and carries `X-Kontur-Trace-Id`; a wrong method gets 405.
 //!
-//! Seeded by [`FakeDiadoc::start`]: the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
+//! Seeded by [`FakeDiadoc::start`](Fake::start): the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
 //! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; a second user holding
 //! [`TAKEN_LOGIN`], employee of [`OTHER_BOX_ID`] of another organization. Add more with
-//! [`add_user`](FakeDiadoc::add_user), [`add_organization`](FakeDiadoc::add_organization)
-//! and [`add_employee`](FakeDiadoc::add_employee).
+//! [`add_user`](DiadocService::add_user), [`add_organization`](DiadocService::add_organization)
+//! and [`add_employee`](DiadocService::add_employee).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,19 +40,19 @@
 
 use std::collections::HashMap;
 
-use userapi::reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
+use userapi::reqwest::{Method, StatusCode};
 
+use crate::error::Error;
+use crate::server::{Banner, Fake, Refused, Request, Response, Service};
 use userapi::diadoc::{
     Diadoc, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction, EmployeePermissions, FullName,
     HEAD_DEPARTMENT, InvoiceFormatVersion, Organization, OrganizationList, OrganizationType,
     ReadyForEpdStatus, Sociability, TicksTimestamp, UserV2,
 };
-use userapi::{Auth, Client, Secret};
-use crate::server::{Banner, Fake, Request, Response, Service, Refused};
-use crate::error::Error;
 use userapi::models::{Extra, Timestamp};
+use userapi::{Auth, Client, Secret};
 
 /// The API client id the fake accepts.
 pub const CLIENT_ID: &str = "fake-diadoc-client-id";
@@ -77,7 +77,7 @@ pub const LEGACY_BOX_ID: &str = "9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@diadoc.ru";
 /// A box of another organization, where the seeded user is not an employee.
 pub const OTHER_BOX_ID: &str = "3e8b1f7a-0c2d-4e5f-8a9b-7c6d5e4f3a2b";
 
-/// A running fake Diadoc. Dropping it stops the server.
+/// The Diadoc service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
 pub struct DiadocService {
     state: State,
@@ -116,12 +116,14 @@ impl DiadocService {
     }
 
     fn seed(&self) {
-        let user = |id: &str, login: &str, name: FullName| crate::util::build!(UserV2 {
-            user_id: id.to_owned(),
-            login: Some(login.to_owned()),
-            full_name: Some(name),
-            is_registered: Some(true)
-});
+        let user = |id: &str, login: &str, name: FullName| {
+            crate::util::build!(UserV2 {
+                user_id: id.to_owned(),
+                login: Some(login.to_owned()),
+                full_name: Some(name),
+                is_registered: Some(true)
+            })
+        };
         let anna = user(
             USER_ID,
             LOGIN,
@@ -131,26 +133,28 @@ impl DiadocService {
         let other = user(OTHER_USER_ID, TAKEN_LOGIN, FullName::new("Sidorov", "Oleg"));
         self.add_user(other.clone(), &Secret::new("An0ther-pass"));
 
-        let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| crate::util::build!(Organization {
-            org_id: id.to_owned(),
-            org_id_guid: Some(id.to_owned()),
-            inn: Some(inn.to_owned()),
-            kpp: Some(format!("{}01001", &inn[..4])),
-            full_name: Some(format!("Общество с ограниченной ответственностью \"{name}\"")),
-            short_name: Some(format!("ООО \"{name}\"")),
-            boxes: vec![crate::util::build!(DiadocBox {
-                box_id: legacy.to_owned(),
-                box_id_guid: Some(box_id.to_owned()),
-                title: Some(format!("ООО \"{name}\"")),
-                invoice_format_version: Some(InvoiceFormatVersion::V5_02),
-                encrypted_documents_allowed: Some(false)
-})],
-            is_active: Some(true),
-            is_test: Some(true),
-            sociability: Some(Sociability::AllOrganizations),
-            organization_type: Some(OrganizationType::Juridical),
-            ready_for_epd_status: Some(ReadyForEpdStatus::NotReady)
-});
+        let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| {
+            crate::util::build!(Organization {
+                org_id: id.to_owned(),
+                org_id_guid: Some(id.to_owned()),
+                inn: Some(inn.to_owned()),
+                kpp: Some(format!("{}01001", &inn[..4])),
+                full_name: Some(format!("Общество с ограниченной ответственностью \"{name}\"")),
+                short_name: Some(format!("ООО \"{name}\"")),
+                boxes: vec![crate::util::build!(DiadocBox {
+                    box_id: legacy.to_owned(),
+                    box_id_guid: Some(box_id.to_owned()),
+                    title: Some(format!("ООО \"{name}\"")),
+                    invoice_format_version: Some(InvoiceFormatVersion::V5_02),
+                    encrypted_documents_allowed: Some(false)
+                })],
+                is_active: Some(true),
+                is_test: Some(true),
+                sociability: Some(Sociability::AllOrganizations),
+                organization_type: Some(OrganizationType::Juridical),
+                ready_for_epd_status: Some(ReadyForEpdStatus::NotReady)
+            })
+        };
         self.add_organization(org(ORG_ID, "6671234567", "Ромашка", BOX_ID, LEGACY_BOX_ID));
         self.add_organization(org(
             "2f6a8c1d-4b3e-4a7f-9e1c-5d8b0a2c4e6f",
@@ -160,31 +164,33 @@ impl DiadocService {
             "3e8b1f7a0c2d4e5f8a9b7c6d5e4f3a2b@diadoc.ru",
         ));
 
-        let employee = |user: UserV2, position: &str, admin: bool| crate::util::build!(Employee {
-            user,
-            permissions: Some(crate::util::build!(EmployeePermissions {
-                user_department_id: Some(HEAD_DEPARTMENT.to_owned()),
-                is_administrator: Some(admin),
-                document_access_level: Some(DocumentAccessLevel::AllDocuments),
-                actions: [
-                    ("CreateDocuments", true),
-                    ("DeleteRestoreDocuments", true),
-                    ("SignDocuments", true),
-                    ("AddResolutions", false),
-                    ("RequestResolutions", false),
-                    ("ManageCounteragents", admin),
-                ]
-                .into_iter()
-                .map(|(name, allowed)| EmployeeAction::new(name, allowed))
-                .collect()
-})),
-            position: Some(position.to_owned()),
-            can_be_invited_for_chat: Some(true),
-            creation_timestamp: Some(crate::util::build!(TicksTimestamp {
-                date_time: Some(Timestamp::new("2018-11-01T05:40:17.6953926Z")),
-                ticks: Some(636_766_476_176_953_926)
-}))
-});
+        let employee = |user: UserV2, position: &str, admin: bool| {
+            crate::util::build!(Employee {
+                user,
+                permissions: Some(crate::util::build!(EmployeePermissions {
+                    user_department_id: Some(HEAD_DEPARTMENT.to_owned()),
+                    is_administrator: Some(admin),
+                    document_access_level: Some(DocumentAccessLevel::AllDocuments),
+                    actions: [
+                        ("CreateDocuments", true),
+                        ("DeleteRestoreDocuments", true),
+                        ("SignDocuments", true),
+                        ("AddResolutions", false),
+                        ("RequestResolutions", false),
+                        ("ManageCounteragents", admin),
+                    ]
+                    .into_iter()
+                    .map(|(name, allowed)| EmployeeAction::new(name, allowed))
+                    .collect()
+                })),
+                position: Some(position.to_owned()),
+                can_be_invited_for_chat: Some(true),
+                creation_timestamp: Some(crate::util::build!(TicksTimestamp {
+                    date_time: Some(Timestamp::new("2018-11-01T05:40:17.6953926Z")),
+                    ticks: Some(636_766_476_176_953_926)
+                }))
+            })
+        };
         self.add_employee(BOX_ID, employee(anna, "Бухгалтер", false));
         self.add_employee(OTHER_BOX_ID, employee(other, "Директор", true));
     }
@@ -603,9 +609,9 @@ impl State {
             return text(405, "Method not allowed");
         }
         if req.path == "/V3/Authenticate" {
-            return self.authenticate(&req);
+            return self.authenticate(req);
         }
-        let user_id = match self.caller(&req) {
+        let user_id = match self.caller(req) {
             Err(refused) => return *refused,
             Ok(Caller::ClientOnly) => return *auth_error("ddauth_token is missing"),
             Ok(Caller::User(id)) => id,
@@ -621,9 +627,9 @@ impl State {
                 Some(account) => Response::json(200, &account.user),
                 None => *auth_error("Invalid auth token"),
             },
-            "/UpdateMyUser" => self.update(&user_id, &req),
-            "/GetMyOrganizations" => self.organizations(&user_id, &req),
-            _ => self.employee(&user_id, &req),
+            "/UpdateMyUser" => self.update(&user_id, req),
+            "/GetMyOrganizations" => self.organizations(&user_id, req),
+            _ => self.employee(&user_id, req),
         }
     }
 }
@@ -661,12 +667,14 @@ impl Service for DiadocService {
             "Authorization: DiadocAuth ddauth_api_client_id={CLIENT_ID},ddauth_token={}",
             token.expose()
         );
-        Banner::new(format!("curl -H '{header}' -H 'Accept: application/json' {base}V2/GetMyUser"))
-            .credential("client id", CLIENT_ID)
-            .credential("login", LOGIN)
-            .credential("password", PASSWORD)
-            .credential("token", token.expose())
-            .credential("header", header)
-            .credential("OpenID Connect token", OIDC_TOKEN)
+        Banner::new(format!(
+            "curl -H '{header}' -H 'Accept: application/json' {base}V2/GetMyUser"
+        ))
+        .credential("client id", CLIENT_ID)
+        .credential("login", LOGIN)
+        .credential("password", PASSWORD)
+        .credential("token", token.expose())
+        .credential("header", header)
+        .credential("OpenID Connect token", OIDC_TOKEN)
     }
 }

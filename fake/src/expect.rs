@@ -163,7 +163,6 @@ impl Expectations {
 
 /// An expectation just added by [`Fake::expect`](crate::Fake::expect): say how many times
 /// with [`times`](Self::times).
-#[must_use = "an expectation wants at least one request unless `times` says otherwise"]
 pub struct Expectation {
     entry: Arc<Entry>,
 }

@@ -41,11 +41,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod util;
 mod error;
 mod expect;
 mod registry;
 mod server;
+mod util;
 
 #[cfg(feature = "diadoc")]
 pub mod diadoc;

@@ -20,22 +20,21 @@
 //! # Ok(()) }
 //! ```
 
-
-use userapi::reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use url::Url;
+use userapi::reqwest::StatusCode;
 
+use crate::error::Error;
+use crate::server::{Banner, Fake, Request, Response, Service};
 use userapi::novaconnect::{NovaConnect, User, UserId};
 use userapi::{Auth, Client, Secret};
-use crate::server::{Banner, Fake, Request, Response, Service};
-use crate::error::Error;
 
 /// The token the fake accepts.
 pub const TOKEN: &str = "novaconnect-fake-token";
 /// The seeded user's password.
 pub const PASSWORD: &str = "0ld-secret";
 
-/// A running fake NovaConnect. Dropping it stops the server.
+/// The NovaConnect service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
 pub struct NovaConnectService {
     state: State,

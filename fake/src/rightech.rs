@@ -17,7 +17,7 @@
 //! - `GET /api/v1/roles` lists the caller's group's roles and the shared ones;
 //! - `POST /api/v1/users/tokens` with `{"user": "<id>"}` (or `{}` for the caller) issues a
 //!   token that the fake then accepts as `Bearer`;
-//! - deleting removes the user from the group (the entity stays; [`FakeRightech::has_user`]).
+//! - deleting removes the user from the group (the entity stays; [`FakeRightech::has_user`](RightechService::has_user)).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,16 +36,16 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use userapi::reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
+use userapi::reqwest::{Method, StatusCode};
 
+use crate::error::Error;
+use crate::server::{Banner, Fake, Refused, Request, Response, Service};
 use userapi::rightech::{Rightech, Role, User};
 use userapi::{Auth, Client, Secret};
-use crate::server::{Banner, Fake, Request, Response, Service, Refused};
-use crate::error::Error;
 
-/// The admin's token, used by [`FakeRightech::api`].
+/// The admin's token, used by [`FakeRightech::api`](Fake::api).
 pub const TOKEN: &str = "fake-rightech-admin-token";
 /// The admin's id.
 pub const ADMIN_ID: &str = "5d8a18d5d0025e0012fb6a34";
@@ -57,12 +57,12 @@ pub const STRANGER_ID: &str = "5d8a18d5d0025e0012fb6a36";
 pub const ROLE_ID: &str = "5cc89f6af79a4969291dcbd7";
 /// A role of the admin's group, `Operator`.
 pub const OPERATOR_ROLE_ID: &str = "5cc89f6af79a4969291dcbd8";
-/// The admin's group, where [`FakeRightech::add_user`] puts users that name none.
+/// The admin's group, where [`FakeRightech::add_user`](RightechService::add_user) puts users that name none.
 pub const GROUP_ID: &str = "5f0000000000000000000001";
 const OTHER_GROUP: &str = "5f0000000000000000000002";
 const SEED_TIME: i64 = 1_700_000_000_000;
 
-/// A running fake Rightech. Dropping it stops the server.
+/// The Rightech service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
 pub struct RightechService {
     state: State,
@@ -162,7 +162,7 @@ impl RightechService {
     }
 
     /// A token the fake accepts as the user `id` (seeded, added or created), or `None` for
-    /// an unknown id. Use it with [`api_with`](Self::api_with) to act as that user.
+    /// an unknown id. Use it with [`api_with`](crate::Fake::api_with) to act as that user.
     pub fn token_for(&self, id: &str) -> Option<Secret> {
         let mut data = self.state.lock();
         if !data.users.iter().any(|u| u["_id"] == id) {
@@ -474,18 +474,18 @@ impl State {
             ["api", "v1", c @ ("users" | "roles"), rest @ ..] => (*c, rest.to_vec()),
             _ => return error(404, "not found", None),
         };
-        let (me, group) = match self.caller(&req) {
+        let (me, group) = match self.caller(req) {
             Ok(c) => c,
             Err(refused) => return *refused,
         };
         let group = group.as_deref();
         match (collection, req.method.clone(), rest.as_slice()) {
-            ("roles", Method::GET, []) => self.list_roles(group, &req),
+            ("roles", Method::GET, []) => self.list_roles(group, req),
             ("roles", _, []) => error(405, "method not allowed", None),
             ("roles", _, _) => error(404, "not found", None),
-            (_, Method::GET, []) => self.list_users(group, &req),
-            (_, Method::POST, []) => self.create(&me, group.map(str::to_owned), &req),
-            (_, Method::POST, ["tokens"]) => self.issue(&me, group, &req),
+            (_, Method::GET, []) => self.list_users(group, req),
+            (_, Method::POST, []) => self.create(&me, group.map(str::to_owned), req),
+            (_, Method::POST, ["tokens"]) => self.issue(&me, group, req),
             // `search` (or any other word) lands here: the real route is `/users/:id`.
             (_, _, [id]) if !is_object_id(id) => error(400, "invalid id", Some("ids are ObjectIds")),
             (_, Method::GET, [id]) => {
@@ -503,7 +503,7 @@ impl State {
                     None => error(404, "user not found", Some("check the id")),
                 }
             }
-            (_, Method::PATCH, [id]) => self.update(group, id, &req),
+            (_, Method::PATCH, [id]) => self.update(group, id, req),
             (_, Method::DELETE, [id]) => {
                 let mut data = self.lock();
                 match data
@@ -551,10 +551,12 @@ impl Service for RightechService {
     }
 
     fn banner(&self, base: &Url) -> Banner {
-        Banner::new(format!("curl -H 'Authorization: Bearer {TOKEN}' {base}api/v1/users"))
-            .credential("token", TOKEN)
-            .credential("header", format!("Authorization: Bearer {TOKEN}"))
-            .credential("admin id", ADMIN_ID)
+        Banner::new(format!(
+            "curl -H 'Authorization: Bearer {TOKEN}' {base}api/v1/users"
+        ))
+        .credential("token", TOKEN)
+        .credential("header", format!("Authorization: Bearer {TOKEN}"))
+        .credential("admin id", ADMIN_ID)
     }
 }
 

@@ -15,7 +15,7 @@
 //! missing body `loc: ["body"]`, a body that is not an object `model_attributes_type`, a
 //! non-string name `["body", "first_name"]`, a non-boolean `as_owner` `["query", "as_owner"]`.
 //!
-//! [`FakeRounds::add_user`] and [`FakeRounds::add_round`] seed it with the crate's own types.
+//! [`FakeRounds::add_user`](RoundsService::add_user) and [`FakeRounds::add_round`](RoundsService::add_round) seed it with the crate's own types.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,23 +30,23 @@
 
 use std::time::Duration;
 
-use userapi::reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
+use userapi::reqwest::{Method, StatusCode};
 
+use crate::error::Error;
+use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use crate::util::{base64url, base64url_decode, now_secs};
 use userapi::rounds::{Round, Rounds, User};
 use userapi::{Auth, Client, Secret};
-use crate::server::{Banner, Fake, Request, Response, Service, Refused};
-use crate::error::Error;
-use crate::util::{base64url, base64url_decode, now_secs};
 
-/// The current user of [`FakeRounds::api`].
+/// The current user of [`FakeRounds::api`](Fake::api).
 pub const ME: &str = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
 /// Another user, who organises a round the current user joined.
 pub const OTHER: &str = "0b7d9c1e-2f3a-4b5c-8d6e-7f8091a2b3c4";
 const SIGNATURE: &str = "fake-signature";
 
-/// A running fake rounds app. Dropping it stops the server.
+/// The rounds app service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
 pub struct RoundsService {
     state: State,
@@ -216,7 +216,6 @@ fn mint(sub: &str, exp: i64) -> String {
 fn detail(status: u16, text: &str) -> Response {
     Response::json(status, &json!({"detail": text}))
 }
-
 
 /// One Pydantic v2 validation error, as FastAPI sends it under 422.
 fn invalid(loc: Value, msg: &str, kind: &str, input: &Value) -> Response {
@@ -427,7 +426,7 @@ impl State {
             Ok(i) => ROUTES[i].1,
             Err(refused) => return *refused,
         };
-        let me = match self.caller(&req) {
+        let me = match self.caller(req) {
             Ok(me) => me,
             Err(refused) => return *refused,
         };
@@ -439,8 +438,8 @@ impl State {
                     None => detail(404, "User not found"),
                 }
             }
-            (Method::PATCH, _) => self.patch_me(&me, &req),
-            (Method::GET, [_, "rounds"]) => self.rounds_of(&me, &req),
+            (Method::PATCH, _) => self.patch_me(&me, req),
+            (Method::GET, [_, "rounds"]) => self.rounds_of(&me, req),
             _ => {
                 let data = self.lock();
                 match data.users.iter().find(|u| u["id"] == segs[1]) {

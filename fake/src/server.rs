@@ -199,7 +199,6 @@ impl Response {
     }
 }
 
-
 /// What the next request gets instead of the service's answer. Added with [`Fake::inject`]
 /// (or [`fail_next`](Fake::fail_next), [`delay_next`](Fake::delay_next),
 /// [`drop_next`](Fake::drop_next)), taken by requests in the order added, one each.
@@ -309,8 +308,6 @@ impl RequestLog {
         self.next_seq - self.counted_from
     }
 }
-
-
 
 /// One service's fake: its seeded state and how it answers. [`Fake<S>`](Fake) serves it.
 ///
@@ -871,7 +868,9 @@ impl<S: Service> Fake<S> {
     pub fn expect(&self, method: Method, path: &str) -> Expectation {
         let description = format!("{method} {path}");
         let path = path.to_owned();
-        self.expect_that(description, move |r: &Request| r.method == method && r.path == path)
+        self.expect_that(description, move |r: &Request| {
+            r.method == method && r.path == path
+        })
     }
 
     /// Expects requests `matches` accepts, described in reports as `description`: at least
@@ -1088,7 +1087,6 @@ impl<T> State<T> {
         self.next.fetch_add(1, Ordering::Relaxed)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,10 @@ async fn verify_names_each_unmet_expectation_and_the_requests() -> TestResult {
         "{report}"
     );
     let text = report.to_string();
-    assert!(text.contains("the Metabase fake: 2 expectations were not met"), "{text}");
+    assert!(
+        text.contains("the Metabase fake: 2 expectations were not met"),
+        "{text}"
+    );
     assert!(
         text.contains("GET /api/user/current: expected exactly 1 time, got 2 matching requests"),
         "{text}"

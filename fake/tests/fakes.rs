@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use userapi_fake::{Fake, Fault, ReceivedRequest, Service};
 use userapi::{Client, Error, Method, RetryPolicy, Secret, StatusCode, Timeouts, TransportKind};
+use userapi_fake::{Fake, Fault, ReceivedRequest, Service};
 
 /// A test that mixes the SDK's errors and the fake crate's.
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -87,8 +87,8 @@ fn assert_timed_out<S: Service>(fake: &Fake<S>, err: &Error) {
 
 mod novaconnect {
     use super::*;
-    use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
     use userapi::novaconnect::{NovaConnect, UserEdit};
+    use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
 
     #[tokio::test]
     async fn the_log_shows_the_sdks_calls() -> TestResult {
@@ -154,8 +154,8 @@ mod novaconnect {
 
 mod diadoc {
     use super::*;
-    use userapi_fake::diadoc::FakeDiadoc;
     use userapi::diadoc::{Diadoc, FullName, UserToUpdate};
+    use userapi_fake::diadoc::FakeDiadoc;
 
     #[tokio::test]
     async fn the_log_shows_the_sdks_calls() -> TestResult {
@@ -222,8 +222,8 @@ mod diadoc {
 
 mod rounds {
     use super::*;
-    use userapi_fake::rounds::FakeRounds;
     use userapi::rounds::{RoundRole, Rounds, UserUpdate};
+    use userapi_fake::rounds::FakeRounds;
 
     #[tokio::test]
     async fn the_log_shows_the_sdks_calls() -> TestResult {
@@ -290,8 +290,8 @@ mod rounds {
 
 mod metabase {
     use super::*;
-    use userapi_fake::metabase::FakeMetabase;
     use userapi::metabase::{ListUsers, Metabase, NewUser};
+    use userapi_fake::metabase::FakeMetabase;
 
     #[tokio::test]
     async fn the_log_shows_the_sdks_calls() -> TestResult {
@@ -358,8 +358,8 @@ mod metabase {
 
 mod rightech {
     use super::*;
-    use userapi_fake::rightech::{FakeRightech, ROLE_ID, TOKEN};
     use userapi::rightech::{ListUsers, NewUser, ObjectId, Rightech};
+    use userapi_fake::rightech::{FakeRightech, ROLE_ID, TOKEN};
 
     fn new_user() -> NewUser {
         let role = ObjectId::parse(ROLE_ID).unwrap();
@@ -425,10 +425,10 @@ mod rightech {
 
 mod harness {
     use super::*;
-    use userapi_fake::Response;
     use userapi::metabase::Metabase;
-    use userapi_fake::metabase::FakeMetabase;
     use userapi::novaconnect::{NovaConnect, UserEdit};
+    use userapi_fake::Response;
+    use userapi_fake::metabase::FakeMetabase;
     use userapi_fake::novaconnect::FakeNovaConnect;
 
     #[tokio::test]
@@ -745,7 +745,11 @@ async fn a_fake_on_a_taken_port_is_a_bind_error() {
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = held.local_addr().unwrap();
     let errors = [
-        novaconnect::FakeNovaConnect::builder().addr(addr).start().await.err(),
+        novaconnect::FakeNovaConnect::builder()
+            .addr(addr)
+            .start()
+            .await
+            .err(),
         diadoc::FakeDiadoc::builder().addr(addr).start().await.err(),
         rounds::FakeRounds::builder().addr(addr).start().await.err(),
         metabase::FakeMetabase::builder().addr(addr).start().await.err(),

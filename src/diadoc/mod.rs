@@ -25,7 +25,6 @@
 
 mod models;
 
-
 pub use models::{
     Address, AuthorizationPermission, Department, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction,
     EmployeePermissions, ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT, InvoiceFormatVersion,

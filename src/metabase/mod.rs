@@ -23,7 +23,6 @@
 
 mod models;
 
-
 pub use models::{
     ApiKey, ApiKeyGroup, ApiKeyUpdate, AttributeSource, CustomHomepage, GroupMembership, IssuedApiKey,
     ListUsers, LoginRecord, Modal, NewApiKey, NewUser, PasswordChanged, Permissions, StructuredAttribute,

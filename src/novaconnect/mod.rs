@@ -18,7 +18,6 @@
 
 mod models;
 
-
 pub use models::{Envelope, EnvelopeResult, User, UserEdit, UserId};
 
 use reqwest::Method;

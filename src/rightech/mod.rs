@@ -17,7 +17,6 @@
 
 mod models;
 
-
 pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, Role, TokenRequest, User, UserUpdate};
 
 use reqwest::Method;

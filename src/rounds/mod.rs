@@ -15,7 +15,6 @@
 
 mod models;
 
-
 pub use models::{Product, Round, RoundRole, RoundStatus, User, UserUpdate};
 
 use reqwest::Method;

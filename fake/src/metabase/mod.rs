@@ -26,7 +26,7 @@
 //! group managers (`is_group_manager: true`, a Pro/Enterprise feature) — where an open-source
 //! server would silently drop the flag.
 //!
-//! It never emails: [`FakeMetabase::last_reset_token`] reads the token a reset email would
+//! It never emails: [`FakeMetabase::last_reset_token`](MetabaseService::last_reset_token) reads the token a reset email would
 //! carry.
 //!
 //! ```
@@ -45,16 +45,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use userapi::reqwest::header::{HeaderValue, SET_COOKIE};
-use userapi::reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
+use userapi::reqwest::header::{HeaderValue, SET_COOKIE};
+use userapi::reqwest::{Method, StatusCode};
 
+use crate::error::Error;
+use crate::server::{Banner, Fake, Request, Response, Service};
 use userapi::metabase::{IssuedApiKey, Metabase, NewApiKey, NewUser, User};
 use userapi::{Auth, Client, Secret};
-use crate::server::{Banner, Fake, Request, Response, Service};
-use crate::error::Error;
-
 
 use crate::util::{civil_to_days, epoch_now, now_iso};
 
@@ -88,8 +87,7 @@ pub const ADMIN_GROUP: u64 = 2;
 /// An ordinary group, "Analysts".
 pub const ANALYSTS_GROUP: u64 = 3;
 
-
-/// A running fake Metabase. Dropping it stops the server.
+/// The Metabase service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
 pub struct MetabaseService {
     state: State,
@@ -288,7 +286,7 @@ impl State {
     }
 
     fn handle(&self, req: &Request) -> Response {
-        self.lock().route(&req)
+        self.lock().route(req)
     }
 }
 
@@ -382,7 +380,10 @@ mod tests {
         let now = now_iso();
         assert!(now.len() == 24 && now.ends_with('Z'), "{now}");
         assert!(matches!(parse_expiry(&now), Expiry::At(_)));
-        assert_eq!(crate::util::days_to_civil(civil_to_days(2024, 2, 29)), (2024, 2, 29));
+        assert_eq!(
+            crate::util::days_to_civil(civil_to_days(2024, 2, 29)),
+            (2024, 2, 29)
+        );
     }
 
     #[test]
@@ -396,4 +397,3 @@ mod tests {
         assert_eq!(describe_agent(Some("userapi/0.1.0")), "Library (userapi/Unknown)");
     }
 }
-

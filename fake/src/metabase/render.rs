@@ -289,4 +289,3 @@ pub(crate) fn bad_id(raw: &str) -> Response {
     );
     p.response().unwrap_or_else(invalid_request)
 }
-

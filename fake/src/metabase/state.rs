@@ -145,7 +145,14 @@ pub(crate) struct Instance {
     pub(crate) counter: u64,
 }
 
-pub(crate) fn person(id: u64, email: &str, first: &str, last: &str, password: &str, superuser: bool) -> Person {
+pub(crate) fn person(
+    id: u64,
+    email: &str,
+    first: &str,
+    last: &str,
+    password: &str,
+    superuser: bool,
+) -> Person {
     let mut groups = vec![ALL_USERS_GROUP];
     if superuser {
         groups.push(ADMIN_GROUP);
@@ -377,5 +384,4 @@ impl Instance {
             superuser: p.superuser(),
         })
     }
-
 }

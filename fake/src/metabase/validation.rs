@@ -294,4 +294,3 @@ pub(crate) fn uuid_shaped(s: &str) -> bool {
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
-

@@ -5,7 +5,6 @@
 use crate::metabase::*;
 
 impl Instance {
-
     // -- /api/api-key -------------------------------------------------------------------------
 
     /// Creates a key and its user; `key` is the seeded key, or `None` for a new one.

@@ -191,5 +191,4 @@ impl Instance {
         self.sessions.retain(|_, user| *user != id);
         self.start_login(id, req, json!({"success": true}), false)
     }
-
 }

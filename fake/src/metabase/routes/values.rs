@@ -5,7 +5,6 @@
 use crate::metabase::*;
 
 impl Instance {
-
     // -- /api/user-key-value ------------------------------------------------------------------
 
     pub(crate) fn value_route(&mut self, caller: Caller, req: &Request, rest: &[&str]) -> Response {
