@@ -19,6 +19,7 @@
 //! expectations ([`Fake::expect`]) checked when it is dropped:
 //!
 //! ```
+//! # #[cfg(feature = "metabase")]
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use userapi::Method;
 //! use userapi_fake::metabase::{FakeMetabase, USER_EMAIL};
@@ -29,6 +30,7 @@
 //! assert!(me.is_superuser.unwrap_or_default());
 //! assert!(fake.add_session(USER_EMAIL).is_ok()); // the service's own helpers, through Deref
 //! # Ok(()) }
+//! # #[cfg(not(feature = "metabase"))] fn main() {}
 //! ```
 //!
 //! The `userapi-fake` binary serves one fake until Ctrl-C, for clients not written in Rust:

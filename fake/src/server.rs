@@ -434,6 +434,7 @@ struct Control {
 /// (`fake.last_reset_token()` on a Metabase fake).
 ///
 /// ```
+/// # #[cfg(feature = "novaconnect")]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use userapi_fake::novaconnect::FakeNovaConnect;
 /// use userapi::{Method, StatusCode};
@@ -448,6 +449,7 @@ struct Control {
 /// assert_eq!(log[0].status, Some(StatusCode::SERVICE_UNAVAILABLE));
 /// assert_eq!((&log[1].method, log[1].path.as_str()), (&Method::POST, "/api/user/get"));
 /// # Ok(()) }
+/// # #[cfg(not(feature = "novaconnect"))] fn main() {}
 /// ```
 pub struct Fake<S: Service> {
     addr: SocketAddr,
@@ -566,6 +568,7 @@ impl<S: Service> Fake<S> {
     /// A builder: another address, another log capacity.
     ///
     /// ```
+    /// # #[cfg(feature = "novaconnect")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), userapi_fake::Error> {
     /// use userapi_fake::novaconnect::FakeNovaConnect;
     ///
@@ -577,6 +580,7 @@ impl<S: Service> Fake<S> {
     /// assert_eq!(fake.base_url().path(), "/api/");
     /// assert_eq!(fake.base_url().port(), Some(fake.addr().port()));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     pub fn builder() -> FakeBuilder<S> {
         FakeBuilder {
@@ -664,6 +668,7 @@ impl<S: Service> Fake<S> {
     /// once a call returns, all its requests are here.
     ///
     /// ```
+    /// # #[cfg(feature = "rounds")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::rounds::{RoundRole, UserUpdate};
     /// use userapi::{Method, StatusCode};
@@ -682,6 +687,7 @@ impl<S: Service> Fake<S> {
     /// assert_eq!(body, serde_json::json!({"first_name": "Aruzhan"}));
     /// assert_eq!(log[1].status, Some(StatusCode::OK));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "rounds"))] fn main() {}
     /// ```
     pub fn received_requests(&self) -> Vec<ReceivedRequest> {
         self.control().log.entries.iter().cloned().collect()
@@ -697,6 +703,7 @@ impl<S: Service> Fake<S> {
     /// at what one step of a test sent, after setting things up through the API.
     ///
     /// ```
+    /// # #[cfg(feature = "metabase")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::NewUser;
     /// use userapi_fake::metabase::FakeMetabase;
@@ -709,6 +716,7 @@ impl<S: Service> Fake<S> {
     /// assert_eq!(fake.request_count(), 1);
     /// assert_eq!(fake.received_requests()[0].path, format!("/api/user/{}", ada.id));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
     /// ```
     pub fn clear_requests(&self) {
         self.control().log.clear();
@@ -722,6 +730,7 @@ impl<S: Service> Fake<S> {
     /// Keeps only the last `capacity` requests from now on (0: none, only the count).
     ///
     /// ```
+    /// # #[cfg(feature = "novaconnect")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi_fake::novaconnect::FakeNovaConnect;
     ///
@@ -733,6 +742,7 @@ impl<S: Service> Fake<S> {
     /// let log = fake.received_requests();
     /// assert_eq!((log.len(), log[0].seq, fake.request_count()), (1, 1, 2));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     pub fn set_log_capacity(&self, capacity: usize) {
         let mut control = self.control();
@@ -743,6 +753,7 @@ impl<S: Service> Fake<S> {
     /// Adds `fault` for each of the next `n` requests, after those already waiting.
     ///
     /// ```
+    /// # #[cfg(feature = "novaconnect")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi_fake::novaconnect::FakeNovaConnect;
     /// use userapi_fake::{Fault, Response};
@@ -754,6 +765,7 @@ impl<S: Service> Fake<S> {
     /// fake.api()?.get_me().await?; // retried, as the server asked
     /// assert_eq!(fake.received_requests()[0].status.map(|s| s.as_u16()), Some(429));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     pub fn inject(&self, n: usize, fault: Fault) {
         self.control().faults.extend(std::iter::repeat_n(fault, n));
@@ -766,6 +778,7 @@ impl<S: Service> Fake<S> {
     /// A write that is not safe to repeat is sent once and fails with the service's error:
     ///
     /// ```
+    /// # #[cfg(feature = "novaconnect")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Secret;
     /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
@@ -781,6 +794,7 @@ impl<S: Service> Fake<S> {
     /// assert_eq!(fake.request_count(), 1); // not retried
     /// assert!(fake.password_is(&Secret::new(PASSWORD))); // the service never saw it
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     ///
     /// # Panics
@@ -795,6 +809,7 @@ impl<S: Service> Fake<S> {
     /// `delay` ([`Fault::Delay`]).
     ///
     /// ```
+    /// # #[cfg(feature = "rightech")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use userapi::rightech::Rightech;
@@ -809,6 +824,7 @@ impl<S: Service> Fake<S> {
     /// let err = Rightech::new(client).list_roles().await.unwrap_err();
     /// assert!(err.is_timeout());
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "rightech"))] fn main() {}
     /// ```
     pub fn delay_next(&self, n: usize, delay: Duration) {
         self.inject(n, Fault::Delay(delay));
@@ -819,6 +835,7 @@ impl<S: Service> Fake<S> {
     /// not retry: the request may have been acted on.
     ///
     /// ```
+    /// # #[cfg(feature = "diadoc")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi_fake::Fault;
     /// use userapi_fake::diadoc::FakeDiadoc;
@@ -830,6 +847,7 @@ impl<S: Service> Fake<S> {
     /// let log = fake.received_requests();
     /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "diadoc"))] fn main() {}
     /// ```
     pub fn drop_next(&self, n: usize) {
         self.inject(n, Fault::Drop);
@@ -854,6 +872,7 @@ impl<S: Service> Fake<S> {
     /// Only requests received after the call count.
     ///
     /// ```
+    /// # #[cfg(feature = "metabase")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Method;
     /// use userapi_fake::metabase::FakeMetabase;
@@ -864,6 +883,7 @@ impl<S: Service> Fake<S> {
     /// fake.api()?.get_me().await?;
     /// fake.verify()?;
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
     /// ```
     pub fn expect(&self, method: Method, path: &str) -> Expectation {
         let description = format!("{method} {path}");
@@ -877,6 +897,7 @@ impl<S: Service> Fake<S> {
     /// one unless [`times`](Expectation::times) says otherwise.
     ///
     /// ```
+    /// # #[cfg(feature = "novaconnect")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi_fake::Request;
     /// use userapi_fake::novaconnect::FakeNovaConnect;
@@ -889,6 +910,7 @@ impl<S: Service> Fake<S> {
     /// fake.api()?.get_me().await?;
     /// fake.verify()?;
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     pub fn expect_that(
         &self,

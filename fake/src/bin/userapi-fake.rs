@@ -202,7 +202,15 @@ async fn shutdown() -> Result<(), String> {
     interrupted.await
 }
 
-#[cfg(test)]
+// The tests name services: they need all five.
+#[cfg(all(
+    test,
+    feature = "novaconnect",
+    feature = "diadoc",
+    feature = "rounds",
+    feature = "metabase",
+    feature = "rightech"
+))]
 mod tests {
     use super::*;
 
