@@ -56,8 +56,10 @@
 
 mod error;
 mod expect;
+mod log;
 mod registry;
 mod server;
+mod service;
 mod util;
 
 #[cfg(feature = "diadoc")]
