@@ -42,7 +42,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderVal
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use userapi::metabase::{ListUsers, Metabase, User, UserList};
-use userapi::{Auth, Client, Method};
+use userapi::{Client, Method};
 
 // ---------------------------------------------------------------------------------------------
 // Memory: a counting allocator (heap bytes live and their peak) and the kernel's peak RSS

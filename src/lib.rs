@@ -20,13 +20,13 @@
 //! failure into one [`Error`] that names the method and path and keeps the server's words.
 //! Secrets live in [`Secret`], whose `Debug` and `Display` never show them.
 //!
-//! With the `fake` feature each service also has a stateful fake server on loopback
-//! (`<service>::fake`), for testing code that uses this crate without credentials.
+//! Each service also has a stateful fake server on loopback, in the `userapi-fake` crate (a
+//! dev-dependency), for testing code that uses this crate without credentials.
 //!
 //! # Quick start
 //!
 //! ```no_run
-//! # async fn run() -> userapi::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use userapi::{Auth, Client};
 //!
 //! let client = Client::builder()
@@ -38,12 +38,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The same against a fake, as a test of your own code would run it:
+//! The same against a fake from the `userapi-fake` crate, as a test of your own code would
+//! run it:
 //!
 //! ```
 //! # #[cfg(feature = "novaconnect")]
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::novaconnect::fake::FakeNovaConnect;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use userapi_fake::novaconnect::FakeNovaConnect;
 //!
 //! let fake = FakeNovaConnect::start().await?; // a real HTTP server on 127.0.0.1
 //! let me = fake.api()?.get_me().await?;
@@ -61,7 +62,6 @@
 //! | `gzip` | yes | `Accept-Encoding: gzip` and decompression; the body cap counts decompressed bytes |
 //! | `novaconnect`, `diadoc`, `rounds`, `metabase`, `rightech` | yes | one module per service |
 //! | `tracing` | no | a `userapi.request` span per call: operation, method, route template, status, attempts, latency; never credentials, ids or bodies |
-//! | `fake` | no | [`fake`] and each service's `fake` module: stateful fake servers for tests |
 //! | `chrono`, `time`, `jiff` | no | [`models::Timestamp`] conversions into those crates' types |
 //!
 //! Without `rustls` or `native-tls` only `http://` base URLs can be used: `https://` is refused
@@ -80,10 +80,6 @@ mod properties;
 mod retry;
 mod time;
 mod tls;
-
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
 
 #[cfg(feature = "diadoc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "diadoc")))]

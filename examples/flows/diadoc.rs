@@ -1,8 +1,9 @@
 //! Kontur Diadoc: log in, read the user, find the boxes and one's place in a box, and update
 //! the name (on the fake, or on a real server with `DIADOC_ALLOW_WRITES=1`).
 
-use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2, fake};
+use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2};
 use userapi::{Client, Secret};
+use userapi_fake::diadoc as fake;
 
 use super::{FlowResult, Mode, env, skip};
 

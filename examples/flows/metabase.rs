@@ -3,9 +3,10 @@
 
 use userapi::metabase::{
     ApiKeyUpdate, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue, UserUpdate,
-    fake,
 };
+
 use userapi::{Auth, Client, Secret};
+use userapi_fake::metabase as fake;
 
 use super::{FlowResult, Mode, env, skip};
 

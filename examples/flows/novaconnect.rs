@@ -1,7 +1,8 @@
 //! NovaConnect: read the profile, edit it, change the password.
 
 use userapi::Secret;
-use userapi::novaconnect::{NovaConnect, User, UserEdit, fake};
+use userapi::novaconnect::{NovaConnect, User, UserEdit};
+use userapi_fake::novaconnect as fake;
 
 use super::{FlowResult, Mode, env, skip};
 

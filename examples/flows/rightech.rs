@@ -1,7 +1,9 @@
 //! Rightech IoT Cloud: list and search users, list roles, get, create, update, issue a token,
 //! delete.
 
-use userapi::rightech::{ListUsers, NewUser, Rightech, TokenRequest, UserUpdate, fake};
+use userapi::rightech::{ListUsers, NewUser, Rightech, TokenRequest, UserUpdate};
+
+use userapi_fake::rightech as fake;
 
 use super::{FlowResult, Mode, env, skip};
 

@@ -1,6 +1,8 @@
 //! The rounds app: the current user, a user by id, a profile update, rounds by role.
 
-use userapi::rounds::{RoundRole, Rounds, User, UserUpdate, fake};
+use userapi::rounds::{RoundRole, Rounds, User, UserUpdate};
+
+use userapi_fake::rounds as fake;
 
 use super::{FlowResult, Mode, env};
 

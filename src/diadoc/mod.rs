@@ -10,7 +10,7 @@
 //! Credentials: an OpenID Connect access token as `Bearer`, which Kontur recommends
 //! ([`Diadoc::with_token`], [`Auth::bearer`], or [`Auth::provider`] to ask your code for a
 //! fresh one), or the legacy `Authorization: DiadocAuth
-//! ddauth_api_client_id=<id>,ddauth_token=<token>` ([`Auth::diadoc`], [`Diadoc::with_client_id`]),
+//! ddauth_api_client_id=<id>,ddauth_token=<token>` ([`auth::diadoc_auth`], [`Diadoc::with_client_id`]),
 //! where [`Diadoc::login`] gets the token (valid 24 hours).
 //!
 //! Which box to work in: [`Diadoc::get_my_organizations`] lists the organizations and their
@@ -25,10 +25,6 @@
 
 pub mod auth;
 mod models;
-
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
 
 pub use models::{
     Address, AuthorizationPermission, Department, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction,
@@ -115,8 +111,8 @@ impl Diadoc {
     /// errors and timeouts.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # use userapi::diadoc::fake::{FakeDiadoc, LOGIN};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use userapi_fake::diadoc::{FakeDiadoc, LOGIN};
     /// # let fake = FakeDiadoc::start().await?;
     /// let me = fake.api()?.get_me().await?;
     /// assert_eq!(me.login.as_deref(), Some(LOGIN));
@@ -150,9 +146,9 @@ impl Diadoc {
     /// [`Error::Decode`] if the body is not a `UserV2`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::diadoc::{FullName, UserToUpdate};
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let change = UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna"));
     /// let me = diadoc.update_me(&change).await?;
@@ -186,13 +182,13 @@ impl Diadoc {
     /// the body is not an `OrganizationList`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let list = diadoc.get_my_organizations(false).await?;
     /// let org = &list.organizations[0];
     /// assert_eq!(org.is_employee, Some(true));
-    /// assert_eq!(org.boxes[0].id(), userapi::diadoc::fake::BOX_ID);
+    /// assert_eq!(org.boxes[0].id(), userapi_fake::diadoc::BOX_ID);
     /// # Ok(()) }
     /// ```
     pub async fn get_my_organizations(&self, auto_register: bool) -> Result<OrganizationList> {
@@ -222,12 +218,12 @@ impl Diadoc {
     /// [<id>] is denied`); [`Error::Decode`] if the body is not an `Employee`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::diadoc::fake::FakeDiadoc::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::diadoc::FakeDiadoc::start().await?;
     /// # let diadoc = fake.api()?;
     /// let list = diadoc.get_my_organizations(false).await?;
     /// let me = diadoc.get_my_employee(list.organizations[0].boxes[0].id()).await?;
-    /// assert_eq!(me.user.user_id, userapi::diadoc::fake::USER_ID);
+    /// assert_eq!(me.user.user_id, userapi_fake::diadoc::USER_ID);
     /// assert_eq!(me.permissions.unwrap().allows("SignDocuments"), Some(true));
     /// # Ok(()) }
     /// ```
@@ -249,7 +245,7 @@ impl Diadoc {
     /// client (and its clones) send it from now on as
     /// `DiadocAuth ddauth_api_client_id=<id>,ddauth_token=<token>`.
     ///
-    /// The client must hold [`Auth::diadoc`] with the API client id. The request carries the
+    /// The client must hold [`auth::diadoc_auth`] with the API client id. The request carries the
     /// client id alone, never the token the client holds (an expired one would fail the
     /// login). It asks for the token as text and also reads a JSON string. The token is
     /// returned as a [`Secret`] so you can keep it for its lifetime. Kontur marks this method
@@ -261,15 +257,15 @@ impl Diadoc {
     ///
     /// # Errors
     /// [`Error::InvalidInput`], before sending, when the client does not use
-    /// [`Auth::diadoc`] or the login or password is empty. [`Error::Http`] with 401 for a wrong
+    /// [`auth::diadoc_auth`] or the login or password is empty. [`Error::Http`] with 401 for a wrong
     /// login or password (`Wrong password provided for login …`) or client id (`Invalid API
     /// client id`); [`Error::Decode`] (with no excerpt of the body) when the answer is not one
     /// token that fits in the header. On any error the client's credentials are unchanged.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::{Auth, Secret};
-    /// use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+    /// use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
     /// let fake = FakeDiadoc::start().await?;
     /// let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))?;
     /// let token = diadoc.login(LOGIN, &Secret::new(PASSWORD)).await?;
@@ -361,9 +357,9 @@ fn read_token(raw: &RawResponse) -> Result<Secret> {
 /// any doubt, gives `false`: unknown.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use userapi::diadoc::{UserToUpdate, is_login_taken};
-/// # use userapi::diadoc::fake::{FakeDiadoc, TAKEN_LOGIN};
+/// # use userapi_fake::diadoc::{FakeDiadoc, TAKEN_LOGIN};
 /// # let fake = FakeDiadoc::start().await?;
 /// # let diadoc = fake.api()?;
 /// let change = UserToUpdate::new().login(TAKEN_LOGIN);

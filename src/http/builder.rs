@@ -24,18 +24,18 @@ use crate::error::{Error, Result};
 /// and every other segment as `{id}`: an id that is a plain word (a user name) shows there.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # #[cfg(feature = "rounds")] {
 /// use userapi::Method;
-/// # let fake = userapi::rounds::fake::FakeRounds::start().await?;
+/// # let fake = userapi_fake::rounds::FakeRounds::start().await?;
 /// # let client = fake.api()?.client().clone();
 /// // GET /users/<id> with the client's credentials; the id is encoded as one segment.
 /// let user: serde_json::Value = client
-///     .request(Method::GET, &["users", userapi::rounds::fake::OTHER])
+///     .request(Method::GET, &["users", userapi_fake::rounds::OTHER])
 ///     .idempotent()
 ///     .send()
 ///     .await?;
-/// assert_eq!(user["id"], userapi::rounds::fake::OTHER);
+/// assert_eq!(user["id"], userapi_fake::rounds::OTHER);
 /// # }
 /// # Ok(()) }
 /// ```

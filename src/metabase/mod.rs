@@ -2,9 +2,9 @@
 //! API keys (`/api/api-key`), the caller's login history and per-user key-value store.
 //!
 //! Paths are under the instance's root (`https://metabase.example.com/`); set it as the base
-//! URL. Credentials: a session id as `X-Metabase-Session` ([`Auth::metabase_session`], or
+//! URL. Credentials: a session id as `X-Metabase-Session` ([`auth::session`], or
 //! [`Metabase::login`] to get one; sessions last 14 days by default) or an API key as
-//! `X-API-Key` ([`Auth::metabase_api_key`]; [`Metabase::create_api_key`] makes one).
+//! `X-API-Key` ([`auth::api_key`]; [`Metabase::create_api_key`] makes one).
 //!
 //! Errors: 401, 403, 404 and some 400s come as plain text (`Unauthenticated`, `You don't have
 //! permissions to do that.`, `Not found.`), kept word for word in [`Error::service_message`];
@@ -19,14 +19,10 @@
 //! using a session) and [`reset_password`](Metabase::reset_password). A session id that comes
 //! back empty is an [`Error::Protocol`] and the client keeps what it had.
 //!
-//! Every example on this page runs against `fake::FakeMetabase` (feature `fake`).
+//! Every example on this page runs against `userapi_fake::metabase::FakeMetabase`.
 
 pub mod auth;
 mod models;
-
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
 
 pub use models::{
     ApiKey, ApiKeyGroup, ApiKeyUpdate, AttributeSource, CustomHomepage, GroupMembership, IssuedApiKey,
@@ -189,8 +185,8 @@ impl Metabase {
     /// than logging in per request. Never retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{FakeMetabase, USER_EMAIL, USER_PASSWORD};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{FakeMetabase, USER_EMAIL, USER_PASSWORD};
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
@@ -234,8 +230,8 @@ impl Metabase {
     /// another call installed meanwhile (a login) is kept.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{API_KEY, FakeMetabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{API_KEY, FakeMetabase};
     /// use userapi::{Auth, Error};
     ///
     /// let fake = FakeMetabase::start().await?;
@@ -288,9 +284,9 @@ impl Metabase {
     /// setting it. No credentials needed; no side effects, so it may be retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Secret;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// api.check_password(&Secret::new("Tour-pass-2024")).await?;
     /// let weak = api.check_password(&Secret::new("blah")).await.unwrap_err();
@@ -328,8 +324,8 @@ impl Metabase {
     /// it is never retried. Metabase refuses a 4th request for the same email within a second.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{FakeMetabase, USER_EMAIL};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{FakeMetabase, USER_EMAIL};
     /// use userapi::Auth;
     ///
     /// let fake = FakeMetabase::start().await?;
@@ -358,8 +354,8 @@ impl Metabase {
     /// credentials needed; safe to retry.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{FakeMetabase, USER_EMAIL};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{FakeMetabase, USER_EMAIL};
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
@@ -392,8 +388,8 @@ impl Metabase {
     /// ([`PasswordChanged::Changed`]) and logs in next. No credentials needed; never retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{FakeMetabase, USER_EMAIL};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{FakeMetabase, USER_EMAIL};
     /// use userapi::metabase::PasswordChanged;
     /// use userapi::{Auth, Secret};
     ///
@@ -451,8 +447,8 @@ impl Metabase {
     /// after the key).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{ADMIN_EMAIL, FakeMetabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{ADMIN_EMAIL, FakeMetabase};
     ///
     /// let fake = FakeMetabase::start().await?;
     /// let me = fake.api()?.get_me().await?;
@@ -474,8 +470,8 @@ impl Metabase {
     /// others get 403). Deactivated users can be read.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let rasta = fake.api()?.get_user(2).await?;
     /// assert_eq!(rasta.common_name.as_deref(), Some("Rasta Toucan"));
     /// assert!(rasta.user_group_memberships.is_some());
@@ -496,9 +492,9 @@ impl Metabase {
     /// API keys' users are never listed.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::{ListUsers, UserStatus};
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let page = fake.api()?.list_users(&ListUsers::new().status(UserStatus::All).limit(2)).await?;
     /// assert_eq!((page.data.len(), page.total, page.limit), (2, Some(4), Some(2)));
     /// # Ok(()) }
@@ -539,8 +535,9 @@ impl Metabase {
     /// until a short page.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::{ListUsers, UserStatus, fake::FakeMetabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::metabase::{ListUsers, UserStatus};
+    /// use userapi_fake::metabase::FakeMetabase;
     /// let fake = FakeMetabase::start().await?;
     /// let mut users = fake.api()?.users(ListUsers::new().status(UserStatus::All).limit(2));
     /// let mut ids = Vec::new();
@@ -579,8 +576,8 @@ impl Metabase {
     /// Current servers echo but do not apply paging here, so there is no paging to ask for.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let everyone = fake.api()?.list_recipients().await?;
     /// assert_eq!(everyone.total, Some(3)); // the active people
     /// # Ok(()) }
@@ -604,10 +601,10 @@ impl Metabase {
     /// `user_group_memberships` included. Never retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::NewUser;
     /// use userapi::{Auth, Secret};
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let new = NewUser::new("ada@example.com").name("Ada", "Byron").password("Analyt1cal-engine");
     /// let ada = fake.api()?.create_user(&new).await?;
     /// assert_eq!(ada.common_name.as_deref(), Some("Ada Byron"));
@@ -635,10 +632,10 @@ impl Metabase {
     /// update twice gives the same user, so it may be retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{ADMIN_GROUP, ALL_USERS_GROUP};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{ADMIN_GROUP, ALL_USERS_GROUP};
     /// use userapi::metabase::{GroupMembership, UserUpdate};
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let groups = vec![GroupMembership::new(ALL_USERS_GROUP), GroupMembership::new(ADMIN_GROUP)];
     /// let user = fake.api()?.update_user(3, &UserUpdate::new().first_name("Lucky").groups(groups)).await?;
     /// assert_eq!(user.is_superuser, Some(true)); // the Administrators group
@@ -671,8 +668,8 @@ impl Metabase {
     /// [`PasswordChanged::Changed`] (HTTP 204); that user's sessions end.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{ADMIN_PASSWORD, FakeMetabase};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{ADMIN_PASSWORD, FakeMetabase};
     /// use userapi::metabase::PasswordChanged;
     /// use userapi::Secret;
     ///
@@ -737,8 +734,8 @@ impl Metabase {
     /// an active user`, so this is not retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let back = fake.api()?.reactivate_user(4).await?; // the fake's deactivated user
     /// assert_eq!(back.is_active, Some(true));
     /// # Ok(()) }
@@ -764,8 +761,8 @@ impl Metabase {
     /// deactivating the last admin gives 400. Safe to repeat (an inactive user answers 200).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// fake.api()?.deactivate_user(3).await?;
     /// assert_eq!(fake.is_active(3), Some(false));
     /// # Ok(()) }
@@ -792,9 +789,9 @@ impl Metabase {
     /// `PUT /api/user/:id/modal/:modal`: marks an onboarding modal as seen (self or superuser).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::Modal;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// api.dismiss_modal(1, Modal::QbNewb).await?;
     /// assert_eq!(api.get_me().await?.is_qbnewb, Some(false));
@@ -823,8 +820,8 @@ impl Metabase {
     /// device, address and whether its session is still alive. An API key has none.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{FakeMetabase, USER_EMAIL, USER_PASSWORD};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{FakeMetabase, USER_EMAIL, USER_PASSWORD};
     /// use userapi::{Auth, Secret};
     ///
     /// let fake = FakeMetabase::start().await?;
@@ -852,8 +849,8 @@ impl Metabase {
     /// `GET /api/api-key`: every API key (superusers only), without the keys themselves.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let keys = fake.api()?.list_api_keys().await?;
     /// assert_eq!(keys[0].prefix(), Some("mb_fake")); // the fake's seeded key
     /// # Ok(()) }
@@ -872,8 +869,8 @@ impl Metabase {
     /// `GET /api/api-key/count`: how many API keys there are (superusers only).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// assert_eq!(fake.api()?.count_api_keys().await?, 1);
     /// # Ok(()) }
     /// ```
@@ -893,11 +890,11 @@ impl Metabase {
     /// repeat would meet its own name: `An API key with this name already exists.`).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::NewApiKey;
-    /// use userapi::metabase::fake::ANALYSTS_GROUP;
+    /// use userapi_fake::metabase::ANALYSTS_GROUP;
     /// use userapi::Auth;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let issued = fake.api()?.create_api_key(&NewApiKey::new("Reporting bot", ANALYSTS_GROUP)).await?;
     /// let bot = fake.api_with(userapi::metabase::auth::api_key(issued.key.clone()))?;
     /// assert_eq!(bot.get_me().await?.common_name.as_deref(), Some("Reporting bot"));
@@ -926,10 +923,10 @@ impl Metabase {
     /// The same update twice gives the same key, so it may be retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::ApiKeyUpdate;
-    /// use userapi::metabase::fake::API_KEY_ID;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// use userapi_fake::metabase::API_KEY_ID;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let key = fake.api()?.update_api_key(API_KEY_ID, &ApiKeyUpdate::new().name("Renamed")).await?;
     /// assert_eq!(key.name.as_deref(), Some("Renamed"));
     /// # Ok(()) }
@@ -955,10 +952,10 @@ impl Metabase {
     /// `client.set_auth(userapi::metabase::auth::api_key(issued.key.clone()))`. Never retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::{API_KEY, API_KEY_ID};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{API_KEY, API_KEY_ID};
     /// use userapi::Auth;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let issued = fake.api()?.regenerate_api_key(API_KEY_ID).await?;
     /// let old = fake.api_with(userapi::metabase::auth::api_key(API_KEY))?;
     /// assert!(old.get_me().await.unwrap_err().is_auth());
@@ -988,9 +985,9 @@ impl Metabase {
     /// tells whether the key is gone.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::metabase::fake::API_KEY_ID;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::API_KEY_ID;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// api.delete_api_key(API_KEY_ID).await?;
     /// assert!(api.delete_api_key(API_KEY_ID).await.unwrap_err().is_not_found());
@@ -1013,9 +1010,9 @@ impl Metabase {
     /// refuses is a 400. Storing the same value twice is harmless, so it may be retried.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::UserKeyValue;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// let stored = api.set_user_value("calendar", "system", &UserKeyValue::new("persian")).await?;
     /// assert_eq!(stored, "persian");
@@ -1039,9 +1036,9 @@ impl Metabase {
     /// when there is none, it expired, or it is `null` (the server answers 204 for all three).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::UserKeyValue;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// assert_eq!(api.get_user_value("calendar", "system").await?, None);
     /// api.set_user_value("calendar", "system", &UserKeyValue::new("gregory")).await?;
@@ -1065,9 +1062,9 @@ impl Metabase {
     /// namespace, by key (empty when there are none).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::UserKeyValue;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// api.set_user_value("data_studio", "tour", &UserKeyValue::new(true)).await?;
     /// let all = api.get_user_values("data_studio").await?;
@@ -1095,9 +1092,9 @@ impl Metabase {
     /// retried delete may then report `false`).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::metabase::UserKeyValue;
-    /// # let fake = userapi::metabase::fake::FakeMetabase::start().await?;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
     /// let api = fake.api()?;
     /// api.set_user_value("monitor", "tour", &UserKeyValue::new(false)).await?;
     /// assert!(api.delete_user_value("monitor", "tour").await?);

@@ -682,7 +682,7 @@ response_model! {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct IssuedApiKey {
-    /// The key (`mb_…`), to send as `X-API-Key` ([`Auth::metabase_api_key`](crate::Auth::metabase_api_key)).
+    /// The key (`mb_…`), to send as `X-API-Key` ([`metabase::auth::api_key`](super::auth::api_key)).
     pub key: Secret,
     /// The key's prefix, when the server sent it (regenerate).
     pub prefix: Option<String>,

@@ -7,7 +7,7 @@
 //! other than 200 under HTTP 200 is [`crate::Error::Api`].
 //!
 //! ```no_run
-//! # async fn run() -> userapi::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use userapi::novaconnect::{DEFAULT_BASE_URL, NovaConnect, UserEdit};
 //! let token = std::env::var("NOVACONNECT_TOKEN").unwrap_or_default();
 //! let api = NovaConnect::with_token(DEFAULT_BASE_URL, token)?;
@@ -17,10 +17,6 @@
 //! ```
 
 mod models;
-
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
 
 pub use models::{Envelope, EnvelopeResult, User, UserEdit, UserId};
 
@@ -66,8 +62,8 @@ impl NovaConnect {
     /// [`Error::Decode`] when `result.item` is missing or is not a user.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::novaconnect::fake::FakeNovaConnect;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
     /// let fake = FakeNovaConnect::start().await?;
     /// let me = fake.api()?.get_me().await?;
     /// assert_eq!(me.email.as_deref(), Some("a.sadykova@example.kz"));
@@ -88,8 +84,9 @@ impl NovaConnect {
     /// the service's message).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::novaconnect::{UserEdit, fake::FakeNovaConnect};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::novaconnect::UserEdit;
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
     /// let fake = FakeNovaConnect::start().await?;
     /// let me = fake.api()?.update_me(&UserEdit::new().last_name("Omarova")).await?;
     /// assert_eq!(me.last_name.as_deref(), Some("Omarova"));
@@ -114,9 +111,9 @@ impl NovaConnect {
     /// [`get_me`](Self::get_me) (a wrong old password is refused with the service's message).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Secret;
-    /// use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD};
+    /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
     /// let fake = FakeNovaConnect::start().await?;
     /// let new = Secret::new("N3w-secret");
     /// fake.api()?.change_password(&new, &Secret::new(PASSWORD)).await?;

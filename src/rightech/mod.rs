@@ -17,10 +17,6 @@
 
 mod models;
 
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
-
 pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, Role, TokenRequest, User, UserUpdate};
 
 use reqwest::Method;
@@ -136,8 +132,9 @@ impl Rightech {
     /// not a list of users, and the transport errors of every call.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::{ListUsers, fake::FakeRightech};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rightech::ListUsers;
+    /// use userapi_fake::rightech::FakeRightech;
     /// let fake = FakeRightech::start().await?;
     /// let api = fake.api()?;
     /// assert_eq!(api.list_users(&ListUsers::new()).await?.len(), 2);
@@ -164,8 +161,9 @@ impl Rightech {
     /// [`Error::Protocol`] rather than looping.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::{ListUsers, fake::FakeRightech};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rightech::ListUsers;
+    /// use userapi_fake::rightech::FakeRightech;
     /// let fake = FakeRightech::start().await?;
     /// // Pages of one: GET /api/v1/users?limit=1&offset=0, then offset=1, … until a short page.
     /// let mut users = fake.api()?.users(ListUsers::new().limit(1));
@@ -223,8 +221,9 @@ impl Rightech {
     /// body that is not a user.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::{ObjectId, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rightech::ObjectId;
+    /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
     /// let user = fake.api()?.get_user(&ObjectId::parse(COLLEAGUE_ID)?).await?;
     /// assert_eq!(user.login.as_deref(), Some("colleague"));
@@ -266,8 +265,9 @@ impl Rightech {
     ///   it up by login before trying again.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::{NewUser, ObjectId, fake::{FakeRightech, ROLE_ID}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rightech::{NewUser, ObjectId};
+    /// use userapi_fake::rightech::{FakeRightech, ROLE_ID};
     /// let fake = FakeRightech::start().await?;
     /// let new = NewUser::new(
     ///     ObjectId::parse(ROLE_ID)?,
@@ -317,8 +317,9 @@ impl Rightech {
     ///   always do): the change may have been applied; [`get_user`](Self::get_user) tells.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::{ObjectId, UserUpdate, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rightech::{ObjectId, UserUpdate};
+    /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
     /// let update = UserUpdate::new().name("Colleague (ops)").description("on call");
     /// let user = fake.api()?.update_user(&ObjectId::parse(COLLEAGUE_ID)?, &update).await?;
@@ -357,8 +358,9 @@ impl Rightech {
     /// `"success": false` under HTTP 200.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::{ObjectId, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rightech::ObjectId;
+    /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
     /// let api = fake.api()?;
     /// let id = ObjectId::parse(COLLEAGUE_ID)?;
@@ -402,9 +404,10 @@ impl Rightech {
     /// [`Error::Decode`] (without an excerpt of the body) when the answer is not JSON.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi::Auth;
-    /// use userapi::rightech::{ListUsers, TokenRequest, fake::{COLLEAGUE_ID, FakeRightech}};
+    /// use userapi::rightech::{ListUsers, TokenRequest};
+    /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
     /// let issued = fake
     ///     .api()?
@@ -445,8 +448,8 @@ impl Rightech {
     /// roles), [`Error::Decode`] when the body is not a list of roles.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rightech::fake::{FakeRightech, ROLE_ID};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::rightech::{FakeRightech, ROLE_ID};
     /// let fake = FakeRightech::start().await?;
     /// let roles = fake.api()?.list_roles().await?;
     /// let signup = roles.iter().find(|r| r.id.as_str() == ROLE_ID).expect("seeded");

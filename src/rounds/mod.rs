@@ -15,10 +15,6 @@
 
 mod models;
 
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
-
 pub use models::{Product, Round, RoundRole, RoundStatus, User, UserUpdate};
 
 use reqwest::Method;
@@ -83,8 +79,8 @@ impl Rounds {
     /// for a body that is not a user.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rounds::fake::{FakeRounds, ME};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::rounds::{FakeRounds, ME};
     /// let fake = FakeRounds::start().await?;
     /// let me = fake.api()?.get_me().await?;
     /// assert_eq!((me.id.as_str(), me.first_name.as_deref()), (ME, Some("Dana")));
@@ -110,8 +106,8 @@ impl Rounds {
     /// [`get_me`](Self::get_me).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rounds::fake::{FakeRounds, OTHER};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::rounds::{FakeRounds, OTHER};
     /// let fake = FakeRounds::start().await?;
     /// let rounds = fake.api()?;
     /// assert_eq!(rounds.get_user(OTHER).await?.first_name.as_deref(), Some("Arman"));
@@ -147,8 +143,9 @@ impl Rounds {
     /// errors of [`get_me`](Self::get_me).
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rounds::{UserUpdate, fake::{FakeRounds, ME}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rounds::UserUpdate;
+    /// use userapi_fake::rounds::{FakeRounds, ME};
     /// let fake = FakeRounds::start().await?;
     /// let me = fake
     ///     .api()?
@@ -180,8 +177,9 @@ impl Rounds {
     /// list of rounds.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rounds::{RoundRole, fake::FakeRounds};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rounds::RoundRole;
+    /// use userapi_fake::rounds::FakeRounds;
     /// let fake = FakeRounds::start().await?;
     /// let owned = fake.api()?.list_rounds(RoundRole::Owner).await?;
     /// assert_eq!(owned[0].entry_fee_hundredths(), Some(50_000));

@@ -92,7 +92,7 @@ async fn control_characters_in_ids_stay_in_their_segment() {
 /// Against the fake: `get_user("m\te")` used to return the caller's own profile.
 #[tokio::test]
 async fn an_id_with_a_tab_is_not_me_on_the_fake() {
-    let fake = userapi::rounds::fake::FakeRounds::start().await.unwrap();
+    let fake = userapi_fake::rounds::FakeRounds::start().await.unwrap();
     let err = fake.api().unwrap().get_user("m\te").await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }

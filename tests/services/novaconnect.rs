@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD, TOKEN};
 use userapi::novaconnect::{DEFAULT_BASE_URL, Envelope, NovaConnect, User, UserEdit, UserId};
 use userapi::{Auth, Client, Error, RetryPolicy, Secret, StatusCode, TimeoutPhase};
+use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

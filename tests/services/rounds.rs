@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use userapi::rounds::fake::{FakeRounds, ME, OTHER};
 use userapi::rounds::{Product, Round, RoundRole, RoundStatus, Rounds, User, UserUpdate};
 use userapi::{Auth, Error, Secret};
+use userapi_fake::rounds::{FakeRounds, ME, OTHER};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

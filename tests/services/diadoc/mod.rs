@@ -11,15 +11,15 @@ use std::time::Duration;
 use common::text;
 use serde_json::json;
 use userapi::diadoc::Diadoc;
-use userapi::diadoc::fake::{
-    BOX_ID, CLIENT_ID, FakeDiadoc, LEGACY_BOX_ID, LOGIN, OIDC_TOKEN, ORG_ID, OTHER_BOX_ID, PASSWORD,
-    TAKEN_LOGIN, USER_ID,
-};
 use userapi::diadoc::{
     DiadocBox, DocumentAccessLevel, Employee, EmployeePermissions, FullName, InvoiceFormatVersion,
     Organization, OrganizationType, ReadyForEpdStatus, Sociability, UserToUpdate, UserV2, is_login_taken,
 };
 use userapi::{Auth, Client, Error, RetryPolicy, Secret};
+use userapi_fake::diadoc::{
+    BOX_ID, CLIENT_ID, FakeDiadoc, LEGACY_BOX_ID, LOGIN, OIDC_TOKEN, ORG_ID, OTHER_BOX_ID, PASSWORD,
+    TAKEN_LOGIN, USER_ID,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

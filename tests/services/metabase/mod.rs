@@ -10,17 +10,16 @@ mod users;
 
 use common::text;
 use serde_json::json;
-use userapi::fake::Fake;
-use userapi::metabase::fake::{
-    ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
-    USER_EMAIL, USER_PASSWORD,
-};
 use userapi::metabase::{
     ApiKeyUpdate, AttributeSource, GroupMembership, ListUsers, Metabase, Modal, NewApiKey, NewUser,
     PasswordChanged, Tenancy, UserKeyValue, UserStatus, UserUpdate,
 };
 use userapi::models::Patch;
 use userapi::{Auth, Error, Secret};
+use userapi_fake::metabase::{
+    ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
+    USER_EMAIL, USER_PASSWORD,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 

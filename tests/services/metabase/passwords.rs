@@ -449,7 +449,7 @@ async fn a_password_change_wins_over_a_login_that_was_in_flight() {
     );
 }
 
-/// Under `Auth::metabase_login`, one's own password change keeps the new session and the
+/// Under `metabase::auth::login`, one's own password change keeps the new session and the
 /// new password, so the next login (after the session ends) uses it.
 #[tokio::test]
 async fn a_password_change_under_login_credentials_keeps_the_new_password() {
@@ -598,7 +598,7 @@ async fn reset_and_login_survive_abandoned_callers_and_never_overwrite_newer_cre
     );
 }
 
-/// The same under `Auth::metabase_login`: a login that was in flight while one's own password
+/// The same under `metabase::auth::login`: a login that was in flight while one's own password
 /// changed does not replace the change's session (nor the login credentials), whether it
 /// started before or after the client's own first login.
 #[tokio::test]

@@ -348,7 +348,7 @@ async fn fake_cookie_wins_over_the_header_and_logout_clears_it() {
     assert!(!fake.session_is_live(&rasta));
 }
 
-/// Under `Auth::metabase_login`, a session the server ended and a password that no longer
+/// Under `metabase::auth::login`, a session the server ended and a password that no longer
 /// works: the read is refused, the one re-login fails, and the call ends with the login's
 /// error. No loop, and no replay.
 #[tokio::test]

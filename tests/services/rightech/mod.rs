@@ -11,14 +11,14 @@ mod users;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
-use userapi::rightech::fake::{
-    ADMIN_ID, COLLEAGUE_ID, FakeRightech, GROUP_ID, OPERATOR_ROLE_ID, ROLE_ID, STRANGER_ID,
-};
 use userapi::rightech::{
     IssuedToken, ListUsers, NewUser, ObjectId, Rightech, Role, TokenRequest, User, UserUpdate, check_login,
     check_password_policy,
 };
 use userapi::{Auth, Error, Method, Secret};
+use userapi_fake::rightech::{
+    ADMIN_ID, COLLEAGUE_ID, FakeRightech, GROUP_ID, OPERATOR_ROLE_ID, ROLE_ID, STRANGER_ID,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

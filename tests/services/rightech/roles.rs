@@ -49,7 +49,7 @@ async fn fake_lists_come_in_the_recorded_layout() {
     let fake = FakeRightech::start().await.unwrap();
     let body = reqwest::Client::new()
         .get(fake.base_url().join("api/v1/roles?only=_id,name").unwrap())
-        .bearer_auth(userapi::rightech::fake::TOKEN)
+        .bearer_auth(userapi_fake::rightech::TOKEN)
         .send()
         .await
         .unwrap()

@@ -15,11 +15,12 @@
 //! missing body `loc: ["body"]`, a body that is not an object `model_attributes_type`, a
 //! non-string name `["body", "first_name"]`, a non-boolean `as_owner` `["query", "as_owner"]`.
 //!
-//! [`FakeRounds::add_user`] and [`FakeRounds::add_round`] seed it with the crate's own types.
+//! [`FakeRounds::add_user`](RoundsService::add_user) and [`FakeRounds::add_round`](RoundsService::add_round) seed it with the crate's own types.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::rounds::{RoundRole, fake::FakeRounds};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use userapi::rounds::RoundRole;
+//! use userapi_fake::rounds::FakeRounds;
 //! let fake = FakeRounds::start().await?;
 //! let rounds = fake.api()?;
 //! assert_eq!(rounds.get_me().await?.first_name.as_deref(), Some("Dana"));
@@ -27,33 +28,34 @@
 //! # Ok(()) }
 //! ```
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use url::Url;
+use userapi::reqwest::{Method, StatusCode};
 
-use super::{Round, Rounds, User};
-use crate::auth::{Auth, Secret};
-use crate::error::Result;
-use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler, Refused};
+use crate::error::Error;
+use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use crate::util::{base64url, base64url_decode, now_secs};
+use userapi::rounds::{Round, Rounds, User};
+use userapi::{Auth, Client, Secret};
 
-/// The current user of [`FakeRounds::api`].
+/// The current user of [`FakeRounds::api`](Fake::api).
 pub const ME: &str = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
 /// Another user, who organises a round the current user joined.
 pub const OTHER: &str = "0b7d9c1e-2f3a-4b5c-8d6e-7f8091a2b3c4";
 const SIGNATURE: &str = "fake-signature";
 
-/// A running fake rounds app. Dropping it stops the server.
+/// The rounds app service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
-pub struct FakeRounds {
-    server: FakeServer,
-    state: Arc<State>,
+pub struct RoundsService {
+    state: State,
 }
 
-type State = crate::fake::State<Data>;
+/// A running fake rounds app: [`Fake`] serving [`RoundsService`], whose helpers it derefs to.
+pub type FakeRounds = Fake<RoundsService>;
+
+type State = crate::server::State<Data>;
 
 #[derive(Debug)]
 struct Data {
@@ -78,22 +80,9 @@ fn round(id: &str, status: &str, fee: &str, owner: &str, product: &str, price: u
     })
 }
 
-impl FakeRounds {
-    /// Starts the server on `127.0.0.1` (a port the system picks) with three users and three
-    /// rounds: one the current user organised, one they joined, one they have nothing to do
-    /// with.
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
-    pub async fn start() -> Result<Self> {
-        Self::start_on(crate::fake::loopback()).await
-    }
-
-    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
-    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
+impl RoundsService {
+    /// The service with its seeded data (see the module docs).
+    fn new_seeded() -> Self {
         let users = vec![
             user(
                 ME,
@@ -126,13 +115,7 @@ impl FakeRounds {
             ),
         ];
         let state = State::new(Data { users, rounds });
-        let server = FakeServer::serve_on(addr, state.clone()).await?;
-        Ok(FakeRounds { server, state })
-    }
-
-    /// `http://127.0.0.1:<port>/`.
-    pub fn base_url(&self) -> Url {
-        self.server.url("")
+        RoundsService { state }
     }
 
     /// A JWT for `user_id` that expires after `valid_for`. A zero duration gives a token that
@@ -150,32 +133,16 @@ impl FakeRounds {
         Secret::new(mint(ME, exp))
     }
 
-    /// A [`Rounds`] pointed at this fake as [`ME`], with a token valid for an hour.
-    ///
-    /// # Errors
-    /// None in practice: building a client for a loopback URL does not fail.
-    pub fn api(&self) -> Result<Rounds> {
-        self.api_with(Auth::jwt(self.token_for(ME, Duration::from_secs(3600))))
-    }
-
-    /// A [`Rounds`] pointed at this fake with any credentials ([`Auth::none()`] included).
-    ///
-    /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
-    /// header.
-    pub fn api_with(&self, auth: Auth) -> Result<Rounds> {
-        Ok(Rounds::new(crate::fake::client(self.base_url(), auth)?))
-    }
-
     /// Adds a user as it is, for tests of your own code; an empty `id` gets a new one.
     /// Returns the user as the fake holds it. A user with the id of one already held
     /// replaces it.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use userapi::Auth;
-    /// use userapi::rounds::{User, fake::FakeRounds};
+    /// use userapi::rounds::User;
+    /// use userapi_fake::rounds::FakeRounds;
     /// let fake = FakeRounds::start().await?;
     /// let mut user = User::default();
     /// user.first_name = Some("Aruzhan".into());
@@ -200,8 +167,9 @@ impl FakeRounds {
     /// replaces it.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::rounds::{Round, RoundRole, fake::{FakeRounds, ME, OTHER}};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rounds::{Round, RoundRole};
+    /// use userapi_fake::rounds::{FakeRounds, ME, OTHER};
     /// let fake = FakeRounds::start().await?;
     /// let mut round = Round::default();
     /// round.owner_id = Some(OTHER.to_owned());
@@ -239,68 +207,19 @@ impl FakeRounds {
     }
 }
 
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// The fake's own reading of a JWT part: base64url, padding optional; `None` for anything
-/// outside the alphabet.
-fn b64url_decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-        acc &= (1 << bits) - 1;
-    }
-    Some(out)
-}
-
 fn mint(sub: &str, exp: i64) -> String {
-    let header = b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = b64url(json!({"sub": sub, "exp": exp}).to_string().as_bytes());
+    let header = base64url(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let claims = base64url(json!({"sub": sub, "exp": exp}).to_string().as_bytes());
     format!("{header}.{claims}.{SIGNATURE}")
 }
 
-fn detail(status: u16, text: &str) -> FakeResponse {
-    FakeResponse::json(status, &json!({"detail": text}))
-}
-
-fn now_secs() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    i64::try_from(secs).unwrap_or(i64::MAX)
+fn detail(status: u16, text: &str) -> Response {
+    Response::json(status, &json!({"detail": text}))
 }
 
 /// One Pydantic v2 validation error, as FastAPI sends it under 422.
-fn invalid(loc: Value, msg: &str, kind: &str, input: &Value) -> FakeResponse {
-    FakeResponse::json(
+fn invalid(loc: Value, msg: &str, kind: &str, input: &Value) -> Response {
+    Response::json(
         422,
         &json!({"detail": [{"type": kind, "loc": loc, "msg": msg, "input": input}]}),
     )
@@ -308,7 +227,7 @@ fn invalid(loc: Value, msg: &str, kind: &str, input: &Value) -> FakeResponse {
 
 /// FastAPI's answer to a body that is not JSON: the position (in characters) where Python's
 /// decoder stopped, and its message in `ctx.error`.
-fn json_invalid(body: &[u8], err: &serde_json::Error) -> FakeResponse {
+fn json_invalid(body: &[u8], err: &serde_json::Error) -> Response {
     let text = String::from_utf8_lossy(body);
     // serde_json counts lines from 1 and columns (bytes) from 1; Python counts characters
     // from 0 over the whole text.
@@ -348,19 +267,13 @@ fn json_invalid(body: &[u8], err: &serde_json::Error) -> FakeResponse {
         ("Expecting value", byte)
     };
     let position = text[..byte].chars().count();
-    FakeResponse::json(
+    Response::json(
         422,
         &json!({"detail": [{
             "type": "json_invalid", "loc": ["body", position], "msg": "JSON decode error",
             "input": {}, "ctx": {"error": error}
         }]}),
     )
-}
-
-impl Fake for FakeRounds {
-    fn server(&self) -> &FakeServer {
-        &self.server
-    }
 }
 
 impl State {
@@ -371,7 +284,7 @@ impl State {
     }
 
     /// The user id the request's token is for, or the refusal.
-    fn caller(&self, req: &FakeRequest) -> Refused<String> {
+    fn caller(&self, req: &Request) -> Refused<String> {
         let not_authenticated =
             || Box::new(detail(401, "Not authenticated").header("www-authenticate", "Bearer"));
         let Some(token) = req.bearer() else {
@@ -383,7 +296,7 @@ impl State {
         else {
             return Err(Box::new(detail(401, "Could not validate credentials")));
         };
-        let claims: Option<Value> = b64url_decode(claims).and_then(|b| serde_json::from_slice(&b).ok());
+        let claims: Option<Value> = base64url_decode(claims).and_then(|b| serde_json::from_slice(&b).ok());
         let (Some(sub), Some(exp)) = (
             claims.as_ref().and_then(|c| c["sub"].as_str()),
             claims.as_ref().and_then(|c| c["exp"].as_i64()),
@@ -396,7 +309,7 @@ impl State {
         Ok(sub.to_owned())
     }
 
-    fn patch_me(&self, me: &str, req: &FakeRequest) -> FakeResponse {
+    fn patch_me(&self, me: &str, req: &Request) -> Response {
         if req.body.is_empty() {
             return invalid(json!(["body"]), "Field required", "missing", &Value::Null);
         }
@@ -433,10 +346,10 @@ impl State {
                 user[field] = v.clone();
             }
         }
-        FakeResponse::json(200, user)
+        Response::json(200, user)
     }
 
-    fn rounds_of(&self, me: &str, req: &FakeRequest) -> FakeResponse {
+    fn rounds_of(&self, me: &str, req: &Request) -> Response {
         let as_owner = match req.query("as_owner") {
             None => false,
             Some("1" | "True" | "true" | "on" | "yes") => true,
@@ -463,7 +376,7 @@ impl State {
             })
             .map(|(r, _)| r)
             .collect();
-        FakeResponse::json(200, &list)
+        Response::json(200, &list)
     }
 }
 
@@ -501,19 +414,19 @@ fn route(method: &Method, segs: &[&str]) -> Refused<usize> {
     }
 }
 
-impl Handler for State {
+impl State {
     /// FastAPI's errors: `{"detail": <message>}`.
-    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
         detail(status.as_u16(), message)
     }
 
-    fn handle(&self, req: FakeRequest) -> FakeResponse {
+    fn handle(&self, req: &Request) -> Response {
         let segs = req.segs();
         let route = match route(&req.method, &segs) {
             Ok(i) => ROUTES[i].1,
             Err(refused) => return *refused,
         };
-        let me = match self.caller(&req) {
+        let me = match self.caller(req) {
             Ok(me) => me,
             Err(refused) => return *refused,
         };
@@ -521,20 +434,61 @@ impl Handler for State {
             (Method::GET, [_, "me"]) => {
                 let data = self.lock();
                 match data.users.iter().find(|u| u["id"] == me.as_str()) {
-                    Some(u) => FakeResponse::json(200, u),
+                    Some(u) => Response::json(200, u),
                     None => detail(404, "User not found"),
                 }
             }
-            (Method::PATCH, _) => self.patch_me(&me, &req),
-            (Method::GET, [_, "rounds"]) => self.rounds_of(&me, &req),
+            (Method::PATCH, _) => self.patch_me(&me, req),
+            (Method::GET, [_, "rounds"]) => self.rounds_of(&me, req),
             _ => {
                 let data = self.lock();
                 match data.users.iter().find(|u| u["id"] == segs[1]) {
-                    Some(u) => FakeResponse::json(200, u),
+                    Some(u) => Response::json(200, u),
                     None => detail(404, "User not found"),
                 }
             }
         }
+    }
+}
+
+impl Service for RoundsService {
+    const NAME: &'static str = "rounds";
+    const TITLE: &'static str = "rounds";
+    type Api = Rounds;
+
+    /// Three users and three rounds: one the current user organised, one they joined, one
+    /// they have nothing to do with.
+    fn seeded() -> Self {
+        Self::new_seeded()
+    }
+
+    fn handle(&self, request: &Request) -> Response {
+        self.state.handle(request)
+    }
+
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        self.state.error_response(status, message)
+    }
+
+    /// [`ME`], with a token valid for an hour.
+    fn auth(&self) -> Result<Auth, Error> {
+        Ok(Auth::jwt(self.token_for(ME, Duration::from_secs(3600))))
+    }
+
+    fn api(client: Client) -> Rounds {
+        Rounds::new(client)
+    }
+
+    fn banner(&self, base: &Url) -> Banner {
+        // Long enough for any session with the fake.
+        let token = self.token_for(ME, Duration::from_secs(30 * 24 * 3600));
+        Banner::new(format!(
+            "curl -H 'Authorization: Bearer {}' {base}users/me",
+            token.expose()
+        ))
+        .credential("user id", ME)
+        .credential("token", token.expose())
+        .credential("header", format!("Authorization: Bearer {}", token.expose()))
     }
 }
 
@@ -545,11 +499,11 @@ mod tests {
     #[test]
     fn minted_tokens_carry_their_expiry() {
         let token = mint("u1", 2_000_000_000);
-        let exp = crate::auth::jwt_expiry(&token).unwrap();
-        assert_eq!(exp, UNIX_EPOCH + Duration::from_secs(2_000_000_000));
-        assert_eq!(b64url(b"f"), "Zg");
-        assert_eq!(b64url(b"fo"), "Zm8");
-        assert_eq!(b64url(b"foo"), "Zm9v");
+        let exp = userapi::jwt_expiry(&token).unwrap();
+        assert_eq!(exp, std::time::UNIX_EPOCH + Duration::from_secs(2_000_000_000));
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
         for text in [
             &b""[..],
             b"f",
@@ -559,10 +513,10 @@ mod tests {
             "{\"sub\":\"я\"}".as_bytes(),
             &[0xfb, 0xff],
         ] {
-            assert_eq!(b64url_decode(&b64url(text)).as_deref(), Some(text));
+            assert_eq!(base64url_decode(&base64url(text)).as_deref(), Some(text));
         }
-        assert_eq!(b64url_decode("-_8"), Some(vec![0xfb, 0xff]));
-        assert_eq!(b64url_decode("+/8="), None, "the URL alphabet only");
+        assert_eq!(base64url_decode("-_8"), Some(vec![0xfb, 0xff]));
+        assert_eq!(base64url_decode("+/8="), None, "the URL alphabet only");
     }
 
     #[test]

@@ -9,42 +9,41 @@
 //! status: the form the service's known client reads (`message` from the body of a non-2xx
 //! response). Refused input (a wrong old password, a bad email, a password sent to
 //! `user/edit`) is HTTP 400 `{"code": 400, "message": …}`. The fake never answers HTTP 200
-//! with an error `code`, though the client reads that form too ([`crate::Error::Api`]).
+//! with an error `code`, though the client reads that form too ([`userapi::Error::Api`]).
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::novaconnect::fake::FakeNovaConnect;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use userapi_fake::novaconnect::FakeNovaConnect;
 //! let fake = FakeNovaConnect::start().await?;
 //! let me = fake.api()?.get_me().await?;
 //! assert_eq!(me.email.as_deref(), Some("a.sadykova@example.kz"));
 //! # Ok(()) }
 //! ```
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use url::Url;
+use userapi::reqwest::StatusCode;
 
-use super::{NovaConnect, User, UserId};
-use crate::auth::{Auth, Secret};
-use crate::error::Result;
-use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler};
+use crate::error::Error;
+use crate::server::{Banner, Fake, Request, Response, Service};
+use userapi::novaconnect::{NovaConnect, User, UserId};
+use userapi::{Auth, Client, Secret};
 
 /// The token the fake accepts.
 pub const TOKEN: &str = "novaconnect-fake-token";
 /// The seeded user's password.
 pub const PASSWORD: &str = "0ld-secret";
 
-/// A running fake NovaConnect. Dropping it stops the server.
+/// The NovaConnect service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
-pub struct FakeNovaConnect {
-    server: FakeServer,
-    state: Arc<State>,
+pub struct NovaConnectService {
+    state: State,
 }
 
-type State = crate::fake::State<Account>;
+/// A running fake NovaConnect: [`Fake`] serving [`NovaConnectService`], whose helpers it derefs to.
+pub type FakeNovaConnect = Fake<NovaConnectService>;
+
+type State = crate::server::State<Account>;
 
 #[derive(Debug)]
 struct Account {
@@ -52,71 +51,26 @@ struct Account {
     password: String,
 }
 
-impl FakeNovaConnect {
-    /// Starts the server on `127.0.0.1` (a port the system picks) with one user (Aigerim
-    /// Sadykova), [`TOKEN`] and [`PASSWORD`].
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
-    pub async fn start() -> Result<Self> {
-        Self::start_on(crate::fake::loopback()).await
-    }
-
-    /// [`start`](Self::start) on `addr` (port 0: one the system picks), e.g. a fixed port
-    /// for a client that is not in Rust (`userapi-fake novaconnect --port N` does this).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::novaconnect::fake::FakeNovaConnect;
-    /// let fake = FakeNovaConnect::start_on("127.0.0.1:0".parse().unwrap()).await?;
-    /// assert_eq!(fake.base_url().path(), "/api/");
-    /// assert_eq!(fake.base_url().port(), Some(userapi::fake::Fake::server(&fake).addr().port()));
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
-    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
-        let user = User {
+impl NovaConnectService {
+    /// The service with its seeded data (see the module docs).
+    fn new_seeded() -> Self {
+        let user = crate::util::build!(User {
             id: Some(UserId::Number(1)),
             first_name: Some("Aigerim".into()),
             last_name: Some("Sadykova".into()),
             email: Some("a.sadykova@example.kz".into()),
             extra: Map::new(),
-        };
+        });
         let state = State::new(Account {
             user,
             password: PASSWORD.to_owned(),
         });
-        let server = FakeServer::serve_on(addr, state.clone()).await?;
-        Ok(FakeNovaConnect { server, state })
-    }
-
-    /// `http://127.0.0.1:<port>/api/`.
-    pub fn base_url(&self) -> Url {
-        self.server.url("api/")
+        NovaConnectService { state }
     }
 
     /// The token it accepts.
     pub fn token(&self) -> Secret {
         Secret::new(TOKEN)
-    }
-
-    /// A [`NovaConnect`] pointed at this fake with the right token.
-    ///
-    /// # Errors
-    /// None in practice: building a client for a loopback URL does not fail.
-    pub fn api(&self) -> Result<NovaConnect> {
-        self.api_with(Auth::bearer(TOKEN))
-    }
-
-    /// A [`NovaConnect`] pointed at this fake with any credentials ([`Auth::none()`] included).
-    ///
-    /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
-    /// header.
-    pub fn api_with(&self, auth: Auth) -> Result<NovaConnect> {
-        Ok(NovaConnect::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// The user as the fake holds it now.
@@ -128,8 +82,9 @@ impl FakeNovaConnect {
     /// your own code. Returns the user as the fake holds it.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-    /// use userapi::novaconnect::{User, UserId, fake::FakeNovaConnect};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::novaconnect::{User, UserId};
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
     /// let fake = FakeNovaConnect::start().await?;
     /// let mut user = User::default();
     /// user.id = Some(UserId::Number(42));
@@ -154,32 +109,26 @@ impl FakeNovaConnect {
     }
 }
 
-impl Fake for FakeNovaConnect {
-    fn server(&self) -> &FakeServer {
-        &self.server
-    }
-}
-
 /// A failure: the status and the envelope's `code` agree. The fake's own envelope, not the
 /// client's model.
-fn fail(status: u16, message: &str) -> FakeResponse {
-    FakeResponse::json(status, &json!({"code": status, "message": message}))
+fn fail(status: u16, message: &str) -> Response {
+    Response::json(status, &json!({"code": status, "message": message}))
 }
 
 /// A success: the envelope around the user.
-fn ok(user: &User) -> FakeResponse {
-    FakeResponse::json(
+fn ok(user: &User) -> Response {
+    Response::json(
         200,
         &json!({"code": 200, "message": "OK", "count": 1, "all_count": 1, "result": {"item": user}}),
     )
 }
 
-impl Handler for State {
-    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+impl State {
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
         fail(status.as_u16(), message)
     }
 
-    fn handle(&self, req: FakeRequest) -> FakeResponse {
+    fn handle(&self, req: &Request) -> Response {
         if req.bearer() != Some(TOKEN) {
             return fail(401, "Unauthorized: invalid or missing token");
         }
@@ -187,7 +136,7 @@ impl Handler for State {
             ["api", "user", action @ ("get" | "edit" | "password")] => (*action).to_owned(),
             _ => return fail(404, "Method not found"),
         };
-        if req.method != reqwest::Method::POST {
+        if req.method != userapi::Method::POST {
             return fail(405, "Only POST is supported");
         }
         let body: Map<String, Value> = match req.json() {
@@ -236,5 +185,47 @@ impl Handler for State {
             }
         }
         ok(&account.user)
+    }
+}
+
+impl Service for NovaConnectService {
+    const NAME: &'static str = "novaconnect";
+    const TITLE: &'static str = "NovaConnect";
+    type Api = NovaConnect;
+
+    /// One user (Aigerim Sadykova), [`TOKEN`] and [`PASSWORD`].
+    fn seeded() -> Self {
+        Self::new_seeded()
+    }
+
+    fn handle(&self, request: &Request) -> Response {
+        self.state.handle(request)
+    }
+
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        self.state.error_response(status, message)
+    }
+
+    /// `Bearer` [`TOKEN`].
+    fn auth(&self) -> Result<Auth, Error> {
+        Ok(Auth::bearer(TOKEN))
+    }
+
+    /// `api/`: every call is under `/api/`.
+    fn base_path() -> &'static str {
+        "api/"
+    }
+
+    fn api(client: Client) -> NovaConnect {
+        NovaConnect::new(client)
+    }
+
+    fn banner(&self, base: &Url) -> Banner {
+        Banner::new(format!(
+            "curl -X POST -H 'Authorization: Bearer {TOKEN}' -H 'Content-Type: application/json' -d '{{}}' {base}user/get"
+        ))
+        .credential("token", TOKEN)
+        .credential("header", format!("Authorization: Bearer {TOKEN}"))
+        .credential("password", PASSWORD)
     }
 }

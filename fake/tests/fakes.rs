@@ -17,8 +17,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use userapi::fake::{Fake, Fault, ReceivedRequest};
 use userapi::{Client, Error, Method, RetryPolicy, Secret, StatusCode, Timeouts, TransportKind};
+use userapi_fake::{Fake, Fault, ReceivedRequest, Service};
+
+/// A test that mixes the SDK's errors and the fake crate's.
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// The same client with retries after 1 ms instead of 200 ms.
 fn fast(client: &Client) -> Client {
@@ -56,7 +59,7 @@ fn assert_third_time_lucky(log: &[ReceivedRequest]) {
 }
 
 /// One request, refused by injection; the second fault is still waiting.
-fn assert_sent_once(fake: &impl Fake, err: &Error) {
+fn assert_sent_once<S: Service>(fake: &Fake<S>, err: &Error) {
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE), "{err}");
     assert_eq!(err.attempts(), 1);
     let message = err.service_message().unwrap_or_default();
@@ -74,7 +77,7 @@ fn body(err: &Error) -> Value {
 }
 
 /// One request, whose answer was held past the attempt timeout.
-fn assert_timed_out(fake: &impl Fake, err: &Error) {
+fn assert_timed_out<S: Service>(fake: &Fake<S>, err: &Error) {
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert!(err.is_timeout());
     let log = fake.received_requests();
@@ -84,11 +87,11 @@ fn assert_timed_out(fake: &impl Fake, err: &Error) {
 
 mod novaconnect {
     use super::*;
-    use userapi::novaconnect::fake::{FakeNovaConnect, PASSWORD, TOKEN};
     use userapi::novaconnect::{NovaConnect, UserEdit};
+    use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
 
     #[tokio::test]
-    async fn the_log_shows_the_sdks_calls() -> userapi::Result<()> {
+    async fn the_log_shows_the_sdks_calls() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         let api = fake.api()?;
         api.get_me().await?;
@@ -110,7 +113,7 @@ mod novaconnect {
     }
 
     #[tokio::test]
-    async fn a_read_succeeds_on_the_third_request() -> userapi::Result<()> {
+    async fn a_read_succeeds_on_the_third_request() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         fake.fail_next(2, 503);
         let api = NovaConnect::new(fast(fake.api()?.client()));
@@ -121,7 +124,7 @@ mod novaconnect {
     }
 
     #[tokio::test]
-    async fn a_password_change_is_sent_once() -> userapi::Result<()> {
+    async fn a_password_change_is_sent_once() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         fake.fail_next(2, 503);
         let api = NovaConnect::new(fast(fake.api()?.client()));
@@ -137,7 +140,7 @@ mod novaconnect {
     }
 
     #[tokio::test]
-    async fn a_slow_answer_is_a_timeout() -> userapi::Result<()> {
+    async fn a_slow_answer_is_a_timeout() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         fake.delay_next(1, LONG);
         let err = NovaConnect::new(impatient(fake.api()?.client()))
@@ -151,11 +154,11 @@ mod novaconnect {
 
 mod diadoc {
     use super::*;
-    use userapi::diadoc::fake::FakeDiadoc;
     use userapi::diadoc::{Diadoc, FullName, UserToUpdate};
+    use userapi_fake::diadoc::FakeDiadoc;
 
     #[tokio::test]
-    async fn the_log_shows_the_sdks_calls() -> userapi::Result<()> {
+    async fn the_log_shows_the_sdks_calls() -> TestResult {
         let fake = FakeDiadoc::start().await?;
         let api = fake.api()?;
         api.get_my_organizations(false).await?;
@@ -180,7 +183,7 @@ mod diadoc {
     }
 
     #[tokio::test]
-    async fn a_read_succeeds_on_the_third_request() -> userapi::Result<()> {
+    async fn a_read_succeeds_on_the_third_request() -> TestResult {
         let fake = FakeDiadoc::start().await?;
         fake.fail_next(2, 503);
         let api = Diadoc::new(fast(fake.api()?.client()));
@@ -190,7 +193,7 @@ mod diadoc {
     }
 
     #[tokio::test]
-    async fn an_update_is_sent_once() -> userapi::Result<()> {
+    async fn an_update_is_sent_once() -> TestResult {
         let fake = FakeDiadoc::start().await?;
         fake.fail_next(2, 503);
         let api = Diadoc::new(fast(fake.api()?.client()));
@@ -205,7 +208,7 @@ mod diadoc {
     }
 
     #[tokio::test]
-    async fn a_slow_answer_is_a_timeout() -> userapi::Result<()> {
+    async fn a_slow_answer_is_a_timeout() -> TestResult {
         let fake = FakeDiadoc::start().await?;
         fake.delay_next(1, LONG);
         let err = Diadoc::new(impatient(fake.api()?.client()))
@@ -219,11 +222,11 @@ mod diadoc {
 
 mod rounds {
     use super::*;
-    use userapi::rounds::fake::FakeRounds;
     use userapi::rounds::{RoundRole, Rounds, UserUpdate};
+    use userapi_fake::rounds::FakeRounds;
 
     #[tokio::test]
-    async fn the_log_shows_the_sdks_calls() -> userapi::Result<()> {
+    async fn the_log_shows_the_sdks_calls() -> TestResult {
         let fake = FakeRounds::start().await?;
         let api = fake.api()?;
         api.list_rounds(RoundRole::Owner).await?;
@@ -242,7 +245,7 @@ mod rounds {
     }
 
     #[tokio::test]
-    async fn a_read_succeeds_on_the_third_request() -> userapi::Result<()> {
+    async fn a_read_succeeds_on_the_third_request() -> TestResult {
         let fake = FakeRounds::start().await?;
         fake.fail_next(2, 503);
         let api = Rounds::new(fast(fake.api()?.client()));
@@ -252,7 +255,7 @@ mod rounds {
     }
 
     #[tokio::test]
-    async fn a_write_not_declared_safe_is_sent_once() -> userapi::Result<()> {
+    async fn a_write_not_declared_safe_is_sent_once() -> TestResult {
         // Every rounds endpoint is safe to repeat; a request built by hand is not, unless
         // it says so.
         let fake = FakeRounds::start().await?;
@@ -267,13 +270,13 @@ mod rounds {
         assert_sent_once(&fake, &err);
         // FastAPI's `detail`.
         assert!(body(&err)["detail"].as_str().unwrap().contains("injected"));
-        let me = fake.user(userapi::rounds::fake::ME).unwrap();
+        let me = fake.user(userapi_fake::rounds::ME).unwrap();
         assert_eq!(me.first_name.as_deref(), Some("Dana"));
         Ok(())
     }
 
     #[tokio::test]
-    async fn a_slow_answer_is_a_timeout() -> userapi::Result<()> {
+    async fn a_slow_answer_is_a_timeout() -> TestResult {
         let fake = FakeRounds::start().await?;
         fake.delay_next(1, LONG);
         let err = Rounds::new(impatient(fake.api()?.client()))
@@ -287,11 +290,11 @@ mod rounds {
 
 mod metabase {
     use super::*;
-    use userapi::metabase::fake::FakeMetabase;
     use userapi::metabase::{ListUsers, Metabase, NewUser};
+    use userapi_fake::metabase::FakeMetabase;
 
     #[tokio::test]
-    async fn the_log_shows_the_sdks_calls() -> userapi::Result<()> {
+    async fn the_log_shows_the_sdks_calls() -> TestResult {
         let fake = FakeMetabase::start().await?;
         let api = fake.api()?;
         api.list_users(&ListUsers::new().limit(2).offset(1)).await?;
@@ -314,7 +317,7 @@ mod metabase {
     }
 
     #[tokio::test]
-    async fn a_read_succeeds_on_the_third_request() -> userapi::Result<()> {
+    async fn a_read_succeeds_on_the_third_request() -> TestResult {
         let fake = FakeMetabase::start().await?;
         fake.fail_next(2, 503);
         let api = Metabase::new(fast(fake.api()?.client()));
@@ -324,7 +327,7 @@ mod metabase {
     }
 
     #[tokio::test]
-    async fn a_create_is_sent_once() -> userapi::Result<()> {
+    async fn a_create_is_sent_once() -> TestResult {
         let fake = FakeMetabase::start().await?;
         fake.fail_next(2, 503);
         let api = Metabase::new(fast(fake.api()?.client()));
@@ -341,7 +344,7 @@ mod metabase {
     }
 
     #[tokio::test]
-    async fn a_slow_answer_is_a_timeout() -> userapi::Result<()> {
+    async fn a_slow_answer_is_a_timeout() -> TestResult {
         let fake = FakeMetabase::start().await?;
         fake.delay_next(1, LONG);
         let err = Metabase::new(impatient(fake.api()?.client()))
@@ -355,8 +358,8 @@ mod metabase {
 
 mod rightech {
     use super::*;
-    use userapi::rightech::fake::{FakeRightech, ROLE_ID, TOKEN};
     use userapi::rightech::{ListUsers, NewUser, ObjectId, Rightech};
+    use userapi_fake::rightech::{FakeRightech, ROLE_ID, TOKEN};
 
     fn new_user() -> NewUser {
         let role = ObjectId::parse(ROLE_ID).unwrap();
@@ -364,7 +367,7 @@ mod rightech {
     }
 
     #[tokio::test]
-    async fn the_log_shows_the_sdks_calls() -> userapi::Result<()> {
+    async fn the_log_shows_the_sdks_calls() -> TestResult {
         let fake = FakeRightech::start().await?;
         let api = fake.api()?;
         api.list_users(&ListUsers::new().search("coll")).await?;
@@ -385,7 +388,7 @@ mod rightech {
     }
 
     #[tokio::test]
-    async fn a_read_succeeds_on_the_third_request() -> userapi::Result<()> {
+    async fn a_read_succeeds_on_the_third_request() -> TestResult {
         let fake = FakeRightech::start().await?;
         fake.fail_next(2, 503);
         let api = Rightech::new(fast(fake.api()?.client()));
@@ -395,7 +398,7 @@ mod rightech {
     }
 
     #[tokio::test]
-    async fn a_create_is_sent_once() -> userapi::Result<()> {
+    async fn a_create_is_sent_once() -> TestResult {
         let fake = FakeRightech::start().await?;
         fake.fail_next(2, 503);
         let api = Rightech::new(fast(fake.api()?.client()));
@@ -408,7 +411,7 @@ mod rightech {
     }
 
     #[tokio::test]
-    async fn a_slow_answer_is_a_timeout() -> userapi::Result<()> {
+    async fn a_slow_answer_is_a_timeout() -> TestResult {
         let fake = FakeRightech::start().await?;
         fake.delay_next(1, LONG);
         let err = Rightech::new(impatient(fake.api()?.client()))
@@ -422,12 +425,14 @@ mod rightech {
 
 mod harness {
     use super::*;
-    use userapi::fake::FakeResponse;
-    use userapi::metabase::{Metabase, fake::FakeMetabase};
-    use userapi::novaconnect::{NovaConnect, UserEdit, fake::FakeNovaConnect};
+    use userapi::metabase::Metabase;
+    use userapi::novaconnect::{NovaConnect, UserEdit};
+    use userapi_fake::Response;
+    use userapi_fake::metabase::FakeMetabase;
+    use userapi_fake::novaconnect::FakeNovaConnect;
 
     #[tokio::test]
-    async fn faults_are_taken_in_the_order_they_were_added() -> userapi::Result<()> {
+    async fn faults_are_taken_in_the_order_they_were_added() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         fake.fail_next(1, 502);
         fake.fail_next(1, 504);
@@ -441,9 +446,9 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn an_injected_response_is_sent_as_it_is() -> userapi::Result<()> {
+    async fn an_injected_response_is_sent_as_it_is() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
-        let busy = FakeResponse::text(429, "slow down").header("retry-after", "0");
+        let busy = Response::text(429, "slow down").header("retry-after", "0");
         fake.inject(1, Fault::Respond(busy));
         NovaConnect::new(fast(fake.api()?.client())).get_me().await?;
         let log = fake.received_requests();
@@ -453,7 +458,7 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn a_slow_answer_is_retried_when_safe() -> userapi::Result<()> {
+    async fn a_slow_answer_is_retried_when_safe() -> TestResult {
         let fake = FakeMetabase::start().await?;
         fake.delay_next(1, LONG);
         let client = impatient(fake.api()?.client())
@@ -465,7 +470,7 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn a_dropped_connection_is_an_io_error() -> userapi::Result<()> {
+    async fn a_dropped_connection_is_an_io_error() -> TestResult {
         // The client does not retry a connection that broke after the request went out, not
         // even for a read (as tests/faults.rs pins down with a raw TCP server).
         let fake = FakeNovaConnect::start().await?;
@@ -487,7 +492,7 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn a_dropped_connection_fails_a_write_once() -> userapi::Result<()> {
+    async fn a_dropped_connection_fails_a_write_once() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         fake.drop_next(2);
         let api = NovaConnect::new(fast(fake.api()?.client()));
@@ -506,7 +511,7 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn the_log_keeps_the_last_requests_and_counts_all() -> userapi::Result<()> {
+    async fn the_log_keeps_the_last_requests_and_counts_all() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         assert_eq!(fake.log_capacity(), 10_000);
         fake.set_log_capacity(3);
@@ -526,7 +531,7 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn clearing_empties_the_log_and_restarts_the_count() -> userapi::Result<()> {
+    async fn clearing_empties_the_log_and_restarts_the_count() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         let api = fake.api()?;
         api.get_me().await?;
@@ -540,7 +545,7 @@ mod harness {
     }
 
     #[tokio::test]
-    async fn credentials_in_the_log_do_not_print() -> userapi::Result<()> {
+    async fn credentials_in_the_log_do_not_print() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         let api = fake.api()?;
         api.change_password(&Secret::new("N3w-secret"), &Secret::new("0ld-secret"))
@@ -551,7 +556,7 @@ mod harness {
         assert!(String::from_utf8_lossy(&log[0].body).contains("N3w-secret"));
         // …but its Debug output shows neither the token nor the body.
         let printed = format!("{:?}", log[0]);
-        assert!(!printed.contains(userapi::novaconnect::fake::TOKEN), "{printed}");
+        assert!(!printed.contains(userapi_fake::novaconnect::TOKEN), "{printed}");
         assert!(!printed.contains("N3w-secret"), "{printed}");
         assert!(printed.contains("/api/user/password"), "{printed}");
         Ok(())
@@ -735,24 +740,28 @@ mod standalone {
     }
 }
 
-/// A port that is taken is a local I/O failure, for every fake, naming the address.
+/// A port that is taken is the fake crate's bind error, for every fake, naming the address.
 #[tokio::test]
-async fn a_fake_on_a_taken_port_is_an_io_error() {
-    use userapi::{diadoc, metabase, novaconnect, rightech, rounds};
+async fn a_fake_on_a_taken_port_is_a_bind_error() {
+    use userapi_fake::{ErrorKind, diadoc, metabase, novaconnect, rightech, rounds};
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = held.local_addr().unwrap();
     let errors = [
-        novaconnect::fake::FakeNovaConnect::start_on(addr).await.err(),
-        diadoc::fake::FakeDiadoc::start_on(addr).await.err(),
-        rounds::fake::FakeRounds::start_on(addr).await.err(),
-        metabase::fake::FakeMetabase::start_on(addr).await.err(),
-        rightech::fake::FakeRightech::start_on(addr).await.err(),
+        novaconnect::FakeNovaConnect::builder()
+            .addr(addr)
+            .start()
+            .await
+            .err(),
+        diadoc::FakeDiadoc::builder().addr(addr).start().await.err(),
+        rounds::FakeRounds::builder().addr(addr).start().await.err(),
+        metabase::FakeMetabase::builder().addr(addr).start().await.err(),
+        rightech::FakeRightech::builder().addr(addr).start().await.err(),
     ];
     for err in errors {
         let err = err.expect("a taken port cannot be served");
-        assert!(matches!(err, Error::Io(_)), "{err:?}");
+        assert_eq!((err.kind(), err.addr()), (ErrorKind::Bind, Some(addr)), "{err:?}");
         let text = err.to_string();
         assert!(text.contains(&addr.to_string()), "{text}");
-        assert_eq!(err.attempts(), 0);
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

@@ -17,11 +17,12 @@
 //! - `GET /api/v1/roles` lists the caller's group's roles and the shared ones;
 //! - `POST /api/v1/users/tokens` with `{"user": "<id>"}` (or `{}` for the caller) issues a
 //!   token that the fake then accepts as `Bearer`;
-//! - deleting removes the user from the group (the entity stays; [`FakeRightech::has_user`]).
+//! - deleting removes the user from the group (the entity stays; [`FakeRightech::has_user`](RightechService::has_user)).
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
-//! use userapi::rightech::{ListUsers, User, fake::FakeRightech};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use userapi::rightech::{ListUsers, User};
+//! use userapi_fake::rightech::FakeRightech;
 //! let fake = FakeRightech::start().await?;
 //! let mut user = User::default();
 //! user.login = Some("sensor7".into());
@@ -32,21 +33,19 @@
 //! # Ok(()) }
 //! ```
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use url::Url;
+use userapi::reqwest::{Method, StatusCode};
 
-use super::{Rightech, Role, User};
-use crate::auth::{Auth, Secret};
-use crate::error::Result;
-use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler, Refused};
+use crate::error::Error;
+use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use userapi::rightech::{Rightech, Role, User};
+use userapi::{Auth, Client, Secret};
 
-/// The admin's token, used by [`FakeRightech::api`].
+/// The admin's token, used by [`FakeRightech::api`](Fake::api).
 pub const TOKEN: &str = "fake-rightech-admin-token";
 /// The admin's id.
 pub const ADMIN_ID: &str = "5d8a18d5d0025e0012fb6a34";
@@ -58,19 +57,21 @@ pub const STRANGER_ID: &str = "5d8a18d5d0025e0012fb6a36";
 pub const ROLE_ID: &str = "5cc89f6af79a4969291dcbd7";
 /// A role of the admin's group, `Operator`.
 pub const OPERATOR_ROLE_ID: &str = "5cc89f6af79a4969291dcbd8";
-/// The admin's group, where [`FakeRightech::add_user`] puts users that name none.
+/// The admin's group, where [`FakeRightech::add_user`](RightechService::add_user) puts users that name none.
 pub const GROUP_ID: &str = "5f0000000000000000000001";
 const OTHER_GROUP: &str = "5f0000000000000000000002";
 const SEED_TIME: i64 = 1_700_000_000_000;
 
-/// A running fake Rightech. Dropping it stops the server.
+/// The Rightech service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
-pub struct FakeRightech {
-    server: FakeServer,
-    state: Arc<State>,
+pub struct RightechService {
+    state: State,
 }
 
-type State = crate::fake::State<Data>;
+/// A running fake Rightech: [`Fake`] serving [`RightechService`], whose helpers it derefs to.
+pub type FakeRightech = Fake<RightechService>;
+
+type State = crate::server::State<Data>;
 
 #[derive(Debug)]
 struct Data {
@@ -96,22 +97,9 @@ fn now_ms() -> i64 {
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
-impl FakeRightech {
-    /// Starts the server with an admin and a colleague in one group, a stranger in another,
-    /// and three roles: [`ROLE_ID`] and a platform role (shared), [`OPERATOR_ROLE_ID`] (the
-    /// admin's group). It listens on `127.0.0.1`, on a port the system picks.
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when no loopback port can be bound.
-    pub async fn start() -> Result<Self> {
-        Self::start_on(crate::fake::loopback()).await
-    }
-
-    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
-    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
+impl RightechService {
+    /// The service with its seeded data (see the module docs).
+    fn new_seeded() -> Self {
         let users = vec![
             seed_user(ADMIN_ID, "admin", "Admin", GROUP_ID),
             seed_user(COLLEAGUE_ID, "colleague", "Colleague", GROUP_ID),
@@ -132,30 +120,7 @@ impl FakeRightech {
             roles,
             tokens: vec![(TOKEN.to_owned(), ADMIN_ID.to_owned())],
         });
-        let server = FakeServer::serve_on(addr, state.clone()).await?;
-        Ok(FakeRightech { server, state })
-    }
-
-    /// `http://127.0.0.1:<port>/`.
-    pub fn base_url(&self) -> Url {
-        self.server.url("")
-    }
-
-    /// A [`Rightech`] pointed at this fake as the admin ([`TOKEN`]).
-    ///
-    /// # Errors
-    /// None in practice: building a client for a loopback URL does not fail.
-    pub fn api(&self) -> Result<Rightech> {
-        self.api_with(Auth::bearer(TOKEN))
-    }
-
-    /// A [`Rightech`] pointed at this fake with any credentials ([`Auth::none()`] included).
-    ///
-    /// # Errors
-    /// [`Error::Config`](crate::Error::Config) when `auth` holds a value that cannot go in a
-    /// header.
-    pub fn api_with(&self, auth: Auth) -> Result<Rightech> {
-        Ok(Rightech::new(crate::fake::client(self.base_url(), auth)?))
+        RightechService { state }
     }
 
     /// Adds a user as it is, for tests of your own code. The all-zero id (the default) gets
@@ -197,7 +162,7 @@ impl FakeRightech {
     }
 
     /// A token the fake accepts as the user `id` (seeded, added or created), or `None` for
-    /// an unknown id. Use it with [`api_with`](Self::api_with) to act as that user.
+    /// an unknown id. Use it with [`api_with`](crate::Fake::api_with) to act as that user.
     pub fn token_for(&self, id: &str) -> Option<Secret> {
         let mut data = self.state.lock();
         if !data.users.iter().any(|u| u["_id"] == id) {
@@ -223,17 +188,17 @@ impl FakeRightech {
 }
 
 /// The service's error body. `code` is the status as a string, as the service sends it.
-fn error(status: u16, message: &str, helper: Option<&str>) -> FakeResponse {
+fn error(status: u16, message: &str, helper: Option<&str>) -> Response {
     let code = status.to_string();
     let mut body = json!({"message": message, "code": code, "codes": [code], "tags": ["users"]});
     if let Some(h) = helper {
         body["helper"] = json!({"message": h, "links": ["https://rightech.io/en/developers/http/"]});
     }
-    FakeResponse::json(status, &body)
+    Response::json(status, &body)
 }
 
 /// A list in the recorded layout: `[`, one item per line, each comma on its own line, `]`.
-fn streamed(items: &[Value]) -> FakeResponse {
+fn streamed(items: &[Value]) -> Response {
     let mut body = String::from("[\n");
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -243,7 +208,7 @@ fn streamed(items: &[Value]) -> FakeResponse {
         body.push('\n');
     }
     body.push_str("]\n");
-    let mut response = FakeResponse::json(200, &json!([]));
+    let mut response = Response::json(200, &json!([]));
     response.body = Bytes::from(body);
     response
 }
@@ -296,19 +261,13 @@ const WRITABLE: [&str; 11] = [
     "messages",
 ];
 
-impl Fake for FakeRightech {
-    fn server(&self) -> &FakeServer {
-        &self.server
-    }
-}
-
 impl State {
     fn new_id(&self) -> String {
         format!("6a{:022x}", self.next_number())
     }
 
     /// The caller's (id, group), or the refusal.
-    fn caller(&self, req: &FakeRequest) -> Refused<(String, Option<String>)> {
+    fn caller(&self, req: &Request) -> Refused<(String, Option<String>)> {
         let data = self.lock();
         let id = req
             .bearer()
@@ -334,7 +293,7 @@ impl State {
         login: Option<&str>,
         email: Option<&str>,
         except: Option<&str>,
-    ) -> Option<FakeResponse> {
+    ) -> Option<Response> {
         let same = |a: &Value, b: Option<&str>| {
             b.is_some_and(|b| a.as_str().is_some_and(|a| a.eq_ignore_ascii_case(b)))
         };
@@ -353,7 +312,7 @@ impl State {
         None
     }
 
-    fn check_rules(body: &Map<String, Value>) -> Option<FakeResponse> {
+    fn check_rules(body: &Map<String, Value>) -> Option<Response> {
         if let Some(login) = body.get("login").and_then(Value::as_str)
             && !(4..=40).contains(&login.chars().count())
         {
@@ -376,7 +335,7 @@ impl State {
         None
     }
 
-    fn create(&self, me: &str, group: Option<String>, req: &FakeRequest) -> FakeResponse {
+    fn create(&self, me: &str, group: Option<String>, req: &Request) -> Response {
         let Ok(Value::Object(body)) = req.json::<Value>() else {
             return error(400, "invalid JSON", None);
         };
@@ -409,10 +368,10 @@ impl State {
         data.users.push(user.clone());
         let mut out = public(&user);
         out["success"] = json!(true);
-        FakeResponse::json(200, &out)
+        Response::json(200, &out)
     }
 
-    fn update(&self, group: Option<&str>, id: &str, req: &FakeRequest) -> FakeResponse {
+    fn update(&self, group: Option<&str>, id: &str, req: &Request) -> Response {
         let Ok(Value::Object(changes)) = req.json::<Value>() else {
             return error(400, "invalid JSON", None);
         };
@@ -440,10 +399,10 @@ impl State {
         user["_at"] = json!(now_ms());
         let mut out = public(user);
         out["success"] = json!(true);
-        FakeResponse::json(200, &out)
+        Response::json(200, &out)
     }
 
-    fn issue(&self, caller: &str, group: Option<&str>, req: &FakeRequest) -> FakeResponse {
+    fn issue(&self, caller: &str, group: Option<&str>, req: &Request) -> Response {
         let body: Value = req.json().unwrap_or(json!({}));
         let target = body
             .get("user")
@@ -461,13 +420,13 @@ impl State {
         }
         let token = format!("fake-rightech-token-{jti}");
         data.tokens.push((token.clone(), target.clone()));
-        FakeResponse::json(
+        Response::json(
             200,
             &json!({"_id": jti, "token": token, "user": target, "success": true}),
         )
     }
 
-    fn list_users(&self, group: Option<&str>, req: &FakeRequest) -> FakeResponse {
+    fn list_users(&self, group: Option<&str>, req: &Request) -> Response {
         let num = |k: &str| req.query(k).and_then(|v| v.parse::<usize>().ok());
         let search = req.query("search").map(str::to_lowercase);
         let data = self.lock();
@@ -490,7 +449,7 @@ impl State {
         streamed(&list)
     }
 
-    fn list_roles(&self, group: Option<&str>, req: &FakeRequest) -> FakeResponse {
+    fn list_roles(&self, group: Option<&str>, req: &Request) -> Response {
         let data = self.lock();
         let mut list: Vec<Value> = data
             .roles
@@ -503,30 +462,30 @@ impl State {
     }
 }
 
-impl Handler for State {
+impl State {
     /// Rightech's error body, `code` the status as a string.
-    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
         error(status.as_u16(), message, None)
     }
 
-    fn handle(&self, req: FakeRequest) -> FakeResponse {
+    fn handle(&self, req: &Request) -> Response {
         let segs = req.segs();
         let (collection, rest) = match segs.as_slice() {
             ["api", "v1", c @ ("users" | "roles"), rest @ ..] => (*c, rest.to_vec()),
             _ => return error(404, "not found", None),
         };
-        let (me, group) = match self.caller(&req) {
+        let (me, group) = match self.caller(req) {
             Ok(c) => c,
             Err(refused) => return *refused,
         };
         let group = group.as_deref();
         match (collection, req.method.clone(), rest.as_slice()) {
-            ("roles", Method::GET, []) => self.list_roles(group, &req),
+            ("roles", Method::GET, []) => self.list_roles(group, req),
             ("roles", _, []) => error(405, "method not allowed", None),
             ("roles", _, _) => error(404, "not found", None),
-            (_, Method::GET, []) => self.list_users(group, &req),
-            (_, Method::POST, []) => self.create(&me, group.map(str::to_owned), &req),
-            (_, Method::POST, ["tokens"]) => self.issue(&me, group, &req),
+            (_, Method::GET, []) => self.list_users(group, req),
+            (_, Method::POST, []) => self.create(&me, group.map(str::to_owned), req),
+            (_, Method::POST, ["tokens"]) => self.issue(&me, group, req),
             // `search` (or any other word) lands here: the real route is `/users/:id`.
             (_, _, [id]) if !is_object_id(id) => error(400, "invalid id", Some("ids are ObjectIds")),
             (_, Method::GET, [id]) => {
@@ -539,12 +498,12 @@ impl Handler for State {
                     Some(u) => {
                         let mut out = public(u);
                         out["success"] = json!(true);
-                        FakeResponse::json(200, &out)
+                        Response::json(200, &out)
                     }
                     None => error(404, "user not found", Some("check the id")),
                 }
             }
-            (_, Method::PATCH, [id]) => self.update(group, id, &req),
+            (_, Method::PATCH, [id]) => self.update(group, id, req),
             (_, Method::DELETE, [id]) => {
                 let mut data = self.lock();
                 match data
@@ -554,13 +513,50 @@ impl Handler for State {
                 {
                     Some(u) => {
                         u["group"] = Value::Null;
-                        FakeResponse::json(200, &json!({"success": true}))
+                        Response::json(200, &json!({"success": true}))
                     }
                     None => error(404, "user not found", Some("check the id")),
                 }
             }
             _ => error(405, "method not allowed", None),
         }
+    }
+}
+
+impl Service for RightechService {
+    const NAME: &'static str = "rightech";
+    const TITLE: &'static str = "Rightech";
+    type Api = Rightech;
+
+    /// The admin ([`ADMIN_ID`], [`TOKEN`]), a colleague, a stranger and their roles.
+    fn seeded() -> Self {
+        Self::new_seeded()
+    }
+
+    fn handle(&self, request: &Request) -> Response {
+        self.state.handle(request)
+    }
+
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        self.state.error_response(status, message)
+    }
+
+    /// The admin: `Bearer` [`TOKEN`].
+    fn auth(&self) -> Result<Auth, Error> {
+        Ok(Auth::bearer(TOKEN))
+    }
+
+    fn api(client: Client) -> Rightech {
+        Rightech::new(client)
+    }
+
+    fn banner(&self, base: &Url) -> Banner {
+        Banner::new(format!(
+            "curl -H 'Authorization: Bearer {TOKEN}' {base}api/v1/users"
+        ))
+        .credential("token", TOKEN)
+        .credential("header", format!("Authorization: Bearer {TOKEN}"))
+        .credential("admin id", ADMIN_ID)
     }
 }
 

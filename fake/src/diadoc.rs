@@ -6,31 +6,31 @@
 //!   as text. An OpenID Connect access token ([`OIDC_TOKEN`]) is accepted as `Bearer`.
 //! - `POST /V3/Authenticate?type=password` takes the client id **alone** (a request that
 //!   also carries a token, even a valid one, gets 401), checks the login and password, and
-//!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`] ends every token issued
+//!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`](DiadocService::expire_tokens) ends every token issued
 //!   so far, as 24 hours would.
 //! - `POST /UpdateMyUser`: a name change applies at once; a login change stays pending (the
-//!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`]; a login
+//!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`](DiadocService::confirm_login); a login
 //!   another user holds gets 405 with text; an empty or malformed change gets 400.
 //! - `GET /GetMyOrganizations` lists the organizations with a box the caller is an employee
 //!   of (`IsEmployee: true`). Its callers logged in with a password, so nothing is ever
 //!   registered; a request that leaves `autoRegister` at its default `true` is counted
-//!   ([`FakeDiadoc::registration_requests`]), a value that is not a boolean gets 400.
+//!   ([`FakeDiadoc::registration_requests`](DiadocService::registration_requests)), a value that is not a boolean gets 400.
 //! - `GET /GetMyEmployee?boxId=` takes the GUID or the legacy `…@diadoc.ru` id: 400 when it
 //!   is missing or malformed, 403 `Access to Box [<id>] is denied` when the caller is not an
 //!   employee of it.
 //! - JSON only: a call without `Accept: application/json` gets 406. Every error body is
 //!   plain text and carries `X-Kontur-Trace-Id`; a wrong method gets 405.
 //!
-//! Seeded by [`FakeDiadoc::start`]: the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
+//! Seeded by [`FakeDiadoc::start`](Fake::start): the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
 //! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; a second user holding
 //! [`TAKEN_LOGIN`], employee of [`OTHER_BOX_ID`] of another organization. Add more with
-//! [`add_user`](FakeDiadoc::add_user), [`add_organization`](FakeDiadoc::add_organization)
-//! and [`add_employee`](FakeDiadoc::add_employee).
+//! [`add_user`](DiadocService::add_user), [`add_organization`](DiadocService::add_organization)
+//! and [`add_employee`](DiadocService::add_employee).
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> userapi::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use userapi::Auth;
-//! use userapi::diadoc::fake::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+//! use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
 //! let fake = FakeDiadoc::start().await?;
 //! let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))?;
 //! diadoc.login(LOGIN, &PASSWORD.into()).await?;
@@ -39,22 +39,20 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
-use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
+use userapi::reqwest::{Method, StatusCode};
 
-use super::{
+use crate::error::Error;
+use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use userapi::diadoc::{
     Diadoc, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction, EmployeePermissions, FullName,
     HEAD_DEPARTMENT, InvoiceFormatVersion, Organization, OrganizationList, OrganizationType,
     ReadyForEpdStatus, Sociability, TicksTimestamp, UserV2,
 };
-use crate::auth::{Auth, Secret};
-use crate::error::Result;
-use crate::fake::{Fake, FakeRequest, FakeResponse, FakeServer, Handler, Refused};
-use crate::models::{Extra, Timestamp};
+use userapi::models::{Extra, Timestamp};
+use userapi::{Auth, Client, Secret};
 
 /// The API client id the fake accepts.
 pub const CLIENT_ID: &str = "fake-diadoc-client-id";
@@ -79,14 +77,16 @@ pub const LEGACY_BOX_ID: &str = "9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@diadoc.ru";
 /// A box of another organization, where the seeded user is not an employee.
 pub const OTHER_BOX_ID: &str = "3e8b1f7a-0c2d-4e5f-8a9b-7c6d5e4f3a2b";
 
-/// A running fake Diadoc. Dropping it stops the server.
+/// The Diadoc service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
-pub struct FakeDiadoc {
-    server: FakeServer,
-    state: Arc<State>,
+pub struct DiadocService {
+    state: State,
 }
 
-type State = crate::fake::State<Portal>;
+/// A running fake Diadoc: [`Fake`] serving [`DiadocService`], whose helpers it derefs to.
+pub type FakeDiadoc = Fake<DiadocService>;
+
+type State = crate::server::State<Portal>;
 
 #[derive(Debug)]
 struct Account {
@@ -106,35 +106,23 @@ struct Portal {
     registration_requests: u32,
 }
 
-impl FakeDiadoc {
-    /// Starts the server on `127.0.0.1` (a port the system picks) with the seeded users,
-    /// organizations and employees (see the module docs).
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) if no loopback port can be bound.
-    pub async fn start() -> Result<Self> {
-        Self::start_on(crate::fake::loopback()).await
-    }
-
-    /// [`start`](Self::start) on `addr` (port 0: one the system picks).
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) when `addr` cannot be bound.
-    pub async fn start_on(addr: SocketAddr) -> Result<Self> {
+impl DiadocService {
+    /// The service with its seeded data (see the module docs).
+    fn new_seeded() -> Self {
         let state = State::new(Portal::default());
-        let server = FakeServer::serve_on(addr, state.clone()).await?;
-        let fake = FakeDiadoc { server, state };
+        let fake = DiadocService { state };
         fake.seed();
-        Ok(fake)
+        fake
     }
 
     fn seed(&self) {
-        let user = |id: &str, login: &str, name: FullName| UserV2 {
-            user_id: id.to_owned(),
-            login: Some(login.to_owned()),
-            full_name: Some(name),
-            is_registered: Some(true),
-            ..UserV2::default()
+        let user = |id: &str, login: &str, name: FullName| {
+            crate::util::build!(UserV2 {
+                user_id: id.to_owned(),
+                login: Some(login.to_owned()),
+                full_name: Some(name),
+                is_registered: Some(true)
+            })
         };
         let anna = user(
             USER_ID,
@@ -145,27 +133,27 @@ impl FakeDiadoc {
         let other = user(OTHER_USER_ID, TAKEN_LOGIN, FullName::new("Sidorov", "Oleg"));
         self.add_user(other.clone(), &Secret::new("An0ther-pass"));
 
-        let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| Organization {
-            org_id: id.to_owned(),
-            org_id_guid: Some(id.to_owned()),
-            inn: Some(inn.to_owned()),
-            kpp: Some(format!("{}01001", &inn[..4])),
-            full_name: Some(format!("Общество с ограниченной ответственностью \"{name}\"")),
-            short_name: Some(format!("ООО \"{name}\"")),
-            boxes: vec![DiadocBox {
-                box_id: legacy.to_owned(),
-                box_id_guid: Some(box_id.to_owned()),
-                title: Some(format!("ООО \"{name}\"")),
-                invoice_format_version: Some(InvoiceFormatVersion::V5_02),
-                encrypted_documents_allowed: Some(false),
-                ..DiadocBox::default()
-            }],
-            is_active: Some(true),
-            is_test: Some(true),
-            sociability: Some(Sociability::AllOrganizations),
-            organization_type: Some(OrganizationType::Juridical),
-            ready_for_epd_status: Some(ReadyForEpdStatus::NotReady),
-            ..Organization::default()
+        let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| {
+            crate::util::build!(Organization {
+                org_id: id.to_owned(),
+                org_id_guid: Some(id.to_owned()),
+                inn: Some(inn.to_owned()),
+                kpp: Some(format!("{}01001", &inn[..4])),
+                full_name: Some(format!("Общество с ограниченной ответственностью \"{name}\"")),
+                short_name: Some(format!("ООО \"{name}\"")),
+                boxes: vec![crate::util::build!(DiadocBox {
+                    box_id: legacy.to_owned(),
+                    box_id_guid: Some(box_id.to_owned()),
+                    title: Some(format!("ООО \"{name}\"")),
+                    invoice_format_version: Some(InvoiceFormatVersion::V5_02),
+                    encrypted_documents_allowed: Some(false)
+                })],
+                is_active: Some(true),
+                is_test: Some(true),
+                sociability: Some(Sociability::AllOrganizations),
+                organization_type: Some(OrganizationType::Juridical),
+                ready_for_epd_status: Some(ReadyForEpdStatus::NotReady)
+            })
         };
         self.add_organization(org(ORG_ID, "6671234567", "Ромашка", BOX_ID, LEGACY_BOX_ID));
         self.add_organization(org(
@@ -176,62 +164,35 @@ impl FakeDiadoc {
             "3e8b1f7a0c2d4e5f8a9b7c6d5e4f3a2b@diadoc.ru",
         ));
 
-        let employee = |user: UserV2, position: &str, admin: bool| Employee {
-            user,
-            permissions: Some(EmployeePermissions {
-                user_department_id: Some(HEAD_DEPARTMENT.to_owned()),
-                is_administrator: Some(admin),
-                document_access_level: Some(DocumentAccessLevel::AllDocuments),
-                actions: [
-                    ("CreateDocuments", true),
-                    ("DeleteRestoreDocuments", true),
-                    ("SignDocuments", true),
-                    ("AddResolutions", false),
-                    ("RequestResolutions", false),
-                    ("ManageCounteragents", admin),
-                ]
-                .into_iter()
-                .map(|(name, allowed)| EmployeeAction::new(name, allowed))
-                .collect(),
-                ..EmployeePermissions::default()
-            }),
-            position: Some(position.to_owned()),
-            can_be_invited_for_chat: Some(true),
-            creation_timestamp: Some(TicksTimestamp {
-                date_time: Some(Timestamp::new("2018-11-01T05:40:17.6953926Z")),
-                ticks: Some(636_766_476_176_953_926),
-                ..TicksTimestamp::default()
-            }),
-            ..Employee::default()
+        let employee = |user: UserV2, position: &str, admin: bool| {
+            crate::util::build!(Employee {
+                user,
+                permissions: Some(crate::util::build!(EmployeePermissions {
+                    user_department_id: Some(HEAD_DEPARTMENT.to_owned()),
+                    is_administrator: Some(admin),
+                    document_access_level: Some(DocumentAccessLevel::AllDocuments),
+                    actions: [
+                        ("CreateDocuments", true),
+                        ("DeleteRestoreDocuments", true),
+                        ("SignDocuments", true),
+                        ("AddResolutions", false),
+                        ("RequestResolutions", false),
+                        ("ManageCounteragents", admin),
+                    ]
+                    .into_iter()
+                    .map(|(name, allowed)| EmployeeAction::new(name, allowed))
+                    .collect()
+                })),
+                position: Some(position.to_owned()),
+                can_be_invited_for_chat: Some(true),
+                creation_timestamp: Some(crate::util::build!(TicksTimestamp {
+                    date_time: Some(Timestamp::new("2018-11-01T05:40:17.6953926Z")),
+                    ticks: Some(636_766_476_176_953_926)
+                }))
+            })
         };
         self.add_employee(BOX_ID, employee(anna, "Бухгалтер", false));
         self.add_employee(OTHER_BOX_ID, employee(other, "Директор", true));
-    }
-
-    /// `http://127.0.0.1:<port>/`.
-    pub fn base_url(&self) -> Url {
-        self.server.url("")
-    }
-
-    /// A [`Diadoc`] pointed at this fake as the seeded user: `DiadocAuth` with [`CLIENT_ID`]
-    /// and a token the fake issued.
-    ///
-    /// # Errors
-    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
-    pub fn api(&self) -> Result<Diadoc> {
-        self.api_with(crate::diadoc::auth::diadoc_auth(
-            CLIENT_ID,
-            Some(self.issue_token()),
-        ))
-    }
-
-    /// A [`Diadoc`] pointed at this fake with any credentials, e.g.
-    /// `userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None)` to [`login`](Diadoc::login) next, or `Auth::none()`.
-    ///
-    /// # Errors
-    /// As [`ClientBuilder::build`](crate::ClientBuilder::build).
-    pub fn api_with(&self, auth: Auth) -> Result<Diadoc> {
-        Ok(Diadoc::new(crate::fake::client(self.base_url(), auth)?))
     }
 
     /// A token issued as if the seeded user had logged in.
@@ -378,12 +339,6 @@ impl Portal {
     }
 }
 
-impl Fake for FakeDiadoc {
-    fn server(&self) -> &FakeServer {
-        &self.server
-    }
-}
-
 impl State {
     fn issue(&self, user_id: &str) -> String {
         let n = self.next_number();
@@ -399,11 +354,11 @@ impl State {
     }
 }
 
-fn text(status: u16, body: &str) -> FakeResponse {
-    FakeResponse::text(status, body).header("x-kontur-trace-id", "fake-trace-0001")
+fn text(status: u16, body: &str) -> Response {
+    Response::text(status, body).header("x-kontur-trace-id", "fake-trace-0001")
 }
 
-fn auth_error(body: &str) -> Box<FakeResponse> {
+fn auth_error(body: &str) -> Box<Response> {
     Box::new(text(401, body).header("x-diadoc-errorcode", "Http.Auth"))
 }
 
@@ -454,7 +409,7 @@ enum Caller {
 }
 
 impl State {
-    fn caller(&self, req: &FakeRequest) -> Refused<Caller> {
+    fn caller(&self, req: &Request) -> Refused<Caller> {
         let header = req.header("authorization").unwrap_or("");
         if req.bearer() == Some(OIDC_TOKEN) {
             return Ok(Caller::User(USER_ID.to_owned()));
@@ -474,7 +429,7 @@ impl State {
         }
     }
 
-    fn authenticate(&self, req: &FakeRequest) -> FakeResponse {
+    fn authenticate(&self, req: &Request) -> Response {
         // The client id alone: a token here, even a live one, is refused.
         let header = req.header("authorization").unwrap_or("");
         match parse_diadoc_auth(header) {
@@ -511,12 +466,12 @@ impl State {
         };
         match user_id {
             // The token as UTF-8 text, whatever `Accept` says.
-            Some(id) => FakeResponse::text(200, &self.issue(&id)),
+            Some(id) => Response::text(200, &self.issue(&id)),
             None => text(401, &format!("Wrong password provided for login {login}")),
         }
     }
 
-    fn update(&self, user_id: &str, req: &FakeRequest) -> FakeResponse {
+    fn update(&self, user_id: &str, req: &Request) -> Response {
         let Ok(body) = req.json::<Value>() else {
             return text(400, "Request body is not valid JSON");
         };
@@ -569,10 +524,10 @@ impl State {
         if let Some(name) = name {
             account.user.full_name = Some(name);
         }
-        FakeResponse::json(200, &account.user)
+        Response::json(200, &account.user)
     }
 
-    fn organizations(&self, user_id: &str, req: &FakeRequest) -> FakeResponse {
+    fn organizations(&self, user_id: &str, req: &Request) -> Response {
         let register = match req.query("autoRegister") {
             None => true,
             Some(v) if v.eq_ignore_ascii_case("true") => true,
@@ -595,21 +550,22 @@ impl State {
             .organizations
             .iter()
             .filter(mine)
-            .map(|o| Organization {
-                is_employee: Some(true),
-                ..o.clone()
+            .map(|o| {
+                let mut o = o.clone();
+                o.is_employee = Some(true);
+                o
             })
             .collect();
-        FakeResponse::json(
+        Response::json(
             200,
-            &OrganizationList {
+            &crate::util::build!(OrganizationList {
                 organizations,
                 extra: Extra::new(),
-            },
+            }),
         )
     }
 
-    fn employee(&self, user_id: &str, req: &FakeRequest) -> FakeResponse {
+    fn employee(&self, user_id: &str, req: &Request) -> Response {
         let Some(box_id) = req.query("boxId").filter(|b| !b.is_empty()) else {
             return text(400, "boxId is required");
         };
@@ -626,17 +582,17 @@ impl State {
         if let Some(account) = portal.account(user_id) {
             employee.user = account.user.clone();
         }
-        FakeResponse::json(200, &employee)
+        Response::json(200, &employee)
     }
 }
 
-impl Handler for State {
+impl State {
     /// Diadoc's errors: text, with a trace id.
-    fn error_response(&self, status: StatusCode, message: &str) -> FakeResponse {
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
         text(status.as_u16(), message)
     }
 
-    fn handle(&self, req: FakeRequest) -> FakeResponse {
+    fn handle(&self, req: &Request) -> Response {
         const ROUTES: [&str; 5] = [
             "/V3/Authenticate",
             "/V2/GetMyUser",
@@ -653,9 +609,9 @@ impl Handler for State {
             return text(405, "Method not allowed");
         }
         if req.path == "/V3/Authenticate" {
-            return self.authenticate(&req);
+            return self.authenticate(req);
         }
-        let user_id = match self.caller(&req) {
+        let user_id = match self.caller(req) {
             Err(refused) => return *refused,
             Ok(Caller::ClientOnly) => return *auth_error("ddauth_token is missing"),
             Ok(Caller::User(id)) => id,
@@ -668,12 +624,60 @@ impl Handler for State {
         }
         match req.path.as_str() {
             "/V2/GetMyUser" => match self.lock().account(&user_id) {
-                Some(account) => FakeResponse::json(200, &account.user),
+                Some(account) => Response::json(200, &account.user),
                 None => *auth_error("Invalid auth token"),
             },
-            "/UpdateMyUser" => self.update(&user_id, &req),
-            "/GetMyOrganizations" => self.organizations(&user_id, &req),
-            _ => self.employee(&user_id, &req),
+            "/UpdateMyUser" => self.update(&user_id, req),
+            "/GetMyOrganizations" => self.organizations(&user_id, req),
+            _ => self.employee(&user_id, req),
         }
+    }
+}
+
+impl Service for DiadocService {
+    const NAME: &'static str = "diadoc";
+    const TITLE: &'static str = "Diadoc";
+    type Api = Diadoc;
+
+    /// The seeded users, organizations and employees (see the module docs).
+    fn seeded() -> Self {
+        Self::new_seeded()
+    }
+
+    fn handle(&self, request: &Request) -> Response {
+        self.state.handle(request)
+    }
+
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        self.state.error_response(status, message)
+    }
+
+    /// The seeded user: `DiadocAuth` with [`CLIENT_ID`] and a token the fake issued.
+    fn auth(&self) -> Result<Auth, Error> {
+        Ok(userapi::diadoc::auth::diadoc_auth(
+            CLIENT_ID,
+            Some(self.issue_token()),
+        ))
+    }
+
+    fn api(client: Client) -> Diadoc {
+        Diadoc::new(client)
+    }
+
+    fn banner(&self, base: &Url) -> Banner {
+        let token = self.issue_token();
+        let header = format!(
+            "Authorization: DiadocAuth ddauth_api_client_id={CLIENT_ID},ddauth_token={}",
+            token.expose()
+        );
+        Banner::new(format!(
+            "curl -H '{header}' -H 'Accept: application/json' {base}V2/GetMyUser"
+        ))
+        .credential("client id", CLIENT_ID)
+        .credential("login", LOGIN)
+        .credential("password", PASSWORD)
+        .credential("token", token.expose())
+        .credential("header", header)
+        .credential("OpenID Connect token", OIDC_TOKEN)
     }
 }

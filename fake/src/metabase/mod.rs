@@ -1,0 +1,400 @@
+//! A stateful Metabase on loopback, for tests and examples.
+//!
+//! It behaves as an open-source Metabase does where a client can see it:
+//! - credentials: sessions as `X-Metabase-Session` or the `metabase.SESSION` cookie (set by
+//!   every call that starts a session, cleared by logout), API keys as `X-API-Key`; under an
+//!   authenticated prefix (`/api/user`, `/api/api-key`, …) credentials are checked before the
+//!   route, so bad credentials give 401 `Unauthenticated` even for a path that does not exist;
+//! - a superuser (1), ordinary users (2, 3), a deactivated user (4), and an API key in the
+//!   Administrators group ([`API_KEY`], id [`API_KEY_ID`]) whose own user (5) answers
+//!   `GET /api/user/current`; keys' users are never listed;
+//! - 403 `You don't have permissions to do that.` where the real server refuses; the `status`,
+//!   `query`, `group_id`, `tenancy`, `tenant_id`, `is_data_analyst` and
+//!   `can_access_data_studio` filters and `limit`/`offset` paging with `total`;
+//! - updates that apply every field they accept (names, email, locale, groups,
+//!   `is_superuser`, `is_data_analyst`, login attributes); case-insensitive email uniqueness;
+//! - the default password rules (6+ characters, a digit, not a common password), the
+//!   old-password check, a new session (and the old ones ended) on one's own password change,
+//!   204 on someone else's; 400 reactivating an active user or deactivating the last admin;
+//! - API keys (create, list, count, rename or move, regenerate: the old key stops working,
+//!   delete: its user is deactivated); the login history; the per-user key-value store with
+//!   its namespaces' schemas; password resets (tokens, 48 hours, once, throttling);
+//! - validation errors `{"errors", "specific-errors"}` worded as Metabase words them, and
+//!   plain-text bodies where the real server sends text.
+//!
+//! What it cannot model it refuses with 400 rather than ignore: tenants (`tenant_id`), and
+//! group managers (`is_group_manager: true`, a Pro/Enterprise feature) — where an open-source
+//! server would silently drop the flag.
+//!
+//! It never emails: [`FakeMetabase::last_reset_token`](MetabaseService::last_reset_token) reads the token a reset email would
+//! carry.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use userapi_fake::metabase::{ADMIN_EMAIL, ADMIN_PASSWORD, FakeMetabase};
+//! use userapi::Auth;
+//! let fake = FakeMetabase::start().await?;
+//! let metabase = fake.api_with(Auth::none())?;
+//! metabase.login(ADMIN_EMAIL, &ADMIN_PASSWORD.into()).await?;
+//! assert!(metabase.get_me().await?.is_superuser.unwrap_or(false));
+//! # Ok(()) }
+//! ```
+
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use url::Url;
+use userapi::reqwest::header::{HeaderValue, SET_COOKIE};
+use userapi::reqwest::{Method, StatusCode};
+
+use crate::error::Error;
+use crate::server::{Banner, Fake, Request, Response, Service};
+use userapi::metabase::{IssuedApiKey, Metabase, NewApiKey, NewUser, User};
+use userapi::{Auth, Client, Secret};
+
+use crate::util::{civil_to_days, epoch_now, now_iso};
+
+mod render;
+mod routes;
+mod state;
+mod validation;
+
+use render::*;
+use state::*;
+use validation::*;
+
+/// The superuser's email (user 1, Crowberto Corv).
+pub const ADMIN_EMAIL: &str = "crowberto@metabase.com";
+/// The superuser's password.
+pub const ADMIN_PASSWORD: &str = "Cr0wberto-pass";
+/// An ordinary user's email (user 2, Rasta Toucan).
+pub const USER_EMAIL: &str = "rasta@metabase.com";
+/// The ordinary user's password.
+pub const USER_PASSWORD: &str = "Rasta-t0ucan";
+/// The seeded API key, in the Administrators group.
+pub const API_KEY: &str = "mb_fakeApiKeyForTests0123456789";
+/// The seeded API key's id.
+pub const API_KEY_ID: u64 = 1;
+/// The seeded API key's name (and its user's `common_name`).
+pub const API_KEY_NAME: &str = "Fake admin key";
+/// The All Users group.
+pub const ALL_USERS_GROUP: u64 = 1;
+/// The Administrators group.
+pub const ADMIN_GROUP: u64 = 2;
+/// An ordinary group, "Analysts".
+pub const ANALYSTS_GROUP: u64 = 3;
+
+/// The Metabase service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
+#[derive(Debug)]
+pub struct MetabaseService {
+    state: State,
+}
+
+/// A running fake Metabase: [`Fake`] serving [`MetabaseService`], whose helpers it derefs to.
+pub type FakeMetabase = Fake<MetabaseService>;
+
+type State = crate::server::State<Instance>;
+
+impl MetabaseService {
+    /// The service with its seeded data (see the module docs).
+    fn new_seeded() -> Self {
+        let mut trash = person(4, "trashbird@metabase.com", "Trash", "Bird", "Tr4sh-bird", false);
+        trash.active = false;
+        let people = vec![
+            person(1, ADMIN_EMAIL, "Crowberto", "Corv", ADMIN_PASSWORD, true),
+            person(2, USER_EMAIL, "Rasta", "Toucan", USER_PASSWORD, false),
+            person(3, "lucky@metabase.com", "Lucky", "Pigeon", "Lucky-p1geon", false),
+            trash,
+        ];
+        let seen = |user, timestamp: &str, device: &str| LoginRow {
+            user,
+            session: None,
+            timestamp: timestamp.to_owned(),
+            device: device.to_owned(),
+            ip: "127.0.0.1".to_owned(),
+        };
+        let mut inst = Instance {
+            people,
+            sessions: HashMap::new(),
+            keys: Vec::new(),
+            next_key_id: 1,
+            logins: vec![
+                seen(1, "2024-03-05T08:00:01.5Z", "Browser (Chrome/Windows)"),
+                seen(2, "2024-03-05T08:00:01.5Z", "Mobile Browser (Mobile Safari/iOS)"),
+            ],
+            values: BTreeMap::new(),
+            last_reset: None,
+            forgot_attempts: HashMap::new(),
+            reset_attempts: Vec::new(),
+            random: RandomState::new(),
+            counter: 0,
+        };
+        inst.create_key(API_KEY_NAME, ADMIN_GROUP, 1, Some(API_KEY.to_owned()))
+            .expect("the fake seeds its API key");
+        let state = State::new(inst);
+        MetabaseService { state }
+    }
+
+    /// Starts a session for the user with this email, as a login would (without writing the
+    /// login history).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Seed`](crate::ErrorKind::Seed) when no active user has that email.
+    pub fn add_session(&self, email: &str) -> Result<Secret, Error> {
+        let mut inst = self.state.lock();
+        let id = inst
+            .people
+            .iter()
+            .find(|p| p.active && p.email.eq_ignore_ascii_case(email))
+            .map(|p| p.id)
+            .ok_or_else(|| Error::seed(format!("the fake has no active user {email}")))?;
+        Ok(Secret::new(inst.new_session(id)))
+    }
+
+    /// Adds a user as `POST /api/user` would, without the checks on the caller: its
+    /// memberships (the Administrators group makes a superuser) and its password, if set
+    /// (else one nobody knows). Returns the user as the server would answer it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{ADMIN_GROUP, ALL_USERS_GROUP, FakeMetabase};
+    /// use userapi::metabase::{GroupMembership, NewUser};
+    /// use userapi::{Auth, Client, Secret};
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// let groups = vec![GroupMembership::new(ALL_USERS_GROUP), GroupMembership::new(ADMIN_GROUP)];
+    /// let ada = fake.add_user(&NewUser::new("ada@example.com").groups(groups).password("Engine-1843"))?;
+    /// assert_eq!(ada.is_superuser, Some(true));
+    /// fake.api_with(Auth::none())?.login("ada@example.com", &Secret::new("Engine-1843")).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::Seed`](crate::ErrorKind::Seed) for an email that is empty or taken, or a group the fake does not
+    /// have.
+    pub fn add_user(&self, user: &NewUser) -> Result<User, Error> {
+        let mut inst = self.state.lock();
+        if user.email.trim().is_empty() || inst.email_taken(&user.email, None) {
+            return Err(Error::seed(format!(
+                "the fake cannot add a user with the email {:?}: empty or taken",
+                user.email
+            )));
+        }
+        let mut groups = vec![ALL_USERS_GROUP];
+        for m in user.user_group_memberships.iter().flatten() {
+            if !group_exists(m.id) {
+                return Err(Error::seed(format!("the fake has no group {}", m.id)));
+            }
+            groups.push(m.id);
+        }
+        if user.source.as_deref() == Some("setup") {
+            groups.push(ADMIN_GROUP);
+        }
+        let password = match &user.password {
+            Some(p) => p.expose().to_owned(),
+            None => inst.uuid(),
+        };
+        let id = inst.add_person(
+            Kind::Personal,
+            user.email.to_lowercase(),
+            user.first_name.clone(),
+            user.last_name.clone(),
+            password,
+            groups,
+        );
+        let person = inst.person_mut(id).expect("just added");
+        person.login_attributes = user.login_attributes.clone().map(stringify_attributes);
+        let rendered = person.render(View::Written);
+        serde_json::from_value(rendered).map_err(|e| Error::seed(format!("the fake's user: {e}")))
+    }
+
+    /// Adds an API key as `POST /api/api-key` would, created by user 1. Returns it with the
+    /// key itself, as the server would answer it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Seed`](crate::ErrorKind::Seed) for a blank or taken name, or a group the fake does not have.
+    pub fn add_api_key(&self, key: &NewApiKey) -> Result<IssuedApiKey, Error> {
+        let mut inst = self.state.lock();
+        if key.name.trim().is_empty() || inst.keys.iter().any(|k| k.name == key.name) {
+            return Err(Error::seed(format!(
+                "the fake cannot add an API key named {:?}: blank or taken",
+                key.name
+            )));
+        }
+        if !group_exists(key.group_id) {
+            return Err(Error::seed(format!("the fake has no group {}", key.group_id)));
+        }
+        let id = inst
+            .create_key(&key.name, key.group_id, 1, None)
+            .map_err(|_| Error::seed("the fake could not add the key"))?;
+        let record = inst.keys.iter().find(|k| k.id == id).expect("just added").clone();
+        let api_key = serde_json::from_value(inst.present_key(&record))
+            .map_err(|e| Error::seed(format!("the fake's API key: {e}")))?;
+        Ok(crate::util::build!(IssuedApiKey {
+            key: Secret::new(record.key.clone()),
+            prefix: Some(record.key[..7].to_owned()),
+            api_key,
+        }))
+    }
+
+    /// The last password-reset token the fake issued (what the reset email would carry),
+    /// if any, whether or not it is still valid.
+    pub fn last_reset_token(&self) -> Option<Secret> {
+        self.state.lock().last_reset.clone().map(Secret::new)
+    }
+
+    /// Whether `session` is a live session.
+    pub fn session_is_live(&self, session: &Secret) -> bool {
+        self.state.lock().sessions.contains_key(session.expose())
+    }
+
+    /// Whether `password` is the current password of user `id`.
+    pub fn password_is(&self, id: u64, password: &Secret) -> bool {
+        self.state
+            .lock()
+            .people
+            .iter()
+            .any(|p| p.id == id && p.password == password.expose())
+    }
+
+    /// Whether user `id` exists and is active.
+    pub fn is_active(&self, id: u64) -> Option<bool> {
+        self.state
+            .lock()
+            .people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.active)
+    }
+}
+
+impl State {
+    /// Metabase's errors: an exception's JSON (`message`, `via`, `trace`) for a server error,
+    /// plain text otherwise.
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        if status.is_server_error() {
+            Response {
+                status,
+                ..server_error(message)
+            }
+        } else {
+            text(status.as_u16(), message)
+        }
+    }
+
+    fn handle(&self, req: &Request) -> Response {
+        self.lock().route(req)
+    }
+}
+
+impl Service for MetabaseService {
+    const NAME: &'static str = "metabase";
+    const TITLE: &'static str = "Metabase";
+    type Api = Metabase;
+
+    /// The seeded users, groups and API key (see the module docs).
+    fn seeded() -> Self {
+        Self::new_seeded()
+    }
+
+    fn handle(&self, request: &Request) -> Response {
+        self.state.handle(request)
+    }
+
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        self.state.error_response(status, message)
+    }
+
+    /// A fresh session of the superuser (user 1, [`ADMIN_EMAIL`]).
+    fn auth(&self) -> Result<Auth, Error> {
+        self.add_session(ADMIN_EMAIL)
+            .map(userapi::metabase::auth::session)
+    }
+
+    fn api(client: Client) -> Metabase {
+        Metabase::new(client)
+    }
+
+    fn banner(&self, base: &Url) -> Banner {
+        let session = self.add_session(ADMIN_EMAIL).map(|s| s.expose().to_owned());
+        let session = session.unwrap_or_else(|e| format!("(none: {e})"));
+        Banner::new(format!("curl -H 'X-API-Key: {API_KEY}' {base}api/user/current"))
+            .credential("API key", API_KEY)
+            .credential("header", format!("X-API-Key: {API_KEY}"))
+            .credential("session", session.clone())
+            .credential("session header", format!("X-Metabase-Session: {session}"))
+            .credential("admin", format!("{ADMIN_EMAIL} {ADMIN_PASSWORD}"))
+            .credential("user", format!("{USER_EMAIL} {USER_PASSWORD}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_real_shape() {
+        let mut inst = Instance {
+            people: Vec::new(),
+            sessions: HashMap::new(),
+            keys: Vec::new(),
+            next_key_id: 1,
+            logins: Vec::new(),
+            values: BTreeMap::new(),
+            last_reset: None,
+            forgot_attempts: HashMap::new(),
+            reset_attempts: Vec::new(),
+            random: RandomState::new(),
+            counter: 0,
+        };
+        let key = inst.new_key();
+        assert_eq!(key.len(), 47, "{key}");
+        assert!(key.starts_with("mb_") && key.ends_with('='), "{key}");
+        assert!(uuid_shaped(&inst.uuid()));
+        assert_ne!(inst.new_key(), key);
+    }
+
+    #[test]
+    fn expiry_readings() {
+        assert!(matches!(
+            parse_expiry("2014-01-01T00:00:00Z"),
+            Expiry::At(1_388_534_400)
+        ));
+        assert!(matches!(
+            parse_expiry("2014-01-01T01:00+01:00"),
+            Expiry::At(1_388_534_400)
+        ));
+        assert!(matches!(
+            parse_expiry("2014-01-01T00:00:00.123456Z"),
+            Expiry::At(1_388_534_400)
+        ));
+        assert!(matches!(parse_expiry("2014-01-01T00:00:00"), Expiry::NoOffset));
+        assert!(matches!(parse_expiry("yesterday"), Expiry::Malformed));
+        assert!(matches!(parse_expiry("2014-13-01T00:00Z"), Expiry::Malformed));
+    }
+
+    #[test]
+    fn now_is_iso() {
+        let now = now_iso();
+        assert!(now.len() == 24 && now.ends_with('Z'), "{now}");
+        assert!(matches!(parse_expiry(&now), Expiry::At(_)));
+        assert_eq!(
+            crate::util::days_to_civil(civil_to_days(2024, 2, 29)),
+            (2024, 2, 29)
+        );
+    }
+
+    #[test]
+    fn agents_are_described() {
+        assert_eq!(
+            describe_agent(Some(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+            )),
+            "Browser (Chrome/Windows)"
+        );
+        assert_eq!(describe_agent(Some("userapi/0.1.0")), "Library (userapi/Unknown)");
+    }
+}

@@ -1,0 +1,512 @@
+//! `/api/user`: listing, creating, updating, deactivating users; passwords; login history.
+
+#![allow(unused_imports)]
+
+use crate::metabase::*;
+
+impl Instance {
+    // -- /api/user ----------------------------------------------------------------------------
+
+    pub(crate) fn user_route(&mut self, caller: Caller, req: &Request, rest: &[&str]) -> Response {
+        match (&req.method, rest) {
+            (&Method::GET, []) => self.list(caller, req),
+            (&Method::POST, []) => self.create(caller, req),
+            (&Method::GET, ["current"]) => match self.person(caller.id) {
+                Some(p) => Response::json(200, &p.render(View::Current)),
+                None => not_found(),
+            },
+            (&Method::GET, ["recipients"]) => self.recipients(caller),
+            (method, [id, more @ ..]) => {
+                let known = matches!(
+                    (method, more),
+                    (&Method::GET | &Method::PUT | &Method::DELETE, [])
+                        | (&Method::PUT, ["password" | "reactivate"])
+                        | (&Method::PUT, ["modal", _])
+                );
+                if !known {
+                    return no_endpoint();
+                }
+                match parse_id(id) {
+                    Some(id) => self.one_user_route(caller, method, id, more, req),
+                    None => bad_id(id),
+                }
+            }
+            _ => no_endpoint(),
+        }
+    }
+
+    pub(crate) fn list(&self, caller: Caller, req: &Request) -> Response {
+        if !caller.superuser {
+            return forbidden();
+        }
+        let mut p = Problems::default();
+        let flag = |p: &mut Problems, name: &str| -> Option<bool> {
+            match req.query(name) {
+                None | Some("") => None,
+                Some("true") => Some(true),
+                Some("false") => Some(false),
+                Some(other) => {
+                    p.add(
+                        name,
+                        "nullable value must be a valid boolean string ('true' or 'false').".into(),
+                        vec![format!(
+                            "value must be a valid boolean string ('true' or 'false')., received: {other:?}"
+                        )],
+                    );
+                    None
+                }
+            }
+        };
+        let include_deactivated = flag(&mut p, "include_deactivated");
+        let analyst = flag(&mut p, "is_data_analyst");
+        let studio = flag(&mut p, "can_access_data_studio");
+        let mut ints = Map::new();
+        for name in ["group_id", "tenant_id", "limit", "offset"] {
+            if let Some(v) = req.query(name) {
+                ints.insert(
+                    name.into(),
+                    v.parse::<i64>().map_or_else(|_| json!(v), |n| json!(n)),
+                );
+            }
+        }
+        let group = p.positive_int(&ints, "group_id", false, true);
+        let tenant = p.positive_int(&ints, "tenant_id", false, true);
+        let tenancy = req.query("tenancy");
+        if let Some(t) = tenancy
+            && !matches!(t, "all" | "internal" | "external")
+        {
+            p.add(
+                "tenancy",
+                "nullable enum of :all, :internal, :external".into(),
+                vec![format!(
+                    "should be either :all, :internal or :external, received: {t:?}"
+                )],
+            );
+        }
+        let count = |name: &str| ints.get(name).and_then(Value::as_u64);
+        let (limit, offset) = (count("limit"), count("offset"));
+        if let Some(bad) = p.response() {
+            return bad;
+        }
+        if req.query("tenancy").is_some() && req.query("tenant_id").is_some() {
+            return text(400, "You cannot specify both `tenancy` and `tenant_id`");
+        }
+        let status = match (include_deactivated, req.query("status")) {
+            (Some(true), _) => "all",
+            (_, Some(s @ ("deactivated" | "all"))) => s,
+            _ => "active",
+        };
+        let query = req.query("query").map(str::to_lowercase);
+        let mut matching: Vec<&Person> = self
+            .people
+            .iter()
+            .filter(|p| p.kind == Kind::Personal)
+            .filter(|p| match status {
+                "all" => true,
+                "deactivated" => !p.active,
+                _ => p.active,
+            })
+            .filter(|p| {
+                query.as_deref().is_none_or(|q| {
+                    [
+                        Some(p.email.as_str()),
+                        p.first_name.as_deref(),
+                        p.last_name.as_deref(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|f| f.to_lowercase().contains(q))
+                })
+            })
+            .filter(|p| group.is_none_or(|g| p.groups.contains(&g)))
+            // No user has a tenant here: only internal users exist.
+            .filter(|_| tenant.is_none() && tenancy != Some("external"))
+            .filter(|p| analyst.is_none_or(|a| p.data_analyst == a))
+            .filter(|p| studio.is_none_or(|s| (p.data_analyst || p.superuser()) == s))
+            .collect();
+        matching.sort_by_key(|p| {
+            (
+                p.first_name.clone().unwrap_or_default().to_lowercase(),
+                p.last_name.clone().unwrap_or_default().to_lowercase(),
+                p.id,
+            )
+        });
+        let total = matching.len();
+        let paged = limit.is_some() || offset.is_some();
+        let (limit, offset) = (limit.unwrap_or(50) as usize, offset.unwrap_or(0) as usize);
+        let data: Vec<Value> = if paged {
+            matching
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|p| p.render(View::List))
+                .collect()
+        } else {
+            matching.iter().map(|p| p.render(View::List)).collect()
+        };
+        let (limit, offset) = if paged {
+            (json!(limit), json!(offset))
+        } else {
+            (Value::Null, Value::Null)
+        };
+        Response::json(
+            200,
+            &json!({"data": data, "total": total, "limit": limit, "offset": offset}),
+        )
+    }
+
+    pub(crate) fn recipients(&self, caller: Caller) -> Response {
+        let view = if caller.superuser {
+            View::Plain
+        } else {
+            View::Others
+        };
+        let mut people: Vec<&Person> = self
+            .people
+            .iter()
+            .filter(|p| p.active && p.kind == Kind::Personal)
+            .collect();
+        people.sort_by_key(|p| {
+            (
+                p.last_name.clone().unwrap_or_default().to_lowercase(),
+                p.first_name.clone().unwrap_or_default().to_lowercase(),
+            )
+        });
+        let data: Vec<Value> = people.iter().map(|p| p.render(view)).collect();
+        Response::json(
+            200,
+            &json!({"data": data, "total": data.len(), "limit": null, "offset": null}),
+        )
+    }
+
+    /// Refusals for what the fake does not model: tenants and group managers.
+    pub(crate) fn unsupported(
+        body: &Map<String, Value>,
+        memberships: Option<&[(u64, bool)]>,
+        creating: bool,
+    ) -> Option<Response> {
+        if body.get("tenant_id").is_some_and(|t| !t.is_null()) {
+            let message = if creating {
+                "Cannot create a Tenant User as Tenants are not enabled for this instance."
+            } else {
+                "Tenants are not enabled for this instance."
+            };
+            return Some(field_error("tenant_id", message));
+        }
+        if body.get("is_group_manager").and_then(Value::as_bool) == Some(true)
+            || memberships.is_some_and(|ms| ms.iter().any(|(_, manager)| *manager))
+        {
+            return Some(field_error(
+                "user_group_memberships",
+                "Group managers need the advanced-permissions feature, which this instance does not have.",
+            ));
+        }
+        None
+    }
+
+    pub(crate) fn create(&mut self, caller: Caller, req: &Request) -> Response {
+        let Some(body) = body_map(req) else {
+            return invalid_request();
+        };
+        let mut p = Problems::default();
+        let first = p.non_blank(&body, "first_name", false, true);
+        let last = p.non_blank(&body, "last_name", false, true);
+        let email = p.email(&body, "email", true, false);
+        let memberships = p.memberships(&body, "user_group_memberships");
+        p.login_attributes(&body, "login_attributes");
+        let source = p.non_blank(&body, "source", false, true);
+        p.positive_int(&body, "tenant_id", false, true);
+        if let Some(bad) = p.response() {
+            return bad;
+        }
+        let Some(email) = email else {
+            return invalid_request();
+        };
+        if !caller.superuser {
+            return forbidden();
+        }
+        if self.email_taken(&email, None) {
+            return field_error("email", "Email address already in use.");
+        }
+        if let Some(refusal) = Self::unsupported(&body, memberships.as_deref(), true) {
+            return refusal;
+        }
+        let mut groups = vec![ALL_USERS_GROUP];
+        if let Some(ms) = &memberships {
+            if !ms.iter().any(|(g, _)| *g == ALL_USERS_GROUP) {
+                return text(
+                    400,
+                    "You cannot add or remove users to/from the 'All Users' group.",
+                );
+            }
+            if let Some((g, _)) = ms.iter().find(|(g, _)| !group_exists(*g)) {
+                return server_error(&format!("no permissions group with id {g}"));
+            }
+            groups = ms.iter().map(|(g, _)| *g).collect();
+        }
+        if source.as_deref() == Some("setup") {
+            groups.push(ADMIN_GROUP);
+        }
+        let password = match body.get("password").and_then(Value::as_str) {
+            Some(p) if !p.is_empty() => p.to_owned(),
+            _ => self.uuid(),
+        };
+        let id = self.add_person(
+            Kind::Personal,
+            email.to_lowercase(),
+            first,
+            last,
+            password,
+            groups,
+        );
+        let person = self.person_mut(id).expect("just added");
+        person.login_attributes = body
+            .get("login_attributes")
+            .and_then(Value::as_object)
+            .cloned()
+            .map(stringify_attributes);
+        Response::json(200, &person.render(View::Written))
+    }
+
+    pub(crate) fn update(&mut self, caller: Caller, id: u64, req: &Request) -> Response {
+        let Some(body) = body_map(req) else {
+            return invalid_request();
+        };
+        let mut p = Problems::default();
+        let email = p.email(&body, "email", false, true);
+        p.non_blank(&body, "first_name", false, true);
+        p.non_blank(&body, "last_name", false, true);
+        let memberships = p.memberships(&body, "user_group_memberships");
+        let is_superuser = p.boolean(&body, "is_superuser");
+        p.boolean(&body, "is_group_manager");
+        let analyst = p.boolean(&body, "is_data_analyst");
+        p.login_attributes(&body, "login_attributes");
+        p.positive_int(&body, "tenant_id", false, true);
+        if let Some(Value::String(l)) = body.get("locale")
+            && !locale_ok(l)
+        {
+            p.add(
+                "locale",
+                "nullable String must be a valid two-letter ISO language or language-country code e.g. 'en' or 'en_US'.".into(),
+                vec![format!(
+                    "String must be a valid two-letter ISO language or language-country code e.g. 'en' or 'en_US'., received: {l:?}"
+                )],
+            );
+        }
+        if let Some(bad) = p.response() {
+            return bad;
+        }
+        if !caller.superuser && caller.id != id {
+            return forbidden();
+        }
+        let Some(before) = self.person(id).filter(|p| p.active).cloned() else {
+            return not_found();
+        };
+        if let Some(email) = &email
+            && self.email_taken(email, Some(id))
+        {
+            return field_error("email", "Email address already associated to another user.");
+        }
+        if caller.superuser
+            && let Some(refusal) = Self::unsupported(&body, memberships.as_deref(), false)
+        {
+            return refusal;
+        }
+        // Work out the groups before changing anything, so that a refusal changes nothing.
+        let mut groups = before.groups.clone();
+        if caller.superuser
+            && let Some(admin) = is_superuser
+        {
+            groups.retain(|g| *g != ADMIN_GROUP);
+            if admin {
+                groups.push(ADMIN_GROUP);
+            }
+        }
+        if let Some(ms) = &memberships {
+            if let Some(admin) = is_superuser
+                && admin != ms.iter().any(|(g, _)| *g == ADMIN_GROUP)
+            {
+                return field_error(
+                    "is_superuser",
+                    "Value of is_superuser must correspond to presence of Admin group ID in group_ids.",
+                );
+            }
+            let mut wanted: Vec<u64> = ms.iter().map(|(g, _)| *g).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            if wanted != before.groups {
+                if !caller.superuser {
+                    return forbidden();
+                }
+                if !wanted.contains(&ALL_USERS_GROUP) {
+                    return text(
+                        400,
+                        "You cannot add or remove users to/from the 'All Users' group.",
+                    );
+                }
+                if let Some(g) = wanted.iter().find(|g| !group_exists(**g)) {
+                    return server_error(&format!("no permissions group with id {g}"));
+                }
+                groups = wanted;
+            }
+        }
+        if before.superuser() && !groups.contains(&ADMIN_GROUP) && self.active_admins() <= 1 {
+            return last_admin();
+        }
+        let person = self.person_mut(id).expect("checked above");
+        for (key, slot) in [
+            ("first_name", &mut person.first_name),
+            ("last_name", &mut person.last_name),
+        ] {
+            if let Some(v) = body.get(key) {
+                *slot = v.as_str().map(str::to_owned);
+            }
+        }
+        if let Some(email) = email {
+            person.email = email.to_lowercase();
+        }
+        if let Some(v) = body.get("locale") {
+            person.locale = v.as_str().map(|l| l.replace('-', "_"));
+        }
+        if caller.superuser {
+            if let Some(v) = body.get("login_attributes") {
+                person.login_attributes = v.as_object().cloned().map(stringify_attributes);
+            }
+            if let Some(a) = analyst {
+                person.data_analyst = a;
+            }
+        }
+        person.set_groups(groups);
+        person.updated_at = now_iso();
+        Response::json(200, &person.render(View::Written))
+    }
+
+    pub(crate) fn password(&mut self, caller: Caller, id: u64, req: &Request) -> Response {
+        let Some(body) = body_map(req) else {
+            return invalid_request();
+        };
+        let mut p = Problems::default();
+        let new = p.password(&body, "password");
+        if let Some(bad) = p.response() {
+            return bad;
+        }
+        let Some(new) = new else {
+            return invalid_request();
+        };
+        let own = caller.id == id;
+        if !caller.superuser && !own {
+            return forbidden();
+        }
+        let Some(person) = self.person_mut(id).filter(|p| p.active) else {
+            return not_found();
+        };
+        if !caller.superuser
+            && body.get("old_password").and_then(Value::as_str) != Some(person.password.as_str())
+        {
+            return field_error("old_password", "Invalid password");
+        }
+        person.password = new;
+        // The password hash changed: every session of the user ends.
+        self.sessions.retain(|_, user| *user != id);
+        if own {
+            self.start_login(id, req, json!({"success": true}), false)
+        } else {
+            Response::empty(204)
+        }
+    }
+
+    pub(crate) fn one_user_route(
+        &mut self,
+        caller: Caller,
+        method: &Method,
+        id: u64,
+        rest: &[&str],
+        req: &Request,
+    ) -> Response {
+        match (method, rest) {
+            (&Method::GET, []) => {
+                if !caller.superuser && caller.id != id {
+                    return forbidden();
+                }
+                match self.person(id) {
+                    Some(p) => Response::json(200, &p.render(View::One)),
+                    None => not_found(),
+                }
+            }
+            (&Method::PUT, []) => self.update(caller, id, req),
+            (&Method::PUT, ["password"]) => self.password(caller, id, req),
+            (&Method::PUT, ["reactivate"]) => {
+                if !caller.superuser {
+                    return forbidden();
+                }
+                match self.person_mut(id) {
+                    None => not_found(),
+                    Some(p) if p.active => Response::json(
+                        400,
+                        &json!({"message": "Not able to reactivate an active user", "via": [], "trace": []}),
+                    ),
+                    Some(p) => {
+                        p.active = true;
+                        p.groups.retain(|g| *g != ADMIN_GROUP);
+                        Response::json(200, &p.render(View::Plain))
+                    }
+                }
+            }
+            (&Method::DELETE, []) => {
+                if !caller.superuser {
+                    return forbidden();
+                }
+                let admins = self.active_admins();
+                match self.person_mut(id) {
+                    None => not_found(),
+                    Some(p) if p.active && p.superuser() && p.kind == Kind::Personal && admins <= 1 => {
+                        last_admin()
+                    }
+                    Some(p) => {
+                        p.active = false;
+                        self.sessions.retain(|_, user| *user != id);
+                        Response::json(200, &json!({"success": true}))
+                    }
+                }
+            }
+            (&Method::PUT, ["modal", modal]) => {
+                if !caller.superuser && caller.id != id {
+                    return forbidden();
+                }
+                let Some(p) = self.person_mut(id) else {
+                    return not_found();
+                };
+                match *modal {
+                    "qbnewb" => p.qbnewb = false,
+                    "datasetnewb" => p.datasetnewb = false,
+                    _ => return not_found(),
+                }
+                Response::json(200, &json!({"success": true}))
+            }
+            _ => no_endpoint(),
+        }
+    }
+
+    // -- /api/login-history -------------------------------------------------------------------
+
+    pub(crate) fn login_history(&self, caller: Caller) -> Response {
+        let rows: Vec<Value> = self
+            .logins
+            .iter()
+            .rev()
+            .filter(|row| row.user == caller.id)
+            .map(|row| {
+                let active = row
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| self.sessions.contains_key(s));
+                json!({
+                    "timestamp": row.timestamp, "device_description": row.device,
+                    "ip_address": row.ip, "active": active,
+                    "location": "Unknown location", "timezone": null,
+                })
+            })
+            .collect();
+        Response::json(200, &rows)
+    }
+}

@@ -1,0 +1,774 @@
+//! The HTTP server every fake runs on: [`Fake`], its request log and its fault queue.
+//!
+//! A [`Fake<S>`](Fake) is a real HTTP/1.1 server (by default on `127.0.0.1` with a port the
+//! system picks) that hands each request to a [`Service`] and stops when dropped. Around the
+//! service it keeps:
+//!
+//! - **a request log**: every request served, with its method, path, decoded segments and
+//!   query, headers and body, and the status answered ([`ReceivedRequest`]); bounded to the
+//!   last [`DEFAULT_LOG_CAPACITY`] requests (and 64 MiB of bodies), the rest only counted;
+//! - **fault injection**: a queue of [`Fault`]s that the next requests take in order, one
+//!   each: an error status with a body in the service's own error shape, a response of your
+//!   own, an answer held back for a while, or a connection closed without an answer;
+//! - **expectations** ([`Fake::expect`]): checked when the fake is dropped.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use url::Url;
+
+use userapi::{Auth, Client, Method, StatusCode};
+
+use crate::error::Error;
+use crate::expect::{Expectation, Expectations, Report, Times};
+pub use crate::log::DEFAULT_LOG_CAPACITY;
+pub use crate::log::ReceivedRequest;
+pub(crate) use crate::log::RequestLog;
+pub use crate::service::{Banner, Request, Response, Service};
+
+/// Largest request body a fake reads.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// What the next request gets instead of the service's answer. Added with [`Fake::inject`]
+/// (or [`fail_next`](Fake::fail_next), [`delay_next`](Fake::delay_next),
+/// [`drop_next`](Fake::drop_next)), taken by requests in the order added, one each.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// This status, with a body in the service's own error shape whose message says the fault
+    /// was injected. The service does not see the request: nothing changes.
+    Status(StatusCode),
+    /// This response, as it is. The service does not see the request.
+    Respond(Response),
+    /// The service handles the request at once (its changes apply), but the answer is held
+    /// back this long: a slow server, or with a duration past the client's attempt timeout,
+    /// one whose answer never arrives in time.
+    Delay(Duration),
+    /// The connection is closed without an answer. The service does not see the request.
+    Drop,
+}
+
+/// The log, the fault queue and the expectations of one server.
+#[derive(Debug)]
+struct Control {
+    log: RequestLog,
+    faults: VecDeque<Fault>,
+    expectations: Expectations,
+}
+
+/// A running fake of the service `S`: an HTTP server on loopback with the service's state, a
+/// request log, a fault queue and expectations. Dropping it stops the server, closes its
+/// connections and checks the expectations (see [`expect`](Self::expect)).
+///
+/// It derefs to `S`, so the service's own helpers are methods of the fake
+/// (`fake.last_reset_token()` on a Metabase fake).
+///
+/// ```
+/// # #[cfg(feature = "novaconnect")]
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use userapi_fake::novaconnect::FakeNovaConnect;
+/// use userapi::{Method, StatusCode};
+///
+/// let fake = FakeNovaConnect::start().await?;
+/// fake.fail_next(1, 503); // the first request gets 503; the call is retried
+/// let me = fake.api()?.get_me().await?;
+/// assert_eq!(me.first_name.as_deref(), Some("Aigerim"));
+///
+/// let log = fake.received_requests();
+/// assert_eq!(log.len(), 2);
+/// assert_eq!(log[0].status, Some(StatusCode::SERVICE_UNAVAILABLE));
+/// assert_eq!((&log[1].method, log[1].path.as_str()), (&Method::POST, "/api/user/get"));
+/// # Ok(()) }
+/// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+/// ```
+pub struct Fake<S: Service> {
+    addr: SocketAddr,
+    control: Arc<Mutex<Control>>,
+    service: Arc<S>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<S: Service> fmt::Debug for Fake<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fake")
+            .field("service", &S::NAME)
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a [`Fake`] with settings: from [`Fake::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct FakeBuilder<S: Service> {
+    addr: SocketAddr,
+    log_capacity: usize,
+    service: fn() -> S,
+}
+
+impl<S: Service> FakeBuilder<S> {
+    /// Listens on `addr` (port 0: one the system picks) instead of `127.0.0.1:0`, e.g. a
+    /// fixed port for a client that is not in Rust.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Keeps the last `capacity` requests in the log ([`DEFAULT_LOG_CAPACITY`] otherwise).
+    pub fn log_capacity(mut self, capacity: usize) -> Self {
+        self.log_capacity = capacity;
+        self
+    }
+
+    /// Binds the address and serves the seeded service until the fake is dropped. Needs a
+    /// Tokio runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when the address cannot be bound (in use,
+    /// not an address of this machine, a privileged port).
+    pub async fn start(self) -> Result<Fake<S>, Error> {
+        let service = Arc::new((self.service)());
+        let addr = self.addr;
+        let listener = TcpListener::bind(addr).await.map_err(|e| Error::bind(addr, e))?;
+        let addr = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
+        let control = Arc::new(Mutex::new(Control {
+            log: RequestLog::new(self.log_capacity),
+            faults: VecDeque::new(),
+            expectations: Expectations::default(),
+        }));
+        let shared = Arc::clone(&control);
+        let handler: Arc<dyn Handler> = service.clone();
+        let task = tokio::spawn(async move {
+            // Connections live in this set, so aborting the accept task closes them all.
+            let mut connections = JoinSet::new();
+            loop {
+                let stream = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(_) => continue,
+                    },
+                    Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+                };
+                let handler = Arc::clone(&handler);
+                let control = Arc::clone(&shared);
+                connections.spawn(async move {
+                    let service =
+                        service_fn(move |req| serve(Arc::clone(&handler), Arc::clone(&control), req));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Fake {
+            addr,
+            control,
+            service,
+            task,
+        })
+    }
+}
+
+/// The object-safe part of [`Service`] the server calls.
+trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: &Request) -> Response;
+    fn error_response(&self, status: StatusCode, message: &str) -> Response;
+}
+
+impl<S: Service> Handler for S {
+    fn handle(&self, request: &Request) -> Response {
+        Service::handle(self, request)
+    }
+
+    fn error_response(&self, status: StatusCode, message: &str) -> Response {
+        Service::error_response(self, status, message)
+    }
+}
+
+impl<S: Service> Fake<S> {
+    /// Starts the seeded service on `127.0.0.1`, on a port the system picks. Needs a Tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when no loopback port can be bound.
+    pub async fn start() -> Result<Self, Error> {
+        Self::builder().start().await
+    }
+
+    /// A builder: another address, another log capacity.
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), userapi_fake::Error> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::builder()
+    ///     .addr("127.0.0.1:0".parse().unwrap())
+    ///     .log_capacity(10)
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(fake.base_url().path(), "/api/");
+    /// assert_eq!(fake.base_url().port(), Some(fake.addr().port()));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    pub fn builder() -> FakeBuilder<S> {
+        FakeBuilder {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            service: S::seeded,
+        }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<address>/` followed by `path`. A server listening on every address
+    /// (`0.0.0.0`, `::`) is reached on loopback.
+    pub fn url(&self, path: &str) -> Url {
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        let base = format!("http://{addr}/{}", path.trim_start_matches('/'));
+        Url::parse(&base).expect("a socket address always makes a URL")
+    }
+
+    /// The base URL of the API: `http://127.0.0.1:<port>/` and the service's
+    /// [`base_path`](Service::base_path) (`/api/` for NovaConnect).
+    pub fn base_url(&self) -> Url {
+        self.url(S::base_path())
+    }
+
+    /// The service itself (also reached through `Deref`).
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+
+    /// A [`Client`] pointed at this fake with the seeded user's credentials.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Client`](crate::ErrorKind::Client) when the client cannot be built;
+    /// [`ErrorKind::Seed`](crate::ErrorKind::Seed) when the fake cannot make the credentials.
+    pub fn client(&self) -> Result<Client, Error> {
+        self.client_with(self.service.auth()?)
+    }
+
+    /// A [`Client`] pointed at this fake with any credentials ([`Auth::none()`] included).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Client`](crate::ErrorKind::Client) when `auth` holds a value that cannot
+    /// go in a header.
+    pub fn client_with(&self, auth: Auth) -> Result<Client, Error> {
+        Client::builder()
+            .base_url(self.base_url())
+            .auth(auth)
+            .build()
+            .map_err(Error::client)
+    }
+
+    /// The service's handle pointed at this fake as the seeded user.
+    ///
+    /// # Errors
+    /// As [`client`](Self::client).
+    pub fn api(&self) -> Result<S::Api, Error> {
+        self.client().map(S::api)
+    }
+
+    /// The service's handle pointed at this fake with any credentials.
+    ///
+    /// # Errors
+    /// As [`client_with`](Self::client_with).
+    pub fn api_with(&self, auth: Auth) -> Result<S::Api, Error> {
+        self.client_with(auth).map(S::api)
+    }
+
+    fn control(&self) -> MutexGuard<'_, Control> {
+        lock(&self.control)
+    }
+
+    /// The requests received, oldest first: the last [`log_capacity`](Self::log_capacity)
+    /// ones (fewer if their bodies pass 64 MiB), each as it arrived, with the status it was
+    /// answered and the fault it took. A request is in the log before its answer leaves, so
+    /// once a call returns, all its requests are here.
+    ///
+    /// ```
+    /// # #[cfg(feature = "rounds")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rounds::{RoundRole, UserUpdate};
+    /// use userapi::{Method, StatusCode};
+    /// use userapi_fake::rounds::FakeRounds;
+    ///
+    /// let fake = FakeRounds::start().await?;
+    /// let rounds = fake.api()?;
+    /// rounds.list_rounds(RoundRole::Owner).await?;
+    /// rounds.update_me(&UserUpdate::new().first_name("Aruzhan")).await?;
+    ///
+    /// let log = fake.received_requests();
+    /// assert_eq!((&log[0].method, log[0].path.as_str()), (&Method::GET, "/users/rounds"));
+    /// assert_eq!(log[0].query("as_owner"), Some("true"));
+    /// assert_eq!(log[1].method, Method::PATCH);
+    /// let body: serde_json::Value = log[1].json().unwrap();
+    /// assert_eq!(body, serde_json::json!({"first_name": "Aruzhan"}));
+    /// assert_eq!(log[1].status, Some(StatusCode::OK));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "rounds"))] fn main() {}
+    /// ```
+    pub fn received_requests(&self) -> Vec<ReceivedRequest> {
+        self.control().log.entries.iter().cloned().collect()
+    }
+
+    /// How many requests were received since the start or the last
+    /// [`clear_requests`](Self::clear_requests), those no longer in the log included.
+    pub fn request_count(&self) -> u64 {
+        self.control().log.count()
+    }
+
+    /// Empties the log and restarts [`request_count`](Self::request_count) from 0: to look
+    /// at what one step of a test sent, after setting things up through the API.
+    ///
+    /// ```
+    /// # #[cfg(feature = "metabase")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::metabase::NewUser;
+    /// use userapi_fake::metabase::FakeMetabase;
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// let metabase = fake.api()?;
+    /// let ada = metabase.create_user(&NewUser::new("ada@example.com")).await?;
+    /// fake.clear_requests();
+    /// metabase.get_user(ada.id).await?;
+    /// assert_eq!(fake.request_count(), 1);
+    /// assert_eq!(fake.received_requests()[0].path, format!("/api/user/{}", ada.id));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
+    /// ```
+    pub fn clear_requests(&self) {
+        self.control().log.clear();
+    }
+
+    /// How many requests the log keeps ([`DEFAULT_LOG_CAPACITY`] at first).
+    pub fn log_capacity(&self) -> usize {
+        self.control().log.capacity
+    }
+
+    /// Keeps only the last `capacity` requests from now on (0: none, only the count).
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.set_log_capacity(1);
+    /// let api = fake.api()?;
+    /// api.get_me().await?;
+    /// api.get_me().await?;
+    /// let log = fake.received_requests();
+    /// assert_eq!((log.len(), log[0].seq, fake.request_count()), (1, 1, 2));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    pub fn set_log_capacity(&self, capacity: usize) {
+        let mut control = self.control();
+        control.log.capacity = capacity;
+        control.log.trim();
+    }
+
+    /// Adds `fault` for each of the next `n` requests, after those already waiting.
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    /// use userapi_fake::{Fault, Response};
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// // Too many requests; `Retry-After: 0`: try again at once.
+    /// let busy = Response::text(429, "slow down").header("retry-after", "0");
+    /// fake.inject(1, Fault::Respond(busy));
+    /// fake.api()?.get_me().await?; // retried, as the server asked
+    /// assert_eq!(fake.received_requests()[0].status.map(|s| s.as_u16()), Some(429));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    pub fn inject(&self, n: usize, fault: Fault) {
+        self.control().faults.extend(std::iter::repeat_n(fault, n));
+    }
+
+    /// The next `n` requests get `status` with a body in the service's own error shape
+    /// (NovaConnect's envelope, Rightech's `{"message", "code", …}`, FastAPI's `detail`,
+    /// Diadoc's and Metabase's text), and the service does not see them.
+    ///
+    /// A write that is not safe to repeat is sent once and fails with the service's error:
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::Secret;
+    /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.fail_next(1, 503);
+    /// let err = fake
+    ///     .api()?
+    ///     .change_password(&Secret::new("N3w-secret"), &Secret::new(PASSWORD))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    /// assert_eq!(fake.request_count(), 1); // not retried
+    /// assert!(fake.password_is(&Secret::new(PASSWORD))); // the service never saw it
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    ///
+    /// # Panics
+    /// When `status` is not an HTTP status (100 to 999).
+    pub fn fail_next(&self, n: usize, status: u16) {
+        let status = StatusCode::from_u16(status)
+            .unwrap_or_else(|_| panic!("fail_next: {status} is not an HTTP status"));
+        self.inject(n, Fault::Status(status));
+    }
+
+    /// The next `n` requests are handled at once, but their answers are held back for
+    /// `delay` ([`Fault::Delay`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "rightech")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use userapi::rightech::Rightech;
+    /// use userapi::{RetryPolicy, Timeouts};
+    /// use userapi_fake::rightech::FakeRightech;
+    ///
+    /// let fake = FakeRightech::start().await?;
+    /// fake.delay_next(1, Duration::from_secs(30));
+    /// let client = fake.client()?
+    ///     .with_timeouts(Timeouts::default().with_attempt(Duration::from_millis(100)))
+    ///     .with_retry_policy(RetryPolicy::none());
+    /// let err = Rightech::new(client).list_roles().await.unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "rightech"))] fn main() {}
+    /// ```
+    pub fn delay_next(&self, n: usize, delay: Duration) {
+        self.inject(n, Fault::Delay(delay));
+    }
+
+    /// The next `n` requests get no answer: their connections are closed. The client sees a
+    /// broken connection ([`TransportKind::Io`](userapi::TransportKind::Io)), which it does
+    /// not retry: the request may have been acted on.
+    ///
+    /// ```
+    /// # #[cfg(feature = "diadoc")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::Fault;
+    /// use userapi_fake::diadoc::FakeDiadoc;
+    ///
+    /// let fake = FakeDiadoc::start().await?;
+    /// fake.drop_next(1);
+    /// let err = fake.api()?.get_me().await.unwrap_err();
+    /// assert!(matches!(err, userapi::Error::Transport(_)));
+    /// let log = fake.received_requests();
+    /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "diadoc"))] fn main() {}
+    /// ```
+    pub fn drop_next(&self, n: usize) {
+        self.inject(n, Fault::Drop);
+    }
+
+    /// How many injected faults no request has taken yet. `0` at the end of a test shows
+    /// that every fault it set up was met.
+    pub fn pending_faults(&self) -> usize {
+        self.control().faults.len()
+    }
+
+    /// Removes the faults no request has taken yet.
+    pub fn clear_faults(&self) {
+        self.control().faults.clear();
+    }
+
+    /// Expects requests with this method and path (as sent, percent-encoded, without the
+    /// query): at least one unless [`times`](Expectation::times) says otherwise. Checked by
+    /// [`verify`](Self::verify) and when the fake is dropped, which panics with a report if
+    /// an expectation was not met (unless the thread is already panicking).
+    ///
+    /// Only requests received after the call count.
+    ///
+    /// ```
+    /// # #[cfg(feature = "metabase")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::Method;
+    /// use userapi_fake::metabase::FakeMetabase;
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// fake.expect(Method::GET, "/api/user/current").times(1);
+    /// fake.expect(Method::DELETE, "/api/session").times(0);
+    /// fake.api()?.get_me().await?;
+    /// fake.verify()?;
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
+    /// ```
+    pub fn expect(&self, method: Method, path: &str) -> Expectation {
+        let description = format!("{method} {path}");
+        let path = path.to_owned();
+        self.expect_that(description, move |r: &Request| {
+            r.method == method && r.path == path
+        })
+    }
+
+    /// Expects requests `matches` accepts, described in reports as `description`: at least
+    /// one unless [`times`](Expectation::times) says otherwise.
+    ///
+    /// ```
+    /// # #[cfg(feature = "novaconnect")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::Request;
+    /// use userapi_fake::novaconnect::FakeNovaConnect;
+    ///
+    /// let fake = FakeNovaConnect::start().await?;
+    /// fake.expect_that("a POST with a JSON body", |r: &Request| {
+    ///     r.json::<serde_json::Value>().is_ok()
+    /// })
+    /// .times(1..=3);
+    /// fake.api()?.get_me().await?;
+    /// fake.verify()?;
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
+    /// ```
+    pub fn expect_that(
+        &self,
+        description: impl Into<String>,
+        matches: impl Fn(&Request) -> bool + Send + Sync + 'static,
+    ) -> Expectation {
+        self.control()
+            .expectations
+            .add(description.into(), Box::new(matches), Times::AT_LEAST_ONCE)
+    }
+
+    /// Removes every expectation: nothing is checked on drop unless added again.
+    pub fn clear_expectations(&self) {
+        self.control().expectations.clear();
+    }
+
+    /// Checks every expectation now.
+    ///
+    /// # Errors
+    /// A [`Report`] naming each expectation not met, how many matching requests arrived,
+    /// and the requests the fake received.
+    pub fn verify(&self) -> Result<(), Report> {
+        let control = self.control();
+        control.expectations.verify(S::TITLE, control.log.entries.iter())
+    }
+}
+
+impl<S: Service> Deref for Fake<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.service
+    }
+}
+
+impl<S: Service> Drop for Fake<S> {
+    fn drop(&mut self) {
+        self.task.abort();
+        if std::thread::panicking() {
+            return;
+        }
+        if let Err(report) = self.verify() {
+            panic!("{report}");
+        }
+    }
+}
+
+/// Why a connection was closed without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the fake dropped the connection, as a fault asked")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn serve(
+    handler: Arc<dyn Handler>,
+    control: Arc<Mutex<Control>>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = req.into_parts();
+    let (body, too_large) = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => (collected.to_bytes(), false),
+        Err(_) => (Bytes::new(), true),
+    };
+    let path = parts.uri.path().to_owned();
+    let segments = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let request = Request {
+        method: parts.method,
+        path,
+        segments,
+        query,
+        headers: parts.headers,
+        body,
+    };
+    // The number and the fault are taken together, so faults go to requests in arrival order.
+    let (seq, fault) = {
+        let mut control = lock(&control);
+        let seq = control.log.take_seq();
+        let fault = if too_large {
+            None
+        } else {
+            control.faults.pop_front()
+        };
+        (seq, fault)
+    };
+    // A handler runs synchronously under its own lock; it never waits on the network.
+    let response = match &fault {
+        _ if too_large => Some(Response::text(413, "request body too large")),
+        Some(Fault::Status(status)) => {
+            let reason = status.canonical_reason().unwrap_or("");
+            let message = format!("{} {reason} (injected by the test)", status.as_str());
+            Some(handler.error_response(*status, message.trim_end()))
+        }
+        Some(Fault::Respond(response)) => Some(response.clone()),
+        Some(Fault::Drop) => None,
+        Some(Fault::Delay(_)) | None => Some(handler.handle(&request)),
+    };
+    let delay = match &fault {
+        Some(Fault::Delay(d)) => Some(*d),
+        _ => None,
+    };
+    {
+        let mut guard = lock(&control);
+        guard.expectations.record(&request);
+        guard.log.push(ReceivedRequest {
+            seq,
+            request,
+            status: response.as_ref().map(|r| r.status),
+            fault,
+        });
+    }
+    let Some(response) = response else {
+        return Err(Dropped);
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(into_hyper(response))
+}
+
+fn into_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(r.body));
+    *response.status_mut() = r.status;
+    *response.headers_mut() = r.headers;
+    response
+}
+
+/// Decodes `%XX` escapes; invalid escapes stay as they are.
+pub(crate) fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Locks a fake's state. A handler that panicked mid-request leaves the state as it was; the
+/// fake keeps serving rather than failing every later request.
+pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A request refused on the way to its route (bad credentials, a wrong method): the answer
+/// to send instead.
+pub(crate) type Refused<T> = std::result::Result<T, Box<Response>>;
+
+/// A fake's state: its data behind a lock, and a counter for the ids it makes up. Each
+/// service's fake keeps one.
+#[derive(Debug)]
+pub(crate) struct State<T> {
+    inner: Mutex<T>,
+    next: AtomicU64,
+}
+
+impl<T> State<T> {
+    /// `data`, with the id counter at 1.
+    pub(crate) fn new(data: T) -> Self {
+        State {
+            inner: Mutex::new(data),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    /// The data (see [`lock`]).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        lock(&self.inner)
+    }
+
+    /// 1, 2, 3, …: for ids in the shape each service makes them.
+    pub(crate) fn next_number(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Fb"), "a/b");
+        assert_eq!(percent_decode("%D1%8F"), "я");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+
+    #[test]
+    fn a_trailing_escape_is_decoded() {
+        assert_eq!(percent_decode("a%2F"), "a/");
+        assert_eq!(percent_decode("%41"), "A");
+        assert_eq!(percent_decode("%D1%8F%2E"), "я.");
+    }
+}
