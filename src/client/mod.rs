@@ -213,7 +213,7 @@ impl Client {
         self.shared.auth.set(auth)
     }
 
-    /// The credentials in use (secrets stay wrapped in [`Secret`]).
+    /// The credentials in use (secrets stay wrapped in [`Secret`](crate::Secret)).
     pub fn auth(&self) -> Auth {
         self.shared.auth.auth()
     }

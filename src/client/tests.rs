@@ -3,6 +3,7 @@ use crate::auth::Auth;
 use crate::error::Error;
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 use crate::tls::Certificate;
+#[cfg(not(feature = "native-tls"))]
 use crate::tls::TlsBackend;
 
 #[test]

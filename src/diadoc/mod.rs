@@ -8,7 +8,7 @@
 //! `Authenticate` comes back as text.
 //!
 //! Credentials: an OpenID Connect access token as `Bearer`, which Kontur recommends
-//! ([`Diadoc::with_token`], [`Auth::bearer`], or [`Auth::provider`] to ask your code for a
+//! ([`Diadoc::with_token`], [`Auth::bearer`](crate::Auth::bearer), or [`Auth::provider`](crate::Auth::provider) to ask your code for a
 //! fresh one), or the legacy `Authorization: DiadocAuth
 //! ddauth_api_client_id=<id>,ddauth_token=<token>` ([`auth::diadoc_auth`], [`Diadoc::with_client_id`]),
 //! where [`Diadoc::login`] gets the token (valid 24 hours).

@@ -36,7 +36,7 @@ pub(crate) static SERVICE: Service = Service { read_error: None };
 pub const DEFAULT_BASE_URL: &str = "https://api.novaconnect.kz/api/";
 
 crate::client::service_handle! {
-    /// The NovaConnect API on a [`Client`]. Cheap to clone.
+    /// The NovaConnect API on a [`Client`](crate::Client). Cheap to clone.
     pub struct NovaConnect {
     lang: Option<String> = None,
     }

@@ -64,7 +64,7 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
 }
 
 crate::client::service_handle! {
-    /// The Rightech user endpoints over a [`Client`].
+    /// The Rightech user endpoints over a [`Client`](crate::Client).
     pub struct Rightech {
     }
     service: SERVICE,

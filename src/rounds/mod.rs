@@ -2,10 +2,10 @@
 //! `GET /users/{id}`, `PATCH /users/me`, `GET /users/rounds`.
 //!
 //! The service has no public base URL: set the one you were given. Every route wants a JWT
-//! as `Authorization: Bearer <access_token>`. Use [`Auth::jwt`] and the client reads the
-//! token's `exp` claim (without verifying it): [`Client::token_expires_at`] tells when it
+//! as `Authorization: Bearer <access_token>`. Use [`Auth::jwt`](crate::Auth::jwt) and the client reads the
+//! token's `exp` claim (without verifying it): [`Client::token_expires_at`](crate::Client::token_expires_at) tells when it
 //! expires, and a call with an expired token fails at once with [`Error::Auth`] instead of
-//! going to the server. Or use [`Auth::provider`]: the client asks your code for a token on
+//! going to the server. Or use [`Auth::provider`](crate::Auth::provider): the client asks your code for a token on
 //! each call and, after a 401 on a call that is safe to repeat, once more for a fresh one.
 //!
 //! Errors are FastAPI's: `{"detail": "..."}` is in [`Error::service_message`], a 422's
@@ -61,7 +61,7 @@ fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
 }
 
 crate::client::service_handle! {
-    /// The rounds app's endpoints over a [`Client`].
+    /// The rounds app's endpoints over a [`Client`](crate::Client).
     pub struct Rounds {
     }
     service: SERVICE,
@@ -74,7 +74,7 @@ impl Rounds {
     /// `GET /users/me`: the current user. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Auth`] for an expired [`Auth::jwt`] token (nothing is sent), [`Error::Http`]
+    /// [`Error::Auth`] for an expired [`Auth::jwt`](crate::Auth::jwt) token (nothing is sent), [`Error::Http`]
     /// 401 or 403 ([`Error::is_auth`]) when the server refuses the token, [`Error::Decode`]
     /// for a body that is not a user.
     ///
