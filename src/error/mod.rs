@@ -178,6 +178,34 @@ impl Error {
         matches!(self, Error::Timeout(_))
     }
 
+    /// Whether an argument was refused before anything was sent.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, Error::InvalidInput { .. })
+    }
+
+    /// Whether the client's configuration cannot work (refused by `build()`, or by a call
+    /// that installs credentials).
+    pub fn is_config(&self) -> bool {
+        matches!(self, Error::Config(_))
+    }
+
+    /// Whether the request or response failed below HTTP (connection, DNS, TLS, a body cut
+    /// short).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport(_))
+    }
+
+    /// Whether a success response's body is not what the service documents.
+    pub fn is_decode(&self) -> bool {
+        matches!(self, Error::Decode(_))
+    }
+
+    /// Whether the server broke its own protocol (paging that does not advance, an empty
+    /// session id).
+    pub fn is_protocol(&self) -> bool {
+        matches!(self, Error::Protocol(_))
+    }
+
     /// The service's own words about the failure, as it sent them (credentials it echoed
     /// replaced by [`REDACTED`](crate::REDACTED); not escaped: escape it before writing it
     /// anywhere that interprets control characters).
