@@ -119,6 +119,10 @@ struct ReadmeDoctests;
 /// `reqwest` types that appear in this crate's API.
 pub use reqwest::{Method, StatusCode};
 
+/// The `serde_json` whose `Value` and `Map` appear in this crate's API (unknown fields in
+/// `extra`, the escape hatch's bodies, key-value stores).
+pub use serde_json;
+
 /// The `reqwest` this crate is built on, for a builder to pass to
 /// [`ClientBuilder::http_client`]: a `reqwest::ClientBuilder` of another version is another
 /// type.

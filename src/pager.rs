@@ -1,4 +1,4 @@
-//! The one pager every paged endpoint uses: a [`Stream`](futures_core::Stream) of items,
+//! The one pager every paged endpoint uses: a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) of items,
 //! fetched page by page by `offset` and `limit`, with read-ahead and loop guards.
 //!
 //! - **Read-ahead.** Once a page has told the total, up to [`Pager::concurrency`] pages are
@@ -52,7 +52,7 @@ struct Slot<T> {
 
 /// Every item of a paged list; see the module docs of [`pager`](crate::pager) for the rules.
 ///
-/// Use it as a [`futures_core::Stream`] (with `futures::StreamExt` or `tokio_stream`), or
+/// Use it as a [`futures_core::Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) (with `futures::StreamExt` or `tokio_stream`), or
 /// with the inherent [`next`](Self::next) and [`next_page`](Self::next_page), which need no
 /// extra crate.
 #[must_use = "a pager does nothing unless polled"]

@@ -111,7 +111,7 @@ impl ClientBuilder {
 
     /// Start from this `reqwest::ClientBuilder` (pool sizes, DNS, local address, HTTP/2
     /// settings…) instead of a default one. Make it with the crate's own
-    /// [`reqwest`](crate::reqwest) re-export: a builder of another reqwest version is another
+    /// [`reqwest`](https://docs.rs/reqwest/0.13/reqwest/) re-export: a builder of another reqwest version is another
     /// type.
     ///
     /// [`build`](Self::build) finishes it, and the guarantees hold whatever it says:
