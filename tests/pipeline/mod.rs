@@ -9,6 +9,7 @@ mod credentials;
 mod redirects;
 mod retries;
 mod routes;
+mod schemes;
 mod timeouts;
 
 use std::sync::Arc;

@@ -1,0 +1,130 @@
+//! Credential schemes are open: the core knows none by name. A scheme of one's own gets the
+//! same single-flight refresh as the crate's; every scheme names what it sends and refuses
+//! an empty credential when the client is built.
+
+use userapi::auth::{BoxFuture, Credential, CredentialSource, Obtain};
+use userapi::reqwest::header::HeaderName;
+
+use super::*;
+
+/// A vendor scheme that "logs in" by asking a counter for a new key, sent as `X-Vendor-Key`.
+struct VendorLogin {
+    obtained: Arc<AtomicUsize>,
+}
+
+static VENDOR: [HeaderName; 1] = [HeaderName::from_static("x-vendor-key")];
+
+impl CredentialSource for VendorLogin {
+    fn scheme(&self) -> &'static str {
+        "vendor-login"
+    }
+
+    fn header_names(&self) -> &[HeaderName] {
+        &VENDOR
+    }
+
+    fn secrets(&self) -> Vec<Secret> {
+        Vec::new()
+    }
+
+    fn fixed(&self) -> userapi::Result<Option<Credential>> {
+        Ok(None)
+    }
+
+    fn obtain<'a>(&'a self, request: Obtain<'a>) -> BoxFuture<'a, userapi::Result<Credential>> {
+        Box::pin(async move {
+            // Slow enough that every concurrent 401 is waiting for this one.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let n = self.obtained.fetch_add(1, Ordering::SeqCst) + 1;
+            assert_eq!(request.refresh(), n > 1, "the first is a first use, then refreshes");
+            Credential::header(VENDOR[0].clone(), &Secret::new(format!("key-{n}")))
+        })
+    }
+
+    fn can_refresh(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_scheme_of_ones_own_is_obtained_once_and_refreshed_once_for_sixteen_401s() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("x-vendor-key", "key-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("x-vendor-key", "key-2"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    let obtained = Arc::new(AtomicUsize::new(0));
+    let client = common::client(
+        &server,
+        Auth::custom(VendorLogin {
+            obtained: Arc::clone(&obtained),
+        }),
+    );
+    assert_eq!(client.auth().scheme_name(), "vendor-login");
+    assert_eq!(client.auth().header_names(), &VENDOR[..]);
+    let calls = (0..16).map(|_| {
+        let client = client.clone();
+        tokio::spawn(async move { client.rounds().get_me().await })
+    });
+    for call in calls {
+        call.await.unwrap().expect("replayed with the refreshed key");
+    }
+    // One first use (single-flight: 16 callers, one obtain), one refresh for 16 refusals.
+    assert_eq!(obtained.load(Ordering::SeqCst), 2);
+    let seen = requests(&server).await;
+    let sent_with = |key: &str| seen.iter().filter(|r| r.headers["x-vendor-key"] == key).count();
+    // Every call ends with one success on the new key; how many went out on the old one
+    // first depends on how the callers interleave with the first refusal (1 to 16).
+    assert_eq!(sent_with("key-2"), 16);
+    assert!((1..=16).contains(&sent_with("key-1")), "{}", sent_with("key-1"));
+    // Under the same client, the scheme's own header is refused as a default header.
+    assert!(client.with_header("X-Vendor-Key", "k").unwrap_err().is_config());
+}
+
+#[test]
+fn an_empty_credential_is_refused_at_build_naming_what_is_empty() {
+    let cases = [
+        (Auth::bearer(""), "the bearer token is empty"),
+        (Auth::jwt("  "), "the JWT is empty"),
+        (Auth::header("X-Vendor-Key", ""), "the x-vendor-key credential is empty"),
+        (userapi::metabase::auth::session(""), "the Metabase session id is empty"),
+        (userapi::metabase::auth::api_key(""), "the Metabase API key is empty"),
+        (userapi::metabase::auth::login("ada@example.com", ""), "one is empty"),
+        (userapi::diadoc::auth::diadoc_auth("", None), "the Diadoc client id is empty"),
+    ];
+    for (auth, what) in cases {
+        let scheme = auth.scheme_name();
+        let err = Client::builder()
+            .base_url("https://h.example/")
+            .auth(auth)
+            .build()
+            .expect_err(scheme);
+        assert!(err.is_config(), "{scheme}: {err:?}");
+        assert!(err.to_string().contains(what), "{scheme}: {err}");
+    }
+    // The README's own pattern with the variable unset fails at build, not at the first call.
+    let unset = std::env::var("USERAPI_TEST_SURELY_UNSET_TOKEN").unwrap_or_default();
+    let err = Client::builder()
+        .base_url("https://api.novaconnect.kz/api/")
+        .auth(Auth::bearer(unset))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("empty (an unset environment variable?)"), "{err}");
+}
+
+#[test]
+fn a_header_name_that_is_not_one_is_refused_without_printing_it() {
+    let err = Client::builder()
+        .base_url("https://h.example/")
+        .auth(Auth::header("tok en\n", "v"))
+        .build()
+        .unwrap_err();
+    assert!(err.is_config());
+    assert!(!err.to_string().contains("tok en"), "{err}");
+}
