@@ -73,7 +73,7 @@ impl<'c> Call<'c> {
         // `None`: no total limit (a timeout too long to add to the clock).
         let end = usable(total).and_then(|t| tokio::time::Instant::from_std(started).checked_add(t));
         let mut attempt = 1;
-        let mut sent = 0;
+        let mut sent: u32 = 0;
         let mut refreshed = false;
         // Whether a retried attempt may have been applied (it timed out, or got a 5xx).
         let mut unanswered = false;
@@ -86,7 +86,11 @@ impl<'c> Call<'c> {
                     Ok(CredentialStep::Ready(c)) => c,
                     Ok(CredentialStep::Later(fetch)) => match within(end, fetch).await {
                         Some(Ok(c)) => c,
-                        Some(Err(err)) => return Err(with_attempts(err, sent)),
+                        // A login made for this call sent requests on its behalf.
+                        Some(Err(err)) => {
+                            let made = err.attempts();
+                            return Err(with_attempts(err, sent.saturating_add(made)));
+                        }
                         None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
                     },
                     Err(err) => return Err(with_attempts(err, sent)),
@@ -142,7 +146,10 @@ impl<'c> Call<'c> {
                         within(end, self.client.refreshed_credential(&self.target, &credential)).await;
                     match fresh {
                         Some(Ok(c)) => replay = Some(c),
-                        Some(Err(refresh_err)) => return Err(with_attempts(refresh_err, sent)),
+                        Some(Err(refresh_err)) => {
+                            let made = refresh_err.attempts();
+                            return Err(with_attempts(refresh_err, sent.saturating_add(made)));
+                        }
                         None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
                     }
                 }

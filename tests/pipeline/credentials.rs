@@ -248,6 +248,8 @@ async fn a_failed_metabase_login_ends_the_call_with_its_error_and_no_loop() {
     assert!(!format!("{err} {err:?}").contains("wrong-Pass1"));
     assert_eq!(count(&server, "POST", "/api/session").await, 1);
     assert_eq!(count(&server, "GET", "/api/user/current").await, 0);
+    // The login went out on this call's behalf: it counts.
+    assert_eq!(err.attempts(), 1, "{err:?}");
 }
 
 /// A login that fails is not tried again by every call that was waiting for it: 16
