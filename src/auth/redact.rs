@@ -9,12 +9,29 @@ use super::secret::{REDACTED, Secret};
 /// percent-encoded) with [`REDACTED`] in what the server answered, before an error keeps it.
 /// A JSON string that spells a secret with `\u` escapes is rewritten with the secret
 /// replaced, and a body cut in the middle of a secret loses the cut start too.
+///
+/// A short secret (under [`SHORT_SECRET`] bytes) is replaced only where it stands alone, with
+/// no ASCII letter or digit touching it on either side: a one-letter password `e` is replaced
+/// in `{"password":"e"}` and in `token e refused`, but not in every `e` of `expected value`,
+/// which would make every message unreadable. A short secret is echoed as a value, and a value
+/// stands alone; any longer secret is replaced wherever it appears.
 pub(crate) struct Redactor {
     /// Longest first, so that an escaped form is replaced whole.
-    needles: Vec<Vec<u8>>,
-    /// The secrets as they are, for matching decoded JSON strings.
-    raw: Vec<String>,
+    needles: Vec<Needle>,
+    /// Whether any secret was given (decoded JSON strings are checked only then).
+    any: bool,
 }
+
+/// One spelling of one secret.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Needle {
+    bytes: Vec<u8>,
+    /// Only where no ASCII letter or digit touches it (a short secret).
+    alone: bool,
+}
+
+/// Secrets shorter than this (in bytes) are replaced only where they stand alone.
+pub(crate) const SHORT_SECRET: usize = 8;
 
 /// The shortest start of a secret that a cut body loses: shorter ones say too little to
 /// matter, and would make every body that ends in a common letter look like a leak.
@@ -22,35 +39,46 @@ const CUT_SECRET_MIN: usize = 4;
 
 impl Redactor {
     pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
-        let mut needles: Vec<Vec<u8>> = Vec::new();
-        let mut raws = Vec::new();
+        let mut needles: Vec<Needle> = Vec::new();
         for secret in secrets {
             let raw = secret.expose();
             if raw.is_empty() {
                 continue;
             }
-            raws.push(raw.to_owned());
-            needles.push(raw.as_bytes().to_vec());
+            let alone = raw.len() < SHORT_SECRET;
+            let mut push = |bytes: Vec<u8>| needles.push(Needle { bytes, alone });
+            push(raw.as_bytes().to_vec());
             if let Ok(json) = serde_json::to_string(raw) {
-                needles.push(json.as_bytes()[1..json.len() - 1].to_vec());
+                push(json.as_bytes()[1..json.len() - 1].to_vec());
             }
             // Percent-encoded as a form (`+` for a space) or a path (`%20`), with the hex
             // digits in either case.
             let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
             let path = form.replace('+', "%20");
             for encoded in [form, path] {
-                needles.push(lower_hex(&encoded));
-                needles.push(encoded.into_bytes());
+                push(lower_hex(&encoded));
+                push(encoded.into_bytes());
             }
         }
-        needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        needles.sort_by(|a, b| b.bytes.len().cmp(&a.bytes.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Redactor { needles, raw: raws }
+        let any = !needles.is_empty();
+        Redactor { needles, any }
+    }
+
+    /// The length of the longest secret that starts at `i` in `haystack` and counts there.
+    fn match_at(&self, haystack: &[u8], i: usize) -> Option<usize> {
+        self.needles
+            .iter()
+            .find(|n| {
+                haystack[i..].starts_with(&n.bytes) && (!n.alone || alone_at(haystack, i, n.bytes.len()))
+            })
+            .map(|n| n.bytes.len())
     }
 
     /// Whether `haystack` holds any secret.
     fn found_in(&self, haystack: &[u8]) -> bool {
-        self.needles.iter().any(|n| find(haystack, n, 0).is_some())
+        self.any && (0..haystack.len()).any(|i| self.match_at(haystack, i).is_some())
     }
 
     /// The bytes with every secret replaced (the same buffer when there is none).
@@ -71,9 +99,11 @@ impl Redactor {
             .needles
             .iter()
             .filter_map(|n| {
-                (CUT_SECRET_MIN..n.len().min(input.len() + 1))
+                (CUT_SECRET_MIN..n.bytes.len().min(input.len() + 1))
                     .rev()
-                    .find(|&k| input.ends_with(&n[..k]))
+                    .find(|&k| {
+                        input.ends_with(&n.bytes[..k]) && (!n.alone || alone_at(&input, input.len() - k, k))
+                    })
             })
             .max();
         match cut {
@@ -102,7 +132,7 @@ impl Redactor {
     /// otherwise the bytes with each such literal decoded, the secret replaced, and written
     /// back as JSON.
     fn unicode_escapes(&self, input: &[u8]) -> Option<Vec<u8>> {
-        if self.raw.is_empty() || find(input, b"\\u", 0).is_none() {
+        if !self.any || find(input, b"\\u", 0).is_none() {
             return None;
         }
         let mut out: Option<Vec<u8>> = None;
@@ -130,12 +160,9 @@ impl Redactor {
             let literal = &input[start..=j];
             if has_u
                 && let Ok(decoded) = serde_json::from_slice::<String>(literal)
-                && self.raw.iter().any(|s| decoded.contains(s.as_str()))
+                && self.found_in(decoded.as_bytes())
             {
-                let mut clean = decoded;
-                for secret in &self.raw {
-                    clean = clean.replace(secret.as_str(), REDACTED);
-                }
+                let clean = String::from_utf8_lossy(&self.replace_all(decoded.as_bytes())).into_owned();
                 let buf = out.get_or_insert_with(|| Vec::with_capacity(input.len()));
                 buf.extend_from_slice(&input[copied..start]);
                 buf.extend_from_slice(serde_json::to_string(&clean).unwrap_or_default().as_bytes());
@@ -182,6 +209,12 @@ fn lower_hex(encoded: &str) -> Vec<u8> {
     out
 }
 
+/// Whether no ASCII letter or digit touches `haystack[i..i + len]` on either side.
+fn alone_at(haystack: &[u8], i: usize, len: usize) -> bool {
+    let word = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
+    !word(i.checked_sub(1).and_then(|j| haystack.get(j))) && !word(haystack.get(i + len))
+}
+
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || haystack.len() < needle.len() {
         return None;
@@ -197,10 +230,10 @@ impl Redactor {
         let mut out = Vec::with_capacity(haystack.len());
         let mut i = 0;
         while i < haystack.len() {
-            match self.needles.iter().find(|n| haystack[i..].starts_with(n)) {
-                Some(n) => {
+            match self.match_at(haystack, i) {
+                Some(len) => {
                     out.extend_from_slice(REDACTED.as_bytes());
-                    i += n.len();
+                    i += len;
                 }
                 None => {
                     out.push(haystack[i]);

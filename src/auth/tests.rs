@@ -89,3 +89,33 @@ fn jwt_exp_is_read() {
     assert_eq!(jwt_expiry("not-a-jwt"), None);
     assert_eq!(jwt_expiry("a.eyJzdWIiOiJ4In0.b"), None, "no exp claim");
 }
+
+#[test]
+fn a_short_secret_is_redacted_where_it_stands_alone_and_nowhere_else() {
+    let e = Secret::new("e");
+    let r = Redactor::new([&e]);
+    let redact = |s: &str| String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap();
+    // Readable: the letter inside words stays.
+    assert_eq!(redact("expected value: password"), "expected value: password");
+    // Every place a value stands alone is redacted.
+    assert_eq!(redact(r#"{"password":"e"}"#), r#"{"password":"<redacted>"}"#);
+    assert_eq!(redact("token e refused"), "token <redacted> refused");
+    assert_eq!(redact("e"), "<redacted>");
+    assert_eq!(redact("pw=e&x=1"), "pw=<redacted>&x=1");
+    // Seven bytes is still short; eight is not: it goes wherever it is.
+    let seven = Secret::new("ab1cd2e");
+    let r = Redactor::new([&seven]);
+    let out = r.bytes(bytes::Bytes::from_static(b"xab1cd2ey ab1cd2e"));
+    assert_eq!(&out[..], b"xab1cd2ey <redacted>");
+    let eight = Secret::new("ab1cd2ef");
+    let r = Redactor::new([&eight]);
+    let out = r.bytes(bytes::Bytes::from_static(b"xab1cd2efy"));
+    assert_eq!(&out[..], b"x<redacted>y");
+    // A short secret spelled with \u escapes inside a JSON string, alone there.
+    let r = Redactor::new([&e]);
+    assert_eq!(redact_json(&r, r#"["\u0065"]"#), r#"["<redacted>"]"#);
+}
+
+fn redact_json(r: &Redactor, s: &str) -> String {
+    String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap()
+}

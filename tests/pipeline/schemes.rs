@@ -36,7 +36,11 @@ impl CredentialSource for VendorLogin {
             // Slow enough that every concurrent 401 is waiting for this one.
             tokio::time::sleep(Duration::from_millis(50)).await;
             let n = self.obtained.fetch_add(1, Ordering::SeqCst) + 1;
-            assert_eq!(request.refresh(), n > 1, "the first is a first use, then refreshes");
+            assert_eq!(
+                request.refresh(),
+                n > 1,
+                "the first is a first use, then refreshes"
+            );
             Credential::header(VENDOR[0].clone(), &Secret::new(format!("key-{n}")))
         })
     }
@@ -92,11 +96,26 @@ fn an_empty_credential_is_refused_at_build_naming_what_is_empty() {
     let cases = [
         (Auth::bearer(""), "the bearer token is empty"),
         (Auth::jwt("  "), "the JWT is empty"),
-        (Auth::header("X-Vendor-Key", ""), "the x-vendor-key credential is empty"),
-        (userapi::metabase::auth::session(""), "the Metabase session id is empty"),
-        (userapi::metabase::auth::api_key(""), "the Metabase API key is empty"),
-        (userapi::metabase::auth::login("ada@example.com", ""), "one is empty"),
-        (userapi::diadoc::auth::diadoc_auth("", None), "the Diadoc client id is empty"),
+        (
+            Auth::header("X-Vendor-Key", ""),
+            "the x-vendor-key credential is empty",
+        ),
+        (
+            userapi::metabase::auth::session(""),
+            "the Metabase session id is empty",
+        ),
+        (
+            userapi::metabase::auth::api_key(""),
+            "the Metabase API key is empty",
+        ),
+        (
+            userapi::metabase::auth::login("ada@example.com", ""),
+            "one is empty",
+        ),
+        (
+            userapi::diadoc::auth::diadoc_auth("", None),
+            "the Diadoc client id is empty",
+        ),
     ];
     for (auth, what) in cases {
         let scheme = auth.scheme_name();
@@ -115,7 +134,10 @@ fn an_empty_credential_is_refused_at_build_naming_what_is_empty() {
         .auth(Auth::bearer(unset))
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("empty (an unset environment variable?)"), "{err}");
+    assert!(
+        err.to_string().contains("empty (an unset environment variable?)"),
+        "{err}"
+    );
 }
 
 #[test]
