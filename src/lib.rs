@@ -71,6 +71,7 @@
 
 pub mod auth;
 mod client;
+pub mod env;
 mod error;
 mod http;
 pub mod models;
