@@ -79,21 +79,42 @@ impl ClientBuilder {
         self
     }
 
-    /// Time to open one connection.
+    /// Time to open one connection ([`Duration::MAX`]: none; see also
+    /// [`no_connect_timeout`](Self::no_connect_timeout)).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.connect = d;
+        self.timeouts = self.timeouts.with_connect(d);
         self
     }
 
-    /// Time for one attempt, from sending to the last byte of the body.
+    /// Time for one attempt, from sending to the last byte of the body ([`Duration::MAX`]:
+    /// none).
     pub fn attempt_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.attempt = d;
+        self.timeouts = self.timeouts.with_attempt(d);
         self
     }
 
-    /// Time for the whole call, retries and waits included.
+    /// Time for the whole call, retries and waits included ([`Duration::MAX`]: none).
     pub fn total_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.total = d;
+        self.timeouts = self.timeouts.with_total(d);
+        self
+    }
+
+    /// No limit on opening a connection (a builder given to
+    /// [`http_client`](Self::http_client) keeps its own).
+    pub fn no_connect_timeout(mut self) -> Self {
+        self.timeouts = self.timeouts.without_connect();
+        self
+    }
+
+    /// No limit on one attempt.
+    pub fn no_attempt_timeout(mut self) -> Self {
+        self.timeouts = self.timeouts.without_attempt();
+        self
+    }
+
+    /// No limit on the whole call.
+    pub fn no_total_timeout(mut self) -> Self {
+        self.timeouts = self.timeouts.without_total();
         self
     }
 
@@ -226,7 +247,7 @@ impl ClientBuilder {
             .http
             .unwrap_or_else(reqwest::Client::builder)
             .redirect(reqwest::redirect::Policy::none());
-        let builder = match usable(self.timeouts.connect) {
+        let builder = match self.timeouts.connect() {
             Some(connect) => builder.connect_timeout(connect),
             None => builder,
         };

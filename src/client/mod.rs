@@ -26,7 +26,7 @@ use crate::retry::RetryPolicy;
 /// The `User-Agent` sent unless the builder sets another.
 pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION"));
 
-/// The timeouts of a call. All three are on by default.
+/// The timeouts of a call. All three are on by default; each can be turned off.
 ///
 /// | timeout | default | covers |
 /// |---|---|---|
@@ -34,56 +34,77 @@ pub const DEFAULT_USER_AGENT: &str = concat!("userapi/", env!("CARGO_PKG_VERSION
 /// | `attempt` | 30 s | one attempt, from sending until the last byte of the body |
 /// | `total` | 60 s | the whole call: every attempt and every wait between them |
 ///
-/// [`Duration::MAX`] (or anything too long to add to the clock) means no limit, and for
-/// `connect` leaves the connect timeout of a builder given to [`ClientBuilder::http_client`]
-/// as it was.
+/// "No limit" is a state of its own ([`without_total`](Self::without_total) and the like;
+/// the getters answer `None`), not a magic number. A duration too long to add to a clock
+/// (thirty years or more, [`Duration::MAX`]) is accepted and means the same. Without a
+/// connect limit, a builder given to [`ClientBuilder::http_client`] keeps its own.
 ///
 /// ```
 /// use std::time::Duration;
 /// use userapi::Timeouts;
-/// let t = Timeouts::default().with_total(Duration::MAX).with_attempt(Duration::from_secs(5));
-/// assert_eq!(t.attempt(), Duration::from_secs(5));
-/// assert_eq!(t.connect(), Duration::from_secs(10));
+/// let t = Timeouts::default().without_total().with_attempt(Duration::from_secs(5));
+/// assert_eq!(t.attempt(), Some(Duration::from_secs(5)));
+/// assert_eq!(t.connect(), Some(Duration::from_secs(10)));
+/// assert_eq!(t.total(), None);
+/// assert_eq!(Timeouts::default().with_total(Duration::MAX), t.with_attempt(Duration::from_secs(30)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Timeouts {
-    connect: Duration,
-    attempt: Duration,
-    total: Duration,
+    connect: Option<Duration>,
+    attempt: Option<Duration>,
+    total: Option<Duration>,
 }
 
 impl Timeouts {
-    /// Opening a connection.
-    pub fn connect(&self) -> Duration {
+    /// Opening a connection; `None`: no limit.
+    pub fn connect(&self) -> Option<Duration> {
         self.connect
     }
 
-    /// One attempt, body included.
-    pub fn attempt(&self) -> Duration {
+    /// One attempt, body included; `None`: no limit.
+    pub fn attempt(&self) -> Option<Duration> {
         self.attempt
     }
 
-    /// The whole call, retries and waits included.
-    pub fn total(&self) -> Duration {
+    /// The whole call, retries and waits included; `None`: no limit.
+    pub fn total(&self) -> Option<Duration> {
         self.total
     }
 
-    /// With this connect timeout.
+    /// With this connect timeout ([`Duration::MAX`]: none).
     pub fn with_connect(mut self, d: Duration) -> Self {
-        self.connect = d;
+        self.connect = usable(d);
         self
     }
 
-    /// With this per-attempt timeout.
+    /// With this per-attempt timeout ([`Duration::MAX`]: none).
     pub fn with_attempt(mut self, d: Duration) -> Self {
-        self.attempt = d;
+        self.attempt = usable(d);
         self
     }
 
-    /// With this total timeout.
+    /// With this total timeout ([`Duration::MAX`]: none).
     pub fn with_total(mut self, d: Duration) -> Self {
-        self.total = d;
+        self.total = usable(d);
+        self
+    }
+
+    /// With no connect timeout.
+    pub fn without_connect(mut self) -> Self {
+        self.connect = None;
+        self
+    }
+
+    /// With no per-attempt timeout.
+    pub fn without_attempt(mut self) -> Self {
+        self.attempt = None;
+        self
+    }
+
+    /// With no total timeout.
+    pub fn without_total(mut self) -> Self {
+        self.total = None;
         self
     }
 }
@@ -91,9 +112,9 @@ impl Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            connect: Duration::from_secs(10),
-            attempt: Duration::from_secs(30),
-            total: Duration::from_secs(60),
+            connect: Some(Duration::from_secs(10)),
+            attempt: Some(Duration::from_secs(30)),
+            total: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -275,7 +296,7 @@ impl fmt::Debug for Client {
 }
 
 /// A timeout that can be added to the clock, or `None` for "no limit".
-pub(crate) fn usable(d: Duration) -> Option<Duration> {
+fn usable(d: Duration) -> Option<Duration> {
     // Thirty years is beyond any call; longer values are taken as "no limit" rather than
     // risk an overflow in a timer.
     (d < Duration::from_secs(30 * 365 * 24 * 3600)).then_some(d)

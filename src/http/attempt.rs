@@ -1,13 +1,12 @@
 //! The attempt loop: credentials for each attempt, timeouts, the retry decision, a refresh
 //! after a `401`, and the number of requests sent.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
 use super::*;
 use crate::auth::{Credential, CredentialStep};
-use crate::client::usable;
 use crate::error::{Error, Result, TimeoutPhase, TransportKind};
 use crate::retry::{self, Decision, Outcome};
 
@@ -69,9 +68,12 @@ impl<'c> Call<'c> {
     /// is counted in the result's `attempts`, replays after a credential refresh included.
     async fn run(&self, started: Instant) -> Result<RawResponse> {
         let settings = &self.client.settings;
-        let total = settings.timeouts.total();
+        let total = settings.timeouts.total().unwrap_or(Duration::MAX);
         // `None`: no total limit (a timeout too long to add to the clock).
-        let end = usable(total).and_then(|t| tokio::time::Instant::from_std(started).checked_add(t));
+        let end = settings
+            .timeouts
+            .total()
+            .and_then(|t| tokio::time::Instant::from_std(started).checked_add(t));
         let mut attempt = 1;
         let mut sent: u32 = 0;
         let mut refreshed = false;
@@ -98,12 +100,18 @@ impl<'c> Call<'c> {
             };
             #[cfg(feature = "tracing")]
             tracing::Span::current().record("attempts", sent + 1);
-            let attempt_end =
-                usable(settings.timeouts.attempt()).and_then(|d| tokio::time::Instant::now().checked_add(d));
+            let attempt_end = settings
+                .timeouts
+                .attempt()
+                .and_then(|d| tokio::time::Instant::now().checked_add(d));
             let (deadline, phase, limit) = match (attempt_end, end) {
                 (Some(a), Some(e)) if e <= a => (Some(e), TimeoutPhase::Total, total),
                 (None, Some(e)) => (Some(e), TimeoutPhase::Total, total),
-                (a, _) => (a, TimeoutPhase::Attempt, settings.timeouts.attempt()),
+                (a, _) => (
+                    a,
+                    TimeoutPhase::Attempt,
+                    settings.timeouts.attempt().unwrap_or(Duration::MAX),
+                ),
             };
             sent += 1;
             // `timeout_at` directly on the attempt (no wrapper future holding it twice); with

@@ -184,9 +184,15 @@ impl<'c> Call<'c> {
         let settings = &self.client.settings;
         if e.is_timeout() {
             let (phase, limit) = if e.is_connect() {
-                (TimeoutPhase::Connect, settings.timeouts.connect())
+                (
+                    TimeoutPhase::Connect,
+                    settings.timeouts.connect().unwrap_or(Duration::MAX),
+                )
             } else {
-                (TimeoutPhase::Attempt, settings.timeouts.attempt())
+                (
+                    TimeoutPhase::Attempt,
+                    settings.timeouts.attempt().unwrap_or(Duration::MAX),
+                )
             };
             return self.timeout(phase, limit);
         }

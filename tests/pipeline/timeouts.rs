@@ -22,6 +22,10 @@ async fn duration_max_means_no_limit_for_every_timeout() {
                 .with_attempt(Duration::MAX)
                 .with_total(Duration::MAX),
         ),
+        Client::builder()
+            .no_total_timeout()
+            .no_attempt_timeout()
+            .no_connect_timeout(),
     ];
     for (i, builder) in builders.into_iter().enumerate() {
         let client = builder
@@ -32,7 +36,32 @@ async fn duration_max_means_no_limit_for_every_timeout() {
         let me = client.rounds().get_me().await;
         assert!(me.is_ok(), "builder {i}: {me:?}");
     }
-    assert_eq!(requests(&server).await.len(), 5);
+    assert_eq!(requests(&server).await.len(), 6);
+    // The two spellings are one state: no limit.
+    let max = Timeouts::default()
+        .with_total(Duration::MAX)
+        .with_attempt(Duration::MAX);
+    assert_eq!(max, Timeouts::default().without_total().without_attempt());
+    assert_eq!((max.total(), max.attempt()), (None, None));
+}
+
+/// The explicit "no limit" arms no timer either (see below for `Duration::MAX`).
+#[tokio::test(start_paused = true)]
+async fn the_explicit_no_limit_arms_no_timer() {
+    let server = user_server().await;
+    let client = Client::builder()
+        .no_connect_timeout()
+        .no_attempt_timeout()
+        .no_total_timeout()
+        .base_url(server.uri())
+        .auth(Auth::jwt(JWT))
+        .build()
+        .unwrap();
+    assert_eq!(client.timeouts().total(), None);
+    for _ in 0..3 {
+        let me = client.rounds().get_me().await;
+        assert!(me.is_ok(), "{me:?}");
+    }
 }
 
 /// "No limit" arms no timer at all: with tokio's clock paused, which jumps to the next timer
