@@ -5,8 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::{Auth, BoxFuture, Credential, Obtain};
-use crate::client::Client;
+use super::{Auth, BoxFuture, Caller, Credential, Obtain};
 use crate::error::{Error, Target};
 
 /// A credential at hand, or the work to get one (a provider's token, a login).
@@ -130,14 +129,18 @@ impl AuthCell {
     }
 }
 
-impl Client {
-    /// The credential for the next attempt: the fixed one, the one obtained and kept, or
-    /// the work to obtain one.
+impl AuthCell {
+    /// The credential for the next attempt of a call `caller` makes: the fixed one, the one
+    /// obtained and kept, or the work to obtain one.
     ///
     /// Synchronous for every scheme that has its credential at hand (the common case, so a
     /// call carries no future for it); a provider's answer or a login come as a boxed future.
-    pub(crate) fn credential<'a>(&'a self, target: &'a Target) -> Result<CredentialStep<'a>, Error> {
-        let state = self.shared.auth.read();
+    pub(crate) fn credential<'a>(
+        &'a self,
+        caller: &'a Caller,
+        target: &'a Target,
+    ) -> Result<CredentialStep<'a>, Error> {
+        let state = self.read();
         if let Some(fixed) = &state.fixed {
             if let Some(exp) = state.expires
                 && exp <= SystemTime::now()
@@ -165,7 +168,7 @@ impl Client {
             let generation = state.generation;
             drop(state);
             return Ok(CredentialStep::Later(Box::pin(
-                self.obtain(target, generation, false),
+                self.obtain(caller, target, generation, false),
             )));
         }
         // Asked for every attempt, outside the refresh lock (the source caches by itself).
@@ -175,7 +178,7 @@ impl Client {
             let source = auth.source_dyn().expect("checked above");
             let c = source
                 .obtain(Obtain {
-                    client: self,
+                    caller,
                     target,
                     refresh: false,
                 })
@@ -189,16 +192,23 @@ impl Client {
     /// source. One refresh at a time for the client and all its clones.
     pub(crate) fn refreshed_credential<'a>(
         &'a self,
+        caller: &'a Caller,
         target: &'a Target,
         stale: &Credential,
     ) -> BoxFuture<'a, Result<Credential, Error>> {
-        Box::pin(self.obtain(target, stale.generation, true))
+        Box::pin(self.obtain(caller, target, stale.generation, true))
     }
 
     /// Gets a credential for generation `seen` under the refresh lock: if another call
     /// already did (the generation moved on, or a first login landed), that one is used.
-    async fn obtain(&self, target: &Target, seen: u64, refresh: bool) -> Result<Credential, Error> {
-        let cell = &self.shared.auth;
+    async fn obtain(
+        &self,
+        caller: &Caller,
+        target: &Target,
+        seen: u64,
+        refresh: bool,
+    ) -> Result<Credential, Error> {
+        let cell = self;
         let failures = cell.failures.load(Ordering::SeqCst);
         let mut last_failure = cell.refresh.lock().await;
         let (auth, generation) = {
@@ -233,7 +243,7 @@ impl Client {
         let source = auth.source_dyn().expect("checked above");
         let obtained = source
             .obtain(Obtain {
-                client: self,
+                caller,
                 target,
                 refresh,
             })

@@ -23,7 +23,6 @@ use std::time::SystemTime;
 
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use crate::client::Client;
 use crate::error::{BoxError, Error, Target};
 
 pub(crate) use cell::{AuthCell, CredentialStep};
@@ -130,21 +129,20 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// What [`CredentialSource::obtain`] is asked for: the client to make a call with (a login),
-/// and whether the last credential was refused.
+/// The client that asks a source for a credential, seen from here without naming its type
+/// (the client holds the credentials, so this module sits below it). [`Obtain::client`],
+/// written beside the client, gives it back.
+pub(crate) type Caller = dyn Any + Send + Sync;
+
+/// What [`CredentialSource::obtain`] is asked for: the client to make a call with (a login,
+/// see [`client`](Obtain::client)), and whether the last credential was refused.
 pub struct Obtain<'a> {
-    pub(crate) client: &'a Client,
+    pub(crate) caller: &'a Caller,
     pub(crate) target: &'a Target,
     pub(crate) refresh: bool,
 }
 
 impl Obtain<'_> {
-    /// The client whose credentials are wanted. A login through it must send no credential
-    /// of its own.
-    pub fn client(&self) -> &Client {
-        self.client
-    }
-
     /// Whether a credential was refused (`401`) and a new one is wanted, rather than a first
     /// one.
     pub fn refresh(&self) -> bool {

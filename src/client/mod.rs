@@ -327,3 +327,34 @@ fn header_pair(name: &str, value: &str, auth: &Auth) -> Result<(HeaderName, Head
         .map_err(|_| Error::config(format!("the value of {name} cannot go in a header")))?;
     Ok((name, value))
 }
+
+impl crate::auth::Obtain<'_> {
+    /// The client whose credentials are wanted. A login through it must send no credential
+    /// of its own (the call that logs in replaces the client's).
+    pub fn client(&self) -> &Client {
+        // Only the client itself makes an `Obtain` (its credential step), with itself as the
+        // caller.
+        self.caller
+            .downcast_ref::<Client>()
+            .expect("an Obtain is made by the client it names")
+    }
+}
+
+impl Client {
+    /// The credential for the next attempt (see [`AuthCell::credential`]).
+    pub(crate) fn credential<'a>(
+        &'a self,
+        target: &'a crate::error::Target,
+    ) -> Result<crate::auth::CredentialStep<'a>> {
+        self.shared.auth.credential(self, target)
+    }
+
+    /// A fresh credential after `stale` was refused (see [`AuthCell::refreshed_credential`]).
+    pub(crate) fn refreshed_credential<'a>(
+        &'a self,
+        target: &'a crate::error::Target,
+        stale: &crate::auth::Credential,
+    ) -> crate::auth::BoxFuture<'a, Result<crate::auth::Credential>> {
+        self.shared.auth.refreshed_credential(self, target, stale)
+    }
+}
