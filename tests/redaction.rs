@@ -227,7 +227,7 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
         ("novaconnect change_password", Auth::bearer(TOKEN), |c| {
             Box::pin(async move {
                 c.novaconnect()
-                    .change_password(&Secret::new(PW), &Secret::new(OLD))
+                    .change_password(&userapi::models::PasswordChange::new(PW).current(OLD))
                     .await
                     .map(drop)
             })

@@ -155,7 +155,8 @@ async fn spans_record_the_route_template_not_the_id() {
         "42",
         "secret-project",
     ] {
-        let err = client.rounds().get_user(id).await.unwrap_err();
+        let id = userapi::rounds::UserId::new(id).unwrap();
+        let err = client.rounds().get_user(&id).await.unwrap_err();
         assert!(err.is_not_found());
         assert_eq!(err.target().unwrap().route(), "/users/{id}");
     }

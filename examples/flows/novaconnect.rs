@@ -1,6 +1,7 @@
 //! NovaConnect: read the profile, edit it, change the password.
 
-use userapi::Secret;
+use userapi::auth::Password;
+use userapi::models::PasswordChange;
 use userapi::novaconnect::{NovaConnect, User, UserEdit};
 use userapi_fake::novaconnect as fake;
 
@@ -27,7 +28,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             println!("NovaConnect: {base}");
             (
                 NovaConnect::with_token(base, token)?,
-                env("NOVACONNECT_PASSWORD").map(Secret::new),
+                env("NOVACONNECT_PASSWORD").map(Password::new),
                 false,
             )
         }
@@ -36,7 +37,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             println!("NovaConnect: fake at {}", fake.base_url());
             let api = fake.api()?;
             _fake = fake;
-            (api, Some(Secret::new(fake::PASSWORD)), true)
+            (api, Some(Password::new(fake::PASSWORD)), true)
         }
     };
 
@@ -58,8 +59,9 @@ pub async fn run(mode: Mode) -> FlowResult {
 
     match password {
         // The password is set to itself: the call is exercised and nothing changes.
-        Some(old) => {
-            let after = api.change_password(&old, &old).await?;
+        Some(current) => {
+            let change = PasswordChange::new(current.clone()).current(current);
+            let after = api.change_password(&change).await?;
             println!("  change_password: done for {}", show(&after));
         }
         None => skip("change_password", "NOVACONNECT_PASSWORD is not set"),

@@ -26,8 +26,9 @@ use userapi::reqwest::StatusCode;
 
 use crate::error::Error;
 use crate::server::{Banner, Fake, Request, Response, Service};
+use userapi::auth::{Password, Token};
 use userapi::novaconnect::{NovaConnect, User, UserId};
-use userapi::{Auth, Client, Secret};
+use userapi::{Auth, Client};
 
 /// The token the fake accepts.
 pub const TOKEN: &str = "novaconnect-fake-token";
@@ -69,8 +70,8 @@ impl NovaConnectService {
     }
 
     /// The token it accepts.
-    pub fn token(&self) -> Secret {
-        Secret::new(TOKEN)
+    pub fn token(&self) -> Token {
+        Token::new(TOKEN)
     }
 
     /// The user as the fake holds it now.
@@ -99,12 +100,12 @@ impl NovaConnectService {
     }
 
     /// Sets the current user's password.
-    pub fn set_password(&self, password: &Secret) {
+    pub fn set_password(&self, password: &Password) {
         self.state.lock().password = password.expose().to_owned();
     }
 
     /// Whether `password` is the user's current password.
-    pub fn password_is(&self, password: &Secret) -> bool {
+    pub fn password_is(&self, password: &Password) -> bool {
         self.state.lock().password == password.expose()
     }
 }

@@ -37,8 +37,9 @@ use userapi::reqwest::{Method, StatusCode};
 use crate::error::Error;
 use crate::server::{Banner, Fake, Refused, Request, Response, Service};
 use crate::util::{base64url, base64url_decode, now_secs};
-use userapi::rounds::{Round, Rounds, User};
-use userapi::{Auth, Client, Secret};
+use userapi::auth::Token;
+use userapi::rounds::{Round, Rounds, User, UserId};
+use userapi::{Auth, Client};
 
 /// The current user of [`FakeRounds::api`](Fake::api).
 pub const ME: &str = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
@@ -121,21 +122,26 @@ impl RoundsService {
     /// A JWT for `user_id` that expires after `valid_for`. A zero duration gives a token that
     /// is already expired; a duration past what the `exp` claim can hold saturates at the
     /// largest one (never panics).
-    pub fn token_for(&self, user_id: &str, valid_for: Duration) -> Secret {
+    pub fn token_for(&self, user_id: &str, valid_for: Duration) -> Token {
         let exp = now_secs().saturating_add(i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX));
-        Secret::new(mint(user_id, exp))
+        Token::new(mint(user_id, exp))
     }
 
     /// A JWT for the current user that expired `ago` before now. A duration past what the
     /// `exp` claim can hold saturates at the smallest one (never panics).
-    pub fn expired_token(&self, ago: Duration) -> Secret {
+    pub fn expired_token(&self, ago: Duration) -> Token {
         let exp = now_secs().saturating_sub(i64::try_from(ago.as_secs()).unwrap_or(i64::MAX));
-        Secret::new(mint(ME, exp))
+        Token::new(mint(ME, exp))
     }
 
-    /// Adds a user as it is, for tests of your own code; an empty `id` gets a new one.
-    /// Returns the user as the fake holds it. A user with the id of one already held
-    /// replaces it.
+    /// A user id no user holds yet, in the shape of the seeded ones (a UUID).
+    pub fn new_user_id(&self) -> UserId {
+        UserId::new(&self.state.new_id()).expect("a UUID is a user id")
+    }
+
+    /// Adds a user as it is, for tests of your own code (build one with
+    /// [`User::new`] and [`new_user_id`](Self::new_user_id)). Returns the user as the fake
+    /// holds it. A user with the id of one already held replaces it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -144,17 +150,14 @@ impl RoundsService {
     /// use userapi::rounds::User;
     /// use userapi_fake::rounds::FakeRounds;
     /// let fake = FakeRounds::start().await?;
-    /// let mut user = User::default();
+    /// let mut user = User::new(fake.new_user_id());
     /// user.first_name = Some("Aruzhan".into());
     /// let user = fake.add_user(user);
-    /// let as_her = fake.api_with(Auth::jwt(fake.token_for(&user.id, Duration::from_secs(60))))?;
+    /// let as_her = fake.api_with(Auth::jwt(fake.token_for(user.id.as_str(), Duration::from_secs(60))))?;
     /// assert_eq!(as_her.get_me().await?.first_name.as_deref(), Some("Aruzhan"));
     /// # Ok(()) }
     /// ```
-    pub fn add_user(&self, mut user: User) -> User {
-        if user.id.is_empty() {
-            user.id = self.state.new_id();
-        }
+    pub fn add_user(&self, user: User) -> User {
         let value = serde_json::to_value(&user).unwrap_or_default();
         let mut data = self.state.lock();
         data.users.retain(|u| u["id"] != user.id.as_str());
@@ -172,7 +175,7 @@ impl RoundsService {
     /// use userapi_fake::rounds::{FakeRounds, ME, OTHER};
     /// let fake = FakeRounds::start().await?;
     /// let mut round = Round::default();
-    /// round.owner_id = Some(OTHER.to_owned());
+    /// round.owner_id = Some(OTHER.parse()?);
     /// round.entry_fee = Some("99.90".into());
     /// fake.add_round(round, &[ME]);
     /// assert_eq!(fake.api()?.list_rounds(RoundRole::Participant).await?.len(), 2);

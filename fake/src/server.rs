@@ -422,19 +422,20 @@ impl<S: Service> Fake<S> {
     /// ```
     /// # #[cfg(feature = "novaconnect")]
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::Secret;
+    /// use userapi::auth::Password;
+    /// use userapi::models::PasswordChange;
     /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
     ///
     /// let fake = FakeNovaConnect::start().await?;
     /// fake.fail_next(1, 503);
     /// let err = fake
     ///     .api()?
-    ///     .change_password(&Secret::new("N3w-secret"), &Secret::new(PASSWORD))
+    ///     .change_password(&PasswordChange::new("N3w-secret").current(PASSWORD))
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     /// assert_eq!(fake.request_count(), 1); // not retried
-    /// assert!(fake.password_is(&Secret::new(PASSWORD))); // the service never saw it
+    /// assert!(fake.password_is(&Password::new(PASSWORD))); // the service never saw it
     /// # Ok(()) }
     /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```

@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use userapi::{Client, Error, Method, RetryPolicy, Secret, StatusCode, Timeouts, TransportKind};
+use userapi::{Client, Error, Method, RetryPolicy, StatusCode, Timeouts, TransportKind};
 use userapi_fake::{Fake, Fault, ReceivedRequest, Service};
 
 /// A test that mixes the SDK's errors and the fake crate's.
@@ -87,6 +87,8 @@ fn assert_timed_out<S: Service>(fake: &Fake<S>, err: &Error) {
 
 mod novaconnect {
     use super::*;
+    use userapi::auth::Password;
+    use userapi::models::PasswordChange;
     use userapi::novaconnect::{NovaConnect, UserEdit};
     use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
 
@@ -129,13 +131,13 @@ mod novaconnect {
         fake.fail_next(2, 503);
         let api = NovaConnect::new(fast(fake.api()?.client()));
         let err = api
-            .change_password(&Secret::new("N3w-secret"), &Secret::new(PASSWORD))
+            .change_password(&PasswordChange::new("N3w-secret").current(PASSWORD))
             .await
             .unwrap_err();
         assert_sent_once(&fake, &err);
         // NovaConnect's envelope, its code equal to the status.
         assert_eq!(body(&err)["code"], 503);
-        assert!(fake.password_is(&Secret::new(PASSWORD)));
+        assert!(fake.password_is(&Password::new(PASSWORD)));
         Ok(())
     }
 
@@ -425,7 +427,9 @@ mod rightech {
 
 mod harness {
     use super::*;
+    use userapi::auth::Password;
     use userapi::metabase::Metabase;
+    use userapi::models::PasswordChange;
     use userapi::novaconnect::{NovaConnect, UserEdit};
     use userapi_fake::Response;
     use userapi_fake::metabase::FakeMetabase;
@@ -497,14 +501,14 @@ mod harness {
         fake.drop_next(2);
         let api = NovaConnect::new(fast(fake.api()?.client()));
         let err = api
-            .change_password(&Secret::new("N3w-secret"), &Secret::new("0ld-secret"))
+            .change_password(&PasswordChange::new("N3w-secret").current("0ld-secret"))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Transport(_)), "{err:?}");
         assert_eq!(fake.received_requests().len(), 1);
         assert_eq!(fake.pending_faults(), 1);
         assert!(
-            fake.password_is(&Secret::new("0ld-secret")),
+            fake.password_is(&Password::new("0ld-secret")),
             "the service never saw it"
         );
         Ok(())
@@ -548,7 +552,7 @@ mod harness {
     async fn credentials_in_the_log_do_not_print() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         let api = fake.api()?;
-        api.change_password(&Secret::new("N3w-secret"), &Secret::new("0ld-secret"))
+        api.change_password(&PasswordChange::new("N3w-secret").current("0ld-secret"))
             .await?;
         let log = fake.received_requests();
         // The log holds what was sent, for assertions…

@@ -24,9 +24,11 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::auth::Secret;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::http::Service;
+use crate::models::PasswordChange;
 
 /// NovaConnect's errors are its envelope, `{"code", "message"}`, which the generic reading
 /// understands.
@@ -75,13 +77,13 @@ impl NovaConnect {
     }
 
     /// Changes the current user's first name, last name or email (`POST user/edit`); only
-    /// the fields set in `edit` are sent. Returns the updated user. Safe to retry: the same
+    /// the fields set in `update` are sent. Returns the updated user. Safe to retry: the same
     /// edit twice leaves the same state.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an edit that sets nothing, before sending; otherwise as
-    /// [`get_me`](Self::get_me) (a refused value is [`Error::Http`] or [`Error::Api`] with
-    /// the service's message).
+    /// [`Error::InvalidInput`] ([`Error::is_invalid_input`]) for an edit that sets nothing,
+    /// before sending; otherwise as [`get_me`](Self::get_me) (a refused value is
+    /// [`Error::Http`] or [`Error::Api`] with the service's message).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -93,46 +95,37 @@ impl NovaConnect {
     /// assert_eq!(fake.user().last_name.as_deref(), Some("Omarova"));
     /// # Ok(()) }
     /// ```
-    pub async fn update_me(&self, edit: &UserEdit) -> Result<User> {
-        if edit.is_empty() {
-            return Err(Error::invalid_input(
-                "novaconnect::update_me",
-                "the edit sets no field",
-            ));
-        }
-        self.item("novaconnect::update_me", "user/edit", edit, true).await
+    pub async fn update_me(&self, update: &UserEdit) -> Result<User> {
+        const OP: &str = "novaconnect::update_me";
+        update.check(OP)?;
+        self.item(OP, "user/edit", update, true).await
     }
 
-    /// Changes the current user's password (`POST user/password` with `password` and
-    /// `old_password`) and returns the user. Never retried.
+    /// Changes the current user's password (`POST user/password` with `password`, the new
+    /// one, and `old_password`, the current one) and returns the user. NovaConnect requires
+    /// the current password, so `change` must carry one
+    /// ([`PasswordChange::current`]). Never retried.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty new password, before sending; otherwise as
-    /// [`get_me`](Self::get_me) (a wrong old password is refused with the service's message).
+    /// [`Error::InvalidInput`] ([`Error::is_invalid_input`]) for an empty new password, or a
+    /// missing or empty current one, before sending; otherwise as [`get_me`](Self::get_me)
+    /// (a wrong current password is refused with the service's message).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::Secret;
+    /// use userapi::auth::Password;
+    /// use userapi::models::PasswordChange;
     /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
     /// let fake = FakeNovaConnect::start().await?;
-    /// let new = Secret::new("N3w-secret");
-    /// fake.api()?.change_password(&new, &Secret::new(PASSWORD)).await?;
-    /// assert!(fake.password_is(&new));
+    /// let change = PasswordChange::new("N3w-secret").current(PASSWORD);
+    /// fake.api()?.change_password(&change).await?;
+    /// assert!(fake.password_is(&Password::new("N3w-secret")));
     /// # Ok(()) }
     /// ```
-    pub async fn change_password(&self, new_password: &Secret, old_password: &Secret) -> Result<User> {
-        if new_password.is_empty() {
-            return Err(Error::invalid_input(
-                "novaconnect::change_password",
-                "the new password is empty",
-            ));
-        }
-        let body = models::PasswordChange {
-            password: new_password,
-            old_password,
-        };
-        self.item("novaconnect::change_password", "user/password", &body, false)
-            .await
+    pub async fn change_password(&self, change: &PasswordChange) -> Result<User> {
+        const OP: &str = "novaconnect::change_password";
+        let body = models::PasswordBody::checked(change, OP)?;
+        self.item(OP, "user/password", &body, false).await
     }
 
     /// `POST <route>`, the envelope checked and `result.item` taken out.

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::{Extra, response_model};
+use crate::auth::Secret;
+use crate::error::Error;
+use crate::models::{Extra, PasswordChange, response_model};
 
 response_model! {
     /// The envelope every NovaConnect response comes in.
@@ -223,13 +225,47 @@ impl UserEdit {
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
     }
+
+    /// Refuses an edit that sets nothing, before it is sent.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<(), Error> {
+        if self.is_empty() {
+            return Err(Error::invalid_input(operation, "the edit sets no field"));
+        }
+        Ok(())
+    }
 }
 
-/// The body of `user/password`.
+/// The body of `user/password`: the new password and the current one, both required.
 #[derive(Serialize)]
-pub(crate) struct PasswordChange<'a> {
+pub(crate) struct PasswordBody<'a> {
     #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) password: &'a crate::auth::Secret,
+    password: &'a Secret,
     #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) old_password: &'a crate::auth::Secret,
+    old_password: &'a Secret,
+}
+
+impl<'a> PasswordBody<'a> {
+    /// The body for `change`, refused before sending when the new password is empty or the
+    /// current one is missing or empty (NovaConnect requires it).
+    pub(crate) fn checked(change: &'a PasswordChange, operation: &'static str) -> Result<Self, Error> {
+        if change.new_password().is_empty() {
+            return Err(Error::invalid_input(operation, "the new password is empty"));
+        }
+        let old_password = match change.current_password() {
+            None => {
+                return Err(Error::invalid_input(
+                    operation,
+                    "NovaConnect requires the current password: use PasswordChange::current",
+                ));
+            }
+            Some(p) if p.is_empty() => {
+                return Err(Error::invalid_input(operation, "the current password is empty"));
+            }
+            Some(p) => p.as_secret(),
+        };
+        Ok(PasswordBody {
+            password: change.new_password().as_secret(),
+            old_password,
+        })
+    }
 }

@@ -15,11 +15,13 @@
 
 mod models;
 
-pub use models::{Product, Round, RoundRole, RoundStatus, User, UserUpdate};
+pub use models::{Product, Round, RoundRole, RoundStatus, User, UserId, UserUpdate};
 
 use reqwest::Method;
 
-use crate::error::{Error, ErrorBody, Result, ServiceError};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{ErrorBody, Result, ServiceError};
 use crate::http::Service;
 use serde_json::Value;
 
@@ -96,36 +98,34 @@ impl Rounds {
 
     /// `GET /users/{id}`: any user, in the same shape as [`get_me`](Self::get_me).
     ///
-    /// `me` and `rounds` are fixed routes under `/users/`, so those two ids (and an empty one)
-    /// are refused before sending; any other id is percent-encoded as one path segment. Safe
-    /// to retry.
+    /// A [`UserId`] is never `me`, `rounds`, empty, `.` or `..`, so this call always reaches
+    /// `GET /users/{id}`; the id is percent-encoded as one path segment. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for `me`, `rounds`, an empty, `.` or `..` id, before sending;
     /// [`Error::Http`] 404 ([`Error::is_not_found`]) for an unknown id; the errors of
     /// [`get_me`](Self::get_me).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::rounds::UserId;
     /// use userapi_fake::rounds::{FakeRounds, OTHER};
     /// let fake = FakeRounds::start().await?;
     /// let rounds = fake.api()?;
-    /// assert_eq!(rounds.get_user(OTHER).await?.first_name.as_deref(), Some("Arman"));
-    /// assert!(rounds.get_user("nobody").await.unwrap_err().is_not_found());
+    /// let other = rounds.get_user(&UserId::new(OTHER)?).await?;
+    /// assert_eq!(other.first_name.as_deref(), Some("Arman"));
+    /// let err = rounds.get_user(&"nobody".parse()?).await.unwrap_err();
+    /// assert!(err.is_not_found());
     /// # Ok(()) }
     /// ```
-    pub async fn get_user(&self, id: &str) -> Result<User> {
-        const OP: &str = "rounds::get_user";
-        if id.is_empty() || id == "me" || id == "rounds" {
-            return Err(Error::invalid_input(
-                OP,
-                format!(
-                    "{id:?} is not a user id: `me` and `rounds` are other routes; use get_me or list_rounds"
-                ),
-            ));
-        }
+    pub async fn get_user(&self, id: &UserId) -> Result<User> {
         self.client
-            .call(&SERVICE, OP, Method::GET, "users/{id}", &[id])?
+            .call(
+                &SERVICE,
+                "rounds::get_user",
+                Method::GET,
+                "users/{id}",
+                &[id.as_str()],
+            )?
             .idempotent()
             .send()
             .await
@@ -157,9 +157,7 @@ impl Rounds {
     /// ```
     pub async fn update_me(&self, update: &UserUpdate) -> Result<User> {
         const OP: &str = "rounds::update_me";
-        if update.is_empty() {
-            return Err(Error::invalid_input(OP, "the update sets no field"));
-        }
+        update.check(OP)?;
         self.client
             .call(&SERVICE, OP, Method::PATCH, "users/me", &[])?
             .json(update)?
@@ -200,6 +198,83 @@ impl Rounds {
 #[cfg(test)]
 crate::properties::service_properties! {
     service: SERVICE,
-    decodes: [User, Vec<Round>, Round, Product, RoundStatus],
+    decodes: [User, Vec<Round>, Round, Product, RoundStatus, UserId],
     schemes: [crate::Auth::jwt],
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn path_of(client: &crate::Client, id: &UserId) -> String {
+        let call = client
+            .call(&SERVICE, "t", Method::GET, "users/{id}", &[id.as_str()])
+            .unwrap();
+        call.target_for_test().path().to_owned()
+    }
+
+    #[test]
+    fn no_user_id_is_another_route_or_a_path_step() {
+        let long = "x".repeat(UserId::MAX_BYTES + 1);
+        for bad in ["me", "rounds", "", ".", "..", long.as_str()] {
+            let err = UserId::new(bad).unwrap_err();
+            assert!(err.is_invalid_input(), "{bad:?}: {err:?}");
+            assert!(bad.parse::<UserId>().is_err(), "{bad:?}");
+            assert!(UserId::try_from(bad.to_owned()).is_err(), "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(serde_json::from_str::<UserId>(&json).is_err(), "{bad:?}");
+        }
+        let client = crate::Client::builder()
+            .base_url("https://h.example/")
+            .build()
+            .unwrap();
+        let max = "x".repeat(UserId::MAX_BYTES);
+        for good in ["Me", "me ", "rounds2", "...", "a/b?c", max.as_str()] {
+            let id = UserId::new(good).unwrap();
+            assert_eq!(id.as_str(), good);
+            assert_eq!(
+                serde_json::from_str::<UserId>(&serde_json::to_string(good).unwrap()).unwrap(),
+                id
+            );
+            assert_ne!(path_of(&client, &id), "/users/me");
+            assert_ne!(path_of(&client, &id), "/users/rounds");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Any id that makes a `UserId` is one segment under `/users/`, never `me` or `rounds`.
+        #[test]
+        fn a_user_id_is_always_one_segment_of_users(text in crate::properties::odd_text()) {
+            static CLIENT: std::sync::OnceLock<crate::Client> = std::sync::OnceLock::new();
+            let client = CLIENT.get_or_init(|| {
+                crate::Client::builder().base_url("https://h.example/").build().unwrap()
+            });
+            match UserId::new(&text) {
+                Ok(id) => {
+                    let path = path_of(client, &id);
+                    let segments: Vec<&str> = path.split('/').collect();
+                    prop_assert_eq!(segments.len(), 3, "{}", path);
+                    prop_assert_eq!(segments[1], "users");
+                    prop_assert!(segments[2] != "me" && segments[2] != "rounds", "{}", path);
+                    let decoded = url::form_urlencoded::parse(
+                        format!("x={}", segments[2].replace('+', "%2B")).as_bytes(),
+                    )
+                    .next()
+                    .map(|(_, v)| v.into_owned());
+                    prop_assert_eq!(decoded.as_deref(), Some(text.as_str()));
+                }
+                Err(err) => {
+                    prop_assert!(err.is_invalid_input());
+                    prop_assert!(
+                        matches!(text.as_str(), "" | "me" | "rounds" | "." | "..")
+                            || text.len() > UserId::MAX_BYTES
+                    );
+                }
+            }
+        }
+    }
 }

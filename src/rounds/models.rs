@@ -2,19 +2,149 @@
 //! `store_id` / `question_id`, `entry_fee` as text, `price` as an exact JSON number); the
 //! helpers read them into typed values where that helps.
 
-use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
 
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::Error;
 use crate::models::{Extra, Patch, response_model, string_enum};
+
+/// A user's id: a non-empty string (its format is not documented; the service's example is a
+/// UUID) that can stand as the `{id}` of `GET /users/{id}`.
+///
+/// `me` and `rounds` are fixed routes under `/users/`, and the empty id, `.` and `..` are
+/// path steps, so none of them is a user id; nor is anything over 1 KiB. Those are refused
+/// when the id is made, so [`Rounds::get_user`](super::Rounds::get_user) can never be pointed
+/// at another route. Decoding a response checks the same way.
+///
+/// ```
+/// use userapi::rounds::UserId;
+/// let id = UserId::new("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b")?;
+/// assert_eq!(id.as_str(), "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b");
+/// assert!(UserId::new("me").unwrap_err().is_invalid_input());
+/// assert!("rounds".parse::<UserId>().is_err());
+/// # Ok::<(), userapi::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    /// The longest id, in bytes.
+    pub const MAX_BYTES: usize = crate::http::MAX_SEGMENT_BYTES;
+
+    /// Checks `id` and wraps it.
+    ///
+    /// # Errors
+    /// [`Error::is_invalid_input`] for `me`, `rounds`, an empty id, `.`, `..`, or an id over
+    /// [`MAX_BYTES`](Self::MAX_BYTES).
+    pub fn new(id: &str) -> Result<UserId, Error> {
+        Self::check(id)?;
+        Ok(UserId(id.to_owned()))
+    }
+
+    fn check(id: &str) -> Result<(), Error> {
+        const OP: &str = "rounds::UserId::new";
+        let why = match id {
+            "" => "is empty",
+            "me" => "is the `/users/me` route; use get_me",
+            "rounds" => "is the `/users/rounds` route; use list_rounds",
+            "." | ".." => "is a path step",
+            _ if id.len() > Self::MAX_BYTES => {
+                return Err(Error::invalid_input(
+                    OP,
+                    format!(
+                        "a user id of {} bytes is longer than {} bytes",
+                        id.len(),
+                        Self::MAX_BYTES
+                    ),
+                ));
+            }
+            _ => return Ok(()),
+        };
+        Err(Error::invalid_input(
+            OP,
+            format!("{id:?} is not a user id: it {why}"),
+        ))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for UserId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        UserId::new(s)
+    }
+}
+
+impl TryFrom<&str> for UserId {
+    type Error = Error;
+
+    fn try_from(s: &str) -> Result<Self, Error> {
+        UserId::new(s)
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self, Error> {
+        Self::check(&s)?;
+        Ok(UserId(s))
+    }
+}
+
+impl AsRef<str> for UserId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for UserId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for UserId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        UserId::try_from(s).map_err(|e| serde::de::Error::custom(e.to_string()))
+    }
+}
 
 response_model! {
     /// A user. Every profile field may be `null` for someone who registered by phone and has not
-    /// filled in a profile. `Default` (an empty id, every field `None`) builds one for your own
-    /// tests.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// filled in a profile. [`User::new`] (an id, every other field `None`) builds one for your
+    /// own tests.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct User {
-        /// The user's id (a string; its format is not documented).
-        pub id: String,
+        /// The user's id.
+        pub id: UserId,
         /// Phone number, e.g. `+77011234567`.
         #[serde(default)]
         pub phone: Option<String>,
@@ -33,6 +163,28 @@ response_model! {
         /// Fields this version does not model.
         #[serde(flatten, skip_deserializing)]
         pub extra: Extra,
+    }
+}
+
+impl User {
+    /// A user with this id and every other field `None`, for tests of your own code.
+    ///
+    /// ```
+    /// use userapi::rounds::{User, UserId};
+    /// let user = User::new(UserId::new("u1")?);
+    /// assert_eq!(user.id, "u1");
+    /// # Ok::<(), userapi::Error>(())
+    /// ```
+    pub fn new(id: UserId) -> Self {
+        User {
+            id,
+            phone: None,
+            first_name: None,
+            last_name: None,
+            avatar_url: None,
+            is_verified: None,
+            extra: Extra::new(),
+        }
     }
 }
 
@@ -94,6 +246,14 @@ impl UserUpdate {
     pub fn is_empty(&self) -> bool {
         self.first_name.is_unchanged() && self.last_name.is_unchanged() && self.avatar_url.is_unchanged()
     }
+
+    /// Refuses an update that sets nothing, before it is sent.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<(), Error> {
+        if self.is_empty() {
+            return Err(Error::invalid_input(operation, "the update sets no field"));
+        }
+        Ok(())
+    }
 }
 
 string_enum! {
@@ -134,7 +294,7 @@ response_model! {
         pub is_active: Option<bool>,
         /// The organiser's user id.
         #[serde(default)]
-        pub owner_id: Option<String>,
+        pub owner_id: Option<UserId>,
         /// The prize.
         #[serde(default)]
         pub product: Option<Product>,
@@ -154,7 +314,7 @@ impl Round {
 
     /// Whether `user` organised this round.
     pub fn is_owned_by(&self, user: &User) -> bool {
-        self.owner_id.as_deref() == Some(user.id.as_str())
+        self.owner_id.as_ref() == Some(&user.id)
     }
 }
 

@@ -435,7 +435,7 @@ async fn a_401_on_a_write_is_not_replayed() {
         .unwrap();
     let err = client
         .novaconnect()
-        .change_password(&userapi::Secret::new("n3w-Secret"), &userapi::Secret::new("0ld"))
+        .change_password(&userapi::models::PasswordChange::new("n3w-Secret").current("0ld"))
         .await
         .expect_err("refused");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));

@@ -2,6 +2,7 @@
 //! headers, and the escape hatch through the same pipeline.
 
 use super::*;
+use userapi::rounds::UserId;
 
 /// A base URL's query (a tenant, a key some gateways want) is sent on every call, beside the
 /// call's own parameters.
@@ -68,7 +69,7 @@ async fn control_characters_in_ids_stay_in_their_segment() {
         ("\r\n", "/users/%0D%0A"),
         ("a/../../admin", "/users/a%2F..%2F..%2Fadmin"),
     ] {
-        let err = api.get_user(id).await.unwrap_err();
+        let err = api.get_user(&UserId::new(id).unwrap()).await.unwrap_err();
         assert!(err.is_not_found(), "{id:?}: {err:?}");
         assert_eq!(err.target().unwrap().path(), sent);
     }
@@ -93,7 +94,8 @@ async fn control_characters_in_ids_stay_in_their_segment() {
 #[tokio::test]
 async fn an_id_with_a_tab_is_not_me_on_the_fake() {
     let fake = userapi_fake::rounds::FakeRounds::start().await.unwrap();
-    let err = fake.api().unwrap().get_user("m\te").await.unwrap_err();
+    let id = UserId::new("m\te").unwrap();
+    let err = fake.api().unwrap().get_user(&id).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
 }
 
@@ -125,7 +127,8 @@ fn arbitrary_ids_arrive_as_exactly_one_segment() {
         .prop_map(|v| v.into_iter().collect::<String>());
     proptest!(config, |(id in ids)| {
         let before = rt.block_on(requests(&server)).len();
-        let result = rt.block_on(api.get_user(&id));
+        // A refused id cannot make a call at all.
+        let result = UserId::new(&id).and_then(|uid| rt.block_on(api.get_user(&uid)));
         let seen = rt.block_on(requests(&server));
         match result {
             Err(Error::InvalidInput { .. }) => prop_assert_eq!(seen.len(), before),
@@ -165,7 +168,10 @@ fn url_decode(segment: &str) -> String {
 async fn an_id_of_a_mebibyte_is_refused_before_sending_with_a_short_message() {
     let server = user_server().await;
     let api = common::client(&server, Auth::jwt(JWT)).rounds();
-    let err = api.get_user(&"x".repeat(1 << 20)).await.unwrap_err();
+    let err = match UserId::new(&"x".repeat(1 << 20)) {
+        Ok(id) => api.get_user(&id).await.unwrap_err(),
+        Err(refused) => refused,
+    };
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert!(err.to_string().len() < 200);
     assert_eq!(err.attempts(), 0);

@@ -4,8 +4,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use userapi::auth::Password;
+use userapi::models::PasswordChange;
 use userapi::novaconnect::{DEFAULT_BASE_URL, Envelope, NovaConnect, User, UserEdit, UserId};
-use userapi::{Auth, Client, Error, RetryPolicy, Secret, StatusCode, TimeoutPhase};
+use userapi::{Auth, Client, Error, RetryPolicy, StatusCode, TimeoutPhase};
 use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -133,7 +135,7 @@ async fn change_password_sends_both_passwords_and_is_never_retried() {
         .mount(&server)
         .await;
     let err = api(&server)
-        .change_password(&Secret::new("N3w-secret"), &Secret::new("0ld-secret"))
+        .change_password(&PasswordChange::new("N3w-secret").current("0ld-secret"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
@@ -142,6 +144,79 @@ async fn change_password_sends_both_passwords_and_is_never_retried() {
         !text.contains("N3w-secret") && !text.contains("0ld-secret"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn change_password_sends_the_new_password_as_password_and_the_current_as_old_password() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user/password"))
+        .and(query_param("lang", "ru"))
+        .and(header("authorization", "Bearer t0k"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!({"password": "N3w-secret", "old_password": "0ld-secret"}),
+        ))
+        .respond_with(json_body(FIXTURE_EDIT))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let change = PasswordChange::new(Password::new("N3w-secret")).current(Password::new("0ld-secret"));
+    let user = api(&server).lang("ru").change_password(&change).await.unwrap();
+    assert_eq!(user.id, Some(UserId::Text("u-77".into())));
+    assert_eq!(user.email.as_deref(), Some("new.address@example.kz"));
+}
+
+#[tokio::test]
+async fn a_password_change_without_a_current_password_or_with_an_empty_one_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json_body(FIXTURE_EDIT))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    for (change, why) in [
+        (PasswordChange::new("N3w-secret"), "no current password"),
+        (
+            PasswordChange::new("N3w-secret").current(""),
+            "empty current password",
+        ),
+        (
+            PasswordChange::new("").current("0ld-secret"),
+            "empty new password",
+        ),
+        (PasswordChange::new(""), "nothing at all"),
+    ] {
+        let err = api.change_password(&change).await.unwrap_err();
+        assert!(err.is_invalid_input(), "{why}: {err:?}");
+        assert!(!format!("{err} {err:?}").contains("N3w-secret"), "{why}: {err:?}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn update_me_sends_every_field_of_the_edit() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/user/edit"))
+        .and(query_param_is_missing("lang"))
+        .and(header("authorization", "Bearer t0k"))
+        .and(body_json(json!({
+            "first_name": "Dana",
+            "last_name": "Omarova",
+            "email": "new.address@example.kz"
+        })))
+        .respond_with(json_body(FIXTURE_EDIT))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = UserEdit::new()
+        .first_name("Dana")
+        .last_name("Omarova")
+        .email("new.address@example.kz");
+    let user = api(&server).update_me(&update).await.unwrap();
+    assert_eq!(user.email.as_deref(), Some("new.address@example.kz"));
 }
 
 #[tokio::test]
@@ -395,9 +470,9 @@ async fn fake_refuses_a_wrong_token_with_the_service_error() {
 async fn fake_checks_the_old_password() {
     let fake = FakeNovaConnect::start().await.unwrap();
     let api = fake.api().unwrap();
-    let new = Secret::new("N3w-secret");
+    let new = Password::new("N3w-secret");
     let err = api
-        .change_password(&new, &Secret::new("not-it"))
+        .change_password(&PasswordChange::new(new.clone()).current("not-it"))
         .await
         .unwrap_err();
     assert!(matches!(&err, Error::Http(_)), "{err:?}");
@@ -405,9 +480,11 @@ async fn fake_checks_the_old_password() {
     assert_eq!(err.service_code(), Some("400"));
     assert_eq!(err.service_message(), Some("The old password is wrong"));
     assert!(!err.is_auth());
-    assert!(fake.password_is(&Secret::new(PASSWORD)));
+    assert!(fake.password_is(&Password::new(PASSWORD)));
 
-    api.change_password(&new, &Secret::new(PASSWORD)).await.unwrap();
+    api.change_password(&PasswordChange::new(new.clone()).current(PASSWORD))
+        .await
+        .unwrap();
     assert!(fake.password_is(&new));
 }
 
@@ -425,7 +502,7 @@ async fn fake_refuses_a_password_sent_to_user_edit() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], 400);
     assert!(body["message"].as_str().unwrap().contains("user/password"));
-    assert!(fake.password_is(&Secret::new(PASSWORD)));
+    assert!(fake.password_is(&Password::new(PASSWORD)));
     assert_eq!(
         fake.user().first_name.as_deref(),
         Some("Aigerim"),
@@ -472,7 +549,7 @@ async fn a_non_2xx_status_with_the_envelope_keeps_its_message_and_code() {
         .mount(&server)
         .await;
     let err = api(&server)
-        .change_password(&Secret::new("N3w-secret"), &Secret::new("0ld"))
+        .change_password(&PasswordChange::new("N3w-secret").current("0ld"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Http(_)), "{err:?}");
@@ -510,8 +587,8 @@ async fn fake_seeding_and_any_credentials() {
     let held = fake.set_user(user.clone());
     assert_eq!(held, user);
     assert_eq!(fake.api().unwrap().get_me().await.unwrap(), user);
-    fake.set_password(&Secret::new("S3t-by-test"));
-    assert!(fake.password_is(&Secret::new("S3t-by-test")));
+    fake.set_password(&Password::new("S3t-by-test"));
+    assert!(fake.password_is(&Password::new("S3t-by-test")));
     let err = fake.api_with(Auth::none()).unwrap().get_me().await.unwrap_err();
     assert!(err.is_auth());
     assert_eq!(err.service_code(), Some("401"));

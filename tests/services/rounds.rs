@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use userapi::rounds::{Product, Round, RoundRole, RoundStatus, Rounds, User, UserUpdate};
+use userapi::rounds::{Product, Round, RoundRole, RoundStatus, Rounds, User, UserId, UserUpdate};
 use userapi::{Auth, Error, Secret};
 use userapi_fake::rounds::{FakeRounds, ME, OTHER};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
@@ -31,6 +31,10 @@ fn api(server: &MockServer) -> Rounds {
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {
     common::body(status, raw, "application/json")
+}
+
+fn id(text: &str) -> UserId {
+    UserId::new(text).unwrap()
 }
 
 #[tokio::test]
@@ -89,7 +93,7 @@ async fn get_user_encodes_the_id_as_one_segment() {
         .expect(1)
         .mount(&server)
         .await;
-    api(&server).get_user("a/b?c").await.unwrap();
+    api(&server).get_user(&id("a/b?c")).await.unwrap();
 }
 
 #[tokio::test]
@@ -100,10 +104,112 @@ async fn get_user_refuses_ids_that_are_other_routes() {
         .expect(0)
         .mount(&server)
         .await;
-    for id in ["me", "rounds", "", "..", "."] {
-        let err = api(&server).get_user(id).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{id:?}: {err:?}");
+    let long = "x".repeat(1025);
+    for id in ["me", "rounds", "", "..", ".", long.as_str()] {
+        // The id is refused when it is made, so no call can be built with it.
+        let err = UserId::new(id).unwrap_err();
+        assert!(err.is_invalid_input(), "{id:?}: {err:?}");
+        assert!(id.parse::<UserId>().unwrap_err().is_invalid_input(), "{id:?}");
+        assert!(
+            UserId::try_from(id.to_owned()).unwrap_err().is_invalid_input(),
+            "{id:?}"
+        );
+        let err = serde_json::from_value::<UserId>(json!(id)).unwrap_err();
+        assert!(!err.to_string().is_empty());
     }
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn get_user_with_an_id_like_a_route_still_asks_for_that_user() {
+    // Ids that are near `me` or `rounds` are ordinary ids: each reaches `GET /users/{id}` as
+    // one segment, and neither `/users/me` nor `/users/rounds` is ever requested.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(json(500, r#"{"detail": "wrong route"}"#))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users/rounds"))
+        .respond_with(json(500, r#"{"detail": "wrong route"}"#))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    let ids = [
+        "Me",
+        "me ",
+        "me/",
+        "./me",
+        "../me",
+        "rounds/..",
+        "%6De",
+        "me?x=1",
+        "rounds#",
+    ];
+    for text in ids {
+        api.get_user(&id(text)).await.unwrap();
+    }
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/users/Me",
+            "/users/me%20",
+            "/users/me%2F",
+            "/users/.%2Fme",
+            "/users/..%2Fme",
+            "/users/rounds%2F..",
+            "/users/%256De",
+            "/users/me%3Fx%3D1",
+            "/users/rounds%23",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn get_user_sends_the_documented_request_and_decodes_typed_ids() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"))
+        .and(header("authorization", format!("Bearer {JWT}").as_str()))
+        .and(header("accept", "application/json"))
+        .respond_with(json(200, USER))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let wanted = id("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b");
+    let user = api(&server).get_user(&wanted).await.unwrap();
+    assert_eq!(user.id, wanted);
+    assert_eq!(user.first_name.as_deref(), Some("Dana"));
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests[0].url.query(), None);
+    assert!(requests[0].body.is_empty());
+}
+
+#[tokio::test]
+async fn a_user_whose_id_is_a_route_name_is_a_decode_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(json(200, r#"{"id": "rounds", "phone": "+77011234567"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = api(&server).get_me().await.unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
 }
 
 #[tokio::test]
@@ -259,10 +365,10 @@ async fn a_404_detail_is_not_found_and_a_detail_object_is_kept() {
         .respond_with(json(400, r#"{"detail": {"code": "E1", "hint": "x"}}"#))
         .mount(&server)
         .await;
-    let err = api(&server).get_user("nobody").await.unwrap_err();
+    let err = api(&server).get_user(&id("nobody")).await.unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.service_message(), Some("User not found"));
-    let err = api(&server).get_user("odd").await.unwrap_err();
+    let err = api(&server).get_user(&id("odd")).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     assert_eq!(err.http().unwrap().body_json().unwrap()["detail"]["code"], "E1");
 }
@@ -303,7 +409,7 @@ async fn fake_serves_users_and_rounds_by_role() {
     let rounds = fake.api().unwrap();
     assert_eq!(rounds.get_me().await.unwrap().id, ME);
     assert_eq!(
-        rounds.get_user(OTHER).await.unwrap().first_name.as_deref(),
+        rounds.get_user(&id(OTHER)).await.unwrap().first_name.as_deref(),
         Some("Arman")
     );
     let owned = rounds.list_rounds(RoundRole::Owner).await.unwrap();
@@ -337,7 +443,12 @@ async fn fake_applies_updates_and_clears_with_null() {
 #[tokio::test]
 async fn fake_answers_404_for_unknown_ids() {
     let fake = FakeRounds::start().await.unwrap();
-    let err = fake.api().unwrap().get_user("no-such-user").await.unwrap_err();
+    let err = fake
+        .api()
+        .unwrap()
+        .get_user(&id("no-such-user"))
+        .await
+        .unwrap_err();
     assert!(err.is_not_found());
     assert_eq!(err.service_message(), Some("User not found"));
 }
@@ -520,11 +631,11 @@ async fn fake_token_helpers_saturate_instead_of_panicking() {
 #[tokio::test]
 async fn fake_seeding_adds_users_and_rounds_of_the_crates_own_types() {
     let fake = FakeRounds::start().await.unwrap();
-    let mut user = User::default();
+    let mut user = User::new(fake.new_user_id());
     user.first_name = Some("Aruzhan".into());
     user.phone = Some("+77015550000".into());
     let user = fake.add_user(user);
-    assert!(!user.id.is_empty());
+    assert!(!user.id.as_str().is_empty());
     let mut round = Round::default();
     round.owner_id = Some(user.id.clone());
     round.status = Some(RoundStatus::Open);
@@ -539,7 +650,9 @@ async fn fake_seeding_adds_users_and_rounds_of_the_crates_own_types() {
     let added = joined.iter().find(|r| r.id == round.id).unwrap();
     assert_eq!(added.entry_fee_hundredths(), Some(9_990));
     let as_her = fake
-        .api_with(Auth::jwt(fake.token_for(&user.id, Duration::from_secs(60))))
+        .api_with(Auth::jwt(
+            fake.token_for(user.id.as_str(), Duration::from_secs(60)),
+        ))
         .unwrap();
     let owned = as_her.list_rounds(RoundRole::Owner).await.unwrap();
     assert_eq!(owned.len(), 1);
@@ -548,10 +661,9 @@ async fn fake_seeding_adds_users_and_rounds_of_the_crates_own_types() {
 
 #[test]
 fn response_models_can_be_built_for_tests() {
-    let mut user = User::default();
-    user.id = "u1".into();
+    let user = User::new(id("u1"));
     let mut round = Round::default();
-    round.owner_id = Some("u1".into());
+    round.owner_id = Some(id("u1"));
     round.product = Some(Product::default());
     assert!(round.is_owned_by(&user));
 }

@@ -59,10 +59,8 @@ pub fn services() -> Vec<Service> {
         read: |c| Box::pin(async move { c.novaconnect().get_me().await.map(drop) }),
         write: Some(|c| {
             Box::pin(async move {
-                c.novaconnect()
-                    .change_password(&userapi::Secret::new("n3w-Secret"), &userapi::Secret::new("0ld"))
-                    .await
-                    .map(drop)
+                let change = userapi::models::PasswordChange::new("n3w-Secret").current("0ld");
+                c.novaconnect().change_password(&change).await.map(drop)
             })
         }),
     });
