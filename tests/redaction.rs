@@ -238,7 +238,7 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
             |c| {
                 Box::pin(async move {
                     c.diadoc()
-                        .login("me@example.com", &Secret::new(PW))
+                        .login("me@example.com", &userapi::auth::Password::new(PW))
                         .await
                         .map(drop)
                 })
@@ -289,14 +289,14 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
         ),
         ("rightech create_user", Auth::bearer(TOKEN), |c| {
             Box::pin(async move {
-                let role = userapi::rightech::ObjectId::parse("5cc89f6af79a4969291dcbd7")?;
+                let role = userapi::rightech::RoleId::new("5cc89f6af79a4969291dcbd7")?;
                 let user = userapi::rightech::NewUser::new(role, "Svc", "svc@example.com", "svcaccount", PW);
                 c.rightech().create_user(&user).await.map(drop)
             })
         }),
         ("rightech update_user", Auth::bearer(TOKEN), |c| {
             Box::pin(async move {
-                let id = userapi::rightech::ObjectId::parse("5d8a18d5d0025e0012fb6a34")?;
+                let id = userapi::rightech::UserId::new("5d8a18d5d0025e0012fb6a34")?;
                 let update = userapi::rightech::UserUpdate::new().password(PW);
                 c.rightech().update_user(&id, &update).await.map(drop)
             })

@@ -1,8 +1,9 @@
 //! Kontur Diadoc: log in, read the user, find the boxes and one's place in a box, and update
 //! the name (on the fake, or on a real server with `DIADOC_ALLOW_WRITES=1`).
 
+use userapi::Client;
+use userapi::auth::{Password, Token};
 use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2};
-use userapi::{Client, Secret};
 use userapi_fake::diadoc as fake;
 
 use super::{FlowResult, Mode, env, skip};
@@ -31,13 +32,13 @@ pub async fn run(mode: Mode) -> FlowResult {
             println!("Kontur Diadoc: {base}");
             let (diadoc, login) = match (env("DIADOC_CLIENT_ID"), env("DIADOC_ACCESS_TOKEN")) {
                 (Some(client_id), _) => {
-                    let token = env("DIADOC_TOKEN").map(Secret::new);
+                    let token = env("DIADOC_TOKEN").map(Token::new);
                     let client = Client::builder()
                         .base_url(base)
                         .auth(userapi::diadoc::auth::diadoc_auth(client_id, token))
                         .build()?;
                     let login = match (env("DIADOC_LOGIN"), env("DIADOC_PASSWORD")) {
-                        (Some(l), Some(p)) => Some((l, Secret::new(p))),
+                        (Some(l), Some(p)) => Some((l, Password::new(p))),
                         _ => None,
                     };
                     (Diadoc::new(client), login)
@@ -52,7 +53,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             let fake = fake::FakeDiadoc::start().await?;
             println!("Kontur Diadoc: fake at {}", fake.base_url());
             let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(fake::CLIENT_ID, None))?;
-            let login = Some((fake::LOGIN.to_owned(), Secret::new(fake::PASSWORD)));
+            let login = Some((fake::LOGIN.to_owned(), Password::new(fake::PASSWORD)));
             _fake = fake;
             (diadoc, login, true, true)
         }
@@ -61,7 +62,7 @@ pub async fn run(mode: Mode) -> FlowResult {
     match login {
         Some((login, password)) => {
             diadoc.login(&login, &password).await?;
-            println!("  login: token received (kept as a Secret)");
+            println!("  login: token received and installed (kept as a Token)");
         }
         None => skip(
             "login",
@@ -102,7 +103,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             org.inn.as_deref().unwrap_or("-"),
             b.id()
         );
-        Some(b.id().to_owned())
+        Some(b.id().clone())
     });
     match first_box {
         Some(box_id) => {

@@ -100,7 +100,7 @@ pub async fn run(mode: Mode) -> FlowResult {
     println!(
         "  create_token: {} (fields {:?})",
         if issued.token().is_some() {
-            "token received"
+            "token issued for the new user (not installed on this client)"
         } else {
             "no token field found"
         },

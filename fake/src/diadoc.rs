@@ -46,13 +46,14 @@ use userapi::reqwest::{Method, StatusCode};
 
 use crate::error::Error;
 use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use userapi::auth::{Password, Token};
 use userapi::diadoc::{
     Diadoc, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction, EmployeePermissions, FullName,
     HEAD_DEPARTMENT, InvoiceFormatVersion, Organization, OrganizationList, OrganizationType,
     ReadyForEpdStatus, Sociability, TicksTimestamp, UserV2,
 };
 use userapi::models::{Extra, Timestamp};
-use userapi::{Auth, Client, Secret};
+use userapi::{Auth, Client};
 
 /// The API client id the fake accepts.
 pub const CLIENT_ID: &str = "fake-diadoc-client-id";
@@ -91,7 +92,7 @@ type State = crate::server::State<Portal>;
 #[derive(Debug)]
 struct Account {
     user: UserV2,
-    password: Secret,
+    password: Password,
     pending_login: Option<String>,
 }
 
@@ -129,9 +130,9 @@ impl DiadocService {
             LOGIN,
             FullName::new("Petrova", "Anna").middle_name("Sergeevna"),
         );
-        self.add_user(anna.clone(), &Secret::new(PASSWORD));
+        self.add_user(anna.clone(), &Password::new(PASSWORD));
         let other = user(OTHER_USER_ID, TAKEN_LOGIN, FullName::new("Sidorov", "Oleg"));
-        self.add_user(other.clone(), &Secret::new("An0ther-pass"));
+        self.add_user(other.clone(), &Password::new("An0ther-pass"));
 
         let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| {
             crate::util::build!(Organization {
@@ -142,8 +143,8 @@ impl DiadocService {
                 full_name: Some(format!("Общество с ограниченной ответственностью \"{name}\"")),
                 short_name: Some(format!("ООО \"{name}\"")),
                 boxes: vec![crate::util::build!(DiadocBox {
-                    box_id: legacy.to_owned(),
-                    box_id_guid: Some(box_id.to_owned()),
+                    box_id: legacy.parse().expect("a seeded legacy box id"),
+                    box_id_guid: Some(box_id.parse().expect("a seeded box GUID")),
                     title: Some(format!("ООО \"{name}\"")),
                     invoice_format_version: Some(InvoiceFormatVersion::V5_02),
                     encrypted_documents_allowed: Some(false)
@@ -196,14 +197,14 @@ impl DiadocService {
     }
 
     /// A token issued as if the seeded user had logged in.
-    pub fn issue_token(&self) -> Secret {
-        Secret::new(self.state.issue(USER_ID))
+    pub fn issue_token(&self) -> Token {
+        Token::new(self.state.issue(USER_ID))
     }
 
     /// A token issued as if the user `user_id` had logged in; `None` for an unknown user.
-    pub fn issue_token_for(&self, user_id: &str) -> Option<Secret> {
+    pub fn issue_token_for(&self, user_id: &str) -> Option<Token> {
         self.state.lock().account(user_id)?;
-        Some(Secret::new(self.state.issue(user_id)))
+        Some(Token::new(self.state.issue(user_id)))
     }
 
     /// Ends every token issued so far, as their 24 hours would: calls with them get 401.
@@ -213,7 +214,7 @@ impl DiadocService {
 
     /// Adds a user who can log in with `password`. A user with an empty `user_id` gets a new
     /// one. Returns the user as stored.
-    pub fn add_user(&self, mut user: UserV2, password: &Secret) -> UserV2 {
+    pub fn add_user(&self, mut user: UserV2, password: &Password) -> UserV2 {
         if user.user_id.is_empty() {
             user.user_id = self.state.guid();
         }
@@ -226,7 +227,9 @@ impl DiadocService {
     }
 
     /// Adds an organization. An empty `org_id` gets a new GUID (and `org_id_guid` follows it);
-    /// each box without ids gets a new `BoxIdGuid` and the matching `…@diadoc.ru` `BoxId`.
+    /// each box without ids (the nil default [`BoxId`](userapi::diadoc::BoxId)) gets a new
+    /// `BoxIdGuid` and the matching `…@diadoc.ru` `BoxId`; a box with only its legacy id gets
+    /// the GUID it spells.
     /// Returns the organization as stored.
     pub fn add_organization(&self, mut org: Organization) -> Organization {
         if org.org_id.is_empty() {
@@ -236,15 +239,17 @@ impl DiadocService {
             org.org_id_guid = Some(org.org_id.clone());
         }
         for b in &mut org.boxes {
-            let guid = match (&b.box_id_guid, b.box_id.is_empty()) {
-                (Some(g), _) => g.clone(),
+            let guid = match (&b.box_id_guid, b.box_id.is_nil()) {
+                (Some(g), _) => g.as_str().to_owned(),
                 (None, true) => self.state.guid(),
-                (None, false) => b.box_id.clone(),
+                (None, false) => guid_of_legacy(b.box_id.as_str()),
             };
-            if b.box_id.is_empty() {
-                b.box_id = format!("{}@diadoc.ru", guid.replace('-', ""));
+            if b.box_id.is_nil() {
+                b.box_id = format!("{}@diadoc.ru", guid.replace('-', ""))
+                    .parse()
+                    .expect("a GUID spells a legacy box id");
             }
-            b.box_id_guid = Some(guid);
+            b.box_id_guid = Some(guid.parse().expect("the fake's GUIDs are box ids"));
         }
         self.state.lock().organizations.push(org.clone());
         org
@@ -323,12 +328,12 @@ impl Portal {
             .iter()
             .flat_map(|o| &o.boxes)
             .find(|b| {
-                b.box_id.eq_ignore_ascii_case(id)
+                b.box_id.as_str().eq_ignore_ascii_case(id)
                     || b.box_id_guid
-                        .as_deref()
-                        .is_some_and(|g| g.eq_ignore_ascii_case(id))
+                        .as_ref()
+                        .is_some_and(|g| g.as_str().eq_ignore_ascii_case(id))
             })
-            .and_then(|b| b.box_id_guid.clone())
+            .and_then(|b| Some(b.box_id_guid.as_ref()?.to_string()))
     }
 
     fn employee(&self, box_guid: &str, user_id: &str) -> Option<&Employee> {
@@ -388,6 +393,19 @@ fn looks_like_email(s: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// The GUID a legacy `<32 hex>@diadoc.ru` box id spells, dashes put back.
+fn guid_of_legacy(legacy: &str) -> String {
+    let hex = legacy.trim_end_matches("@diadoc.ru");
+    let mut out = String::with_capacity(36);
+    for (i, c) in hex.chars().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A GUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` or a legacy `<32 hex>@diadoc.ru` box id.
@@ -542,8 +560,8 @@ impl State {
         let mine = |o: &&Organization| {
             o.boxes.iter().any(|b| {
                 b.box_id_guid
-                    .as_deref()
-                    .is_some_and(|g| portal.employee(g, user_id).is_some())
+                    .as_ref()
+                    .is_some_and(|g| portal.employee(g.as_str(), user_id).is_some())
             })
         };
         let organizations = portal

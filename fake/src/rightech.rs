@@ -42,8 +42,9 @@ use userapi::reqwest::{Method, StatusCode};
 
 use crate::error::Error;
 use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use userapi::auth::Token;
 use userapi::rightech::{Rightech, Role, User};
-use userapi::{Auth, Client, Secret};
+use userapi::{Auth, Client};
 
 /// The admin's token, used by [`FakeRightech::api`](Fake::api).
 pub const TOKEN: &str = "fake-rightech-admin-token";
@@ -163,14 +164,14 @@ impl RightechService {
 
     /// A token the fake accepts as the user `id` (seeded, added or created), or `None` for
     /// an unknown id. Use it with [`api_with`](crate::Fake::api_with) to act as that user.
-    pub fn token_for(&self, id: &str) -> Option<Secret> {
+    pub fn token_for(&self, id: &str) -> Option<Token> {
         let mut data = self.state.lock();
         if !data.users.iter().any(|u| u["_id"] == id) {
             return None;
         }
         let token = format!("fake-rightech-token-{}", self.state.new_id());
         data.tokens.push((token.clone(), id.to_owned()));
-        Some(Secret::new(token))
+        Some(Token::new(token))
     }
 
     /// Whether a user with this id exists in any group (or none).

@@ -360,11 +360,11 @@ mod metabase {
 
 mod rightech {
     use super::*;
-    use userapi::rightech::{ListUsers, NewUser, ObjectId, Rightech};
+    use userapi::rightech::{ListUsers, NewUser, Rightech, RoleId};
     use userapi_fake::rightech::{FakeRightech, ROLE_ID, TOKEN};
 
     fn new_user() -> NewUser {
-        let role = ObjectId::parse(ROLE_ID).unwrap();
+        let role = RoleId::new(ROLE_ID).unwrap();
         NewUser::new(role, "Sensor", "sensor7@example.com", "sensor7", "Str0ngPassw0rd")
     }
 

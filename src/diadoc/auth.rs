@@ -5,7 +5,7 @@
 
 use reqwest::header::{AUTHORIZATION, HeaderName};
 
-use crate::auth::{Auth, Credential, CredentialSource, Secret, non_empty};
+use crate::auth::{ApiKey, Auth, Credential, CredentialSource, Secret, Token, non_empty};
 use crate::error::Error;
 
 /// `Authorization: DiadocAuth ddauth_api_client_id=<client_id>[,ddauth_token=<token>]`: the
@@ -20,7 +20,7 @@ use crate::error::Error;
 /// let auth = diadoc::auth::diadoc_auth("my-client-id", None);
 /// assert_eq!(auth.scheme_name(), "diadoc");
 /// ```
-pub fn diadoc_auth(client_id: impl Into<Secret>, token: Option<Secret>) -> Auth {
+pub fn diadoc_auth(client_id: impl Into<ApiKey>, token: Option<Token>) -> Auth {
     Auth::custom(DiadocAuth {
         client_id: client_id.into(),
         token,
@@ -29,18 +29,18 @@ pub fn diadoc_auth(client_id: impl Into<Secret>, token: Option<Secret>) -> Auth 
 
 /// The scheme behind [`diadoc_auth`]; `client.auth().source::<DiadocAuth>()` finds it.
 pub struct DiadocAuth {
-    client_id: Secret,
-    token: Option<Secret>,
+    client_id: ApiKey,
+    token: Option<Token>,
 }
 
 impl DiadocAuth {
     /// The API client id (`ddauth_api_client_id`).
-    pub fn client_id(&self) -> &Secret {
+    pub fn client_id(&self) -> &ApiKey {
         &self.client_id
     }
 
     /// The token (`ddauth_token`), once there is one.
-    pub fn token(&self) -> Option<&Secret> {
+    pub fn token(&self) -> Option<&Token> {
         self.token.as_ref()
     }
 }
@@ -57,19 +57,21 @@ impl CredentialSource for DiadocAuth {
     }
 
     fn secrets(&self) -> Vec<Secret> {
-        let mut v = vec![self.client_id.clone()];
-        v.extend(self.token.iter().cloned());
+        let mut v = vec![self.client_id.as_secret().clone()];
+        v.extend(self.token.iter().map(|t| t.as_secret().clone()));
         v
     }
 
     fn fixed(&self) -> Result<Option<Credential>, Error> {
-        non_empty(&self.client_id, "the Diadoc client id")?;
-        self.client_id.check_header_safe("the Diadoc client id")?;
+        non_empty(self.client_id.as_secret(), "the Diadoc client id")?;
+        self.client_id
+            .as_secret()
+            .check_header_safe("the Diadoc client id")?;
         param(self.client_id.expose(), "the Diadoc client id")?;
         let mut value = format!("DiadocAuth ddauth_api_client_id={}", self.client_id.expose());
         if let Some(t) = &self.token {
-            non_empty(t, "the Diadoc token")?;
-            t.check_header_safe("the Diadoc token")?;
+            non_empty(t.as_secret(), "the Diadoc token")?;
+            t.as_secret().check_header_safe("the Diadoc token")?;
             // Tokens are base64: `=` only as the trailing padding.
             param(t.expose().trim_end_matches('='), "the Diadoc token")?;
             value.push_str(",ddauth_token=");
@@ -100,7 +102,7 @@ mod tests {
 
     #[test]
     fn diadoc_header_shape() {
-        let value = header(&diadoc_auth("cid", Some(Secret::new("tok"))));
+        let value = header(&diadoc_auth("cid", Some(Token::new("tok"))));
         assert_eq!(value, "DiadocAuth ddauth_api_client_id=cid,ddauth_token=tok");
         assert!(value.is_sensitive());
         assert_eq!(
@@ -118,13 +120,13 @@ mod tests {
         }
         for token in ["t,ddauth_api_client_id=other", "a=b", "a b"] {
             assert!(
-                diadoc_auth("cid", Some(Secret::new(token))).fixed().is_err(),
+                diadoc_auth("cid", Some(Token::new(token))).fixed().is_err(),
                 "{token:?}"
             );
         }
         // Real tokens are base64 with padding.
         assert!(
-            diadoc_auth("testClient-8ee1", Some(Secret::new("3IU0/Ui5+WSq6lrPw==")))
+            diadoc_auth("testClient-8ee1", Some(Token::new("3IU0/Ui5+WSq6lrPw==")))
                 .fixed()
                 .is_ok()
         );
@@ -132,7 +134,7 @@ mod tests {
 
     #[test]
     fn neither_part_prints() {
-        let a = diadoc_auth("client-xyz", Some(Secret::new("tok-abc")));
+        let a = diadoc_auth("client-xyz", Some(Token::new("tok-abc")));
         let dbg = format!("{a:?}");
         assert!(!dbg.contains("client-xyz") && !dbg.contains("tok-abc"), "{dbg}");
     }

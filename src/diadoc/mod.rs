@@ -27,16 +27,16 @@ pub mod auth;
 mod models;
 
 pub use models::{
-    Address, AuthorizationPermission, Department, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction,
-    EmployeePermissions, ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT, InvoiceFormatVersion,
-    Organization, OrganizationList, OrganizationType, ReadyForEpdStatus, RussianAddress, Sociability,
-    TicksTimestamp, UserFullNamePatch, UserLoginPatch, UserToUpdate, UserV2,
+    Address, AuthorizationPermission, BoxId, Department, DiadocBox, DocumentAccessLevel, Employee,
+    EmployeeAction, EmployeePermissions, ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT,
+    InvoiceFormatVersion, Organization, OrganizationList, OrganizationType, ReadyForEpdStatus,
+    RussianAddress, Sociability, TicksTimestamp, UserFullNamePatch, UserLoginPatch, UserToUpdate, UserV2,
 };
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::auth::Secret;
+use crate::auth::{ApiKey, Password, Token};
 use crate::client::Client;
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::http::{RawResponse, Service};
@@ -94,7 +94,7 @@ impl Diadoc {
     /// assert!(Diadoc::with_client_id("cid,ddauth_token=FORGED").is_err());
     /// # Ok::<(), userapi::Error>(())
     /// ```
-    pub fn with_client_id(client_id: impl Into<Secret>) -> Result<Self> {
+    pub fn with_client_id(client_id: impl Into<ApiKey>) -> Result<Self> {
         let client = Client::builder()
             .base_url(DEFAULT_BASE_URL)
             .auth(auth::diadoc_auth(client_id, None))
@@ -188,7 +188,7 @@ impl Diadoc {
     /// let list = diadoc.get_my_organizations(false).await?;
     /// let org = &list.organizations[0];
     /// assert_eq!(org.is_employee, Some(true));
-    /// assert_eq!(org.boxes[0].id(), userapi_fake::diadoc::BOX_ID);
+    /// assert_eq!(org.boxes[0].id().as_str(), userapi_fake::diadoc::BOX_ID);
     /// # Ok(()) }
     /// ```
     pub async fn get_my_organizations(&self, auto_register: bool) -> Result<OrganizationList> {
@@ -209,10 +209,11 @@ impl Diadoc {
 
     /// `GET /GetMyEmployee?boxId=<box_id>`: the current user as an employee of the box: position
     /// and permissions. `box_id` is a box's [`DiadocBox::id`] (its `BoxIdGuid`; the legacy
-    /// `…@diadoc.ru` form names the same box). Safe to repeat (retried by policy).
+    /// `…@diadoc.ru` form names the same box), or a [`BoxId`] you parsed, so its shape was
+    /// checked when it was built. Safe to repeat (retried by policy).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`], before sending, for an empty `box_id`. [`Error::Http`] with
+    /// [`Error::Http`] with
     /// 400 for a malformed box id, 401 for refused credentials, 402 when the box's API
     /// subscription has ended, 403 when the box is not among the user's (`Access to Box
     /// [<id>] is denied`); [`Error::Decode`] if the body is not an `Employee`.
@@ -227,28 +228,26 @@ impl Diadoc {
     /// assert_eq!(me.permissions.unwrap().allows("SignDocuments"), Some(true));
     /// # Ok(()) }
     /// ```
-    pub async fn get_my_employee(&self, box_id: &str) -> Result<Employee> {
+    pub async fn get_my_employee(&self, box_id: &BoxId) -> Result<Employee> {
         const OP: &str = "diadoc::get_my_employee";
-        if box_id.trim().is_empty() {
-            return Err(Error::invalid_input(OP, "box_id must not be empty"));
-        }
         self.client
             .call(&SERVICE, OP, Method::GET, "GetMyEmployee", &[])?
-            .query("boxId", box_id)
+            .query("boxId", box_id.as_str())
             .idempotent()
             .send()
             .await
     }
 
     /// `POST /V3/Authenticate?type=password`: exchanges a login and password for a token
-    /// (valid 24 hours; Kontur asks that one token be shared by all threads), and makes this
-    /// client (and its clones) send it from now on as
+    /// (valid 24 hours; Kontur asks that one token be shared by all threads).
+    ///
+    /// Installs the token on this client and all its clones: from now on they send it as
     /// `DiadocAuth ddauth_api_client_id=<id>,ddauth_token=<token>`.
     ///
     /// The client must hold [`auth::diadoc_auth`] with the API client id. The request carries the
     /// client id alone, never the token the client holds (an expired one would fail the
     /// login). It asks for the token as text and also reads a JSON string. The token is
-    /// returned as a [`Secret`] so you can keep it for its lifetime. Kontur marks this method
+    /// returned as a [`Token`] so you can keep it for its lifetime. Kontur marks this method
     /// obsolete in favour of OpenID Connect ([`with_token`](Self::with_token)). Never retried.
     ///
     /// The token is installed even if the caller stops waiting once the request is out, and
@@ -264,16 +263,16 @@ impl Diadoc {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::{Auth, Secret};
+    /// use userapi::auth::Password;
     /// use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
     /// let fake = FakeDiadoc::start().await?;
     /// let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))?;
-    /// let token = diadoc.login(LOGIN, &Secret::new(PASSWORD)).await?;
+    /// let token = diadoc.login(LOGIN, &Password::new(PASSWORD)).await?;
     /// assert!(!token.is_empty());
     /// assert_eq!(diadoc.get_me().await?.login.as_deref(), Some(LOGIN));
     /// # Ok(()) }
     /// ```
-    pub async fn login(&self, login: &str, password: &Secret) -> Result<Secret> {
+    pub async fn login(&self, login: &str, password: &Password) -> Result<Token> {
         const OP: &str = "diadoc::login";
         let Some(client_id) = self
             .client
@@ -301,7 +300,7 @@ impl Diadoc {
             .detached(move |client| async move {
                 let body = models::LoginPassword {
                     login: &login,
-                    password: &password,
+                    password: password.as_secret(),
                 };
                 let raw = client
                     .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
@@ -325,13 +324,13 @@ impl Diadoc {
 
 /// The one place a login's token becomes the client's credentials: only if they are still
 /// those the login started from.
-fn install_token(client: &Client, based_on: u64, client_id: Secret, token: Secret) -> Result<bool> {
+fn install_token(client: &Client, based_on: u64, client_id: ApiKey, token: Token) -> Result<bool> {
     client.set_auth_if(based_on, auth::diadoc_auth(client_id, Some(token)))
 }
 
 /// The token in an `Authenticate` answer: UTF-8 text, or a JSON string from a server that
 /// encodes it.
-fn read_token(raw: &RawResponse) -> Result<Secret> {
+fn read_token(raw: &RawResponse) -> Result<Token> {
     let fail = |message: &str| raw.decode_failure(".".into(), message.into());
     let text = std::str::from_utf8(&raw.body).map_err(|_| fail("the token is not UTF-8 text"))?;
     let text = text.trim();
@@ -344,7 +343,7 @@ fn read_token(raw: &RawResponse) -> Result<Secret> {
     if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(fail("expected the token as one line of text"));
     }
-    Ok(Secret::new(token))
+    Ok(Token::new(token))
 }
 
 /// Whether `err`, from [`Diadoc::update_me`] with `change`, is the 405 for a login another
@@ -405,9 +404,9 @@ fn names_the_method(text: &str) -> bool {
 #[cfg(test)]
 crate::properties::service_properties! {
     service: SERVICE,
-    decodes: [UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability],
+    decodes: [BoxId, UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability],
     schemes: [
-        |t: String| auth::diadoc_auth("client-id-0123456789", Some(Secret::new(t))),
+        |t: String| auth::diadoc_auth("client-id-0123456789", Some(Token::new(t))),
         |t: String| auth::diadoc_auth(t.trim_end_matches('=').to_owned(), None),
         crate::Auth::bearer,
     ],

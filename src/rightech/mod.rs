@@ -1,10 +1,15 @@
 //! Rightech IoT Cloud: `/api/v1/users` (list, get, create, update, delete), token issuing
 //! (`POST /api/v1/users/tokens`) and `GET /api/v1/roles`, with `Authorization: Bearer <token>`.
 //!
-//! Ids are [`ObjectId`]s, checked before sending. Lists are bare arrays with no total
+//! Ids are MongoDB ObjectIds (24 hexadecimal digits), one type per collection: [`UserId`],
+//! [`RoleId`], [`GroupId`] (and [`ObjectId`] where the collection is not documented), checked
+//! when built, so a malformed id is refused before sending. Lists are bare arrays with no total
 //! ([`Rightech::users`] pages through them), sometimes laid out one item per line with
 //! each comma on a line of its own; they are read as JSON, whatever the layout. There is no
 //! search route: a search is the list with [`ListUsers::search`].
+//!
+//! There is no `get_me`: the service has no route for the current user (`/api/v1/users/me`
+//! would be read as the id `me`), and a token is opaque to the client.
 //!
 //! Error bodies are `{"message", "code"?, "codes"?, "tags"?, "helper"?: {"message", "links"}}`:
 //! the message is in [`Error::service_message`], `code` (a string such as `"404"`, or a
@@ -17,12 +22,13 @@
 
 mod models;
 
-pub use models::{IssuedToken, ListUsers, NewUser, ObjectId, Role, TokenRequest, User, UserUpdate};
+pub use models::{
+    GroupId, IssuedToken, ListUsers, NewUser, ObjectId, Role, RoleId, TokenRequest, User, UserId, UserUpdate,
+};
 
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::auth::Secret;
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::http::{Call, RawResponse, Service};
 use crate::pager::{Fetch, Page, Pager};
@@ -71,54 +77,6 @@ crate::client::service_handle! {
     name: "rightech",
     accessor: rightech,
     token: crate::Auth::bearer,
-}
-
-/// Checks a login against the documented rule: 4 to 40 characters. The server stays the
-/// authority (its exact character set is documented two ways); nothing checks this for you.
-///
-/// # Errors
-/// [`Error::InvalidInput`] when the login is shorter than 4 or longer than 40 characters.
-pub fn check_login(login: &str) -> Result<()> {
-    let n = login.chars().count();
-    if (4..=40).contains(&n) {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            "rightech::check_login",
-            format!("a login has 4 to 40 characters, this one has {n}"),
-        ))
-    }
-}
-
-/// Checks a password against the platform's default policy: at least 8 characters, with a
-/// lower-case letter, an upper-case letter and a digit. A deployment may set another policy,
-/// so the server stays the authority; nothing checks this for you.
-///
-/// # Errors
-/// [`Error::InvalidInput`] naming what the password lacks.
-pub fn check_password_policy(password: &Secret) -> Result<()> {
-    let password = password.expose();
-    let mut missing = Vec::new();
-    if password.chars().count() < 8 {
-        missing.push("at least 8 characters");
-    }
-    if !password.chars().any(char::is_lowercase) {
-        missing.push("a lower-case letter");
-    }
-    if !password.chars().any(char::is_uppercase) {
-        missing.push("an upper-case letter");
-    }
-    if !password.chars().any(|c| c.is_ascii_digit()) {
-        missing.push("a digit");
-    }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(
-            "rightech::check_password_policy",
-            format!("the default password policy wants {}", missing.join(", ")),
-        ))
-    }
 }
 
 impl Rightech {
@@ -200,16 +158,10 @@ impl Rightech {
     }
 
     fn list_call(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Call<'_>> {
-        let only = (!query.only.is_empty()).then(|| query.only.join(","));
         Ok(self
             .client
             .call(&SERVICE, op, Method::GET, route, &[])?
-            .query_opt("limit", query.limit)
-            .query_opt("offset", query.offset)
-            .query_opt("search", query.search.as_deref())
-            .query_opt("from", query.from.as_deref())
-            .query_opt("to", query.to.as_deref())
-            .query_opt("only", only)
+            .query_struct(query)?
             .idempotent())
     }
 
@@ -222,14 +174,14 @@ impl Rightech {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::rightech::ObjectId;
+    /// use userapi::rightech::UserId;
     /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
-    /// let user = fake.api()?.get_user(&ObjectId::parse(COLLEAGUE_ID)?).await?;
+    /// let user = fake.api()?.get_user(&UserId::new(COLLEAGUE_ID)?).await?;
     /// assert_eq!(user.login.as_deref(), Some("colleague"));
     /// # Ok(()) }
     /// ```
-    pub async fn get_user(&self, id: &ObjectId) -> Result<User> {
+    pub async fn get_user(&self, id: &UserId) -> Result<User> {
         let raw = self
             .client
             .call(
@@ -253,8 +205,8 @@ impl Rightech {
     /// new `_id`, `owner`, `access`, `time`). Never retried.
     ///
     /// The five required fields must not be empty (checked before sending);
-    /// [`check_login`] and [`check_password_policy`] check the documented rules if you want
-    /// them checked. A role id comes from [`list_roles`](Self::list_roles).
+    /// [`NewUser::check_login`] and [`NewUser::check_password_policy`] check the documented
+    /// rules if you want them checked. A role id comes from [`list_roles`](Self::list_roles).
     ///
     /// # Errors
     /// - [`Error::InvalidInput`] for an empty required field, before sending.
@@ -266,11 +218,11 @@ impl Rightech {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::rightech::{NewUser, ObjectId};
+    /// use userapi::rightech::{NewUser, RoleId};
     /// use userapi_fake::rightech::{FakeRightech, ROLE_ID};
     /// let fake = FakeRightech::start().await?;
     /// let new = NewUser::new(
-    ///     ObjectId::parse(ROLE_ID)?,
+    ///     RoleId::new(ROLE_ID)?,
     ///     "Sensor bot",
     ///     "bot@example.com",
     ///     "sensorbot",
@@ -284,18 +236,7 @@ impl Rightech {
     /// ```
     pub async fn create_user(&self, user: &NewUser) -> Result<User> {
         const OP: &str = "rightech::create_user";
-        for (name, value) in [
-            ("name", &user.name),
-            ("email", &user.email),
-            ("login", &user.login),
-        ] {
-            if value.trim().is_empty() {
-                return Err(Error::invalid_input(OP, format!("{name} must not be empty")));
-            }
-        }
-        if user.password.is_empty() {
-            return Err(Error::invalid_input(OP, "password must not be empty"));
-        }
+        user.check(OP)?;
         let raw = self
             .client
             .call(&SERVICE, OP, Method::POST, "api/v1/users", &[])?
@@ -318,20 +259,18 @@ impl Rightech {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::rightech::{ObjectId, UserUpdate};
+    /// use userapi::rightech::{UserId, UserUpdate};
     /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
     /// let update = UserUpdate::new().name("Colleague (ops)").description("on call");
-    /// let user = fake.api()?.update_user(&ObjectId::parse(COLLEAGUE_ID)?, &update).await?;
+    /// let user = fake.api()?.update_user(&UserId::new(COLLEAGUE_ID)?, &update).await?;
     /// assert_eq!(user.description.as_deref(), Some("on call"));
     /// assert!(user.changed_at().is_some());
     /// # Ok(()) }
     /// ```
-    pub async fn update_user(&self, id: &ObjectId, update: &UserUpdate) -> Result<User> {
+    pub async fn update_user(&self, id: &UserId, update: &UserUpdate) -> Result<User> {
         const OP: &str = "rightech::update_user";
-        if update.is_empty() {
-            return Err(Error::invalid_input(OP, "the update sets no field"));
-        }
+        update.check(OP)?;
         let raw = self
             .client
             .call(&SERVICE, OP, Method::PATCH, "api/v1/users/{id}", &[id.as_str()])?
@@ -359,16 +298,16 @@ impl Rightech {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::rightech::ObjectId;
+    /// use userapi::rightech::UserId;
     /// use userapi_fake::rightech::{COLLEAGUE_ID, FakeRightech};
     /// let fake = FakeRightech::start().await?;
     /// let api = fake.api()?;
-    /// let id = ObjectId::parse(COLLEAGUE_ID)?;
+    /// let id = UserId::new(COLLEAGUE_ID)?;
     /// api.delete_user(&id).await?;
     /// assert!(api.get_user(&id).await.unwrap_err().is_not_found());
     /// # Ok(()) }
     /// ```
-    pub async fn delete_user(&self, id: &ObjectId) -> Result<()> {
+    pub async fn delete_user(&self, id: &UserId) -> Result<()> {
         let sent = self
             .client
             .call(
@@ -394,6 +333,10 @@ impl Rightech {
 
     /// `POST /api/v1/users/tokens`: issues an API token for a user. Never retried; the
     /// response is treated as a credential (never quoted in errors or `Debug`).
+    ///
+    /// It issues a token for someone and does NOT install it: this client keeps its own
+    /// credentials. To act with the new token, build a client with
+    /// [`Auth::bearer`](crate::Auth::bearer) of [`IssuedToken::token`].
     ///
     /// Neither the request nor the response body is documented publicly: `request` is an open
     /// JSON object, and the result finds the token where it usually is and keeps the whole
@@ -532,6 +475,6 @@ fn refusal(raw: &RawResponse, body: &Value) -> Error {
 #[cfg(test)]
 crate::properties::service_properties! {
     service: SERVICE,
-    decodes: [User, Vec<User>, ObjectId, Role, Vec<Role>, serde_json::Value],
+    decodes: [User, Vec<User>, UserId, RoleId, GroupId, ObjectId, Role, Vec<Role>, serde_json::Value],
     schemes: [crate::Auth::bearer],
 }

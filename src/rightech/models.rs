@@ -6,81 +6,131 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::auth::Secret;
+use crate::auth::{Password, Secret, Token};
 use crate::error::Error;
 use crate::models::{Extra, response_model};
 
-/// A MongoDB ObjectId: 24 hexadecimal digits, e.g. `5d8a18d5d0025e0012fb6a34`. Every
-/// Rightech id (`_id`, `role`, `group`, `owner`) is one.
-///
-/// Parsing checks the shape, so a malformed id is an [`Error::InvalidInput`] before anything
-/// is sent. Ids in responses are kept as sent, so an unexpected one never fails a response.
-/// The default is the all-zero id, `000000000000000000000000`, which no real entity has.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct ObjectId(String);
+/// Declares an id type over a MongoDB ObjectId: 24 hexadecimal digits.
+macro_rules! object_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        ///
+        /// Building one checks the shape (24 hexadecimal digits, e.g.
+        /// `5d8a18d5d0025e0012fb6a34`), so a malformed id is refused with
+        /// [`Error::is_invalid_input`] before anything is sent, and ids in responses decode
+        /// strictly. The default is the all-zero id, `000000000000000000000000`, which no real
+        /// entity has.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl Default for ObjectId {
-    fn default() -> Self {
-        ObjectId(ObjectId::ZERO.to_owned())
-    }
-}
-
-impl ObjectId {
-    /// The all-zero id, [`ObjectId::default`].
-    pub const ZERO: &'static str = "000000000000000000000000";
-
-    /// Parses an id.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for anything but 24 hexadecimal digits.
-    pub fn parse(s: &str) -> Result<Self, Error> {
-        if s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            Ok(ObjectId(s.to_owned()))
-        } else {
-            Err(Error::invalid_input(
-                "rightech::ObjectId",
-                format!("{s:?} is not an ObjectId (24 hexadecimal digits)"),
-            ))
+        impl Default for $name {
+            fn default() -> Self {
+                $name(ZERO_ID.to_owned())
+            }
         }
-    }
 
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl $name {
+            /// The all-zero id, the default.
+            pub const ZERO: &'static str = ZERO_ID;
 
-    /// Whether this is the all-zero [default](ObjectId::default) id.
-    pub fn is_zero(&self) -> bool {
-        self.0 == ObjectId::ZERO
+            #[doc = concat!("Checks and wraps ", $what, ".")]
+            ///
+            /// # Errors
+            /// [`Error::is_invalid_input`] for anything but 24 hexadecimal digits.
+            pub fn new(s: &str) -> Result<Self, Error> {
+                check_object_id(concat!("rightech::", stringify!($name)), s).map(|()| $name(s.to_owned()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Whether this is the all-zero default id.
+            pub fn is_zero(&self) -> bool {
+                self.0 == ZERO_ID
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self, Error> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = Error;
+            fn try_from(s: &str) -> Result<Self, Error> {
+                $name::new(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                if is_object_id(&s) {
+                    Ok($name(s))
+                } else {
+                    Err(serde::de::Error::custom(format!(
+                        concat!("expected ", $what, " (24 hexadecimal digits), found {:?}"),
+                        crate::error::clip(&s)
+                    )))
+                }
+            }
+        }
+    };
+}
+
+const ZERO_ID: &str = "000000000000000000000000";
+
+fn is_object_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn check_object_id(op: &'static str, s: &str) -> Result<(), Error> {
+    if is_object_id(s) {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(
+            op,
+            format!(
+                "{:?} is not an ObjectId (24 hexadecimal digits)",
+                crate::error::clip(s)
+            ),
+        ))
     }
 }
 
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for ObjectId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        ObjectId::parse(s)
-    }
-}
-
-impl TryFrom<&str> for ObjectId {
-    type Error = Error;
-    fn try_from(s: &str) -> Result<Self, Error> {
-        ObjectId::parse(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for ObjectId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(ObjectId)
-    }
-}
+object_id!(
+    /// A user's id (`_id` of a user, a user's `owner`).
+    UserId,
+    "a user id"
+);
+object_id!(
+    /// A role's id (`_id` of a role, a user's `role`): roles are their own collection,
+    /// listed by [`Rightech::list_roles`](super::Rightech::list_roles).
+    RoleId,
+    "a role id"
+);
+object_id!(
+    /// A group's id (a user's or role's `group`).
+    GroupId,
+    "a group id"
+);
+object_id!(
+    /// Any other Rightech id whose collection is not documented (the ids in a user's
+    /// `access`).
+    ObjectId,
+    "an ObjectId"
+);
 
 response_model! {
     /// A user. Every field but `_id` may be missing: the documents disagree on which are sent.
@@ -104,7 +154,7 @@ response_model! {
     pub struct User {
         /// The user's id.
         #[serde(rename = "_id")]
-        pub id: ObjectId,
+        pub id: UserId,
         /// Login, unique.
         #[serde(default)]
         pub login: Option<String>,
@@ -116,7 +166,7 @@ response_model! {
         pub email: Option<String>,
         /// The user's role.
         #[serde(default)]
-        pub role: Option<ObjectId>,
+        pub role: Option<RoleId>,
         /// `1.5` in every example; its meaning is not documented.
         #[serde(default)]
         pub rights: Option<f64>,
@@ -142,10 +192,10 @@ response_model! {
         pub description: Option<String>,
         /// The owning user.
         #[serde(default)]
-        pub owner: Option<ObjectId>,
+        pub owner: Option<UserId>,
         /// The user's group.
         #[serde(default)]
-        pub group: Option<ObjectId>,
+        pub group: Option<GroupId>,
         /// Links; their shape is not documented, so they are kept as JSON.
         #[serde(default)]
         pub links: Option<serde_json::Value>,
@@ -199,7 +249,7 @@ response_model! {
     pub struct Role {
         /// The role's id: the value a user's [`role`](User::role) holds.
         #[serde(rename = "_id")]
-        pub id: ObjectId,
+        pub id: RoleId,
         /// Its name: free text in any language, not unique.
         #[serde(default)]
         pub name: Option<String>,
@@ -215,10 +265,10 @@ response_model! {
         pub time: Option<i64>,
         /// The owning user.
         #[serde(default)]
-        pub owner: Option<ObjectId>,
+        pub owner: Option<UserId>,
         /// The role's group.
         #[serde(default)]
-        pub group: Option<ObjectId>,
+        pub group: Option<GroupId>,
         /// Links; their shape is not documented, so they are kept as JSON.
         #[serde(default)]
         pub links: Option<serde_json::Value>,
@@ -240,16 +290,16 @@ impl Role {
 #[non_exhaustive]
 pub struct NewUser {
     /// The user's role.
-    pub role: ObjectId,
+    pub role: RoleId,
     /// Display name.
     pub name: String,
     /// Email, unique.
     pub email: String,
-    /// Login, unique; 4 to 40 characters (see [`check_login`](super::check_login)).
+    /// Login, unique; 4 to 40 characters (see [`NewUser::check_login`]).
     pub login: String,
-    /// Password; the default policy is in [`check_password_policy`](super::check_password_policy).
+    /// Password; the default policy is in [`NewUser::check_password_policy`].
     #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub password: Secret,
+    pub password: Password,
     /// Phone number.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
@@ -273,11 +323,11 @@ pub struct NewUser {
 impl NewUser {
     /// A user with the required fields.
     pub fn new(
-        role: ObjectId,
+        role: RoleId,
         name: impl Into<String>,
         email: impl Into<String>,
         login: impl Into<String>,
-        password: impl Into<Secret>,
+        password: impl Into<Password>,
     ) -> Self {
         NewUser {
             role,
@@ -329,6 +379,85 @@ impl NewUser {
         self.messages = Some(v);
         self
     }
+
+    /// Checks a login against the documented rule: 4 to 40 characters. The server stays the
+    /// authority (its exact character set is documented two ways); nothing checks this for you.
+    ///
+    /// # Errors
+    /// [`Error::is_invalid_input`] when the login is shorter than 4 or longer than 40
+    /// characters.
+    ///
+    /// ```
+    /// use userapi::rightech::NewUser;
+    /// assert!(NewUser::check_login("sensorbot").is_ok());
+    /// assert!(NewUser::check_login("abc").unwrap_err().is_invalid_input());
+    /// ```
+    pub fn check_login(login: &str) -> Result<(), Error> {
+        let n = login.chars().count();
+        if (4..=40).contains(&n) {
+            Ok(())
+        } else {
+            Err(Error::invalid_input(
+                "rightech::NewUser::check_login",
+                format!("a login has 4 to 40 characters, this one has {n}"),
+            ))
+        }
+    }
+
+    /// Checks a password against the platform's default policy: at least 8 characters, with a
+    /// lower-case letter, an upper-case letter and a digit. A deployment may set another
+    /// policy, so the server stays the authority; nothing checks this for you.
+    ///
+    /// # Errors
+    /// [`Error::is_invalid_input`] naming what the password lacks.
+    ///
+    /// ```
+    /// use userapi::auth::Password;
+    /// use userapi::rightech::NewUser;
+    /// assert!(NewUser::check_password_policy(&Password::new("Str0ngPassw0rd")).is_ok());
+    /// assert!(NewUser::check_password_policy(&Password::new("weak")).is_err());
+    /// ```
+    pub fn check_password_policy(password: &Password) -> Result<(), Error> {
+        let password = password.expose();
+        let mut missing = Vec::new();
+        if password.chars().count() < 8 {
+            missing.push("at least 8 characters");
+        }
+        if !password.chars().any(char::is_lowercase) {
+            missing.push("a lower-case letter");
+        }
+        if !password.chars().any(char::is_uppercase) {
+            missing.push("an upper-case letter");
+        }
+        if !password.chars().any(|c| c.is_ascii_digit()) {
+            missing.push("a digit");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid_input(
+                "rightech::NewUser::check_password_policy",
+                format!("the default password policy wants {}", missing.join(", ")),
+            ))
+        }
+    }
+
+    /// What is checked before sending: the five required fields are not empty.
+    pub(crate) fn check(&self, op: &'static str) -> Result<(), Error> {
+        for (name, value) in [
+            ("name", &self.name),
+            ("email", &self.email),
+            ("login", &self.login),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Error::invalid_input(op, format!("{name} must not be empty")));
+            }
+        }
+        if self.password.is_empty() {
+            return Err(Error::invalid_input(op, "password must not be empty"));
+        }
+        Ok(())
+    }
 }
 
 /// The body of `PATCH /api/v1/users/:id`: only the fields set are sent. Whether `email` can
@@ -338,7 +467,7 @@ impl NewUser {
 pub struct UserUpdate {
     /// New role.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<ObjectId>,
+    pub role: Option<RoleId>,
     /// New display name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -356,7 +485,7 @@ pub struct UserUpdate {
         serialize_with = "crate::auth::expose_opt_secret",
         skip_serializing_if = "Option::is_none"
     )]
-    pub password: Option<Secret>,
+    pub password: Option<Password>,
     /// Disable or enable the account.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
@@ -377,7 +506,7 @@ impl UserUpdate {
         Self::default()
     }
     /// Sets the role.
-    pub fn role(mut self, v: ObjectId) -> Self {
+    pub fn role(mut self, v: RoleId) -> Self {
         self.role = Some(v);
         self
     }
@@ -402,7 +531,7 @@ impl UserUpdate {
         self
     }
     /// Sets the password.
-    pub fn password(mut self, v: impl Into<Secret>) -> Self {
+    pub fn password(mut self, v: impl Into<Password>) -> Self {
         self.password = Some(v.into());
         self
     }
@@ -440,26 +569,46 @@ impl UserUpdate {
             && self.temp.is_none()
             && self.messages.is_none()
     }
+
+    /// What is checked before sending: the update sets some field.
+    pub(crate) fn check(&self, op: &'static str) -> Result<(), Error> {
+        if self.is_empty() {
+            return Err(Error::invalid_input(op, "the update sets no field"));
+        }
+        Ok(())
+    }
 }
 
 /// The query of `GET /api/v1/users`. Lists are bare arrays with no total: page with `limit`
-/// and `offset` until a page comes back shorter than `limit`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// and `offset` until a page comes back shorter than `limit`. It serializes to the query
+/// pairs sent (unset fields are left out; `only` is joined with commas).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct ListUsers {
     /// Page size.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Items to skip.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
     /// Matches name or contacts. This is how Rightech searches: there is no search route, a
     /// search is this list with `search` (usually with `only=_id,name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
     /// Created at or after: ISO 8601 or Unix time, sent as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// Created at or before: ISO 8601 or Unix time, sent as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// Only these fields in each item (`only=_id,name`); `_id` is always decoded, so keep it.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "comma_joined")]
     pub only: Vec<String>,
+}
+
+/// `only=a,b`: one query value, the names joined with commas.
+fn comma_joined<S: serde::Serializer>(fields: &[String], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fields.join(","))
 }
 
 impl ListUsers {
@@ -582,7 +731,7 @@ impl Serialize for TokenRequest {
 /// For your own tests, [`IssuedToken::from_json`] builds one from a body.
 #[derive(Clone, Default)]
 pub struct IssuedToken {
-    pub(crate) token: Option<Secret>,
+    pub(crate) token: Option<Token>,
     pub(crate) raw: serde_json::Value,
 }
 
@@ -604,13 +753,13 @@ impl IssuedToken {
                 .find_map(|k| other.get(*k)?.as_str()),
         };
         IssuedToken {
-            token: token.filter(|t| !t.is_empty()).map(Secret::new),
+            token: token.filter(|t| !t.is_empty()).map(Token::new),
             raw,
         }
     }
 
     /// The token, if the response carried one where expected.
-    pub fn token(&self) -> Option<&Secret> {
+    pub fn token(&self) -> Option<&Token> {
         self.token.as_ref()
     }
 

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 #[cfg(feature = "diadoc")]
-use userapi::Secret;
+use userapi::auth::Token;
 use userapi::{Auth, Client};
 
 pub type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -70,7 +70,7 @@ pub fn services() -> Vec<Service> {
         base_path: "/diadoc/",
         credentials: vec![Credential {
             name: "diadoc",
-            auth: || userapi::diadoc::auth::diadoc_auth(CLIENT_ID, Some(Secret::new(TOKEN))),
+            auth: || userapi::diadoc::auth::diadoc_auth(CLIENT_ID, Some(Token::new(TOKEN))),
             secrets: &[TOKEN, CLIENT_ID],
         }],
         ok_body: r#"{"UserId":"d064f6ba-7b81-432d-a41d-93b23eebe579","Login":"a@kontur.ru","IsRegistered":true}"#,
@@ -132,14 +132,14 @@ pub fn services() -> Vec<Service> {
         ok_body: r#"{"_id":"5d8a18d5d0025e0012fb6a34","login":"user_login","rights":1.5,"success":true}"#,
         read: |c| {
             Box::pin(async move {
-                let id = userapi::rightech::ObjectId::parse("5d8a18d5d0025e0012fb6a34")?;
+                let id = userapi::rightech::UserId::new("5d8a18d5d0025e0012fb6a34")?;
                 c.rightech().get_user(&id).await.map(drop)
             })
         },
         write: Some(|c| {
             Box::pin(async move {
                 let new = userapi::rightech::NewUser::new(
-                    userapi::rightech::ObjectId::parse("5cc89f6af79a4969291dcbd7")?,
+                    userapi::rightech::RoleId::new("5cc89f6af79a4969291dcbd7")?,
                     "n",
                     "e@x.io",
                     "login",

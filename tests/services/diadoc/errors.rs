@@ -96,7 +96,7 @@ async fn a_402_and_an_nginx_429_are_clear() {
         .base_url(server.uri())
         .auth(userapi::diadoc::auth::diadoc_auth(
             "cid-1",
-            Some(Secret::new("tok-1")),
+            Some(Token::new("tok-1")),
         ))
         .retry_policy(RetryPolicy::default().max_delay(Duration::from_secs(5)))
         .build()

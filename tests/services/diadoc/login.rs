@@ -30,11 +30,11 @@ async fn login_sends_login_password_and_uses_the_token() {
         .await;
     let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let token = diadoc
-        .login("user@example.ru", &Secret::new("s3cret"))
+        .login("user@example.ru", &Password::new("s3cret"))
         .await
         .unwrap();
     assert_eq!(token.expose(), "issued-token-42");
-    assert_eq!(format!("{token:?} {token}"), "Secret(<redacted>) <redacted>");
+    assert_eq!(format!("{token:?} {token}"), "Token(<redacted>) <redacted>");
     // Clones share the credentials.
     diadoc.client().clone().diadoc().get_me().await.unwrap();
 }
@@ -49,7 +49,7 @@ async fn login_is_not_retried_and_keeps_the_text_error() {
         .await;
     let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let err = diadoc
-        .login("user@example.ru", &Secret::new("bad-pass"))
+        .login("user@example.ru", &Password::new("bad-pass"))
         .await
         .unwrap_err();
     assert!(err.is_auth());
@@ -69,11 +69,11 @@ async fn login_needs_the_diadoc_scheme_and_a_token_body() {
         .mount(&server)
         .await;
     let bearer = api_with(&server, Auth::bearer("oidc"));
-    let err = bearer.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
+    let err = bearer.login("a@b.ru", &Password::new("p")).await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 0);
     let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
-    let err = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
+    let err = diadoc.login("a@b.ru", &Password::new("p")).await.unwrap_err();
     assert!(
         matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
         "{err:?}"
@@ -117,7 +117,7 @@ async fn login_sends_only_the_client_id_even_while_holding_an_old_token() {
     // `api` holds `tok-1`, standing for a token whose 24 hours are over.
     let diadoc = api(&server);
     diadoc
-        .login("user@example.ru", &Secret::new("s3cret"))
+        .login("user@example.ru", &Password::new("s3cret"))
         .await
         .unwrap();
     diadoc.get_me().await.unwrap();
@@ -143,7 +143,7 @@ async fn login_reads_a_token_sent_as_a_json_string() {
         .mount(&server)
         .await;
     let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
-    let token = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap();
+    let token = diadoc.login("a@b.ru", &Password::new("p")).await.unwrap();
     assert_eq!(token.expose(), "json-token/42==");
     diadoc.get_me().await.unwrap();
 }
@@ -162,7 +162,7 @@ async fn login_refuses_an_answer_that_is_not_one_token_and_keeps_the_credentials
             .mount(&server)
             .await;
         let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
-        let err = diadoc.login("a@b.ru", &Secret::new("p")).await.unwrap_err();
+        let err = diadoc.login("a@b.ru", &Password::new("p")).await.unwrap_err();
         assert!(
             matches!(err, Error::Decode(ref d) if d.excerpt().is_none()),
             "{body:?}: {err:?}"
@@ -192,7 +192,7 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     let err = fake
         .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))
         .unwrap()
-        .login(LOGIN, &Secret::new("nope"))
+        .login(LOGIN, &Password::new("nope"))
         .await
         .unwrap_err();
     assert!(err.is_auth());
@@ -216,7 +216,7 @@ async fn fake_refuses_a_wrong_password_and_a_wrong_client_id_with_text() {
     let stale = fake
         .api_with(userapi::diadoc::auth::diadoc_auth(
             CLIENT_ID,
-            Some(Secret::new("forged")),
+            Some(Token::new("forged")),
         ))
         .unwrap();
     assert!(stale.get_me().await.unwrap_err().is_auth());
@@ -244,7 +244,7 @@ async fn fake_logs_in_again_after_the_token_expired() {
         diadoc.get_me().await.unwrap_err().is_auth(),
         "the 24 hours are over"
     );
-    diadoc.login(LOGIN, &Secret::new(PASSWORD)).await.unwrap();
+    diadoc.login(LOGIN, &Password::new(PASSWORD)).await.unwrap();
     assert_eq!(diadoc.get_me().await.unwrap().user_id, USER_ID);
 }
 
@@ -294,7 +294,7 @@ async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentia
     let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let gave_up = tokio::time::timeout(
         Duration::from_millis(50),
-        diadoc.login("user@example.ru", &Secret::new("s3cret")),
+        diadoc.login("user@example.ru", &Password::new("s3cret")),
     )
     .await;
     assert!(gave_up.is_err(), "the caller gave up first");
@@ -309,14 +309,14 @@ async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentia
     let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
     let login = tokio::spawn({
         let diadoc = diadoc.clone();
-        async move { diadoc.login("user@example.ru", &Secret::new("s3cret")).await }
+        async move { diadoc.login("user@example.ru", &Password::new("s3cret")).await }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     diadoc
         .client()
         .set_auth(userapi::diadoc::auth::diadoc_auth(
             "cid-2",
-            Some(Secret::new("set-meanwhile")),
+            Some(Token::new("set-meanwhile")),
         ))
         .unwrap();
     login.await.unwrap().unwrap();
@@ -325,5 +325,33 @@ async fn login_survives_an_abandoned_caller_and_never_overwrites_newer_credentia
         Some(Some("set-meanwhile".to_owned())),
         "{:?}",
         diadoc.client().auth()
+    );
+}
+
+#[tokio::test]
+async fn login_sends_the_password_in_the_body_and_returns_a_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/V3/Authenticate"))
+        .and(query_param("type", "password"))
+        .and(auth_is("DiadocAuth ddauth_api_client_id=cid-1"))
+        .and(header("content-type", "application/json; charset=utf-8"))
+        .and(body_json(
+            json!({"login": "user@example.ru", "password": "s3cret"}),
+        ))
+        .respond_with(common::text(200, "tok-xyz"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let diadoc = api_with(&server, userapi::diadoc::auth::diadoc_auth("cid-1", None));
+    let token: Token = diadoc
+        .login("user@example.ru", &Password::new("s3cret"))
+        .await
+        .unwrap();
+    assert_eq!(token.expose(), "tok-xyz");
+    assert_eq!(
+        common::diadoc_token(diadoc.client()),
+        Some(Some("tok-xyz".to_owned())),
+        "installed on the client"
     );
 }

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use common::text;
 use serde_json::json;
+use userapi::auth::{Password, Token};
 use userapi::diadoc::Diadoc;
 use userapi::diadoc::{
-    DiadocBox, DocumentAccessLevel, Employee, EmployeePermissions, FullName, InvoiceFormatVersion,
+    BoxId, DiadocBox, DocumentAccessLevel, Employee, EmployeePermissions, FullName, InvoiceFormatVersion,
     Organization, OrganizationType, ReadyForEpdStatus, Sociability, UserToUpdate, UserV2, is_login_taken,
 };
-use userapi::{Auth, Client, Error, RetryPolicy, Secret};
+use userapi::{Auth, Client, Error, RetryPolicy};
 use userapi_fake::diadoc::{
     BOX_ID, CLIENT_ID, FakeDiadoc, LEGACY_BOX_ID, LOGIN, OIDC_TOKEN, ORG_ID, OTHER_BOX_ID, PASSWORD,
     TAKEN_LOGIN, USER_ID,
@@ -38,7 +39,7 @@ fn api_with(server: &MockServer, auth: Auth) -> Diadoc {
 fn api(server: &MockServer) -> Diadoc {
     api_with(
         server,
-        userapi::diadoc::auth::diadoc_auth("cid-1", Some(Secret::new("tok-1"))),
+        userapi::diadoc::auth::diadoc_auth("cid-1", Some(Token::new("tok-1"))),
     )
 }
 
@@ -46,6 +47,11 @@ fn api(server: &MockServer) -> Diadoc {
 /// and DiadocAuth has one.
 fn auth_is(expected: &'static str) -> impl Fn(&Request) -> bool {
     move |req: &Request| req.headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected)
+}
+
+/// A box id the test knows is well formed.
+fn bid(s: &str) -> BoxId {
+    BoxId::new(s).unwrap()
 }
 
 fn json(raw: &str) -> ResponseTemplate {

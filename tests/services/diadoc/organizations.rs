@@ -34,8 +34,8 @@ async fn get_my_organizations_asks_not_to_register_and_decodes_every_field() {
     let address = org.address.as_ref().unwrap().russian_address.as_ref().unwrap();
     assert_eq!(address.city.as_deref(), Some("Екатеринбург"));
     let b = &org.boxes[0];
-    assert_eq!(b.id(), BOX_ID);
-    assert_eq!(b.box_id, LEGACY_BOX_ID);
+    assert_eq!(b.id().as_str(), BOX_ID);
+    assert_eq!(b.box_id.as_str(), LEGACY_BOX_ID);
     assert_eq!(b.invoice_format_version, Some(InvoiceFormatVersion::V5_02));
     assert!(org.departments.is_empty());
 
@@ -111,7 +111,7 @@ async fn get_my_employee_sends_the_box_id_and_decodes_the_employee() {
         .expect(1)
         .mount(&server)
         .await;
-    let me = api(&server).get_my_employee(LEGACY_BOX_ID).await.unwrap();
+    let me = api(&server).get_my_employee(&bid(LEGACY_BOX_ID)).await.unwrap();
     let sent = &server.received_requests().await.unwrap()[0];
     assert_eq!(
         sent.url.query(),
@@ -148,29 +148,35 @@ async fn get_my_employee_sends_the_box_id_and_decodes_the_employee() {
 
 #[tokio::test]
 async fn get_my_employee_refuses_an_empty_box_and_keeps_402_and_403() {
+    const PAID_UP: &str = "11111111-2222-3333-4444-555555555555";
+    const ELSEWHERE: &str = "66666666-7777-8888-9999-aaaaaaaaaaaa";
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(query_param("boxId", "paid-up"))
+        .and(query_param("boxId", PAID_UP))
         .respond_with(text(402, "Доступ запрещён. Необходима оплата тарифа АПИ"))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .and(query_param("boxId", "elsewhere"))
-        .respond_with(text(403, "Access to Box [elsewhere] is denied"))
+        .and(query_param("boxId", ELSEWHERE))
+        .respond_with(text(403, &format!("Access to Box [{ELSEWHERE}] is denied")))
         .mount(&server)
         .await;
     let diadoc = api(&server);
+    // An empty box id cannot be built, so it is never sent.
     for empty in ["", "  "] {
-        let err = diadoc.get_my_employee(empty).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        let err = BoxId::new(empty).unwrap_err();
+        assert!(err.is_invalid_input(), "{err:?}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
-    let err = diadoc.get_my_employee("paid-up").await.unwrap_err();
+    let err = diadoc.get_my_employee(&bid(PAID_UP)).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(402));
     assert!(!err.is_retryable());
-    let err = diadoc.get_my_employee("elsewhere").await.unwrap_err();
+    let err = diadoc.get_my_employee(&bid(ELSEWHERE)).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
-    assert_eq!(err.service_message(), Some("Access to Box [elsewhere] is denied"));
+    assert_eq!(
+        err.service_message(),
+        Some(format!("Access to Box [{ELSEWHERE}] is denied").as_str())
+    );
 }
 
 #[tokio::test]
@@ -182,8 +188,8 @@ async fn fake_lists_the_callers_organizations_and_never_registers() {
     let org = &list.organizations[0];
     assert_eq!(org.org_id, ORG_ID);
     assert_eq!(org.is_employee, Some(true));
-    assert_eq!(org.boxes[0].id(), BOX_ID);
-    assert_eq!(org.boxes[0].box_id, LEGACY_BOX_ID);
+    assert_eq!(org.boxes[0].id().as_str(), BOX_ID);
+    assert_eq!(org.boxes[0].box_id.as_str(), LEGACY_BOX_ID);
     assert_eq!(fake.registration_requests(), 0);
 
     let again = diadoc.get_my_organizations(true).await.unwrap();
@@ -210,34 +216,41 @@ async fn fake_shows_the_caller_as_an_employee_of_its_box_only() {
     let fake = FakeDiadoc::start().await.unwrap();
     let diadoc = fake.api().unwrap();
     for id in [BOX_ID, LEGACY_BOX_ID] {
-        let me = diadoc.get_my_employee(id).await.unwrap();
+        let me = diadoc.get_my_employee(&bid(id)).await.unwrap();
         assert_eq!(me.user, fake.user());
         assert_eq!(me.position.as_deref(), Some("Бухгалтер"));
         let perms = me.permissions.unwrap();
         assert_eq!(perms.is_administrator, Some(false));
         assert_eq!(perms.allows("SignDocuments"), Some(true));
     }
-    let err = diadoc.get_my_employee(OTHER_BOX_ID).await.unwrap_err();
+    let err = diadoc.get_my_employee(&bid(OTHER_BOX_ID)).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
     assert_eq!(
         err.service_message(),
         Some(format!("Access to Box [{OTHER_BOX_ID}] is denied").as_str())
     );
-    let err = diadoc.get_my_employee("not-a-box").await.unwrap_err();
+    // A malformed id cannot be built; sent raw, the fake refuses it with its own check.
+    assert!(BoxId::new("not-a-box").unwrap_err().is_invalid_input());
+    let err = diadoc
+        .request(userapi::Method::GET, &["GetMyEmployee"])
+        .query("boxId", "not-a-box")
+        .send::<serde_json::Value>()
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     // The employee record shows the user as they are now.
     diadoc
         .update_me(&UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna")))
         .await
         .unwrap();
-    let me = diadoc.get_my_employee(BOX_ID).await.unwrap();
+    let me = diadoc.get_my_employee(&bid(BOX_ID)).await.unwrap();
     assert_eq!(me.user.full_name.unwrap().last_name.as_deref(), Some("Ivanova"));
 }
 
 #[tokio::test]
 async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     let fake = FakeDiadoc::start().await.unwrap();
-    let password = Secret::new("N3w-user-pass");
+    let password = Password::new("N3w-user-pass");
     let mut user = UserV2::default();
     user.login = Some("new.user@kontur.ru".into());
     user.full_name = Some(FullName::new("Orlova", "Vera"));
@@ -251,12 +264,12 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     org.full_name = Some("ООО \"Новая\"".into());
     org.boxes.push(b);
     let org = fake.add_organization(org);
-    let box_id = org.boxes[0].id().to_owned();
-    assert!(org.boxes[0].box_id.ends_with("@diadoc.ru"));
+    let box_id = org.boxes[0].id().clone();
+    assert!(org.boxes[0].box_id.as_str().ends_with("@diadoc.ru"));
     let mut employee = Employee::default();
     employee.user.user_id = user.user_id.clone();
     employee.position = Some("Юрист".into());
-    let added = fake.add_employee(&box_id, employee);
+    let added = fake.add_employee(box_id.as_str(), employee);
     assert_eq!(added.user, user, "the stored user fills the record");
 
     let diadoc = fake
@@ -271,7 +284,7 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     assert_eq!(me.position.as_deref(), Some("Юрист"));
     assert!(
         diadoc
-            .get_my_employee(BOX_ID)
+            .get_my_employee(&bid(BOX_ID))
             .await
             .unwrap_err()
             .status()
@@ -287,4 +300,48 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
         Some("new.user@kontur.ru")
     );
     assert!(fake.issue_token_for("no-such-user").is_none());
+}
+
+#[tokio::test]
+async fn box_ids_refuse_bad_values_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json(EMPLOYEE))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let diadoc = api(&server);
+    for bad in [
+        "",
+        " ",
+        "not-a-box",
+        "box&boxId=other",
+        "9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c",
+        "9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c6-00",
+        "9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@evil.ru",
+        "9a4d2c1e5b6f47a8b9c0d1e2f3a4b5cz@diadoc.ru",
+    ] {
+        // `get_my_employee` takes only a `BoxId`, so a bad one stops at its construction.
+        let err = match bad.parse::<BoxId>() {
+            Ok(id) => diadoc.get_my_employee(&id).await.map(drop).unwrap_err(),
+            Err(e) => e,
+        };
+        assert!(err.is_invalid_input(), "{bad:?}: {err:?}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+#[test]
+fn box_ids_decode_strictly_in_both_forms() {
+    let b: DiadocBox = serde_json::from_value(json!({
+        "BoxId": LEGACY_BOX_ID, "BoxIdGuid": BOX_ID, "Title": "t", "Later": 1
+    }))
+    .unwrap();
+    assert_eq!(b.id(), &bid(BOX_ID));
+    assert!(b.box_id.is_legacy() && !b.id().is_legacy());
+    assert_eq!(b.extra["Later"], 1);
+    assert!(serde_json::from_value::<DiadocBox>(json!({"BoxId": "b@diadoc.ru"})).is_err());
+    assert!(serde_json::from_value::<DiadocBox>(json!({"BoxId": LEGACY_BOX_ID, "BoxIdGuid": ""})).is_err());
+    assert_eq!(serde_json::to_value(bid(BOX_ID)).unwrap(), json!(BOX_ID));
+    assert!(BoxId::default().is_nil());
 }

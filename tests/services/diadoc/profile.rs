@@ -154,13 +154,13 @@ async fn get_me_is_retried_and_honours_retry_after() {
 fn response_models_have_defaults_for_users_tests() {
     // `#[non_exhaustive]`: built from `Default`, then filled in.
     let mut b = DiadocBox::default();
-    b.box_id = "b@diadoc.ru".into();
+    b.box_id = bid(LEGACY_BOX_ID);
     let mut org = Organization::default();
     org.org_id = "o".into();
     org.boxes.push(b);
     assert_eq!(
-        org.boxes[0].id(),
-        "b@diadoc.ru",
+        org.boxes[0].id().as_str(),
+        LEGACY_BOX_ID,
         "the legacy id when there is no GUID"
     );
     let mut employee = Employee::default();
@@ -170,7 +170,7 @@ fn response_models_have_defaults_for_users_tests() {
     // Only what is set is written.
     assert_eq!(
         serde_json::to_value(&org).unwrap(),
-        json!({"OrgId": "o", "Boxes": [{"BoxId": "b@diadoc.ru"}], "Departments": []})
+        json!({"OrgId": "o", "Boxes": [{"BoxId": LEGACY_BOX_ID}], "Departments": []})
     );
 }
 
@@ -182,7 +182,7 @@ async fn fake_authenticates_and_serves_the_user() {
         .unwrap();
     let err = diadoc.get_me().await.unwrap_err();
     assert!(err.is_auth(), "no token yet: {err:?}");
-    diadoc.login(LOGIN, &Secret::new(PASSWORD)).await.unwrap();
+    diadoc.login(LOGIN, &Password::new(PASSWORD)).await.unwrap();
     let me = diadoc.get_me().await.unwrap();
     assert_eq!(me.login.as_deref(), Some(LOGIN));
     assert_eq!(me.is_registered, Some(true));

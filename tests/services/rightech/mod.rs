@@ -11,9 +11,10 @@ mod users;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::json;
+use userapi::auth::{Password, Token};
 use userapi::rightech::{
-    IssuedToken, ListUsers, NewUser, ObjectId, Rightech, Role, TokenRequest, User, UserUpdate, check_login,
-    check_password_policy,
+    GroupId, IssuedToken, ListUsers, NewUser, ObjectId, Rightech, Role, RoleId, TokenRequest, User, UserId,
+    UserUpdate,
 };
 use userapi::{Auth, Error, Method, Secret};
 use userapi_fake::rightech::{
@@ -40,6 +41,17 @@ fn json(status: u16, raw: &str) -> ResponseTemplate {
     common::body(status, raw, "application/json")
 }
 
-fn oid(s: &str) -> ObjectId {
-    ObjectId::parse(s).unwrap()
+/// An id of whichever type the call wants, from text the test knows is well formed.
+fn oid<T: std::str::FromStr<Err = Error>>(s: &str) -> T {
+    s.parse().unwrap()
+}
+
+/// The `(name, value)` query pairs of a request, in name order: the order is not the point.
+fn pairs(url: &url::Url) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
 }

@@ -2,35 +2,97 @@
 
 use super::*;
 
+const BAD_IDS: [&str; 6] = [
+    "",
+    "5d8a18d5d0025e0012fb6a3",
+    "5d8a18d5d0025e0012fb6a345",
+    "5d8a18d5d0025e0012fb6a3g",
+    "../admin",
+    "me",
+];
+
 #[test]
 fn object_ids_are_24_hex_digits() {
-    assert_eq!(oid(ID).as_str(), ID);
+    assert_eq!(oid::<UserId>(ID).as_str(), ID);
     assert_eq!(ID.parse::<ObjectId>().unwrap().to_string(), ID);
-    for bad in [
-        "",
-        "5d8a18d5d0025e0012fb6a3",
-        "5d8a18d5d0025e0012fb6a345",
-        "5d8a18d5d0025e0012fb6a3g",
-        "../admin",
-    ] {
-        let err = ObjectId::parse(bad).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{bad:?}");
+    for bad in BAD_IDS {
+        let err = ObjectId::new(bad).unwrap_err();
+        assert!(err.is_invalid_input(), "{bad:?}");
+        assert!(UserId::new(bad).unwrap_err().is_invalid_input(), "{bad:?}");
+        assert!(RoleId::new(bad).unwrap_err().is_invalid_input(), "{bad:?}");
+        assert!(GroupId::new(bad).unwrap_err().is_invalid_input(), "{bad:?}");
     }
 }
 
 #[test]
 fn login_and_password_rules() {
-    assert!(check_login("abcd").is_ok() && check_login(&"x".repeat(40)).is_ok());
-    assert!(check_login("abc").is_err() && check_login(&"x".repeat(41)).is_err());
-    assert!(check_password_policy(&Secret::new("Str0ngPassw0rd")).is_ok());
-    let err = check_password_policy(&Secret::new("weak"))
+    assert!(NewUser::check_login("abcd").is_ok() && NewUser::check_login(&"x".repeat(40)).is_ok());
+    assert!(NewUser::check_login("abc").is_err() && NewUser::check_login(&"x".repeat(41)).is_err());
+    assert!(NewUser::check_password_policy(&Password::new("Str0ngPassw0rd")).is_ok());
+    let err = NewUser::check_password_policy(&Password::new("weak"))
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("8 characters") && err.contains("upper-case") && err.contains("digit"),
         "{err}"
     );
-    assert!(check_password_policy(&Secret::new("alllower1x")).is_err());
+    assert!(NewUser::check_password_policy(&Password::new("alllower1x")).is_err());
+    assert!(NewUser::check_login("abc").unwrap_err().is_invalid_input());
+}
+
+#[tokio::test]
+async fn typed_ids_refuse_bad_values_before_anything_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(json(200, USER))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let api = api(&server);
+    for bad in BAD_IDS {
+        // A call takes only a typed id, so a bad one stops at its construction.
+        let err = match bad.parse::<UserId>() {
+            Ok(id) => api.get_user(&id).await.map(drop).unwrap_err(),
+            Err(e) => e,
+        };
+        assert!(err.is_invalid_input(), "{bad:?}: {err:?}");
+        let err = match bad.parse::<RoleId>() {
+            Ok(role) => api
+                .create_user(&NewUser::new(role, "n", "e@x.io", "login", "Passw0rdX"))
+                .await
+                .map(drop)
+                .unwrap_err(),
+            Err(e) => e,
+        };
+        assert!(err.is_invalid_input(), "{bad:?}: {err:?}");
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), 0);
+}
+
+#[test]
+fn ids_decode_strictly_and_unknown_fields_never_fail() {
+    let user: User = serde_json::from_value(json!({
+        "_id": ID, "role": ROLE_ID, "group": GROUP_ID, "owner": ADMIN_ID, "access": [ID], "brandNew": {"x": 1}
+    }))
+    .unwrap();
+    assert_eq!(user.id, oid::<UserId>(ID));
+    assert_eq!(user.role, Some(oid::<RoleId>(ROLE_ID)));
+    assert_eq!(user.group, Some(oid::<GroupId>(GROUP_ID)));
+    assert_eq!(user.owner, Some(oid::<UserId>(ADMIN_ID)));
+    assert_eq!(user.extra["brandNew"]["x"], 1);
+    for bad in [
+        json!({"_id": "me"}),
+        json!({"_id": ID, "role": "admin"}),
+        json!({"_id": ID, "group": 7}),
+    ] {
+        assert!(serde_json::from_value::<User>(bad.clone()).is_err(), "{bad}");
+    }
+    assert!(serde_json::from_value::<Role>(json!({"_id": "signup"})).is_err());
+    // Serde both ways: an id writes itself as its text.
+    assert_eq!(
+        serde_json::to_value(oid::<RoleId>(ROLE_ID)).unwrap(),
+        json!(ROLE_ID)
+    );
 }
 
 #[tokio::test]
@@ -61,7 +123,7 @@ async fn list_users_sends_every_filter_and_decodes_all_fields() {
     assert_eq!(users[0].id.as_str(), ID);
     assert_eq!(users[0].rights, Some(1.5));
     assert_eq!(
-        users[0].role.as_ref().map(ObjectId::as_str),
+        users[0].role.as_ref().map(RoleId::as_str),
         Some("5cc89f6af79a4969291dcbd7")
     );
     let svc = &users[1];
@@ -71,12 +133,11 @@ async fn list_users_sends_every_filter_and_decodes_all_fields() {
     assert_eq!(svc.links.as_ref().unwrap()[0]["rel"], "x");
     assert_eq!(svc.extra["tenant"], "t-1");
     let url = &server.received_requests().await.unwrap()[0].url;
-    assert_eq!(
-        url.query(),
-        Some(
-            "limit=50&offset=100&search=svc+%26+co&from=2024-01-01T00%3A00%3A00Z&to=1714000000&only=_id%2Cname%2Clogin"
-        )
-    );
+    let expected = url::Url::parse(
+        "http://x/?limit=50&offset=100&search=svc+%26+co&from=2024-01-01T00%3A00%3A00Z&to=1714000000&only=_id%2Cname%2Clogin",
+    )
+    .unwrap();
+    assert_eq!(pairs(url), pairs(&expected));
 }
 
 #[tokio::test]
@@ -122,7 +183,13 @@ async fn a_search_is_the_list_with_search_and_only() {
     let sent = server.received_requests().await.unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].url.path(), "/api/v1/users");
-    assert_eq!(sent[0].url.query(), Some("search=serv&only=_id%2Cname"));
+    assert_eq!(
+        pairs(&sent[0].url),
+        [
+            ("only".to_owned(), "_id,name".to_owned()),
+            ("search".to_owned(), "serv".to_owned())
+        ]
+    );
 }
 
 #[tokio::test]
@@ -288,10 +355,13 @@ async fn create_user_refuses_empty_required_fields_before_sending() {
         NewUser::new(oid(ROLE_ID), "n", "e@x.io", "", "Passw0rdX"),
         NewUser::new(oid(ROLE_ID), "n", "e@x.io", "login", ""),
     ] {
-        assert!(matches!(
-            api(&server).create_user(&new).await.unwrap_err(),
-            Error::InvalidInput { .. }
-        ));
+        assert!(
+            api(&server)
+                .create_user(&new)
+                .await
+                .unwrap_err()
+                .is_invalid_input()
+        );
     }
 }
 
@@ -326,7 +396,7 @@ async fn update_user_patches_only_set_fields_and_returns_the_user() {
         .update_user(&oid(ID), &UserUpdate::new())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { .. }));
+    assert!(err.is_invalid_input());
 }
 
 #[tokio::test]
@@ -357,9 +427,9 @@ fn response_models_can_be_built_for_tests() {
     assert!(user.id.is_zero() && user.login.is_none());
     let mut role = Role::default();
     role.credentials = Some(vec!["objects.read".into()]);
-    assert_eq!(role.id, ObjectId::default());
+    assert_eq!(role.id, RoleId::default());
     let issued = IssuedToken::from_json(json!({"token": "t0k3n"}));
-    assert_eq!(issued.token().map(Secret::expose), Some("t0k3n"));
+    assert_eq!(issued.token().map(Token::expose), Some("t0k3n"));
     assert!(IssuedToken::default().token().is_none());
 }
 
@@ -400,7 +470,7 @@ async fn fake_creates_updates_and_deletes() {
     let created = api.create_user(&new).await.unwrap();
     assert_eq!(created.web_disabled, Some(true));
     assert_eq!(created.owner, Some(oid(ADMIN_ID)));
-    assert_eq!(created.access, Some(vec![created.id.clone()]));
+    assert_eq!(created.access, Some(vec![oid(created.id.as_str())]));
     assert!(created.time.is_some_and(|t| t > 1_700_000_000_000));
     assert_eq!(created.success, Some(true));
     assert!(
