@@ -1,7 +1,7 @@
 //! Credentials from the environment, the same way for every service: [`EnvCredentials`].
 //!
-//! The variables are `<PREFIX>_<NAME>` for one prefix per service (`NOVACONNECT`, `DIADOC`,
-//! `ROUNDS`, `METABASE`, `RIGHTECH` in this crate's examples and command line):
+//! The variables are `<PREFIX>_<NAME>`, with one prefix per service (the crate's examples use
+//! each service's module name in capitals):
 //!
 //! | variable | read by |
 //! |---|---|
@@ -40,7 +40,7 @@ pub struct EnvCredentials {
     vars: HashMap<String, String>,
 }
 
-/// A variable the caller needs is not set: its `Display` names it (`set METABASE_API_KEY …`).
+/// A variable the caller needs is not set: its `Display` names it (`set ACME_API_KEY …`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingVar {
     names: Vec<String>,
@@ -221,17 +221,17 @@ mod tests {
     #[test]
     fn variables_are_read_by_prefix_and_secrets_never_print() {
         let env = EnvCredentials::from_vars(
-            "metabase",
+            "acme",
             [
-                ("METABASE_URL", "https://mb.example/"),
-                ("METABASE_API_KEY", "mb_s3cret-key"),
-                ("METABASE_USERNAME", "ada@example.com"),
-                ("METABASE_PASSWORD", ""),
-                ("METABASE_ALLOW_WRITES", "Yes"),
+                ("ACME_URL", "https://mb.example/"),
+                ("ACME_API_KEY", "mb_s3cret-key"),
+                ("ACME_USERNAME", "ada@example.com"),
+                ("ACME_PASSWORD", ""),
+                ("ACME_ALLOW_WRITES", "Yes"),
                 ("OTHER_TOKEN", "not-ours"),
             ],
         );
-        assert_eq!(env.prefix(), "METABASE");
+        assert_eq!(env.prefix(), "ACME");
         assert_eq!(env.require_base_url(), Ok("https://mb.example/"));
         assert_eq!(
             env.api_key().map(|k| k.expose().to_owned()).as_deref(),
@@ -244,12 +244,12 @@ mod tests {
         assert!(env.allow_writes());
         let shown = format!("{env:?}");
         assert!(
-            !shown.contains("s3cret") && shown.contains("METABASE_API_KEY"),
+            !shown.contains("s3cret") && shown.contains("ACME_API_KEY"),
             "{shown}"
         );
         assert_eq!(
             env.require_password().unwrap_err().to_string(),
-            "set METABASE_PASSWORD (no credential in the environment)"
+            "set ACME_PASSWORD (no credential in the environment)"
         );
         let none = EnvCredentials::from_vars("X", [("X_ALLOW_WRITES", "0")]);
         assert!(!none.allow_writes());

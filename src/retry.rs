@@ -19,9 +19,10 @@ use reqwest::StatusCode;
 /// and the error carries the wait ([`Error::retry_after`](crate::Error::retry_after)).
 ///
 /// Only operations that are safe to repeat are retried; each endpoint declares that itself
-/// (NovaConnect's `user/get` is a POST and safe; password changes, creates and token issuing
-/// never are). Retried: connection failures, per-attempt timeouts, and HTTP 429, 502, 503 and
-/// 504, unless the response carries `Dont-Retry: True` or `X-Kontur-Dont-Retry: True`.
+/// (a read sent as a POST can be safe; password changes, creates and token issuing never are).
+/// Retried: connection failures, per-attempt timeouts, and HTTP 429, 502, 503 and 504, unless
+/// the response carries `Dont-Retry: True` or a header the service's own error reading treats
+/// the same way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_attempts: u32,

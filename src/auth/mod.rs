@@ -158,8 +158,9 @@ impl Obtain<'_> {
 
 /// Where a client's credentials come from: one scheme.
 ///
-/// The crate's own schemes implement it (see [`Auth`]), services add theirs (a Metabase
-/// session, API key or login-on-demand; Diadoc's `DiadocAuth`), and so can you. The client
+/// The crate's own schemes implement it (see [`Auth`]), each service module adds the schemes
+/// of its API (a session, an API key, a login that renews its own session, a vendor's
+/// multi-part header), and so can you. The client
 /// keeps the source and asks it:
 ///
 /// - once, when it is installed: [`fixed`](Self::fixed), a credential that never changes
@@ -198,7 +199,7 @@ impl Obtain<'_> {
 /// # Ok::<(), userapi::Error>(())
 /// ```
 pub trait CredentialSource: Any + Send + Sync {
-    /// A short name of the scheme, safe to print (`"bearer"`, `"metabase-session"`).
+    /// A short name of the scheme, safe to print (`"bearer"`, `"jwt"`, `"vendor-session"`).
     fn scheme(&self) -> &'static str;
 
     /// Every header this scheme may send: never copied into an error or a log, and refused
@@ -257,8 +258,7 @@ pub trait CredentialSource: Any + Send + Sync {
 /// | [`Auth::provider`] | `Authorization: Bearer <token from the provider>`, renewed after a `401` |
 /// | [`Auth::custom`] | whatever the source sends |
 ///
-/// Services with schemes of their own offer constructors in their modules (Metabase's
-/// session, API key and login-on-demand; Diadoc's `DiadocAuth`).
+/// Services with schemes of their own offer constructors in their modules (`<service>::auth`).
 ///
 /// `Debug` names the scheme, never a secret.
 #[derive(Clone, Default)]
@@ -331,7 +331,7 @@ impl Auth {
     }
 
     /// A short name of the scheme, safe to print: `none`, `bearer`, `jwt`, `header`,
-    /// `token-provider`, or the name a service's scheme gives itself (`metabase-api-key`).
+    /// `token-provider`, or the name a service's scheme gives itself.
     pub fn scheme_name(&self) -> &'static str {
         self.0.as_ref().map_or("none", |s| s.scheme())
     }

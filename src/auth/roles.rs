@@ -90,7 +90,7 @@ role_secret!(
     "a password"
 );
 role_secret!(
-    /// A bearer or service token (an OpenID Connect access token, a Diadoc token, a JWT).
+    /// A bearer or service token (an OpenID Connect access token, a token a login answered, a JWT).
     Token,
     "a token"
 );

@@ -133,11 +133,13 @@ pub const DEFAULT_MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 /// # async fn run() -> userapi::Result<()> {
 /// use userapi::{Auth, Client};
 /// let client = Client::builder()
-///     .base_url("https://api.novaconnect.kz/api/")
-///     .auth(Auth::bearer(std::env::var("NOVACONNECT_TOKEN").unwrap_or_default()))
+///     .base_url("https://users.example.com/api/")
+///     .auth(Auth::bearer(std::env::var("ACME_TOKEN").unwrap_or_default()))
 ///     .build()?;
-/// let me = client.novaconnect().get_me().await?;
-/// println!("{:?}", me.email);
+/// // Every service handle wraps a client (`client.<service>()`); any endpoint also goes
+/// // through the same pipeline by hand:
+/// let me: serde_json::Value = client.request(userapi::Method::GET, &["users", "me"]).idempotent().send().await?;
+/// println!("{}", me["email"]);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -185,7 +187,7 @@ impl Client {
     }
 
     /// A handle on the same pool and credentials with another retry policy: for one call,
-    /// `client.with_retry_policy(RetryPolicy::none()).novaconnect().get_me()`.
+    /// `client.with_retry_policy(RetryPolicy::none())`, then the service handle's call on it.
     pub fn with_retry_policy(&self, retry: RetryPolicy) -> Client {
         let mut settings = (*self.settings).clone();
         settings.retry = retry;

@@ -156,7 +156,7 @@ fn without_tls_https_is_refused_at_build() {
 fn debug_never_shows_secrets() {
     let c = Client::builder()
         .base_url("https://h.example/")
-        .auth(Auth::header("x-metabase-session", "5e55-secret"))
+        .auth(Auth::header("x-vendor-session", "5e55-secret"))
         .build()
         .unwrap();
     let dbg = format!("{c:?}");

@@ -6,7 +6,7 @@
 /// ```ignore
 /// string_enum! {
 ///     /// Status of a round.
-///     pub enum RoundStatus {
+///     pub enum Status {
 ///         /// Open for entries.
 ///         Open => "open",
 ///     }
