@@ -14,8 +14,7 @@ use super::response::*;
 use super::*;
 use crate::auth::{Credential, Redactor, Secret};
 use crate::error::{
-    Error, HttpError, Result, Target, TimeoutError, TimeoutPhase, TransportError, TransportKind,
-    read_service_error,
+    Error, HttpError, Result, TimeoutPhase, TransportError, TransportKind, read_service_error,
 };
 
 impl<'c> Call<'c> {
@@ -53,11 +52,7 @@ impl<'c> Call<'c> {
                 let body = match read_body(&mut response, settings.max_response_bytes, false).await {
                     Ok((body, false)) => body,
                     Ok((_, true)) => {
-                        return Err(Error::BodyTooLarge {
-                            target: Target::clone(&self.target),
-                            limit: settings.max_response_bytes,
-                            attempts: 1,
-                        });
+                        return Err(Error::body_too_large(&self.target, settings.max_response_bytes));
                     }
                     Err(e) => return Err(self.transport(e)),
                 };
@@ -165,19 +160,20 @@ impl<'c> Call<'c> {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        Error::Http(Box::new(HttpError {
-            target: Target::clone(&self.target),
-            status,
-            content_type,
-            headers: std::mem::take(headers),
-            body,
-            body_truncated,
-            service,
-            retry_after,
-            dont_retry,
-            attempts: 1,
-            after_unanswered: false,
-        }))
+        Error::http_status(
+            &self.target,
+            HttpError {
+                status,
+                content_type,
+                headers: std::mem::take(headers),
+                body,
+                body_truncated,
+                service,
+                retry_after,
+                dont_retry,
+                after_unanswered: false,
+            },
+        )
     }
 
     fn transport(&self, e: reqwest::Error) -> Error {
@@ -198,21 +194,17 @@ impl<'c> Call<'c> {
         } else {
             TransportKind::Io
         };
-        Error::Transport(Box::new(TransportError {
-            target: Target::clone(&self.target),
-            kind,
-            source: Box::new(e.without_url()),
-            attempts: 1,
-        }))
+        Error::transport(
+            &self.target,
+            TransportError {
+                kind,
+                source: Box::new(e.without_url()),
+            },
+        )
     }
 
     pub(super) fn timeout(&self, phase: TimeoutPhase, limit: Duration) -> Error {
-        Error::Timeout(Box::new(TimeoutError {
-            target: Target::clone(&self.target),
-            phase,
-            limit,
-            attempts: 1,
-        }))
+        Error::timeout(&self.target, phase, limit)
     }
 }
 

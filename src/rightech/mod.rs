@@ -11,7 +11,7 @@
 //! number) or else `codes[]` in [`Error::service_code`], the rest in
 //! [`HttpError::body_json`](crate::HttpError::body_json). A proxy in front of the service may
 //! answer with an HTML page, whose title becomes the message. A body with `"success": false`,
-//! even under HTTP 200, is an [`Error::Api`].
+//! even under HTTP 200, is an [`ErrorKind::Api`](crate::ErrorKind::Api).
 //!
 //! Times (`time`, `_at`) are milliseconds since the Unix epoch.
 
@@ -77,7 +77,7 @@ crate::client::service_handle! {
 /// authority (its exact character set is documented two ways); nothing checks this for you.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] when the login is shorter than 4 or longer than 40 characters.
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the login is shorter than 4 or longer than 40 characters.
 pub fn check_login(login: &str) -> Result<()> {
     let n = login.chars().count();
     if (4..=40).contains(&n) {
@@ -95,7 +95,7 @@ pub fn check_login(login: &str) -> Result<()> {
 /// so the server stays the authority; nothing checks this for you.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] naming what the password lacks.
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming what the password lacks.
 pub fn check_password_policy(password: &Secret) -> Result<()> {
     let password = password.expose();
     let mut missing = Vec::new();
@@ -128,7 +128,7 @@ impl Rightech {
     /// A search is this call with [`ListUsers::search`]: Rightech has no search route.
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal (401 for a bad token), [`Error::Decode`] when the body is
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (401 for a bad token), [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is
     /// not a list of users, and the transport errors of every call.
     ///
     /// ```
@@ -158,7 +158,7 @@ impl Rightech {
     /// and the next page is fetched while the current one is consumed.
     ///
     /// A server that ignores paging (the same page again) ends the stream with
-    /// [`Error::Protocol`] rather than looping.
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) rather than looping.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -216,8 +216,8 @@ impl Rightech {
     /// `GET /api/v1/users/:id`: one user. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Http`] 404 ([`Error::is_not_found`]) for a user outside the caller's group or
-    /// unknown, [`Error::Api`] for `"success": false` under HTTP 200, [`Error::Decode`] for a
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) 404 ([`Error::is_not_found`]) for a user outside the caller's group or
+    /// unknown, [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200, [`ErrorKind::Decode`](crate::ErrorKind::Decode) for a
     /// body that is not a user.
     ///
     /// ```
@@ -257,10 +257,10 @@ impl Rightech {
     /// them checked. A role id comes from [`list_roles`](Self::list_roles).
     ///
     /// # Errors
-    /// - [`Error::InvalidInput`] for an empty required field, before sending.
-    /// - [`Error::Http`] for a refusal (a taken login or email, a weak password).
-    /// - [`Error::Api`] for `"success": false` under HTTP 200.
-    /// - [`Error::Protocol`] when a success answer carries no user id (neither an object
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty required field, before sending.
+    /// - [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (a taken login or email, a weak password).
+    /// - [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200.
+    /// - [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when a success answer carries no user id (neither an object
     ///   with `_id` nor a one-element array of one): the user may have been created, so look
     ///   it up by login before trying again.
     ///
@@ -310,10 +310,10 @@ impl Rightech {
     /// update is refused before sending. Not retried (it may change the password).
     ///
     /// # Errors
-    /// - [`Error::InvalidInput`] for an update that sets no field, before sending.
-    /// - [`Error::Http`] for a refusal (404 for a user outside the caller's group).
-    /// - [`Error::Api`] for `"success": false` under HTTP 200.
-    /// - [`Error::Protocol`] when a success answer carries no user (the recorded answers
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an update that sets no field, before sending.
+    /// - [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (404 for a user outside the caller's group).
+    /// - [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200.
+    /// - [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when a success answer carries no user (the recorded answers
     ///   always do): the change may have been applied; [`get_user`](Self::get_user) tells.
     ///
     /// ```
@@ -353,8 +353,8 @@ impl Rightech {
     /// ([`RetryPolicy::none`](crate::RetryPolicy::none)) every 404 is an error.
     ///
     /// # Errors
-    /// [`Error::Http`] 404 ([`Error::is_not_found`]) when there is no such user in the
-    /// caller's group and no earlier attempt may have removed it, other [`Error::Http`] refusals, [`Error::Api`] for
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) 404 ([`Error::is_not_found`]) when there is no such user in the
+    /// caller's group and no earlier attempt may have removed it, other [`ErrorKind::Http`](crate::ErrorKind::Http) refusals, [`ErrorKind::Api`](crate::ErrorKind::Api) for
     /// `"success": false` under HTTP 200.
     ///
     /// ```
@@ -400,8 +400,8 @@ impl Rightech {
     /// response reachable ([`IssuedToken::raw`]).
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal, [`Error::Api`] for `"success": false` under HTTP 200,
-    /// [`Error::Decode`] (without an excerpt of the body) when the answer is not JSON.
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal, [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200,
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) (without an excerpt of the body) when the answer is not JSON.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -444,8 +444,8 @@ impl Rightech {
     /// service's own client reads it. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal (401 for a bad token, 403 for a role that may not list
-    /// roles), [`Error::Decode`] when the body is not a list of roles.
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (401 for a bad token, 403 for a role that may not list
+    /// roles), [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not a list of roles.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

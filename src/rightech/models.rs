@@ -13,7 +13,7 @@ use crate::models::{Extra, response_model};
 /// A MongoDB ObjectId: 24 hexadecimal digits, e.g. `5d8a18d5d0025e0012fb6a34`. Every
 /// Rightech id (`_id`, `role`, `group`, `owner`) is one.
 ///
-/// Parsing checks the shape, so a malformed id is an [`Error::InvalidInput`] before anything
+/// Parsing checks the shape, so a malformed id is an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before anything
 /// is sent. Ids in responses are kept as sent, so an unexpected one never fails a response.
 /// The default is the all-zero id, `000000000000000000000000`, which no real entity has.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -33,7 +33,7 @@ impl ObjectId {
     /// Parses an id.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for anything but 24 hexadecimal digits.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for anything but 24 hexadecimal digits.
     pub fn parse(s: &str) -> Result<Self, Error> {
         if s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             Ok(ObjectId(s.to_owned()))

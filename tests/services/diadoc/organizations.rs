@@ -162,7 +162,7 @@ async fn get_my_employee_refuses_an_empty_box_and_keeps_402_and_403() {
     let diadoc = api(&server);
     for empty in ["", "  "] {
         let err = diadoc.get_my_employee(empty).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(err.is_invalid_input(), "{err:?}");
     }
     assert!(server.received_requests().await.unwrap().is_empty());
     let err = diadoc.get_my_employee("paid-up").await.unwrap_err();
