@@ -199,6 +199,8 @@ pub enum TransportKind {
 #[non_exhaustive]
 pub struct TransportError {
     pub(crate) kind: TransportKind,
+    /// `host:port` the connection was tried to.
+    pub(crate) address: Option<String>,
     pub(crate) source: BoxError,
 }
 
@@ -206,6 +208,12 @@ impl TransportError {
     /// What failed.
     pub fn kind(&self) -> TransportKind {
         self.kind
+    }
+
+    /// The `host:port` the connection was made or tried to (`127.0.0.1:8080`,
+    /// `api.example.com:443`), as the URL names it: before DNS.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
     }
 
     /// The underlying error (a `reqwest::Error`, or the pipeline's own), for downcasting.
@@ -222,12 +230,18 @@ impl fmt::Display for TransportError {
             TransportKind::Tls => "TLS handshake failed",
         };
         f.write_str(what)?;
+        if let (TransportKind::Connect, Some(address)) = (self.kind, &self.address) {
+            write!(f, " to {}", Escaped(address))?;
+        }
         let causes = distinct_causes(&*self.source);
         for cause in &causes {
             write!(f, ": {}", Escaped(cause))?;
         }
         if self.kind == TransportKind::Tls && causes.iter().any(|c| names_unknown_issuer(c)) {
             f.write_str(" (the certificate's issuer is not trusted; a private CA can be trusted with ClientBuilder::add_root_certificate)")?;
+        }
+        if causes.iter().any(|c| names_plain_http(c)) {
+            f.write_str(" (the server may speak plain HTTP on this port: try an http:// URL)")?;
         }
         Ok(())
     }
@@ -261,6 +275,21 @@ pub(super) fn names_unknown_issuer(text: &str) -> bool {
         "unable to get local issuer",
         "self-signed certificate",
         "self signed certificate",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+}
+
+/// Whether a TLS library's words mean that the server answered the handshake with something
+/// that is not TLS: rustls's `InvalidContentType`, OpenSSL's `wrong version number` or
+/// `packet length too long`.
+pub(super) fn names_plain_http(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "invalidcontenttype",
+        "invalid content type",
+        "wrong version number",
+        "packet length too long",
     ]
     .iter()
     .any(|w| text.contains(w))

@@ -321,6 +321,55 @@ fn auth_input_and_config_messages_show_escaped() {
     }
 }
 
+fn transport(kind: TransportKind, cause: &str) -> Error {
+    let target = Target::new(Method::GET, "/api/user/current", "/api/user/current");
+    let detail = TransportError {
+        kind,
+        address: Some("127.0.0.1:9".into()),
+        source: cause.to_owned().into(),
+    };
+    Error::transport(&target, detail)
+}
+
+#[test]
+fn a_connection_error_names_the_address_it_tried() {
+    let e = transport(
+        TransportKind::Connect,
+        "tcp connect error: Connection refused (os error 111)",
+    );
+    assert_eq!(
+        e.to_string(),
+        "GET /api/user/current: could not connect to 127.0.0.1:9: tcp connect error: Connection refused (os error 111)"
+    );
+    let ErrorKind::Transport(t) = e.kind() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(t.address(), Some("127.0.0.1:9"));
+    // Other transport failures keep their words.
+    let e = transport(TransportKind::Io, "connection reset");
+    assert_eq!(
+        e.to_string(),
+        "GET /api/user/current: the connection failed: connection reset"
+    );
+}
+
+#[test]
+fn a_tls_record_error_hints_at_plain_http() {
+    for cause in [
+        "received corrupt message of type InvalidContentType",
+        "error:0A00010B:SSL routines:ssl3_get_record:wrong version number",
+        "error:1408F10B:SSL routines:ssl3_get_record:packet length too long",
+    ] {
+        let shown = transport(TransportKind::Tls, cause).to_string();
+        assert!(
+            shown.ends_with("(the server may speak plain HTTP on this port: try an http:// URL)"),
+            "{shown}"
+        );
+    }
+    let shown = transport(TransportKind::Tls, "invalid peer certificate: Expired").to_string();
+    assert!(!shown.contains("plain HTTP"), "{shown}");
+}
+
 #[test]
 fn attempts_are_recorded_once_and_not_for_failures_before_a_request() {
     let target = Target::new(Method::GET, "/users/me", "/users/me");

@@ -46,7 +46,7 @@ impl<'c> Call<'c> {
                 .http
                 .execute(request)
                 .await
-                .map_err(|e| self.transport(e))?;
+                .map_err(|e| self.transport(e, &url))?;
             let status = response.status();
             if status.is_success() {
                 let body = match read_body(&mut response, settings.max_response_bytes, false).await {
@@ -54,7 +54,7 @@ impl<'c> Call<'c> {
                     Ok((_, true)) => {
                         return Err(Error::body_too_large(&self.target, settings.max_response_bytes));
                     }
-                    Err(e) => return Err(self.transport(e)),
+                    Err(e) => return Err(self.transport(e, &url)),
                 };
                 return Ok(RawResponse {
                     status,
@@ -176,7 +176,7 @@ impl<'c> Call<'c> {
         )
     }
 
-    fn transport(&self, e: reqwest::Error) -> Error {
+    fn transport(&self, e: reqwest::Error, url: &Url) -> Error {
         let settings = &self.client.settings;
         if e.is_timeout() {
             let (phase, limit) = if e.is_connect() {
@@ -198,6 +198,7 @@ impl<'c> Call<'c> {
             &self.target,
             TransportError {
                 kind,
+                address: Some(address(url)),
                 source: Box::new(e.without_url()),
             },
         )
@@ -205,6 +206,15 @@ impl<'c> Call<'c> {
 
     pub(super) fn timeout(&self, phase: TimeoutPhase, limit: Duration) -> Error {
         Error::timeout(&self.target, phase, limit)
+    }
+}
+
+/// `host:port` of a URL, as a connection to it is tried.
+fn address(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 

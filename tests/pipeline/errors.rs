@@ -1,5 +1,7 @@
 //! The one error type from real calls: each kind with its detail, the method and path and
-//! the attempts stored once, each class of configuration mistake with its kind.
+//! the attempts stored once, each class of configuration mistake with its kind; and what a
+//! failure below HTTP says about where it went: the address a connection was tried to, and a
+//! hint when `https` meets a server that speaks plain HTTP.
 
 use super::*;
 use userapi::{ConfigKind, Error, ErrorKind};
@@ -10,6 +12,55 @@ fn closed_port() -> u16 {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     port
+}
+
+#[tokio::test]
+async fn a_refused_connection_names_the_host_and_port() {
+    let port = closed_port();
+    let client = common::client_builder(format!("http://127.0.0.1:{port}/"))
+        .auth(Auth::jwt(JWT))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client.rounds().get_me().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("GET /users/me: could not connect to 127.0.0.1:{port}: ")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_dns_failure_names_the_host() {
+    let client = common::client_builder("https://no-such-host.invalid:8123/")
+        .auth(Auth::jwt(JWT))
+        .retry_policy(RetryPolicy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let err = client.rounds().get_me().await.unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_transport(), "{text}");
+    assert!(
+        text.starts_with("GET /users/me: could not connect to no-such-host.invalid:8123: "),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn https_to_a_plain_http_server_says_it_may_speak_plain_http() {
+    let server = user_server().await;
+    let port = server.address().port();
+    let client = common::client_builder(format!("https://127.0.0.1:{port}/"))
+        .auth(Auth::jwt(JWT))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = client.rounds().get_me().await.unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_transport(), "{text}");
+    assert!(text.contains("the server may speak plain HTTP"), "{text}");
+    assert!(requests(&server).await.is_empty());
 }
 
 /// `{"alg":"HS256"}` . `{"sub":"u1","exp":1}` (1970) . signature
@@ -86,6 +137,7 @@ async fn every_kind_from_a_real_call_with_its_target_and_attempts() {
         panic!("{err:?}")
     };
     assert_eq!(t.kind(), TransportKind::Connect);
+    assert_eq!(t.address(), Some(format!("127.0.0.1:{port}").as_str()));
     assert_where(&err, Some("GET /users/me"), 3);
 
     // Timeout.
