@@ -104,8 +104,9 @@ pub use client::{
     IntoBaseUrl, Timeouts,
 };
 pub use error::{
-    ApiError, BoxError, DecodeError, Error, FieldError, HttpError, ProtocolError, Result, ServiceError,
-    Target, TimeoutError, TimeoutPhase, TransportError, TransportKind,
+    ApiError, AuthError, BodyTooLarge, BoxError, ConfigError, ConfigKind, DecodeError, Error, ErrorKind,
+    FieldError, HttpError, InvalidInput, ProtocolError, Result, ServiceError, Target, TimeoutError,
+    TimeoutPhase, TransportError, TransportKind,
 };
 pub use http::RequestBuilder;
 pub use pager::Pager;

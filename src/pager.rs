@@ -8,7 +8,7 @@
 //! - **Loop guards.** A server that ignores paging cannot make a stream endless: a page at
 //!   another offset than asked, an empty page before the total, a page whose items all came
 //!   on the page before, or a page that starts with an item some earlier page started with,
-//!   ends the stream with [`Error::Protocol`]. Offsets never overflow.
+//!   ends the stream with [`ErrorKind::Protocol`](crate::ErrorKind::Protocol). Offsets never overflow.
 //! - **Errors.** An error on any page ends the stream after the items before it.
 
 use std::collections::{HashSet, VecDeque};
@@ -126,7 +126,7 @@ impl<T: Send + 'static> Pager<T> {
     ///
     /// # Errors
     /// `Some(Err(..))` once, for the first page that failed (any error of the call, or
-    /// [`Error::Protocol`] for a server whose paging does not
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a server whose paging does not
     /// advance); after it the pager yields `None`.
     pub async fn next(&mut self) -> Option<Result<T>> {
         std::future::poll_fn(|cx| self.poll_item(cx)).await
@@ -136,7 +136,7 @@ impl<T: Send + 'static> Pager<T> {
     ///
     /// # Errors
     /// `Some(Err(..))` once, for the first page that failed (any error of the call, or
-    /// [`Error::Protocol`] for a server whose paging does not
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for a server whose paging does not
     /// advance); after it the pager yields `None`.
     pub async fn next_page(&mut self) -> Option<Result<Vec<T>>> {
         std::future::poll_fn(|cx| {
@@ -463,7 +463,7 @@ mod tests {
         );
         let (items, err) = drain(p).await;
         let err = err.expect("a protocol error");
-        assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+        assert!(err.is_protocol(), "{err:?}");
         assert!(err.to_string().contains("ignores paging"), "{err}");
         assert_eq!(items.len(), 100, "the first page, then the error");
         assert!(asked.lock().unwrap().len() <= 3);
@@ -545,7 +545,7 @@ mod tests {
         let fetch: Fetch<u64> = Arc::new(|offset, limit| {
             Box::pin(async move {
                 if offset == 20 {
-                    return Err(Error::config("boom"));
+                    return Err(Error::config(crate::ConfigKind::Runtime, "boom"));
                 }
                 Ok(Page {
                     items: (offset..offset + limit).collect(),

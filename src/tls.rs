@@ -4,13 +4,13 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigKind, Error, Result};
 
 /// A root certificate for the client to trust, e.g. the private CA of a self-hosted service
 /// (see [`ClientBuilder::add_root_certificate`](crate::ClientBuilder::add_root_certificate)).
 ///
 /// Works with either TLS backend. Without a TLS feature (`rustls` or `native-tls`) there is
-/// nothing to trust it with, and both constructors return [`Error::Config`].
+/// nothing to trust it with, and both constructors return [`ErrorKind::Config`](crate::ErrorKind::Config).
 #[derive(Clone)]
 pub struct Certificate {
     #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -22,18 +22,23 @@ pub struct Certificate {
 impl Certificate {
     /// One or more PEM certificates (`-----BEGIN CERTIFICATE-----` blocks; a bundle of several
     /// is trusted whole). Text without a certificate block, or a block that does not decode,
-    /// is [`Error::Config`].
+    /// is [`ErrorKind::Config`](crate::ErrorKind::Config).
     ///
     /// # Errors
-    /// [`Error::Config`] for text without a certificate, a block that does not decode, or a
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for text without a certificate, a block that does not decode, or a
     /// build without a TLS feature.
     pub fn from_pem(pem: &[u8]) -> Result<Certificate> {
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
         {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|_| Error::config("the PEM text holds a certificate block that does not decode"))?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|_| {
+                Error::config(
+                    ConfigKind::Tls,
+                    "the PEM text holds a certificate block that does not decode",
+                )
+            })?;
             if certs.is_empty() {
                 return Err(Error::config(
+                    ConfigKind::Tls,
                     "the PEM text holds no `-----BEGIN CERTIFICATE-----` block",
                 ));
             }
@@ -47,26 +52,28 @@ impl Certificate {
     }
 
     /// One DER certificate (the binary form, often a `.cer` or `.der` file). Bytes that are not
-    /// one DER structure, PEM text for instance, are [`Error::Config`].
+    /// one DER structure, PEM text for instance, are [`ErrorKind::Config`](crate::ErrorKind::Config).
     ///
     /// # Errors
-    /// [`Error::Config`] for bytes that are not one DER certificate, or a build without a TLS
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for bytes that are not one DER certificate, or a build without a TLS
     /// feature.
     pub fn from_der(der: &[u8]) -> Result<Certificate> {
         if der.starts_with(b"-----BEGIN") {
             return Err(Error::config(
+                ConfigKind::Tls,
                 "the certificate is PEM text, not DER: use Certificate::from_pem",
             ));
         }
         if !is_one_der_sequence(der) {
             return Err(Error::config(
+                ConfigKind::Tls,
                 "the certificate is not DER: not one ASN.1 sequence",
             ));
         }
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
         {
             let cert = reqwest::Certificate::from_der(der)
-                .map_err(|_| Error::config("the DER certificate does not decode"))?;
+                .map_err(|_| Error::config(ConfigKind::Tls, "the DER certificate does not decode"))?;
             Ok(Certificate { certs: vec![cert] })
         }
         #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
@@ -117,9 +124,10 @@ impl TlsSettings {
                     TlsBackend::Rustls => "rustls",
                     TlsBackend::NativeTls => "native-tls",
                 };
-                return Err(Error::config(format!(
-                    "TlsBackend::{other:?} needs the `{feature}` feature of userapi"
-                )));
+                return Err(Error::config(
+                    ConfigKind::Tls,
+                    format!("TlsBackend::{other:?} needs the `{feature}` feature of userapi"),
+                ));
             }
         }
         #[cfg(any(feature = "rustls", feature = "native-tls"))]
@@ -137,10 +145,13 @@ impl TlsSettings {
 
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 pub(crate) fn no_tls(what: &str) -> Error {
-    Error::config(format!(
-        "{what} needs TLS, and userapi was built without it: enable its `rustls` (default) \
+    Error::config(
+        ConfigKind::Tls,
+        format!(
+            "{what} needs TLS, and userapi was built without it: enable its `rustls` (default) \
          or `native-tls` feature"
-    ))
+        ),
+    )
 }
 
 /// Whether `der` is exactly one ASN.1 SEQUENCE, as every X.509 certificate is.
@@ -252,7 +263,7 @@ mod tests {
             Certificate::from_der(b"-----BEGIN CERTIFICATE-----\n").unwrap_err(),
             Certificate::from_der(&[0x30, 0x05, 1]).unwrap_err(),
         ] {
-            assert!(matches!(err, Error::Config(_)), "{err:?}");
+            assert!(err.is_config(), "{err:?}");
         }
         let pem_as_der = Certificate::from_der(b"-----BEGIN CERTIFICATE-----\n").unwrap_err();
         assert!(pem_as_der.to_string().contains("from_pem"), "{pem_as_der}");

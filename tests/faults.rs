@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
-use userapi::{Client, Error, RetryPolicy, TimeoutPhase, Timeouts, TransportKind};
+use userapi::{Client, Error, ErrorKind, RetryPolicy, TimeoutPhase, Timeouts, TransportKind};
 
 use crate::support::client_builder;
 use crate::support::raw::{
@@ -97,6 +97,8 @@ fn client(svc: &Service, base: &str) -> Client {
 /// What a cell observed.
 struct Run {
     result: userapi::Result<()>,
+    /// The call did not end within three times the total timeout (`result` is then `Ok`).
+    hung: bool,
     elapsed: Duration,
     hits: usize,
     /// Requests the redirect target received.
@@ -143,8 +145,8 @@ fn faults() -> Vec<Fault> {
             requests: 0,
             attempts: 3,
             script: |_, _| Arc::new(|_| Action::Send(Vec::new())),
-            check: |run| match err(run)? {
-                Error::Transport(t)
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Transport(t)
                     if t.kind() == TransportKind::Connect
                         && run.result.as_ref().unwrap_err().is_retryable() =>
                 {
@@ -163,8 +165,8 @@ fn faults() -> Vec<Fault> {
                 let declared = svc.ok_body.len();
                 Arc::new(move |_| Action::SendThenReset(short_response(&body, declared)))
             },
-            check: |run| match err(run)? {
-                Error::Transport(t) if t.kind() == TransportKind::Io => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Transport(t) if t.kind() == TransportKind::Io => Ok(()),
                 e => Err(format!("expected an I/O transport error, got {e:?}")),
             },
         },
@@ -174,8 +176,8 @@ fn faults() -> Vec<Fault> {
             requests: 3,
             attempts: 3,
             script: |_, _| Arc::new(|_| Action::SendThenStall(Vec::new())),
-            check: |run| match err(run)? {
-                Error::Timeout(t)
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Timeout(t)
                     if matches!(t.phase(), TimeoutPhase::Attempt | TimeoutPhase::Total) && run.hits >= 2 =>
                 {
                     Ok(())
@@ -196,8 +198,8 @@ fn faults() -> Vec<Fault> {
                 let declared = svc.ok_body.len();
                 Arc::new(move |_| Action::SendThenStall(short_response(&body, declared)))
             },
-            check: |run| match err(run)? {
-                Error::Timeout(t) if t.phase() == TimeoutPhase::Attempt => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Timeout(t) if t.phase() == TimeoutPhase::Attempt => Ok(()),
                 e => Err(format!("expected a per-attempt timeout, got {e:?}")),
             },
         },
@@ -211,8 +213,8 @@ fn faults() -> Vec<Fault> {
                 let bytes = response("200 OK", "application/json", body, &[]);
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
-            check: |run| match err(run)? {
-                Error::Decode(d) if d.excerpt().is_some() && run.hits == 1 => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Decode(d) if d.excerpt().is_some() && run.hits == 1 => Ok(()),
                 e => Err(format!("expected a decode error with an excerpt, got {e:?}")),
             },
         },
@@ -222,8 +224,8 @@ fn faults() -> Vec<Fault> {
             requests: 1,
             attempts: 1,
             script: |_, _| Arc::new(|_| ok(r#"{"id": 1,, "name": ]"#)),
-            check: |run| match err(run)? {
-                Error::Decode(_) => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Decode(_) => Ok(()),
                 e => Err(format!("expected a decode error, got {e:?}")),
             },
         },
@@ -240,12 +242,11 @@ fn faults() -> Vec<Fault> {
             },
             check: |run| {
                 let e = err(run)?;
-                let http = e
-                    .http()
+                e.http()
                     .ok_or_else(|| format!("expected an HTTP error, got {e:?}"))?;
                 if e.status().map(|s| s.as_u16()) == Some(502)
                     && e.service_message() == Some("502 Bad Gateway")
-                    && http.attempts() == 3
+                    && e.attempts() == 3
                     && run.hits == 3
                 {
                     Ok(())
@@ -263,8 +264,8 @@ fn faults() -> Vec<Fault> {
             requests: 1,
             attempts: 1,
             script: |_, _| Arc::new(|_| ok("")),
-            check: |run| match err(run)? {
-                Error::Decode(d) if d.message().contains("empty") => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Decode(d) if d.message().contains("empty") => Ok(()),
                 e => Err(format!("expected a decode error about an empty body, got {e:?}")),
             },
         },
@@ -277,8 +278,8 @@ fn faults() -> Vec<Fault> {
                 let bytes = response("200 OK", "text/html", b"<html><body>Welcome</body></html>", &[]);
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
-            check: |run| match err(run)? {
-                Error::Decode(d) if d.content_type() == Some("text/html") => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::Decode(d) if d.content_type() == Some("text/html") => Ok(()),
                 e => Err(format!("expected a decode error naming text/html, got {e:?}")),
             },
         },
@@ -450,8 +451,8 @@ fn faults() -> Vec<Fault> {
                 let bytes = response("200 OK", "application/json", &body, &[]);
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
-            check: |run| match err(run)? {
-                Error::BodyTooLarge { limit, .. } if *limit == LIMIT => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::BodyTooLarge(b) if b.limit() == LIMIT => Ok(()),
                 e => Err(format!("expected BodyTooLarge, got {e:?}")),
             },
         },
@@ -464,8 +465,8 @@ fn faults() -> Vec<Fault> {
                 let bytes = chunked_response(LIMIT * 4);
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
-            check: |run| match err(run)? {
-                Error::BodyTooLarge { limit, .. } if *limit == LIMIT => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::BodyTooLarge(b) if b.limit() == LIMIT => Ok(()),
                 e => Err(format!("expected BodyTooLarge, got {e:?}")),
             },
         },
@@ -485,10 +486,10 @@ fn faults() -> Vec<Fault> {
                 );
                 Arc::new(move |_| Action::Send(bytes.clone()))
             },
-            check: |run| match err(run)? {
-                Error::BodyTooLarge { limit, .. } if cfg!(feature = "gzip") && *limit == LIMIT => Ok(()),
+            check: |run| match err(run)?.kind() {
+                ErrorKind::BodyTooLarge(b) if cfg!(feature = "gzip") && b.limit() == LIMIT => Ok(()),
                 // Without the `gzip` feature the body is not decompressed: it is not JSON.
-                Error::Decode(_) if !cfg!(feature = "gzip") => Ok(()),
+                ErrorKind::Decode(_) if !cfg!(feature = "gzip") => Ok(()),
                 e => Err(format!("expected BodyTooLarge, got {e:?}")),
             },
         },
@@ -546,12 +547,13 @@ async fn run_cell(svc: &Service, fault: &Fault) -> Run {
     let started = Instant::now();
     // The outer limit only keeps a broken cell from hanging the suite; the check below is
     // against the client's own total timeout.
-    let result = match tokio::time::timeout(TOTAL * 3, call).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Config("HUNG past three times the total timeout".into())),
+    let (result, hung) = match tokio::time::timeout(TOTAL * 3, call).await {
+        Ok(result) => (result, false),
+        Err(_) => (Ok(()), true),
     };
     Run {
         result,
+        hung,
         elapsed: started.elapsed(),
         hits: server.hits(),
         elsewhere: elsewhere.seen(),
@@ -582,7 +584,11 @@ async fn fault_matrix() {
                 let _permit = permits.acquire_owned().await.expect("the semaphore stays open");
                 let (svc, fault) = (&services[s], &faults[f]);
                 let run = run_cell(svc, fault).await;
-                let mut verdict = (fault.check)(&run);
+                let mut verdict = if run.hung {
+                    Err("HUNG past three times the total timeout".to_owned())
+                } else {
+                    (fault.check)(&run)
+                };
                 if verdict.is_ok() && run.hits != fault.requests {
                     verdict = Err(format!(
                         "the server saw {} requests, not {}",

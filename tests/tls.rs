@@ -24,7 +24,7 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use userapi::{Certificate, ClientBuilder, Error, TlsBackend, TransportKind};
+use userapi::{Certificate, ClientBuilder, Error, ErrorKind, TlsBackend, TransportKind};
 
 use crate::support::client_builder;
 
@@ -222,7 +222,7 @@ fn builder(server: &TlsServer) -> ClientBuilder {
 
 /// Each cause's text appears once in `text`.
 fn each_once(text: &str, err: &Error) {
-    let Error::Transport(t) = err else {
+    let ErrorKind::Transport(t) = err.kind() else {
         panic!("not a transport error: {err:?}");
     };
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(t.cause());
@@ -243,7 +243,7 @@ async fn an_untrusted_certificate_fails_once_as_tls() {
         let server = TlsServer::start(&pki).await;
         let client = backend(builder(&server)).build().unwrap();
         let err = client.novaconnect().get_me().await.unwrap_err();
-        let Error::Transport(t) = &err else {
+        let ErrorKind::Transport(t) = err.kind() else {
             panic!("{name}: not a transport error: {err:?}");
         };
         assert_eq!(t.kind(), TransportKind::Tls, "{name}: {err}");
@@ -340,7 +340,7 @@ async fn without_built_in_roots_only_the_added_ones_are_trusted() {
             .unwrap();
         let err = client.novaconnect().get_me().await.unwrap_err();
         assert!(
-            matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Tls),
+            matches!(err.kind(), ErrorKind::Transport(t) if t.kind() == TransportKind::Tls),
             "{name}: {err}"
         );
         assert_eq!(server.connections(), 1, "{name}");
@@ -360,7 +360,7 @@ async fn another_ca_does_not_help() {
             .unwrap();
         let err = client.novaconnect().get_me().await.unwrap_err();
         assert!(
-            matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Tls),
+            matches!(err.kind(), ErrorKind::Transport(t) if t.kind() == TransportKind::Tls),
             "{name}: {err}"
         );
         assert!(err.to_string().contains("certificate"), "{name}: {err}");

@@ -486,7 +486,7 @@ impl<S: Service> Fake<S> {
     /// let fake = FakeDiadoc::start().await?;
     /// fake.drop_next(1);
     /// let err = fake.api()?.get_me().await.unwrap_err();
-    /// assert!(matches!(err, userapi::Error::Transport(_)));
+    /// assert!(err.is_transport());
     /// let log = fake.received_requests();
     /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
     /// # Ok(()) }

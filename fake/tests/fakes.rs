@@ -4,7 +4,7 @@
 //! For each service: the log shows what the SDK sent (method, path, query, body) and what the
 //! fake answered; `fail_next(2, 503)` makes a call that is safe to repeat succeed on its third
 //! request, while a write that is not is sent once and fails with the service's own error
-//! body; a delay longer than the attempt timeout is `Error::Timeout`. Then the harness itself:
+//! body; a delay longer than the attempt timeout is `ErrorKind::Timeout`. Then the harness itself:
 //! faults in order, dropped connections, the log's bound, clearing. Last, `userapi-fake`.
 #![cfg(all(
     feature = "novaconnect",
@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use userapi::{Client, Error, Method, RetryPolicy, StatusCode, Timeouts, TransportKind};
+use userapi::{Client, Error, ErrorKind, Method, RetryPolicy, StatusCode, Timeouts, TransportKind};
 use userapi_fake::{Fake, Fault, ReceivedRequest, Service};
 
 /// A test that mixes the SDK's errors and the fake crate's.
@@ -78,7 +78,7 @@ fn body(err: &Error) -> Value {
 
 /// One request, whose answer was held past the attempt timeout.
 fn assert_timed_out<S: Service>(fake: &Fake<S>, err: &Error) {
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(err.is_timeout(), "{err:?}");
     assert!(err.is_timeout());
     let log = fake.received_requests();
     assert_eq!(log.len(), 1);
@@ -482,7 +482,7 @@ mod harness {
         let api = NovaConnect::new(fast(fake.api()?.client()));
         let err = api.get_me().await.unwrap_err();
         assert!(
-            matches!(&err, Error::Transport(t) if t.kind() == TransportKind::Io),
+            matches!(err.kind(), ErrorKind::Transport(t) if t.kind() == TransportKind::Io),
             "{err:?}"
         );
         let log = fake.received_requests();
@@ -504,7 +504,7 @@ mod harness {
             .change_password(&PasswordChange::new("N3w-secret").current("0ld-secret"))
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Transport(_)), "{err:?}");
+        assert!(err.is_transport(), "{err:?}");
         assert_eq!(fake.received_requests().len(), 1);
         assert_eq!(fake.pending_faults(), 1);
         assert!(

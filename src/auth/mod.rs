@@ -23,7 +23,7 @@ use std::time::SystemTime;
 
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 
-use crate::error::{BoxError, Error, Target};
+use crate::error::{BoxError, ConfigKind, Error, Target};
 
 pub(crate) use cell::{AuthCell, CredentialStep};
 pub use jwt::jwt_expiry;
@@ -84,7 +84,7 @@ impl Credential {
     /// stack) and redacted from every error.
     ///
     /// # Errors
-    /// [`Error::Config`] when the value holds a line break or another control character, or
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the value holds a line break or another control character, or
     /// a byte a header cannot carry.
     pub fn header(name: HeaderName, value: &Secret) -> Result<Self, Error> {
         value.check_header_safe(&format!("the {name} credential"))?;
@@ -213,7 +213,7 @@ pub trait CredentialSource: Any + Send + Sync {
     /// when the scheme is installed.
     ///
     /// # Errors
-    /// [`Error::Config`] for settings that cannot work (an empty token, a line break in a
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for settings that cannot work (an empty token, a line break in a
     /// header value): the client refuses the scheme.
     fn fixed(&self) -> Result<Option<Credential>, Error>;
 
@@ -383,9 +383,10 @@ impl fmt::Debug for Auth {
 /// `unwrap_or_default()` would otherwise go out and come back as a bare `401`.
 pub(crate) fn non_empty(secret: &Secret, what: &str) -> Result<(), Error> {
     if secret.expose().trim().is_empty() {
-        return Err(Error::config(format!(
-            "{what} is empty (an unset environment variable?)"
-        )));
+        return Err(Error::config(
+            ConfigKind::Credential,
+            format!("{what} is empty (an unset environment variable?)"),
+        ));
     }
     Ok(())
 }
@@ -453,9 +454,10 @@ impl CredentialSource for NamedHeader {
 
     fn fixed(&self) -> Result<Option<Credential>, Error> {
         let name = self.name.clone().map_err(|chars| {
-            Error::config(format!(
-                "Auth::header: the name ({chars} characters) is not an HTTP header name"
-            ))
+            Error::config(
+                ConfigKind::Credential,
+                format!("Auth::header: the name ({chars} characters) is not an HTTP header name"),
+            )
         })?;
         non_empty(&self.value, &format!("the {name} credential"))?;
         Credential::header(name, &self.value).map(Some)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::header::HeaderValue;
 
-use crate::error::Error;
+use crate::error::{ConfigKind, Error};
 
 /// What `Debug` and `Display` print in place of a secret.
 pub const REDACTED: &str = "<redacted>";
@@ -37,14 +37,16 @@ impl Secret {
     /// Rejects values that would break or smuggle an HTTP header.
     pub(crate) fn check_header_safe(&self, what: &str) -> Result<(), Error> {
         if self.0.bytes().any(|b| b == b'\r' || b == b'\n') {
-            return Err(Error::config(format!(
-                "{what} contains a line break (CR or LF), which is never valid in a credential"
-            )));
+            return Err(Error::config(
+                ConfigKind::Credential,
+                format!("{what} contains a line break (CR or LF), which is never valid in a credential"),
+            ));
         }
         if self.0.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
-            return Err(Error::config(format!(
-                "{what} contains a control character, which is never valid in a credential"
-            )));
+            return Err(Error::config(
+                ConfigKind::Credential,
+                format!("{what} contains a control character, which is never valid in a credential"),
+            ));
         }
         Ok(())
     }
@@ -123,8 +125,12 @@ pub(crate) fn noting_secrets<T>(write: impl FnOnce() -> T) -> (T, Vec<Secret>) {
 
 /// A header value marked sensitive (kept out of reqwest's and hyper's `Debug`).
 pub(crate) fn sensitive_value(value: &str) -> Result<HeaderValue, Error> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| Error::config("a credential holds a character that cannot go in an HTTP header"))?;
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(
+            ConfigKind::Credential,
+            "a credential holds a character that cannot go in an HTTP header",
+        )
+    })?;
     v.set_sensitive(true);
     Ok(v)
 }

@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigKind, Error, Result};
 
 /// Anything that names a base URL: `&str`, `String` or [`Url`].
 pub trait IntoBaseUrl: sealed::Sealed {
@@ -20,10 +20,10 @@ impl IntoBaseUrl for Url {
 impl IntoBaseUrl for &str {
     fn into_base_url(self) -> Result<Url> {
         Url::parse(self).map_err(|e| {
-            Error::config(format!(
-                "the base URL {:?} does not parse: {e}",
-                without_userinfo(self)
-            ))
+            Error::config(
+                ConfigKind::BaseUrl,
+                format!("the base URL {:?} does not parse: {e}", without_userinfo(self)),
+            )
         })
     }
 }

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::*;
 use crate::auth::{Auth, AuthCell, Secret};
-use crate::error::{Error, Result};
+use crate::error::{ConfigKind, Error, Result};
 use crate::retry::RetryPolicy;
 use crate::tls::{Certificate, TlsBackend, TlsSettings};
 
@@ -150,7 +150,7 @@ impl ClientBuilder {
     }
 
     /// The largest success body accepted, in bytes (default 16 MiB). A larger one is
-    /// [`Error::BodyTooLarge`], read no further than the limit.
+    /// [`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge), read no further than the limit.
     pub fn max_response_bytes(mut self, n: usize) -> Self {
         self.max_response_bytes = Some(n);
         self
@@ -214,13 +214,16 @@ impl ClientBuilder {
     /// Checks the settings and builds the client.
     ///
     /// # Errors
-    /// [`Error::Config`] for a missing or unusable base URL, credentials over plain `http`
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a missing or unusable base URL, credentials over plain `http`
     /// to a host that is not loopback (unless allowed), a secret or header that cannot go
     /// in a header, or an HTTP client that cannot be built.
     pub fn build(self) -> Result<Client> {
-        let mut base = self
-            .base
-            .ok_or_else(|| Error::config("no base URL set: call ClientBuilder::base_url"))??;
+        let mut base = self.base.ok_or_else(|| {
+            Error::config(
+                ConfigKind::BaseUrl,
+                "no base URL set: call ClientBuilder::base_url",
+            )
+        })??;
         check_base(&base, &self.auth, self.allow_insecure_http)?;
         let proxy = self.proxy.as_deref().map(parse_proxy).transpose()?;
         if !base.path().ends_with('/') {
@@ -234,8 +237,12 @@ impl ClientBuilder {
         base.set_fragment(None);
 
         let ua = self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT);
-        let user_agent = HeaderValue::from_str(ua)
-            .map_err(|_| Error::config("the user agent holds a character that cannot go in a header"))?;
+        let user_agent = HeaderValue::from_str(ua).map_err(|_| {
+            Error::config(
+                ConfigKind::Header,
+                "the user agent holds a character that cannot go in a header",
+            )
+        })?;
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let (name, value) = header_pair(name, value, &self.auth)?;
@@ -260,11 +267,12 @@ impl ClientBuilder {
         } else {
             builder
         };
-        let http = self
-            .tls
-            .apply(builder)?
-            .build()
-            .map_err(|e| Error::config(format!("the HTTP client could not be built: {e}")))?;
+        let http = self.tls.apply(builder)?.build().map_err(|e| {
+            Error::config(
+                ConfigKind::Tls,
+                format!("the HTTP client could not be built: {e}"),
+            )
+        })?;
         Ok(Client {
             shared: Arc::new(Shared { http, auth }),
             settings: Arc::new(Settings {
@@ -292,13 +300,15 @@ pub(super) fn is_loopback(base: &Url) -> bool {
 
 /// Checks a proxy URL. Its error never quotes it: it may hold the proxy's password.
 pub(super) fn parse_proxy(url: &str) -> Result<reqwest::Proxy> {
-    let parsed = Url::parse(url).map_err(|e| Error::config(format!("the proxy URL does not parse: {e}")))?;
+    let parsed = Url::parse(url)
+        .map_err(|e| Error::config(ConfigKind::Proxy, format!("the proxy URL does not parse: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
         return Err(Error::config(
+            ConfigKind::Proxy,
             "the proxy URL must be http://host:port or https://host:port",
         ));
     }
-    reqwest::Proxy::all(parsed).map_err(|_| Error::config("the proxy URL is not usable"))
+    reqwest::Proxy::all(parsed).map_err(|_| Error::config(ConfigKind::Proxy, "the proxy URL is not usable"))
 }
 
 pub(super) fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> Result<()> {
@@ -313,24 +323,29 @@ pub(super) fn check_base(base: &Url, auth: &Auth, allow_insecure_http: bool) -> 
         "http" => {
             let loopback = is_loopback(base);
             if !loopback && !auth.is_none() && !allow_insecure_http {
-                return Err(Error::config(format!(
-                    "refusing to send credentials over plain http to {}; use https, or call \
+                return Err(Error::config(
+                    ConfigKind::BaseUrl,
+                    format!(
+                        "refusing to send credentials over plain http to {}; use https, or call \
                      ClientBuilder::allow_insecure_http(true) if you mean it",
-                    base.host_str().unwrap_or("?")
-                )));
+                        base.host_str().unwrap_or("?")
+                    ),
+                ));
             }
         }
         other => {
-            return Err(Error::config(format!(
-                "the base URL must be http or https, not {other:?}"
-            )));
+            return Err(Error::config(
+                ConfigKind::BaseUrl,
+                format!("the base URL must be http or https, not {other:?}"),
+            ));
         }
     }
     if base.cannot_be_a_base() || base.host().is_none() {
-        return Err(Error::config("the base URL needs a host"));
+        return Err(Error::config(ConfigKind::BaseUrl, "the base URL needs a host"));
     }
     if !base.username().is_empty() || base.password().is_some() {
         return Err(Error::config(
+            ConfigKind::BaseUrl,
             "the base URL carries a user name or password; pass credentials with ClientBuilder::auth",
         ));
     }

@@ -43,7 +43,7 @@ macro_rules! service_handle {
             #[doc = concat!("A client for `base_url` with `token` sent as [`", stringify!($token), "`] does.")]
             ///
             /// # Errors
-            /// [`Error::Config`](crate::Error::Config) when the URL is not usable or the
+            /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the URL is not usable or the
             /// token is empty or cannot go in a header.
             pub fn with_token(
                 base_url: impl $crate::IntoBaseUrl,

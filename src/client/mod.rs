@@ -20,7 +20,7 @@ pub use builder::ClientBuilder;
 pub(crate) use handle::service_handle;
 
 use crate::auth::{Auth, AuthCell};
-use crate::error::{Error, Result};
+use crate::error::{ConfigKind, Error, Result};
 use crate::retry::RetryPolicy;
 
 /// The `User-Agent` sent unless the builder sets another.
@@ -211,7 +211,7 @@ impl Client {
     /// call (a request id, `X-Metabase-Locale`, …).
     ///
     /// # Errors
-    /// [`Error::Config`] when the name or value cannot be a header, or names a credential
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the name or value cannot be a header, or names a credential
     /// header (set credentials with [`Auth`]).
     pub fn with_header(&self, name: &str, value: &str) -> Result<Client> {
         let (name, value) = header_pair(name, value, &self.auth())?;
@@ -231,7 +231,7 @@ impl Client {
     /// session), while a password change always installs its new session.
     ///
     /// # Errors
-    /// [`Error::Config`] when a secret holds a character that cannot go in a header.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a secret holds a character that cannot go in a header.
     pub fn set_auth(&self, auth: Auth) -> Result<()> {
         self.shared.auth.set(auth)
     }
@@ -272,7 +272,10 @@ impl Client {
         match tokio::spawn(f(self.clone())).await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(Error::config("the runtime shut down while a call was in flight")),
+            Err(_) => Err(Error::config(
+                ConfigKind::Runtime,
+                "the runtime shut down while a call was in flight",
+            )),
         }
     }
 
@@ -318,15 +321,20 @@ const CONVENTIONAL_CREDENTIAL_HEADERS: [HeaderName; 5] = [
 /// credential header, or one the client's scheme sends).
 fn header_pair(name: &str, value: &str, auth: &Auth) -> Result<(HeaderName, HeaderValue)> {
     let name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| Error::config(format!("{:?} is not a header name", name)))?;
+        .map_err(|_| Error::config(ConfigKind::Header, format!("{:?} is not a header name", name)))?;
     let credential = CONVENTIONAL_CREDENTIAL_HEADERS.contains(&name) || auth.header_names().contains(&name);
     if credential {
-        return Err(Error::config(format!(
-            "{name} carries credentials; set them with ClientBuilder::auth"
-        )));
+        return Err(Error::config(
+            ConfigKind::Header,
+            format!("{name} carries credentials; set them with ClientBuilder::auth"),
+        ));
     }
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| Error::config(format!("the value of {name} cannot go in a header")))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(
+            ConfigKind::Header,
+            format!("the value of {name} cannot go in a header"),
+        )
+    })?;
     Ok((name, value))
 }
 

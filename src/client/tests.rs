@@ -1,6 +1,5 @@
 use super::*;
 use crate::auth::Auth;
-use crate::error::Error;
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 use crate::tls::Certificate;
 #[cfg(not(feature = "native-tls"))]
@@ -61,7 +60,7 @@ fn config_errors() {
         .bearer("a\nb")
         .build()
         .unwrap_err();
-    assert!(matches!(crlf, Error::Config(_)));
+    assert!(crlf.is_config());
     assert!(Client::builder().base_url("ftp://h.example/").build().is_err());
     assert!(Client::builder().base_url("not a url").build().is_err());
 }
@@ -82,7 +81,7 @@ fn unparsable_base_urls_never_print_their_password() {
         "user:hunter2@h.example:99999",
     ] {
         let err = Client::builder().base_url(bad).build().unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{bad}: {err:?}");
+        assert!(err.is_config(), "{bad}: {err:?}");
         assert!(!err.to_string().contains("hunter2"), "{bad}: {err}");
         assert!(!format!("{err:?}").contains("hunter2"), "{bad}: {err:?}");
         // What is left of the URL still says what was wrong with it.
@@ -107,7 +106,7 @@ fn proxy_urls_are_checked_and_never_printed() {
         "hunter2:hunter2@proxy.example:3128",
     ] {
         let err = build(bad).unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(err.is_config(), "{err:?}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
     }
@@ -137,7 +136,7 @@ fn without_tls_https_is_refused_at_build() {
         .base_url("https://h.example/api/")
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(err.is_config(), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("https://h.example"), "{text}");
     assert!(

@@ -85,9 +85,10 @@ impl CredentialSource for DiadocAuth {
 /// parameter (a client id `cid,ddauth_token=x` forges a token).
 fn param(value: &str, what: &str) -> Result<(), Error> {
     if value.chars().any(|c| c == ',' || c == '=' || c.is_whitespace()) {
-        return Err(Error::config(format!(
-            "{what} contains ',', '=' or white space, which would change the DiadocAuth parameters"
-        )));
+        return Err(Error::config(
+            crate::ConfigKind::Credential,
+            format!("{what} contains ',', '=' or white space, which would change the DiadocAuth parameters"),
+        ));
     }
     Ok(())
 }

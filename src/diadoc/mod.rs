@@ -85,7 +85,7 @@ impl Diadoc {
     /// [`login`](Self::login) next.
     ///
     /// # Errors
-    /// [`Error::Config`] if the client id holds `,`, `=`, white space or a control character.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if the client id holds `,`, `=`, white space or a control character.
     ///
     /// ```
     /// use userapi::diadoc::{self, Diadoc};
@@ -105,9 +105,9 @@ impl Diadoc {
     /// `GET /V2/GetMyUser`: the user the token belongs to. Safe to repeat (retried by policy).
     ///
     /// # Errors
-    /// [`Error::Http`] with 401 when the credentials are missing or refused (no token yet,
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) with 401 when the credentials are missing or refused (no token yet,
     /// a damaged or expired token, `Invalid API client id`), 403 for a blocked API client,
-    /// 429 when rate limited; [`Error::Decode`] if the body is not a `UserV2`; transport
+    /// 429 when rate limited; [`ErrorKind::Decode`](crate::ErrorKind::Decode) if the body is not a `UserV2`; transport
     /// errors and timeouts.
     ///
     /// ```
@@ -139,11 +139,11 @@ impl Diadoc {
     /// Never retried: it sends an email.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`], before sending, when no patch is set, a login is not a
-    /// non-empty email address, or a name lacks its last or first name. [`Error::Http`] with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), before sending, when no patch is set, a login is not a
+    /// non-empty email address, or a name lacks its last or first name. [`ErrorKind::Http`](crate::ErrorKind::Http) with
     /// 400 for a change the server refuses, 401 for refused credentials, 404 or 405 once the
     /// method is removed, 405 for a login another user holds ([`is_login_taken`] tells which);
-    /// [`Error::Decode`] if the body is not a `UserV2`.
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) if the body is not a `UserV2`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -177,8 +177,8 @@ impl Diadoc {
     /// registered anywhere, whatever the flag.
     ///
     /// # Errors
-    /// [`Error::Http`] with 401 for refused credentials, 409 when `true` went past the daily
-    /// limit of registration requests (`Too many registrations today…`); [`Error::Decode`] if
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) with 401 for refused credentials, 409 when `true` went past the daily
+    /// limit of registration requests (`Too many registrations today…`); [`ErrorKind::Decode`](crate::ErrorKind::Decode) if
     /// the body is not an `OrganizationList`.
     ///
     /// ```
@@ -213,10 +213,10 @@ impl Diadoc {
     /// checked when it was built. Safe to repeat (retried by policy).
     ///
     /// # Errors
-    /// [`Error::Http`] with
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) with
     /// 400 for a malformed box id, 401 for refused credentials, 402 when the box's API
     /// subscription has ended, 403 when the box is not among the user's (`Access to Box
-    /// [<id>] is denied`); [`Error::Decode`] if the body is not an `Employee`.
+    /// [<id>] is denied`); [`ErrorKind::Decode`](crate::ErrorKind::Decode) if the body is not an `Employee`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -255,10 +255,10 @@ impl Diadoc {
     /// flight (that newer change wins; the token is still returned).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`], before sending, when the client does not use
-    /// [`auth::diadoc_auth`] or the login or password is empty. [`Error::Http`] with 401 for a wrong
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), before sending, when the client does not use
+    /// [`auth::diadoc_auth`] or the login or password is empty. [`ErrorKind::Http`](crate::ErrorKind::Http) with 401 for a wrong
     /// login or password (`Wrong password provided for login …`) or client id (`Invalid API
-    /// client id`); [`Error::Decode`] (with no excerpt of the body) when the answer is not one
+    /// client id`); [`ErrorKind::Decode`](crate::ErrorKind::Decode) (with no excerpt of the body) when the answer is not one
     /// token that fits in the header. On any error the client's credentials are unchanged.
     ///
     /// ```
@@ -370,10 +370,9 @@ pub fn is_login_taken(err: &Error, change: &UserToUpdate) -> bool {
     if change.login.is_none() {
         return false;
     }
-    let Some(http) = err.http() else {
+    let (Some(http), Some(target)) = (err.http(), err.target()) else {
         return false;
     };
-    let target = http.target();
     if http.status() != StatusCode::METHOD_NOT_ALLOWED
         || target.method() != Method::POST
         || !target.path().ends_with("/UpdateMyUser")

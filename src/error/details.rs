@@ -15,7 +15,6 @@ use super::*;
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct HttpError {
-    pub(crate) target: Target,
     pub(crate) status: StatusCode,
     pub(crate) content_type: Option<String>,
     pub(crate) headers: HeaderMap,
@@ -24,18 +23,12 @@ pub struct HttpError {
     pub(crate) service: ServiceError,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) dont_retry: bool,
-    pub(crate) attempts: u32,
     /// An earlier attempt of the same call ended without an answer that rules out its
     /// having been applied (it timed out, or got a 5xx).
     pub(crate) after_unanswered: bool,
 }
 
 impl HttpError {
-    /// Method and path of the request.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -92,16 +85,11 @@ impl HttpError {
     pub fn dont_retry(&self) -> bool {
         self.dont_retry
     }
-
-    /// How many requests the call sent.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
 }
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: HTTP {}", self.target, self.status)?;
+        write!(f, "HTTP {}", self.status)?;
         let service = &self.service;
         // When the message is only the first field error, the field errors are the message:
         // `…: email: taken; name: blank`. Otherwise they follow it in parentheses.
@@ -152,19 +140,12 @@ impl std::error::Error for HttpError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct ApiError {
-    pub(crate) target: Target,
     pub(crate) http_status: StatusCode,
     pub(crate) code: i64,
     pub(crate) message: Option<String>,
-    pub(crate) attempts: u32,
 }
 
 impl ApiError {
-    /// Method and path of the request.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// The HTTP status (usually 200).
     pub fn http_status(&self) -> StatusCode {
         self.http_status
@@ -179,18 +160,13 @@ impl ApiError {
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
-
-    /// How many requests the call sent.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
 }
 
 impl std::error::Error for ApiError {}
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: service error code {}", self.target, self.code)?;
+        write!(f, "service error code {}", self.code)?;
         if let Some(m) = &self.message {
             write!(f, ": {}", Escaped(m))?;
         }
@@ -222,26 +198,22 @@ pub enum TransportKind {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct TransportError {
-    pub(crate) target: Target,
     pub(crate) kind: TransportKind,
+    /// `host:port` the connection was tried to.
+    pub(crate) address: Option<String>,
     pub(crate) source: BoxError,
-    pub(crate) attempts: u32,
 }
 
 impl TransportError {
-    /// Method and path of the request.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// What failed.
     pub fn kind(&self) -> TransportKind {
         self.kind
     }
 
-    /// How many requests the call sent (or tried to send).
-    pub fn attempts(&self) -> u32 {
-        self.attempts
+    /// The `host:port` the connection was made or tried to (`127.0.0.1:8080`,
+    /// `api.example.com:443`), as the URL names it: before DNS.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
     }
 
     /// The underlying error (a `reqwest::Error`, or the pipeline's own), for downcasting.
@@ -257,13 +229,19 @@ impl fmt::Display for TransportError {
             TransportKind::Io => "the connection failed",
             TransportKind::Tls => "TLS handshake failed",
         };
-        write!(f, "{}: {what}", self.target)?;
+        f.write_str(what)?;
+        if let (TransportKind::Connect, Some(address)) = (self.kind, &self.address) {
+            write!(f, " to {}", Escaped(address))?;
+        }
         let causes = distinct_causes(&*self.source);
         for cause in &causes {
             write!(f, ": {}", Escaped(cause))?;
         }
         if self.kind == TransportKind::Tls && causes.iter().any(|c| names_unknown_issuer(c)) {
             f.write_str(" (the certificate's issuer is not trusted; a private CA can be trusted with ClientBuilder::add_root_certificate)")?;
+        }
+        if causes.iter().any(|c| names_plain_http(c)) {
+            f.write_str(" (the server may speak plain HTTP on this port: try an http:// URL)")?;
         }
         Ok(())
     }
@@ -302,6 +280,21 @@ pub(super) fn names_unknown_issuer(text: &str) -> bool {
     .any(|w| text.contains(w))
 }
 
+/// Whether a TLS library's words mean that the server answered the handshake with something
+/// that is not TLS: rustls's `InvalidContentType`, OpenSSL's `wrong version number` or
+/// `packet length too long`.
+pub(super) fn names_plain_http(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "invalidcontenttype",
+        "invalid content type",
+        "wrong version number",
+        "packet length too long",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
+}
+
 /// Which timeout ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -318,18 +311,11 @@ pub enum TimeoutPhase {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct TimeoutError {
-    pub(crate) target: Target,
     pub(crate) phase: TimeoutPhase,
     pub(crate) limit: Duration,
-    pub(crate) attempts: u32,
 }
 
 impl TimeoutError {
-    /// Method and path of the request.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// Which limit ran out.
     pub fn phase(&self) -> TimeoutPhase {
         self.phase
@@ -338,11 +324,6 @@ impl TimeoutError {
     /// The limit.
     pub fn limit(&self) -> Duration {
         self.limit
-    }
-
-    /// How many requests the call sent.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
     }
 }
 
@@ -353,7 +334,7 @@ impl fmt::Display for TimeoutError {
             TimeoutPhase::Attempt => "per-attempt timeout",
             TimeoutPhase::Total => "total timeout",
         };
-        write!(f, "{}: {what} of {:?} ran out", self.target, self.limit)
+        write!(f, "{what} of {:?} ran out", self.limit)
     }
 }
 
@@ -363,21 +344,14 @@ impl std::error::Error for TimeoutError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct DecodeError {
-    pub(crate) target: Target,
     pub(crate) status: StatusCode,
     pub(crate) field_path: String,
     pub(crate) message: String,
     pub(crate) content_type: Option<String>,
     pub(crate) excerpt: Option<String>,
-    pub(crate) attempts: u32,
 }
 
 impl DecodeError {
-    /// Method and path of the request.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// The status of the response.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -402,19 +376,13 @@ impl DecodeError {
     pub fn excerpt(&self) -> Option<&str> {
         self.excerpt.as_deref()
     }
-
-    /// How many requests the call sent.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: could not decode the HTTP {} response at `{}`: {}",
-            self.target,
+            "could not decode the HTTP {} response at `{}`: {}",
             self.status,
             Escaped(&self.field_path),
             Escaped(&self.message)
@@ -431,22 +399,15 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// A response that breaks the service's protocol; see [`Error::Protocol`].
+/// A response that breaks the service's protocol; see [`ErrorKind::Protocol`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct ProtocolError {
-    pub(crate) target: Target,
     pub(crate) status: Option<StatusCode>,
     pub(crate) message: String,
-    pub(crate) attempts: u32,
 }
 
 impl ProtocolError {
-    /// Method and path of the request whose response broke the protocol.
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
     /// The status of that response.
     pub fn status(&self) -> Option<StatusCode> {
         self.status
@@ -456,16 +417,10 @@ impl ProtocolError {
     pub fn message(&self) -> &str {
         &self.message
     }
-
-    /// How many requests the call sent.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
 }
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.target)?;
         if let Some(status) = self.status {
             write!(f, "the HTTP {status} response breaks the protocol: ")?;
         }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::*;
 use crate::auth::{Credential, CredentialStep};
-use crate::error::{Error, Result, TimeoutPhase, TransportKind};
+use crate::error::{Error, ErrorKind, Result, TimeoutPhase, TransportKind};
 use crate::retry::{self, Decision, Outcome};
 
 impl<'c> Call<'c> {
@@ -57,7 +57,7 @@ impl<'c> Call<'c> {
                         span.record("status", status.as_u16());
                     }
                     // The error's kind only: its text may quote the server's body.
-                    tracing::debug!(error.kind = error_kind(err), "request failed");
+                    tracing::debug!(error.kind = err.kind_name(), "request failed");
                 }
             }
         }
@@ -166,7 +166,7 @@ impl<'c> Call<'c> {
                     tracing::debug!(
                         attempt,
                         status = err.status().map(|s| s.as_u16()),
-                        error.kind = error_kind(&err),
+                        error.kind = err.kind_name(),
                         wait_ms = wait.as_millis() as u64,
                         "retrying"
                     );
@@ -180,7 +180,7 @@ impl<'c> Call<'c> {
                 }
                 Decision::Stop => {
                     let mut err = with_attempts(err, sent);
-                    if let Error::Http(e) = &mut err {
+                    if let Some(e) = err.http_mut() {
                         e.after_unanswered = unanswered;
                     }
                     return Err(err);
@@ -201,34 +201,16 @@ pub(super) async fn within<F: std::future::Future>(
     }
 }
 
-/// A stable, body-free name for what went wrong, for logs.
-#[cfg(feature = "tracing")]
-pub(super) fn error_kind(err: &Error) -> &'static str {
-    match err {
-        Error::Http(_) => "http",
-        Error::Api(_) => "api",
-        Error::Transport(_) => "transport",
-        Error::Timeout(_) => "timeout",
-        Error::Decode(_) => "decode",
-        Error::BodyTooLarge { .. } => "body-too-large",
-        Error::InvalidInput { .. } => "invalid-input",
-        Error::Config(_) => "config",
-        Error::Auth { .. } => "auth",
-        Error::Protocol(_) => "protocol",
-        Error::Io(_) => "io",
-    }
-}
-
 pub(super) fn outcome_of(err: &Error) -> Outcome {
-    match err {
-        Error::Http(e) => Outcome::Status {
+    match err.kind() {
+        ErrorKind::Http(e) => Outcome::Status {
             status: e.status,
             retry_after: e.retry_after,
             dont_retry: e.dont_retry,
         },
         // `TransportKind::Tls` is not transient: it falls to `Fatal`.
-        Error::Transport(e) if e.kind == TransportKind::Connect => Outcome::Connect,
-        Error::Timeout(e) if e.phase != TimeoutPhase::Total => Outcome::AttemptTimeout,
+        ErrorKind::Transport(e) if e.kind == TransportKind::Connect => Outcome::Connect,
+        ErrorKind::Timeout(e) if e.phase != TimeoutPhase::Total => Outcome::AttemptTimeout,
         _ => Outcome::Fatal,
     }
 }

@@ -14,8 +14,7 @@ use super::response::*;
 use super::*;
 use crate::auth::{Credential, Redactor, Secret};
 use crate::error::{
-    Error, HttpError, Result, Target, TimeoutError, TimeoutPhase, TransportError, TransportKind,
-    read_service_error,
+    Error, HttpError, Result, TimeoutPhase, TransportError, TransportKind, read_service_error,
 };
 
 impl<'c> Call<'c> {
@@ -47,19 +46,15 @@ impl<'c> Call<'c> {
                 .http
                 .execute(request)
                 .await
-                .map_err(|e| self.transport(e))?;
+                .map_err(|e| self.transport(e, &url))?;
             let status = response.status();
             if status.is_success() {
                 let body = match read_body(&mut response, settings.max_response_bytes, false).await {
                     Ok((body, false)) => body,
                     Ok((_, true)) => {
-                        return Err(Error::BodyTooLarge {
-                            target: Target::clone(&self.target),
-                            limit: settings.max_response_bytes,
-                            attempts: 1,
-                        });
+                        return Err(Error::body_too_large(&self.target, settings.max_response_bytes));
                     }
-                    Err(e) => return Err(self.transport(e)),
+                    Err(e) => return Err(self.transport(e, &url)),
                 };
                 return Ok(RawResponse {
                     status,
@@ -165,22 +160,23 @@ impl<'c> Call<'c> {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        Error::Http(Box::new(HttpError {
-            target: Target::clone(&self.target),
-            status,
-            content_type,
-            headers: std::mem::take(headers),
-            body,
-            body_truncated,
-            service,
-            retry_after,
-            dont_retry,
-            attempts: 1,
-            after_unanswered: false,
-        }))
+        Error::http_status(
+            &self.target,
+            HttpError {
+                status,
+                content_type,
+                headers: std::mem::take(headers),
+                body,
+                body_truncated,
+                service,
+                retry_after,
+                dont_retry,
+                after_unanswered: false,
+            },
+        )
     }
 
-    fn transport(&self, e: reqwest::Error) -> Error {
+    fn transport(&self, e: reqwest::Error, url: &Url) -> Error {
         let settings = &self.client.settings;
         if e.is_timeout() {
             let (phase, limit) = if e.is_connect() {
@@ -204,21 +200,27 @@ impl<'c> Call<'c> {
         } else {
             TransportKind::Io
         };
-        Error::Transport(Box::new(TransportError {
-            target: Target::clone(&self.target),
-            kind,
-            source: Box::new(e.without_url()),
-            attempts: 1,
-        }))
+        Error::transport(
+            &self.target,
+            TransportError {
+                kind,
+                address: Some(address(url)),
+                source: Box::new(e.without_url()),
+            },
+        )
     }
 
     pub(super) fn timeout(&self, phase: TimeoutPhase, limit: Duration) -> Error {
-        Error::Timeout(Box::new(TimeoutError {
-            target: Target::clone(&self.target),
-            phase,
-            limit,
-            attempts: 1,
-        }))
+        Error::timeout(&self.target, phase, limit)
+    }
+}
+
+/// `host:port` of a URL, as a connection to it is tried.
+fn address(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 

@@ -29,7 +29,7 @@ use url::Url;
 
 use crate::auth::{Auth, Credential, Secret};
 use crate::client::Client;
-use crate::error::{Error, ErrorHook, Result, Target};
+use crate::error::{ConfigKind, Error, ErrorHook, Result, Target};
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 const EXCERPT_CHARS: usize = 200;
@@ -91,7 +91,7 @@ impl<'c> Call<'c> {
     /// sense in a query.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when `query` does not serialize to an object of such values.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `query` does not serialize to an object of such values.
     #[allow(dead_code)] // the services' list queries move onto it one by one
     pub(crate) fn query_struct<Q: Serialize + ?Sized>(mut self, query: &Q) -> Result<Self> {
         let bad = |what: String| Error::invalid_input(self.operation, format!("the query {what}"));
@@ -149,10 +149,13 @@ impl<'c> Call<'c> {
     #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn auth_override(mut self, auth: &Auth) -> Result<Self> {
         let credential = auth.fixed()?.ok_or_else(|| {
-            Error::config(format!(
-                "the {} scheme has no fixed credential to send in place of the client's",
-                auth.scheme_name()
-            ))
+            Error::config(
+                ConfigKind::Credential,
+                format!(
+                    "the {} scheme has no fixed credential to send in place of the client's",
+                    auth.scheme_name()
+                ),
+            )
         })?;
         self.auth_override = Some(credential.redacting(auth.secrets()));
         Ok(self)

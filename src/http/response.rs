@@ -85,19 +85,19 @@ impl RawResponse {
         let (mut message, mut field_path) = (message, field_path);
         redactor.string(&mut message);
         redactor.string(&mut field_path);
-        Error::Decode(Box::new(DecodeError {
-            target: Target::clone(&self.target),
+        let content_type = self
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let detail = DecodeError {
             status: self.status,
             field_path,
             message,
-            content_type: self
-                .headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            content_type,
             excerpt,
-            attempts: self.attempts,
-        }))
+        };
+        Error::decode(&self.target, detail, self.attempts)
     }
 
     /// A response that breaks the service's protocol (an empty session id, a missing
@@ -117,13 +117,12 @@ impl RawResponse {
     pub(crate) fn api_error(&self, code: i64, message: Option<String>) -> Error {
         let mut message = message;
         Redactor::new(self.credential_secrets.iter().chain(&self.body_secrets)).option(&mut message);
-        Error::Api(Box::new(crate::error::ApiError {
-            target: Target::clone(&self.target),
+        let detail = crate::error::ApiError {
             http_status: self.status,
             code,
             message,
-            attempts: self.attempts,
-        }))
+        };
+        Error::api(&self.target, detail, self.attempts)
     }
 
     /// Method and path of the request.

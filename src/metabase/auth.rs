@@ -132,6 +132,7 @@ impl CredentialSource for Login {
     fn fixed(&self) -> Result<Option<Credential>, Error> {
         if self.username.trim().is_empty() || self.password.is_empty() {
             return Err(Error::config(
+                crate::ConfigKind::Credential,
                 "metabase::auth::login needs a user name and a password (one is empty)",
             ));
         }

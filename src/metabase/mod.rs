@@ -11,13 +11,13 @@
 //! validation errors `{"errors": {...}, "specific-errors": {...}}` become
 //! [`Error::field_errors`]; other failures carry `{"message": ...}`.
 //!
-//! User and API-key ids are positive integers: `0` is an [`Error::InvalidInput`] before
+//! User and API-key ids are positive integers: `0` is an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) before
 //! sending.
 //!
 //! Three calls start a new session and switch the client to it: [`login`](Metabase::login),
 //! [`change_password`](Metabase::change_password) on one's own account (when the client was
 //! using a session) and [`reset_password`](Metabase::reset_password). A session id that comes
-//! back empty is an [`Error::Protocol`] and the client keeps what it had.
+//! back empty is an [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) and the client keeps what it had.
 //!
 //! Every example on this page runs against `userapi_fake::metabase::FakeMetabase`.
 
@@ -198,10 +198,10 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank username or an empty password (nothing is sent).
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank username or an empty password (nothing is sent).
     /// HTTP 401 ([`Error::is_auth`]) for a wrong password or unknown user (field error
     /// `password`: `did not match stored password`), a disabled account, or throttling; 400
-    /// when the server's schema refuses the body. [`Error::Protocol`] when the answer holds
+    /// when the server's schema refuses the body. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the answer holds
     /// an empty session id: the client then keeps its old credentials.
     pub async fn login(&self, username: &str, password: &Secret) -> Result<Secret> {
         const OP: &str = "metabase::login";
@@ -225,7 +225,7 @@ impl Metabase {
     /// `DELETE /api/session`: ends the current session; the client then sends no credentials.
     ///
     /// Logging out ends a session: a client that uses an API key (or nothing) keeps what it
-    /// has and gets an [`Error::InvalidInput`], with nothing sent. Once the server has
+    /// has and gets an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), with nothing sent. Once the server has
     /// answered, the client drops the session even if the caller stopped waiting; a session
     /// another call installed meanwhile (a login) is kept.
     ///
@@ -240,13 +240,13 @@ impl Metabase {
     /// assert!(api.client().auth().is_none());
     ///
     /// let keyed = fake.api_with(userapi::metabase::auth::api_key(API_KEY))?;
-    /// assert!(matches!(keyed.logout().await, Err(Error::InvalidInput { .. })));
+    /// assert!(matches!(keyed.logout().await, Err(ref e) if e.is_invalid_input()));
     /// assert_eq!(keyed.client().auth().scheme_name(), "metabase-api-key", "the key stays");
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the client has no session. HTTP 404 when the server knows
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the client has no session. HTTP 404 when the server knows
     /// no such session (it expired or was ended); the client keeps it then.
     pub async fn logout(&self) -> Result<()> {
         const OP: &str = "metabase::logout";
@@ -296,7 +296,7 @@ impl Metabase {
     ///
     /// # Errors
     /// HTTP 400 with field error `password` (`password is too common.`, whatever the rule
-    /// that failed) when the rules refuse it; [`Error::InvalidInput`] for an empty password.
+    /// that failed) when the rules refuse it; [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty password.
     pub async fn check_password(&self, password: &Secret) -> Result<()> {
         const OP: &str = "metabase::check_password";
         if password.is_empty() {
@@ -337,7 +337,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank email. HTTP 400 with field error `email` for an
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank email. HTTP 400 with field error `email` for an
     /// address the server does not accept, or when throttled (`Too many attempts! …`).
     pub async fn forgot_password(&self, email: &str) -> Result<()> {
         const OP: &str = "metabase::forgot_password";
@@ -368,7 +368,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank token; transport and server errors as usual.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank token; transport and server errors as usual.
     pub async fn password_reset_token_valid(&self, token: &Secret) -> Result<bool> {
         const OP: &str = "metabase::password_reset_token_valid";
         non_blank(OP, "the reset token", token.expose())?;
@@ -406,10 +406,10 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank token or an empty password. HTTP 400 with field
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank token or an empty password. HTTP 400 with field
     /// error `password`: `Invalid reset token` (unknown, used, superseded or expired token, or
     /// a deactivated account), `password is too common.` (the rules refuse the password; the
-    /// token stays valid), or `Too many attempts! …`. [`Error::Protocol`] for an empty
+    /// token stays valid), or `Too many attempts! …`. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an empty
     /// session id (the client keeps its credentials).
     pub async fn reset_password(&self, token: &Secret, new_password: &Secret) -> Result<PasswordChanged> {
         const OP: &str = "metabase::reset_password";
@@ -479,7 +479,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0; HTTP 403 for another user's account without the
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0; HTTP 403 for another user's account without the
     /// rights; 404 ([`Error::is_not_found`]) for an unknown id; 401 without credentials.
     pub async fn get_user(&self, id: u64) -> Result<User> {
         self.user_call("metabase::get_user", Method::GET, "api/user/{id}", id, &[])?
@@ -530,7 +530,7 @@ impl Metabase {
     /// so listing a large instance costs about a sixth of the round trips. Memory stays at a
     /// few pages whatever the total.
     ///
-    /// A server that ignores paging ends the stream with [`Error::Protocol`] rather than
+    /// A server that ignores paging ends the stream with [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) rather than
     /// looping (see [`pager`](crate::pager)); an old server's bare array (no total) is read
     /// until a short page.
     ///
@@ -614,7 +614,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank email. HTTP 400 with field error `email` for an
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank email. HTTP 400 with field error `email` for an
     /// invalid or taken address (`Email address already in use.`), 400 for memberships
     /// without the All Users group, or a tenant on an instance without tenants; 403 for a
     /// caller who is not a superuser.
@@ -643,7 +643,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0 or an empty update. HTTP 404 for an unknown or
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0 or an empty update. HTTP 404 for an unknown or
     /// deactivated user; 403 for someone else's account, or a non-superuser changing groups;
     /// 400 with field errors (`email`: `Email address already associated to another user.`,
     /// `locale`, `is_superuser` disagreeing with the Administrators group, …).
@@ -683,10 +683,10 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0 or an empty password. HTTP 400 with field error
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0 or an empty password. HTTP 400 with field error
     /// `password` (`password is too common.`) or `old_password` (`Invalid password`); 403 for
     /// someone else's password without being a superuser; 404 for an unknown or deactivated
-    /// user. [`Error::Protocol`] for an empty session id (the client keeps its credentials).
+    /// user. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an empty session id (the client keeps its credentials).
     pub async fn change_password(
         &self,
         id: u64,
@@ -742,7 +742,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0. HTTP 400 (`Not able to reactivate an active user`)
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0. HTTP 400 (`Not able to reactivate an active user`)
     /// for an active user; 404 for an unknown id; 403 for a caller who is not a superuser.
     pub async fn reactivate_user(&self, id: u64) -> Result<User> {
         self.user_call(
@@ -769,7 +769,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0. HTTP 400 (`You cannot remove the last member of the
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0. HTTP 400 (`You cannot remove the last member of the
     /// 'Admin' group!`); 404 for an unknown id; 403 for a caller who is not a superuser.
     pub async fn deactivate_user(&self, id: u64) -> Result<()> {
         let _: serde::de::IgnoredAny = self
@@ -799,7 +799,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0. HTTP 403 for someone else's account without being a
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0. HTTP 403 for someone else's account without being a
     /// superuser; 404 for an unknown id.
     pub async fn dismiss_modal(&self, id: u64, modal: Modal) -> Result<()> {
         let _: serde::de::IgnoredAny = self
@@ -902,9 +902,9 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank name or group 0. HTTP 400 with field error `name`
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank name or group 0. HTTP 400 with field error `name`
     /// (`An API key with this name already exists.`); 403 for a caller who is not a
-    /// superuser; a 500 when the group does not exist. [`Error::Protocol`] when the answer
+    /// superuser; a 500 when the group does not exist. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the answer
     /// holds no key.
     pub async fn create_api_key(&self, key: &NewApiKey) -> Result<IssuedApiKey> {
         const OP: &str = "metabase::create_api_key";
@@ -933,7 +933,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0 or an empty update. HTTP 404 for an unknown key; 400
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0 or an empty update. HTTP 404 for an unknown key; 400
     /// when the server's schema refuses a field; 403 for a caller who is not a superuser.
     pub async fn update_api_key(&self, id: u64, update: &ApiKeyUpdate) -> Result<ApiKey> {
         const OP: &str = "metabase::update_api_key";
@@ -965,8 +965,8 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0. HTTP 404 for an unknown key; 403 for a caller who is
-    /// not a superuser. [`Error::Protocol`] when the answer holds no key.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0. HTTP 404 for an unknown key; 403 for a caller who is
+    /// not a superuser. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the answer holds no key.
     pub async fn regenerate_api_key(&self, id: u64) -> Result<IssuedApiKey> {
         const OP: &str = "metabase::regenerate_api_key";
         let raw = self
@@ -995,7 +995,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for id 0. HTTP 404 for an unknown (or already deleted) key; 403
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for id 0. HTTP 404 for an unknown (or already deleted) key; 403
     /// for a caller who is not a superuser.
     pub async fn delete_api_key(&self, id: u64) -> Result<()> {
         self.key_call("metabase::delete_api_key", Method::DELETE, "api/api-key/{id}", id)?
@@ -1020,7 +1020,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank namespace or key. HTTP 400 `Invalid Request.` for
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank namespace or key. HTTP 400 `Invalid Request.` for
     /// a namespace without a schema or a value it refuses; 400 with field error `expires_at`
     /// for a malformed expiry; 401 without credentials.
     pub async fn set_user_value(&self, namespace: &str, key: &str, value: &UserKeyValue) -> Result<Value> {
@@ -1047,7 +1047,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank namespace or key; HTTP 401 without credentials.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank namespace or key; HTTP 401 without credentials.
     pub async fn get_user_value(&self, namespace: &str, key: &str) -> Result<Option<Value>> {
         const OP: &str = "metabase::get_user_value";
         let raw = self
@@ -1073,7 +1073,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank namespace; HTTP 401 without credentials.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank namespace; HTTP 401 without credentials.
     pub async fn get_user_values(&self, namespace: &str) -> Result<serde_json::Map<String, Value>> {
         const OP: &str = "metabase::get_user_values";
         let raw = self
@@ -1103,7 +1103,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank namespace or key; HTTP 401 without credentials.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank namespace or key; HTTP 401 without credentials.
     pub async fn delete_user_value(&self, namespace: &str, key: &str) -> Result<bool> {
         const OP: &str = "metabase::delete_user_value";
         let deleted: u64 = self

@@ -2,9 +2,9 @@
 //!
 //! Every method is a `POST` with a JSON body, reads included, and every response comes in an
 //! [`Envelope`] whose `code` is 200 on success. Failures come both ways and both are read:
-//! a non-2xx status with the envelope as its body is [`crate::Error::Http`] (the envelope's
+//! a non-2xx status with the envelope as its body is [`ErrorKind::Http`](crate::ErrorKind::Http) (the envelope's
 //! `message` in [`Error::service_message`], its `code` in [`Error::service_code`]); a `code`
-//! other than 200 under HTTP 200 is [`crate::Error::Api`].
+//! other than 200 under HTTP 200 is [`ErrorKind::Api`](crate::ErrorKind::Api).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -59,9 +59,9 @@ impl NovaConnect {
     /// The current user (`POST user/get` with `{}`). Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal (401 for a bad token, [`Error::is_auth`]),
-    /// [`Error::Api`] for an envelope `code` other than 200 under HTTP 200,
-    /// [`Error::Decode`] when `result.item` is missing or is not a user.
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (401 for a bad token, [`Error::is_auth`]),
+    /// [`ErrorKind::Api`](crate::ErrorKind::Api) for an envelope `code` other than 200 under HTTP 200,
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when `result.item` is missing or is not a user.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -81,9 +81,9 @@ impl NovaConnect {
     /// edit twice leaves the same state.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] ([`Error::is_invalid_input`]) for an edit that sets nothing,
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) ([`Error::is_invalid_input`]) for an edit that sets nothing,
     /// before sending; otherwise as [`get_me`](Self::get_me) (a refused value is
-    /// [`Error::Http`] or [`Error::Api`] with the service's message).
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) or [`ErrorKind::Api`](crate::ErrorKind::Api) with the service's message).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -107,7 +107,7 @@ impl NovaConnect {
     /// ([`PasswordChange::current`]). Never retried.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] ([`Error::is_invalid_input`]) for an empty new password, or a
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) ([`Error::is_invalid_input`]) for an empty new password, or a
     /// missing or empty current one, before sending; otherwise as [`get_me`](Self::get_me)
     /// (a wrong current password is refused with the service's message).
     ///

@@ -16,7 +16,7 @@
 //! number) or else `codes[]` in [`Error::service_code`], the rest in
 //! [`HttpError::body_json`](crate::HttpError::body_json). A proxy in front of the service may
 //! answer with an HTML page, whose title becomes the message. A body with `"success": false`,
-//! even under HTTP 200, is an [`Error::Api`].
+//! even under HTTP 200, is an [`ErrorKind::Api`](crate::ErrorKind::Api).
 //!
 //! Times (`time`, `_at`) are milliseconds since the Unix epoch.
 
@@ -86,7 +86,7 @@ impl Rightech {
     /// A search is this call with [`ListUsers::search`]: Rightech has no search route.
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal (401 for a bad token), [`Error::Decode`] when the body is
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (401 for a bad token), [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is
     /// not a list of users, and the transport errors of every call.
     ///
     /// ```
@@ -116,7 +116,7 @@ impl Rightech {
     /// and the next page is fetched while the current one is consumed.
     ///
     /// A server that ignores paging (the same page again) ends the stream with
-    /// [`Error::Protocol`] rather than looping.
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) rather than looping.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -168,8 +168,8 @@ impl Rightech {
     /// `GET /api/v1/users/:id`: one user. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Http`] 404 ([`Error::is_not_found`]) for a user outside the caller's group or
-    /// unknown, [`Error::Api`] for `"success": false` under HTTP 200, [`Error::Decode`] for a
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) 404 ([`Error::is_not_found`]) for a user outside the caller's group or
+    /// unknown, [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200, [`ErrorKind::Decode`](crate::ErrorKind::Decode) for a
     /// body that is not a user.
     ///
     /// ```
@@ -209,10 +209,10 @@ impl Rightech {
     /// rules if you want them checked. A role id comes from [`list_roles`](Self::list_roles).
     ///
     /// # Errors
-    /// - [`Error::InvalidInput`] for an empty required field, before sending.
-    /// - [`Error::Http`] for a refusal (a taken login or email, a weak password).
-    /// - [`Error::Api`] for `"success": false` under HTTP 200.
-    /// - [`Error::Protocol`] when a success answer carries no user id (neither an object
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty required field, before sending.
+    /// - [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (a taken login or email, a weak password).
+    /// - [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200.
+    /// - [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when a success answer carries no user id (neither an object
     ///   with `_id` nor a one-element array of one): the user may have been created, so look
     ///   it up by login before trying again.
     ///
@@ -251,10 +251,10 @@ impl Rightech {
     /// update is refused before sending. Not retried (it may change the password).
     ///
     /// # Errors
-    /// - [`Error::InvalidInput`] for an update that sets no field, before sending.
-    /// - [`Error::Http`] for a refusal (404 for a user outside the caller's group).
-    /// - [`Error::Api`] for `"success": false` under HTTP 200.
-    /// - [`Error::Protocol`] when a success answer carries no user (the recorded answers
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an update that sets no field, before sending.
+    /// - [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (404 for a user outside the caller's group).
+    /// - [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200.
+    /// - [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when a success answer carries no user (the recorded answers
     ///   always do): the change may have been applied; [`get_user`](Self::get_user) tells.
     ///
     /// ```
@@ -292,8 +292,8 @@ impl Rightech {
     /// ([`RetryPolicy::none`](crate::RetryPolicy::none)) every 404 is an error.
     ///
     /// # Errors
-    /// [`Error::Http`] 404 ([`Error::is_not_found`]) when there is no such user in the
-    /// caller's group and no earlier attempt may have removed it, other [`Error::Http`] refusals, [`Error::Api`] for
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) 404 ([`Error::is_not_found`]) when there is no such user in the
+    /// caller's group and no earlier attempt may have removed it, other [`ErrorKind::Http`](crate::ErrorKind::Http) refusals, [`ErrorKind::Api`](crate::ErrorKind::Api) for
     /// `"success": false` under HTTP 200.
     ///
     /// ```
@@ -343,8 +343,8 @@ impl Rightech {
     /// response reachable ([`IssuedToken::raw`]).
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal, [`Error::Api`] for `"success": false` under HTTP 200,
-    /// [`Error::Decode`] (without an excerpt of the body) when the answer is not JSON.
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal, [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200,
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) (without an excerpt of the body) when the answer is not JSON.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -387,8 +387,8 @@ impl Rightech {
     /// service's own client reads it. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Http`] for a refusal (401 for a bad token, 403 for a role that may not list
-    /// roles), [`Error::Decode`] when the body is not a list of roles.
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (401 for a bad token, 403 for a role that may not list
+    /// roles), [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not a list of roles.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

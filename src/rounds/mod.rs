@@ -4,7 +4,7 @@
 //! The service has no public base URL: set the one you were given. Every route wants a JWT
 //! as `Authorization: Bearer <access_token>`. Use [`Auth::jwt`](crate::Auth::jwt) and the client reads the
 //! token's `exp` claim (without verifying it): [`Client::token_expires_at`](crate::Client::token_expires_at) tells when it
-//! expires, and a call with an expired token fails at once with [`Error::Auth`] instead of
+//! expires, and a call with an expired token fails at once with [`ErrorKind::Auth`](crate::ErrorKind::Auth) instead of
 //! going to the server. Or use [`Auth::provider`](crate::Auth::provider): the client asks your code for a token on
 //! each call and, after a 401 on a call that is safe to repeat, once more for a fresh one.
 //!
@@ -76,8 +76,8 @@ impl Rounds {
     /// `GET /users/me`: the current user. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Auth`] for an expired [`Auth::jwt`](crate::Auth::jwt) token (nothing is sent), [`Error::Http`]
-    /// 401 or 403 ([`Error::is_auth`]) when the server refuses the token, [`Error::Decode`]
+    /// [`ErrorKind::Auth`](crate::ErrorKind::Auth) for an expired [`Auth::jwt`](crate::Auth::jwt) token (nothing is sent), [`ErrorKind::Http`](crate::ErrorKind::Http)
+    /// 401 or 403 ([`Error::is_auth`]) when the server refuses the token, [`ErrorKind::Decode`](crate::ErrorKind::Decode)
     /// for a body that is not a user.
     ///
     /// ```
@@ -102,7 +102,7 @@ impl Rounds {
     /// `GET /users/{id}`; the id is percent-encoded as one path segment. Safe to retry.
     ///
     /// # Errors
-    /// [`Error::Http`] 404 ([`Error::is_not_found`]) for an unknown id; the errors of
+    /// [`ErrorKind::Http`](crate::ErrorKind::Http) 404 ([`Error::is_not_found`]) for an unknown id; the errors of
     /// [`get_me`](Self::get_me).
     ///
     /// ```
@@ -138,7 +138,7 @@ impl Rounds {
     /// leaves the same profile.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty update, before sending; [`Error::Http`] 422 with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty update, before sending; [`ErrorKind::Http`](crate::ErrorKind::Http) 422 with
     /// [`Error::field_errors`] (`body.first_name`) when the server refuses a value; the
     /// errors of [`get_me`](Self::get_me).
     ///
@@ -171,7 +171,7 @@ impl Rounds {
     /// service returns the whole list, unpaged. Safe to retry.
     ///
     /// # Errors
-    /// The errors of [`get_me`](Self::get_me); [`Error::Decode`] for a body that is not a
+    /// The errors of [`get_me`](Self::get_me); [`ErrorKind::Decode`](crate::ErrorKind::Decode) for a body that is not a
     /// list of rounds.
     ///
     /// ```

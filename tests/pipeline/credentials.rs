@@ -4,6 +4,7 @@
 use super::*;
 use crate::support::raw::{Action, RawServer as FaultServer, ok, response};
 use crate::support::services::NOVA_OK;
+use userapi::ErrorKind;
 
 /// A provider whose first token is refused: it counts its calls and its refreshes.
 fn rotating_provider(asked: Arc<AtomicUsize>, refreshed: Arc<AtomicUsize>, callers: usize) -> Auth {
@@ -102,7 +103,7 @@ async fn a_refused_replay_reports_both_requests() {
     let err = client.rounds().get_me().await.unwrap_err();
     assert!(err.is_auth());
     assert_eq!(err.attempts(), 2);
-    assert_eq!(err.http().unwrap().attempts(), 2);
+    assert_eq!(err.attempts(), 2);
     assert_eq!(refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(requests(&server).await.len(), 2);
 }
@@ -454,7 +455,7 @@ async fn a_failing_provider_is_an_auth_error_and_sends_nothing() {
         .build()
         .unwrap();
     let err = client.novaconnect().get_me().await.expect_err("no token");
-    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Auth(_)), "{err:?}");
     assert!(err.to_string().contains("/api/user/get"), "{err}");
     assert_eq!(server.hits(), 0);
 }
@@ -471,7 +472,7 @@ fn plain_http_with_credentials_needs_loopback_or_an_opt_in() {
     };
     assert!(matches!(
         build("http://metabase.example.com/", false),
-        Err(Error::Config(_))
+        Err(ref e) if e.is_config()
     ));
     assert!(build("http://metabase.example.com/", true).is_ok());
     assert!(build("http://127.0.0.1:3000/", false).is_ok());

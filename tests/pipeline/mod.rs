@@ -6,6 +6,7 @@
 
 mod bodies;
 mod credentials;
+mod errors;
 mod redirects;
 mod retries;
 mod routes;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use userapi::{Auth, Client, Error, Method, RetryPolicy, Secret, Timeouts, TransportKind};
+use userapi::{Auth, Client, Method, RetryPolicy, Secret, Timeouts, TransportKind};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -2,6 +2,7 @@
 //! deadlines ends an attempt.
 
 use super::*;
+use userapi::ErrorKind;
 
 /// `Duration::MAX` is a user's natural "no timeout": every call works with it, whichever of
 /// the three it is set on.
@@ -104,8 +105,8 @@ async fn the_earlier_of_the_two_deadlines_ends_an_attempt() {
         .build()
         .unwrap();
     let err = short_total.rounds().get_me().await.unwrap_err();
-    match &err {
-        Error::Timeout(t) => {
+    match err.kind() {
+        ErrorKind::Timeout(t) => {
             assert_eq!(t.phase(), userapi::TimeoutPhase::Total);
             assert_eq!(t.limit(), Duration::from_millis(300));
         }
@@ -122,8 +123,8 @@ async fn the_earlier_of_the_two_deadlines_ends_an_attempt() {
         .build()
         .unwrap();
     let err = short_attempt.rounds().get_me().await.unwrap_err();
-    match &err {
-        Error::Timeout(t) => {
+    match err.kind() {
+        ErrorKind::Timeout(t) => {
             assert_eq!(t.phase(), userapi::TimeoutPhase::Attempt);
             assert_eq!(t.limit(), Duration::from_millis(100));
         }

@@ -16,7 +16,7 @@ use userapi::diadoc::{
     BoxId, DiadocBox, DocumentAccessLevel, Employee, EmployeePermissions, FullName, InvoiceFormatVersion,
     Organization, OrganizationType, ReadyForEpdStatus, Sociability, UserToUpdate, UserV2, is_login_taken,
 };
-use userapi::{Auth, Client, Error, RetryPolicy};
+use userapi::{Auth, Client, RetryPolicy};
 use userapi_fake::diadoc::{
     BOX_ID, CLIENT_ID, FakeDiadoc, LEGACY_BOX_ID, LOGIN, OIDC_TOKEN, ORG_ID, OTHER_BOX_ID, PASSWORD,
     TAKEN_LOGIN, USER_ID,

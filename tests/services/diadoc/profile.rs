@@ -1,6 +1,7 @@
 //! The Diadoc user: reading it, and changing the name and login by patches.
 
 use super::*;
+use userapi::ErrorKind;
 
 #[tokio::test]
 async fn get_me_is_a_get_with_diadoc_auth_and_json_negotiation() {
@@ -107,12 +108,10 @@ async fn invalid_changes_are_refused_before_sending() {
     ];
     for (change, words) in cases {
         let err = api(&server).update_me(&change).await.unwrap_err();
-        match &err {
-            Error::InvalidInput {
-                operation, message, ..
-            } => {
-                assert_eq!(*operation, "diadoc::update_me");
-                assert!(message.contains(words), "{message}");
+        match err.kind() {
+            ErrorKind::InvalidInput(e) => {
+                assert_eq!(e.operation(), "diadoc::update_me");
+                assert!(e.message().contains(words), "{}", e.message());
             }
             other => panic!("expected InvalidInput, got {other:?}"),
         }

@@ -96,7 +96,7 @@ async fn user_values_use_their_paths_and_decode_by_content_type() {
             .await
             .unwrap_err(),
     ] {
-        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+        assert!(err.is_invalid_input(), "{err:?}");
     }
 }
 

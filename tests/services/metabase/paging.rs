@@ -142,7 +142,7 @@ async fn a_server_that_never_advances_ends_the_stream_with_an_error() {
         .await;
     let mut stream = api(&server).users(ListUsers::new().limit(10));
     let err = stream.next().await.unwrap().unwrap_err();
-    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.is_protocol(), "{err:?}");
     assert!(err.to_string().contains("empty page at offset 0"), "{err}");
     assert!(stream.next().await.is_none());
 
@@ -161,7 +161,7 @@ async fn a_server_that_never_advances_ends_the_stream_with_an_error() {
     let mut stream = api(&server).users(ListUsers::new().limit(1));
     assert_eq!(stream.next().await.unwrap().unwrap().id, 1);
     let err = stream.next().await.unwrap().unwrap_err();
-    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.is_protocol(), "{err:?}");
     assert!(err.to_string().contains("asked for offset 1"), "{err}");
     assert!(stream.next().await.is_none());
 }
@@ -284,7 +284,7 @@ async fn a_server_that_ignores_paging_and_echoes_nothing_ends_the_stream_after_t
         let (ids, err) = drain_within_seconds(&mut stream).await;
         assert_eq!(ids, [1, 2, 3], "{body}: the first page once, nothing repeated");
         let err = err.unwrap_or_else(|| panic!("{body}: the stream ended without an error"));
-        assert!(matches!(err, Error::Protocol(_)), "{body}: {err:?}");
+        assert!(err.is_protocol(), "{body}: {err:?}");
         assert!(
             err.to_string()
                 .contains("the page at offset 3 repeats the page before it"),
@@ -317,7 +317,7 @@ async fn a_server_that_ignores_paging_with_a_total_but_no_offset_ends_the_stream
     let (ids, err) = drain_within_seconds(&mut stream).await;
     assert_eq!(ids, [1, 2, 3]);
     let err = err.expect("an error ends the stream");
-    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.is_protocol(), "{err:?}");
     assert!(err.to_string().contains("repeats the page before it"), "{err}");
     assert_eq!(queries(&server).await, ["limit=3&offset=0", "limit=3&offset=3"]);
 
@@ -333,7 +333,7 @@ async fn a_server_that_ignores_paging_with_a_total_but_no_offset_ends_the_stream
     let (ids, err) = drain_within_seconds(&mut stream).await;
     assert_eq!(ids, [1, 2, 3]);
     let err = err.expect("an error ends the stream");
-    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.is_protocol(), "{err:?}");
     assert!(stream.next().await.is_none());
     let sent = queries(&server).await;
     assert!((2..=7).contains(&sent.len()), "{sent:?}");
@@ -382,7 +382,7 @@ async fn a_later_page_longer_than_asked_ends_the_stream_with_an_error() {
     let (ids, err) = drain_within_seconds(&mut stream).await;
     assert_eq!(ids, [1, 2]);
     let err = err.expect("an error ends the stream");
-    assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+    assert!(err.is_protocol(), "{err:?}");
     assert!(
         err.to_string()
             .contains("asked for 2 items at offset 2, the server answered 5"),

@@ -2,6 +2,7 @@
 //! shape, and a proxy's nginx page.
 
 use super::*;
+use userapi::ErrorKind;
 
 #[tokio::test]
 async fn success_false_under_200_is_an_api_error() {
@@ -18,8 +19,8 @@ async fn success_false_under_200_is_an_api_error() {
         .mount(&server)
         .await;
     let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
-    match &err {
-        Error::Api(e) => {
+    match err.kind() {
+        ErrorKind::Api(e) => {
             assert_eq!(e.http_status().as_u16(), 200);
             assert_eq!(e.message(), Some("no access"));
         }
@@ -27,7 +28,7 @@ async fn success_false_under_200_is_an_api_error() {
     }
     assert_eq!(err.service_message(), Some("no access"));
     let err = api(&server).delete_user(&oid(ID)).await.unwrap_err();
-    assert!(matches!(err, Error::Api(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Api(_)), "{err:?}");
     assert!(
         err.to_string()
             .contains("DELETE /api/v1/users/5d8a18d5d0025e0012fb6a34"),
@@ -85,16 +86,17 @@ async fn error_codes_are_read_as_strings_numbers_and_codes_lists() {
     );
     let err = api(&server).list_users(&ListUsers::new()).await.unwrap_err();
     assert_eq!(err.service_code(), Some("E_LIMIT,17"));
-    match api(&server).delete_user(&oid(ID)).await.unwrap_err() {
-        Error::Api(e) => assert_eq!((e.code(), e.message()), (403, Some("no access"))),
+    match api(&server).delete_user(&oid(ID)).await.unwrap_err().kind() {
+        ErrorKind::Api(e) => assert_eq!((e.code(), e.message()), (403, Some("no access"))),
         other => panic!("{other:?}"),
     }
     match api(&server)
         .update_user(&oid(ID), &UserUpdate::new().name("x"))
         .await
         .unwrap_err()
+        .kind()
     {
-        Error::Api(e) => assert_eq!(e.code(), 409),
+        ErrorKind::Api(e) => assert_eq!(e.code(), 409),
         other => panic!("{other:?}"),
     }
 }
