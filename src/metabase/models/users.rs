@@ -1,13 +1,14 @@
-//! Metabase's user types. Which fields a response carries depends on the endpoint, the
-//! caller's role, the edition and the version, so every field but `id` is optional and
-//! unknown fields are kept.
+//! Users: the user object, its parts, the list query and the bodies that create and update
+//! a user.
 
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::{GroupId, UserId};
 use crate::auth::Secret;
+use crate::error::{Error, Result};
 use crate::models::{Extra, Patch, Timestamp, response_model, string_enum};
 
 response_model! {
@@ -18,11 +19,11 @@ response_model! {
     /// `GET /api/user/:id` has `user_group_memberships` and `structured_attributes` instead;
     /// `GET /api/user/current` adds the fields from `attributes` to `permissions` below; a
     /// non-admin sees only `id`, `email`, names and `common_name` of others.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    #[derive(Debug, Clone, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct User {
-        /// The user's id (a positive integer).
-        pub id: u64,
+        /// The user's id.
+        pub id: UserId,
         /// Email, stored lower-cased.
         #[serde(default)]
         pub email: Option<String>,
@@ -73,7 +74,7 @@ response_model! {
         pub locale: Option<String>,
         /// Group ids, in no particular order (list and `/current`).
         #[serde(default)]
-        pub group_ids: Option<Vec<u64>>,
+        pub group_ids: Option<Vec<GroupId>>,
         /// Personal collection (list as admin, and `/current`).
         #[serde(default)]
         pub personal_collection_id: Option<u64>,
@@ -120,11 +121,11 @@ response_model! {
 }
 
 /// Membership in a group.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct GroupMembership {
     /// The group's id.
-    pub id: u64,
+    pub id: GroupId,
     /// Group manager (EE advanced permissions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_group_manager: Option<bool>,
@@ -132,7 +133,7 @@ pub struct GroupMembership {
 
 impl GroupMembership {
     /// Membership in `group`.
-    pub fn new(group: u64) -> Self {
+    pub fn new(group: GroupId) -> Self {
         GroupMembership {
             id: group,
             is_group_manager: None,
@@ -319,30 +320,41 @@ string_enum! {
     }
 }
 
-/// The query of `GET /api/user`. Every filter is optional; unset ones are not sent.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The query of `GET /api/user`. Every filter is optional; unset ones are not sent. Sent as
+/// query pairs named as the fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ListUsers {
     /// Active, deactivated or all (superuser only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatus>,
     /// Legacy alias of `status` (true = all). If both are sent the documents say `status`
     /// wins but current servers let `include_deactivated=true` win: send one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub include_deactivated: Option<bool>,
     /// Case-insensitive match on first name, last name and email.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     /// Members of this group.
-    pub group_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<GroupId>,
     /// Internal / external users (newer versions).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenancy: Option<Tenancy>,
     /// Users of this tenant (newer versions; not together with `tenancy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<u64>,
     /// Data analysts only, or not (newest versions).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_data_analyst: Option<bool>,
     /// Users with data-studio access, or not (newest versions).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_access_data_studio: Option<bool>,
     /// Page size (the server defaults it to 50 when only `offset` is sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
     /// Users to skip.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
 }
 
@@ -367,7 +379,7 @@ impl ListUsers {
         self
     }
     /// Filters by group.
-    pub fn group_id(mut self, v: u64) -> Self {
+    pub fn group_id(mut self, v: GroupId) -> Self {
         self.group_id = Some(v);
         self
     }
@@ -480,6 +492,14 @@ impl NewUser {
         self.password = Some(password.into());
         self
     }
+
+    /// Refuses a blank email before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        if self.email.trim().is_empty() {
+            return Err(Error::invalid_input(operation, "the email must not be blank"));
+        }
+        Ok(())
+    }
 }
 
 /// The body of `PUT /api/user/:id`: only what is set is sent. [`Patch::Clear`] sends `null`
@@ -575,10 +595,18 @@ impl UserUpdate {
     pub fn is_empty(&self) -> bool {
         *self == UserUpdate::default()
     }
+
+    /// Refuses an update that sets nothing before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        if self.is_empty() {
+            return Err(Error::invalid_input(operation, "the update sets no field"));
+        }
+        Ok(())
+    }
 }
 
 string_enum! {
-    /// An onboarding modal [`Metabase::dismiss_modal`](super::Metabase::dismiss_modal) marks as seen.
+    /// An onboarding modal [`Metabase::dismiss_modal`](crate::metabase::Metabase::dismiss_modal) marks as seen.
     pub enum Modal {
         /// The query-builder intro (`is_qbnewb`).
         QbNewb => "qbnewb",
@@ -587,85 +615,13 @@ string_enum! {
     }
 }
 
-/// What [`Metabase::change_password`](super::Metabase::change_password) and
-/// [`Metabase::reset_password`](super::Metabase::reset_password) did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PasswordChanged {
-    /// The password changed and the server started a new session (one's own change, or a
-    /// reset): the old sessions are dead and this is the new one. The client has switched to
-    /// it already (on a change, when it was using a session).
-    NewSession(Secret),
-    /// The password changed and no session came back: another user's password (HTTP 204),
-    /// or a reset for an account with multi-factor login (log in next).
-    #[default]
-    Changed,
-}
-
 response_model! {
-    /// An API key as listed (`GET /api/api-key`) and updated: never the key itself, which is
-    /// shown once, in [`IssuedApiKey`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-    #[non_exhaustive]
-    pub struct ApiKey {
-        /// The key's id (a positive integer).
-        pub id: u64,
-        /// Its name, unique among keys when created.
-        #[serde(default)]
-        pub name: Option<String>,
-        /// The group whose permissions it has (All Users when that is its only group).
-        #[serde(default)]
-        pub group: Option<ApiKeyGroup>,
-        /// The prefix and `*`s, e.g. `mb_q4Zr****…`: enough to recognise a key.
-        #[serde(default)]
-        pub masked_key: Option<String>,
-        /// When it was created.
-        #[serde(default)]
-        pub created_at: Option<Timestamp>,
-        /// When it last changed.
-        #[serde(default)]
-        pub updated_at: Option<Timestamp>,
-        /// Who created it, or last regenerated it.
-        #[serde(default)]
-        pub updated_by: Option<UserSummary>,
-        /// Fields this version does not model.
-        #[serde(flatten, skip_deserializing)]
-        pub extra: Extra,
-    }
-}
-
-impl ApiKey {
-    /// The key's prefix (its first 7 characters, unique among keys), read from `masked_key`.
-    pub fn prefix(&self) -> Option<&str> {
-        let masked = self.masked_key.as_deref()?;
-        let end = masked.find('*').unwrap_or(masked.len());
-        Some(&masked[..end]).filter(|p| !p.is_empty())
-    }
-}
-
-response_model! {
-    /// `group` of an [`ApiKey`].
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-    #[non_exhaustive]
-    pub struct ApiKeyGroup {
-        /// The group's id.
-        pub id: u64,
-        /// The group's name.
-        #[serde(default)]
-        pub name: Option<String>,
-        /// Fields this version does not model.
-        #[serde(flatten, skip_deserializing)]
-        pub extra: Extra,
-    }
-}
-
-response_model! {
-    /// A user as `{id, common_name}` (`updated_by` of an [`ApiKey`]).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    /// A user as `{id, common_name}` (`updated_by` of an [`ApiKeyInfo`](super::ApiKeyInfo)).
+    #[derive(Debug, Clone, PartialEq, Serialize)]
     #[non_exhaustive]
     pub struct UserSummary {
         /// The user's id.
-        pub id: u64,
+        pub id: UserId,
         /// `first last`, or the email.
         #[serde(default)]
         pub common_name: Option<String>,
@@ -673,208 +629,4 @@ response_model! {
         #[serde(flatten, skip_deserializing)]
         pub extra: Extra,
     }
-}
-
-/// A key as created or regenerated: the only time the key itself is shown.
-///
-/// `api_key` holds the rest of the answer: on create the whole [`ApiKey`]; on regenerate
-/// current servers send only `id`, `masked_key` and `prefix`, older ones the whole key.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct IssuedApiKey {
-    /// The key (`mb_…`), to send as `X-API-Key` ([`metabase::auth::api_key`](super::auth::api_key)).
-    pub key: Secret,
-    /// The key's prefix, when the server sent it (regenerate).
-    pub prefix: Option<String>,
-    /// Everything else about the key.
-    pub api_key: ApiKey,
-}
-
-impl Default for IssuedApiKey {
-    fn default() -> Self {
-        IssuedApiKey {
-            key: Secret::new(""),
-            prefix: None,
-            api_key: ApiKey::default(),
-        }
-    }
-}
-
-/// The body of `POST /api/api-key`: both fields are required.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct NewApiKey {
-    /// A name no other key has.
-    pub name: String,
-    /// The group whose permissions the key gets (Administrators makes it a superuser).
-    pub group_id: u64,
-}
-
-impl NewApiKey {
-    /// A key named `name` in group `group_id`.
-    pub fn new(name: impl Into<String>, group_id: u64) -> Self {
-        NewApiKey {
-            name: name.into(),
-            group_id,
-        }
-    }
-}
-
-/// The body of `PUT /api/api-key/:id`: only what is set is sent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct ApiKeyUpdate {
-    /// A new name (1 to 254 characters).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// A new group: the key's user then has All Users and this group.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<u64>,
-}
-
-impl ApiKeyUpdate {
-    /// Changes nothing yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Renames the key.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-    /// Moves the key to another group.
-    pub fn group_id(mut self, group: u64) -> Self {
-        self.group_id = Some(group);
-        self
-    }
-    /// Whether nothing would be sent.
-    pub fn is_empty(&self) -> bool {
-        *self == ApiKeyUpdate::default()
-    }
-}
-
-response_model! {
-    /// One login of the caller (`GET /api/login-history/current`).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-    #[non_exhaustive]
-    pub struct LoginRecord {
-        /// When, in the time zone of the address when it is known, else UTC.
-        #[serde(default)]
-        pub timestamp: Option<Timestamp>,
-        /// `<device type> (<browser>/<OS>)` from the login's `User-Agent`, e.g.
-        /// `Browser (Chrome/Windows)`.
-        #[serde(default)]
-        pub device_description: Option<String>,
-        /// The client's address (the last `X-Forwarded-For` entry behind a proxy).
-        #[serde(default)]
-        pub ip_address: Option<String>,
-        /// Whether the login's session still exists.
-        #[serde(default)]
-        pub active: Option<bool>,
-        /// `City, Region, Country`, `Unknown location`, or `None` when the lookup failed.
-        #[serde(default)]
-        pub location: Option<String>,
-        /// Short time-zone name (`CET`), when known.
-        #[serde(default)]
-        pub timezone: Option<String>,
-        /// Fields this version does not model.
-        #[serde(flatten, skip_deserializing)]
-        pub extra: Extra,
-    }
-}
-
-/// The body of `PUT /api/user-key-value/namespace/:namespace/key/:key`: a value and, if it
-/// should lapse, when.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct UserKeyValue {
-    /// Any JSON the namespace's schema accepts; `null` stores nothing readable.
-    pub value: serde_json::Value,
-    /// After this instant (`2025-01-01T00:00:00Z`, with `Z` or an offset) the value reads as
-    /// absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<Timestamp>,
-}
-
-impl UserKeyValue {
-    /// This value, with no expiry.
-    pub fn new(value: impl Into<serde_json::Value>) -> Self {
-        UserKeyValue {
-            value: value.into(),
-            expires_at: None,
-        }
-    }
-    /// Makes it lapse at `at`.
-    pub fn expires_at(mut self, at: impl Into<Timestamp>) -> Self {
-        self.expires_at = Some(at.into());
-        self
-    }
-}
-
-#[derive(Serialize)]
-pub(crate) struct Login<'a> {
-    pub(crate) username: &'a str,
-    #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) password: &'a Secret,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SessionId {
-    pub(crate) id: String,
-}
-
-#[derive(Serialize)]
-pub(crate) struct NewPassword<'a> {
-    #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) password: &'a Secret,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::auth::expose_opt_secret"
-    )]
-    pub(crate) old_password: Option<&'a Secret>,
-}
-
-/// `{"success": true, "session_id"?}` of a password change or reset.
-#[derive(Deserialize)]
-pub(crate) struct PasswordResponse {
-    #[serde(default)]
-    pub(crate) session_id: Option<String>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct PasswordOnly<'a> {
-    #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) password: &'a Secret,
-}
-
-#[derive(Serialize)]
-pub(crate) struct EmailOnly<'a> {
-    pub(crate) email: &'a str,
-}
-
-#[derive(Serialize)]
-pub(crate) struct ResetPassword<'a> {
-    #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) token: &'a Secret,
-    #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) password: &'a Secret,
-}
-
-/// `{"valid": bool}`.
-#[derive(Deserialize)]
-pub(crate) struct Valid {
-    #[serde(default)]
-    pub(crate) valid: Option<bool>,
-}
-
-/// A created or regenerated key on the wire: the key is taken out before the rest is decoded,
-/// so it never lands in `extra`.
-#[derive(Deserialize)]
-pub(crate) struct IssuedWire {
-    #[serde(default)]
-    pub(crate) unmasked_key: Option<String>,
-    #[serde(default)]
-    pub(crate) prefix: Option<String>,
-    #[serde(flatten)]
-    pub(crate) rest: ApiKey,
 }
