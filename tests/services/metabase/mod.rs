@@ -6,6 +6,7 @@ mod history;
 mod paging;
 mod passwords;
 mod sessions;
+mod typed;
 mod users;
 
 use common::text;
