@@ -41,12 +41,11 @@ impl Metabase {
     /// an empty session id: the client then keeps its old credentials.
     pub async fn login(&self, username: &str, password: &Password) -> Result<SessionId> {
         const OP: &str = "metabase::login";
-        if username.trim().is_empty() || password.is_empty() {
-            return Err(Error::invalid_input(
-                OP,
-                "username and password must not be blank",
-            ));
+        models::Login {
+            username,
+            password: password.as_secret(),
         }
+        .check(OP)?;
         let (username, password) = (username.to_owned(), password.clone());
         let generation = self.client.auth_generation();
         self.client
@@ -135,14 +134,13 @@ impl Metabase {
     /// that failed) when the rules refuse it; [`Error::InvalidInput`] for an empty password.
     pub async fn check_password(&self, password: &Password) -> Result<()> {
         const OP: &str = "metabase::check_password";
-        if password.is_empty() {
-            return Err(Error::invalid_input(OP, "the password must not be empty"));
-        }
+        let body = models::PasswordOnly {
+            password: password.as_secret(),
+        };
+        body.check(OP)?;
         let raw = self
             .call(OP, Method::POST, "api/session/password-check", &[])?
-            .json(&models::PasswordOnly {
-                password: password.as_secret(),
-            })?
+            .json(&body)?
             .idempotent()
             .send_raw()
             .await?;
@@ -179,9 +177,10 @@ impl Metabase {
     /// address the server does not accept, or when throttled (`Too many attempts! …`).
     pub async fn forgot_password(&self, email: &str) -> Result<()> {
         const OP: &str = "metabase::forgot_password";
-        non_blank(OP, "the email", email)?;
+        let body = models::EmailOnly { email };
+        body.check(OP)?;
         self.call(OP, Method::POST, "api/session/forgot_password", &[])?
-            .json(&models::EmailOnly { email })?
+            .json(&body)?
             .send_empty()
             .await
     }
@@ -257,10 +256,11 @@ impl Metabase {
         new_password: &Password,
     ) -> Result<PasswordChanged> {
         const OP: &str = "metabase::reset_password";
-        non_blank(OP, "the reset token", token.expose())?;
-        if new_password.is_empty() {
-            return Err(Error::invalid_input(OP, "the new password must not be empty"));
+        models::ResetPassword {
+            token: token.as_secret(),
+            password: new_password.as_secret(),
         }
+        .check(OP)?;
         let (token, new_password) = (token.clone(), new_password.clone());
         let generation = self.client.auth_generation();
         self.client

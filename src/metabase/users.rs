@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use super::models::{self, ListUsers, Modal, NewUser, PasswordChanged, User, UserId, UserList, UserUpdate};
 use super::session::{Install, install_session, session_in};
 use super::{Metabase, SERVICE};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::Call;
 use crate::models::PasswordChange;
 use crate::pager::{Fetch, Page, Pager};
@@ -45,7 +45,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// HTTP 401 ([`Error::is_auth`]) without valid credentials.
+    /// HTTP 401 ([`Error::is_auth`](crate::Error::is_auth)) without valid credentials.
     pub async fn get_me(&self) -> Result<User> {
         self.call("metabase::get_me", Method::GET, "api/user/current", &[])?
             .idempotent()
@@ -68,7 +68,7 @@ impl Metabase {
     ///
     /// # Errors
     /// HTTP 403 for another user's account without the
-    /// rights; 404 ([`Error::is_not_found`]) for an unknown id; 401 without credentials.
+    /// rights; 404 ([`Error::is_not_found`](crate::Error::is_not_found)) for an unknown id; 401 without credentials.
     pub async fn get_user(&self, id: &UserId) -> Result<User> {
         self.user_call("metabase::get_user", Method::GET, "api/user/{id}", id, &[])?
             .idempotent()
@@ -109,7 +109,7 @@ impl Metabase {
     /// so listing a large instance costs about a sixth of the round trips. Memory stays at a
     /// few pages whatever the total.
     ///
-    /// A server that ignores paging ends the stream with [`Error::Protocol`] rather than
+    /// A server that ignores paging ends the stream with [`Error::Protocol`](crate::Error::Protocol) rather than
     /// looping (see [`pager`](crate::pager)); an old server's bare array (no total) is read
     /// until a short page.
     ///
@@ -194,7 +194,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for a blank email. HTTP 400 with field error `email` for an
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a blank email. HTTP 400 with field error `email` for an
     /// invalid or taken address (`Email address already in use.`), 400 for memberships
     /// without the All Users group, or a tenant on an instance without tenants; 403 for a
     /// caller who is not a superuser.
@@ -223,7 +223,7 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty update. HTTP 404 for an unknown or deactivated
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty update. HTTP 404 for an unknown or deactivated
     /// user; 403 for someone else's account, or a non-superuser changing groups;
     /// 400 with field errors (`email`: `Email address already associated to another user.`,
     /// `locale`, `is_superuser` disagreeing with the Administrators group, …).
@@ -262,15 +262,17 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an empty new password. HTTP 400 with field error
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for an empty new password. HTTP 400 with field error
     /// `password` (`password is too common.`) or `old_password` (`Invalid password`); 403 for
     /// someone else's password without being a superuser; 404 for an unknown or deactivated
-    /// user. [`Error::Protocol`] for an empty session id (the client keeps its credentials).
+    /// user. [`Error::Protocol`](crate::Error::Protocol) for an empty session id (the client keeps its credentials).
     pub async fn change_password(&self, id: &UserId, change: &PasswordChange) -> Result<PasswordChanged> {
         const OP: &str = "metabase::change_password";
-        if change.new_password().is_empty() {
-            return Err(Error::invalid_input(OP, "the new password must not be empty"));
+        models::NewPassword {
+            password: change.new_password().as_secret(),
+            old_password: change.current_password().map(|p| p.as_secret()),
         }
+        .check(OP)?;
         let id = id.to_string();
         let (new_password, old_password) =
             (change.new_password().clone(), change.current_password().cloned());

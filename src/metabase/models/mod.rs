@@ -5,16 +5,18 @@
 mod api_keys;
 mod ids;
 mod key_value;
+mod list;
 mod session;
 mod users;
 
 pub use api_keys::{ApiKeyGroup, ApiKeyInfo, ApiKeyUpdate, IssuedApiKey, NewApiKey};
 pub use ids::{ApiKeyId, GroupId, UserId};
 pub use key_value::{LoginRecord, UserKeyValue};
+pub use list::{ListUsers, Tenancy, UserList, UserStatus};
 pub use session::PasswordChanged;
 pub use users::{
-    AttributeSource, CustomHomepage, GroupMembership, ListUsers, Modal, NewUser, Permissions,
-    StructuredAttribute, Tenancy, User, UserList, UserStatus, UserSummary, UserUpdate,
+    AttributeSource, CustomHomepage, GroupMembership, Modal, NewUser, Permissions, StructuredAttribute, User,
+    UserSummary, UserUpdate,
 };
 
 pub(crate) use api_keys::IssuedWire;

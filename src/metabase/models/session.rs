@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Secret, SessionId};
+use crate::error::{Error, Result};
 
 /// What [`Metabase::change_password`](crate::metabase::Metabase::change_password) and
 /// [`Metabase::reset_password`](crate::metabase::Metabase::reset_password) did.
@@ -75,4 +76,66 @@ pub(crate) struct ResetPassword<'a> {
 pub(crate) struct Valid {
     #[serde(default)]
     pub(crate) valid: Option<bool>,
+}
+
+/// Refuses an empty password before sending, as `what` (the server's schema is
+/// `NonBlankString`).
+fn given(operation: &'static str, what: &str, password: &Secret) -> Result<()> {
+    if password.is_empty() {
+        return Err(Error::invalid_input(
+            operation,
+            format!("{what} must not be empty"),
+        ));
+    }
+    Ok(())
+}
+
+impl Login<'_> {
+    /// Refuses a blank username or an empty password before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        if self.username.trim().is_empty() || self.password.is_empty() {
+            return Err(Error::invalid_input(
+                operation,
+                "username and password must not be blank",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl NewPassword<'_> {
+    /// Refuses an empty new password before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        given(operation, "the new password", self.password)
+    }
+}
+
+impl PasswordOnly<'_> {
+    /// Refuses an empty password before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        given(operation, "the password", self.password)
+    }
+}
+
+impl EmailOnly<'_> {
+    /// Refuses a blank email before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        if self.email.trim().is_empty() {
+            return Err(Error::invalid_input(operation, "the email must not be blank"));
+        }
+        Ok(())
+    }
+}
+
+impl ResetPassword<'_> {
+    /// Refuses a blank token or an empty new password before sending.
+    pub(crate) fn check(&self, operation: &'static str) -> Result<()> {
+        if self.token.expose().trim().is_empty() {
+            return Err(Error::invalid_input(
+                operation,
+                "the reset token must not be blank",
+            ));
+        }
+        given(operation, "the new password", self.password)
+    }
 }
