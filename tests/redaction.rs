@@ -247,7 +247,7 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
         ("metabase login", Auth::none(), |c| {
             Box::pin(async move {
                 c.metabase()
-                    .login("me@example.com", &Secret::new(PW))
+                    .login("me@example.com", &userapi::auth::Password::new(PW))
                     .await
                     .map(drop)
             })
@@ -258,7 +258,10 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
             |c| {
                 Box::pin(async move {
                     c.metabase()
-                        .change_password(1, &Secret::new(PW), Some(&Secret::new(OLD)))
+                        .change_password(
+                            &userapi::metabase::UserId::new(1).unwrap(),
+                            &userapi::models::PasswordChange::new(PW).current(OLD),
+                        )
                         .await
                         .map(drop)
                 })
@@ -267,12 +270,21 @@ async fn passwords_in_request_bodies_are_redacted_from_echoes() {
         (
             "metabase check_password",
             userapi::metabase::auth::session(TOKEN),
-            |c| Box::pin(async move { c.metabase().check_password(&Secret::new(PW)).await }),
+            |c| {
+                Box::pin(async move {
+                    c.metabase()
+                        .check_password(&userapi::auth::Password::new(PW))
+                        .await
+                })
+            },
         ),
         ("metabase reset_password", Auth::none(), |c| {
             Box::pin(async move {
                 c.metabase()
-                    .reset_password(&Secret::new(OLD), &Secret::new(PW))
+                    .reset_password(
+                        &userapi::auth::ResetToken::new(OLD),
+                        &userapi::auth::Password::new(PW),
+                    )
                     .await
                     .map(drop)
             })

@@ -2,16 +2,19 @@
 //! the password rules and the reset flow, and (on the fake, or with opt-in) every write.
 
 use userapi::metabase::{
-    ApiKeyUpdate, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue, UserUpdate,
+    ApiKeyUpdate, GroupId, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue,
+    UserUpdate,
 };
 
-use userapi::{Auth, Client, Secret};
+use userapi::auth::{Password, ResetToken};
+use userapi::models::PasswordChange;
+use userapi::{Auth, Client};
 use userapi_fake::metabase as fake;
 
 use super::{FlowResult, Mode, env, skip};
 
 /// The All Users group: id 1 on every instance, the least an API key can be given.
-const ALL_USERS_GROUP: u64 = 1;
+const ALL_USERS_GROUP: GroupId = GroupId::new(1).unwrap();
 /// A namespace and key of the per-user store that every current server has a schema for.
 const NAMESPACE: &str = "last_download_format";
 const VALUE_KEY: &str = "download_format_preference";
@@ -36,7 +39,7 @@ pub async fn run(mode: Mode) -> FlowResult {
                 (None, None) => Auth::none(),
             };
             let login = match (env("METABASE_USERNAME"), env("METABASE_PASSWORD")) {
-                (Some(u), Some(p)) => Some((u, Secret::new(p))),
+                (Some(u), Some(p)) => Some((u, Password::new(p))),
                 _ => None,
             };
             let api = Metabase::new(Client::builder().base_url(url.as_str()).auth(auth).build()?);
@@ -57,7 +60,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             (
                 api,
                 anonymous,
-                Some((fake::ADMIN_EMAIL.to_owned(), Secret::new(fake::ADMIN_PASSWORD))),
+                Some((fake::ADMIN_EMAIL.to_owned(), Password::new(fake::ADMIN_PASSWORD))),
                 true,
             )
         }
@@ -83,7 +86,7 @@ pub async fn run(mode: Mode) -> FlowResult {
     }
     if api.client().auth().is_none() {
         // What a client without an account can still do: the password rules and the reset.
-        anonymous.check_password(&Secret::new("Sdk-tour-2024x")).await?;
+        anonymous.check_password(&Password::new("Sdk-tour-2024x")).await?;
         println!("  check_password: the instance's rules accept the candidate");
         skip(
             "every call that needs an account",
@@ -99,7 +102,7 @@ pub async fn run(mode: Mode) -> FlowResult {
         me.id,
         me.is_superuser
     );
-    let one = api.get_user(me.id).await?;
+    let one = api.get_user(&me.id).await?;
     println!(
         "  get_user({}): {} groups",
         one.id,
@@ -127,11 +130,11 @@ pub async fn run(mode: Mode) -> FlowResult {
     }
 
     // Reads that need no admin rights.
-    api.check_password(&Secret::new("Sdk-tour-2024x")).await?;
+    api.check_password(&Password::new("Sdk-tour-2024x")).await?;
     println!("  check_password: the instance's rules accept the candidate");
     if on_fake {
         // Only on the fake: a real instance's log would count the refusal as a bad request.
-        let refused = api.check_password(&Secret::new("blah")).await.unwrap_err();
+        let refused = api.check_password(&Password::new("blah")).await.unwrap_err();
         println!(
             "  check_password(\"blah\"): refused ({})",
             refused.service_message().unwrap_or("-")
@@ -194,7 +197,9 @@ pub async fn run(mode: Mode) -> FlowResult {
         }
         match env("METABASE_RESET_TOKEN") {
             Some(token) => {
-                let valid = anonymous.password_reset_token_valid(&Secret::new(token)).await?;
+                let valid = anonymous
+                    .password_reset_token_valid(&ResetToken::new(token))
+                    .await?;
                 println!("  password_reset_token_valid: {valid}");
             }
             None => skip(
@@ -243,12 +248,12 @@ pub async fn run(mode: Mode) -> FlowResult {
         );
         let renamed = api
             .update_api_key(
-                id,
+                &id,
                 &ApiKeyUpdate::new().name(format!("userapi tour {stamp} (renamed)")),
             )
             .await?;
         println!("  update_api_key: now {:?}", renamed.name);
-        let fresh = api.regenerate_api_key(id).await?;
+        let fresh = api.regenerate_api_key(&id).await?;
         println!("  regenerate_api_key: prefix {:?}", fresh.prefix);
         if on_fake {
             // Only on the fake: a real instance would log the dead key's use.
@@ -261,7 +266,7 @@ pub async fn run(mode: Mode) -> FlowResult {
         let as_fresh = client_like(&api, userapi::metabase::auth::api_key(fresh.key))?;
         as_fresh.get_me().await?;
         println!("  the regenerated key works");
-        api.delete_api_key(id).await?;
+        api.delete_api_key(&id).await?;
         println!("  delete_api_key: id {id} deleted");
 
         let mut new = NewUser::new(format!("sdk.tour.{stamp}@example.com")).name("SDK", "Tour");
@@ -277,26 +282,26 @@ pub async fn run(mode: Mode) -> FlowResult {
             as_new
                 .login(
                     &format!("sdk.tour.{stamp}@example.com"),
-                    &Secret::new("Tour-user-pass1"),
+                    &Password::new("Tour-user-pass1"),
                 )
                 .await?;
             println!("  the new user logs in with the password it was created with");
             as_new.logout().await?;
         }
         let updated = api
-            .update_user(created.id, &UserUpdate::new().first_name("SDK tour"))
+            .update_user(&created.id, &UserUpdate::new().first_name("SDK tour"))
             .await?;
         println!("  update_user: {}", updated.common_name.as_deref().unwrap_or("-"));
-        api.dismiss_modal(created.id, Modal::QbNewb).await?;
+        api.dismiss_modal(&created.id, Modal::QbNewb).await?;
         println!("  dismiss_modal: qbnewb");
-        api.deactivate_user(created.id).await?;
+        api.deactivate_user(&created.id).await?;
         println!(
             "  deactivate_user: id {} deactivated (kept, not deleted)",
             created.id
         );
-        let back = api.reactivate_user(created.id).await?;
+        let back = api.reactivate_user(&created.id).await?;
         println!("  reactivate_user: active = {:?}", back.is_active);
-        api.deactivate_user(created.id).await?;
+        api.deactivate_user(&created.id).await?;
     } else {
         for call in [
             "create_api_key",
@@ -310,14 +315,20 @@ pub async fn run(mode: Mode) -> FlowResult {
         ] {
             skip(call, "the account is not an admin");
         }
-        api.dismiss_modal(me.id, Modal::QbNewb).await?;
+        api.dismiss_modal(&me.id, Modal::QbNewb).await?;
         println!("  dismiss_modal: qbnewb");
     }
     let on_session = api.client().auth().scheme_name() == "metabase-session";
     match &login {
         // The password is set to itself; the server still hands out a new session.
         Some((_, password)) if on_session => {
-            match api.change_password(me.id, password, Some(password)).await? {
+            match api
+                .change_password(
+                    &me.id,
+                    &PasswordChange::new(password.clone()).current(password.clone()),
+                )
+                .await?
+            {
                 PasswordChanged::NewSession(_) => {
                     println!("  change_password: done; the client moved to the new session")
                 }
@@ -365,7 +376,7 @@ fn client_like(api: &Metabase, auth: Auth) -> userapi::Result<Metabase> {
 async fn reset_flow(
     anonymous: &Metabase,
     the_fake: Option<&fake::FakeMetabase>,
-    login: &Option<(String, Secret)>,
+    login: &Option<(String, Password)>,
     writes: bool,
 ) -> FlowResult {
     let (token, new_password) = match the_fake {
@@ -373,7 +384,7 @@ async fn reset_flow(
             anonymous.forgot_password(fake::USER_EMAIL).await?;
             println!("  forgot_password({}): 204", fake::USER_EMAIL);
             let token = fake.last_reset_token().ok_or("the fake issued no reset token")?;
-            (token, Some(Secret::new("Reset-by-tour-1")))
+            (token, Some(Password::new("Reset-by-tour-1")))
         }
         None => {
             let Some(token) = env("METABASE_RESET_TOKEN") else {
@@ -390,9 +401,9 @@ async fn reset_flow(
             anonymous.forgot_password(NO_ACCOUNT).await?;
             println!("  forgot_password({NO_ACCOUNT}): 204");
             let new_password = env("METABASE_RESET_PASSWORD")
-                .map(Secret::new)
+                .map(Password::new)
                 .or_else(|| login.as_ref().map(|(_, p)| p.clone()));
-            (Secret::new(token), new_password)
+            (ResetToken::new(token), new_password)
         }
     };
     let valid = anonymous.password_reset_token_valid(&token).await?;

@@ -354,7 +354,7 @@ impl<S: Service> Fake<S> {
     /// let metabase = fake.api()?;
     /// let ada = metabase.create_user(&NewUser::new("ada@example.com")).await?;
     /// fake.clear_requests();
-    /// metabase.get_user(ada.id).await?;
+    /// metabase.get_user(&ada.id).await?;
     /// assert_eq!(fake.request_count(), 1);
     /// assert_eq!(fake.received_requests()[0].path, format!("/api/user/{}", ada.id));
     /// # Ok(()) }

@@ -92,7 +92,6 @@ impl<'c> Call<'c> {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `query` does not serialize to an object of such values.
-    #[allow(dead_code)] // the services' list queries move onto it one by one
     pub(crate) fn query_struct<Q: Serialize + ?Sized>(mut self, query: &Q) -> Result<Self> {
         let bad = |what: String| Error::invalid_input(self.operation, format!("the query {what}"));
         let value = serde_json::to_value(query).map_err(|e| bad(format!("does not serialize: {e}")))?;

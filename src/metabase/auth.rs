@@ -142,8 +142,10 @@ impl CredentialSource for Login {
     fn obtain<'a>(&'a self, request: Obtain<'a>) -> BoxFuture<'a, Result<Credential, Error>> {
         Box::pin(async move {
             let session = session_login(request.client(), &self.username, &self.password).await?;
-            session.check_header_safe("the credential the client obtained")?;
-            Credential::header(SESSION_HEADER, &session)
+            session
+                .as_secret()
+                .check_header_safe("the credential the client obtained")?;
+            Credential::header(SESSION_HEADER, session.as_secret())
         })
     }
 

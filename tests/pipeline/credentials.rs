@@ -342,7 +342,11 @@ async fn a_write_refused_under_metabase_login_is_not_replayed() {
     );
     client.metabase().get_me().await.unwrap();
     // session-0 has expired: the write is refused and ends there.
-    let err = client.metabase().reactivate_user(1).await.unwrap_err();
+    let err = client
+        .metabase()
+        .reactivate_user(&userapi::metabase::UserId::new(1).unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{err:?}");
     assert_eq!(err.attempts(), 1);
     assert_eq!(count(&server, "PUT", "/api/user/1/reactivate").await, 1);

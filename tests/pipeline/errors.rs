@@ -171,7 +171,7 @@ async fn every_kind_from_a_real_call_with_its_target_and_attempts() {
     let server = answering(json(200, r#"{"id": ""}"#)).await;
     let metabase = common::client(&server, userapi::metabase::auth::session("s3ssion")).metabase();
     let err = metabase
-        .login("a@b.io", &Secret::new("pass-w0rd"))
+        .login("a@b.io", &userapi::auth::Password::new("pass-w0rd"))
         .await
         .unwrap_err();
     let ErrorKind::Protocol(p) = err.kind() else {

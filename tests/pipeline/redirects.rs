@@ -82,7 +82,7 @@ async fn a_users_reqwest_builder_keeps_the_same_origin_rule() {
         .unwrap();
     let err = anonymous
         .metabase()
-        .login("ada@example.com", &Secret::new("s3cret-Pass"))
+        .login("ada@example.com", &userapi::auth::Password::new("s3cret-Pass"))
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(307), "{err:?}");

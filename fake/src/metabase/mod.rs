@@ -5,7 +5,8 @@
 //!   every call that starts a session, cleared by logout), API keys as `X-API-Key`; under an
 //!   authenticated prefix (`/api/user`, `/api/api-key`, …) credentials are checked before the
 //!   route, so bad credentials give 401 `Unauthenticated` even for a path that does not exist;
-//! - a superuser (1), ordinary users (2, 3), a deactivated user (4), and an API key in the
+//! - a superuser ([`ADMIN_ID`]), ordinary users ([`USER_ID`], [`OTHER_USER_ID`]), a deactivated
+//!   user ([`DEACTIVATED_USER_ID`]), and an API key in the
 //!   Administrators group ([`API_KEY`], id [`API_KEY_ID`]) whose own user (5) answers
 //!   `GET /api/user/current`; keys' users are never listed;
 //! - 403 `You don't have permissions to do that.` where the real server refuses; the `status`,
@@ -52,8 +53,9 @@ use userapi::reqwest::{Method, StatusCode};
 
 use crate::error::Error;
 use crate::server::{Banner, Fake, Request, Response, Service};
-use userapi::metabase::{IssuedApiKey, Metabase, NewApiKey, NewUser, User};
-use userapi::{Auth, Client, Secret};
+use userapi::auth::{ApiKey, Password, SessionId};
+use userapi::metabase::{ApiKeyId, GroupId, IssuedApiKey, Metabase, NewApiKey, NewUser, User, UserId};
+use userapi::{Auth, Client};
 
 use crate::util::{civil_to_days, epoch_now, now_iso};
 
@@ -66,6 +68,14 @@ use render::*;
 use state::*;
 use validation::*;
 
+/// The superuser (Crowberto Corv).
+pub const ADMIN_ID: UserId = UserId::new(1).unwrap();
+/// An ordinary user (Rasta Toucan, [`USER_EMAIL`]).
+pub const USER_ID: UserId = UserId::new(2).unwrap();
+/// Another ordinary user (Lucky Pigeon, `lucky@metabase.com`).
+pub const OTHER_USER_ID: UserId = UserId::new(3).unwrap();
+/// A deactivated user (Trash Bird, `trashbird@metabase.com`).
+pub const DEACTIVATED_USER_ID: UserId = UserId::new(4).unwrap();
 /// The superuser's email (user 1, Crowberto Corv).
 pub const ADMIN_EMAIL: &str = "crowberto@metabase.com";
 /// The superuser's password.
@@ -77,15 +87,20 @@ pub const USER_PASSWORD: &str = "Rasta-t0ucan";
 /// The seeded API key, in the Administrators group.
 pub const API_KEY: &str = "mb_fakeApiKeyForTests0123456789";
 /// The seeded API key's id.
-pub const API_KEY_ID: u64 = 1;
+pub const API_KEY_ID: ApiKeyId = ApiKeyId::new(1).unwrap();
 /// The seeded API key's name (and its user's `common_name`).
 pub const API_KEY_NAME: &str = "Fake admin key";
 /// The All Users group.
-pub const ALL_USERS_GROUP: u64 = 1;
+pub const ALL_USERS_GROUP: GroupId = GroupId::new(1).unwrap();
 /// The Administrators group.
-pub const ADMIN_GROUP: u64 = 2;
+pub const ADMIN_GROUP: GroupId = GroupId::new(2).unwrap();
 /// An ordinary group, "Analysts".
-pub const ANALYSTS_GROUP: u64 = 3;
+pub const ANALYSTS_GROUP: GroupId = GroupId::new(3).unwrap();
+
+/// The groups as the fake's state keeps them: plain numbers.
+const ALL_USERS: u64 = ALL_USERS_GROUP.get();
+const ADMINS: u64 = ADMIN_GROUP.get();
+const ANALYSTS: u64 = ANALYSTS_GROUP.get();
 
 /// The Metabase service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
@@ -132,7 +147,7 @@ impl MetabaseService {
             random: RandomState::new(),
             counter: 0,
         };
-        inst.create_key(API_KEY_NAME, ADMIN_GROUP, 1, Some(API_KEY.to_owned()))
+        inst.create_key(API_KEY_NAME, ADMINS, 1, Some(API_KEY.to_owned()))
             .expect("the fake seeds its API key");
         let state = State::new(inst);
         MetabaseService { state }
@@ -143,7 +158,7 @@ impl MetabaseService {
     ///
     /// # Errors
     /// [`ErrorKind::Seed`](crate::ErrorKind::Seed) when no active user has that email.
-    pub fn add_session(&self, email: &str) -> Result<Secret, Error> {
+    pub fn add_session(&self, email: &str) -> Result<SessionId, Error> {
         let mut inst = self.state.lock();
         let id = inst
             .people
@@ -151,7 +166,7 @@ impl MetabaseService {
             .find(|p| p.active && p.email.eq_ignore_ascii_case(email))
             .map(|p| p.id)
             .ok_or_else(|| Error::seed(format!("the fake has no active user {email}")))?;
-        Ok(Secret::new(inst.new_session(id)))
+        Ok(SessionId::new(inst.new_session(id)))
     }
 
     /// Adds a user as `POST /api/user` would, without the checks on the caller: its
@@ -162,13 +177,14 @@ impl MetabaseService {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi_fake::metabase::{ADMIN_GROUP, ALL_USERS_GROUP, FakeMetabase};
     /// use userapi::metabase::{GroupMembership, NewUser};
-    /// use userapi::{Auth, Client, Secret};
+    /// use userapi::Auth;
+    /// use userapi::auth::Password;
     ///
     /// let fake = FakeMetabase::start().await?;
     /// let groups = vec![GroupMembership::new(ALL_USERS_GROUP), GroupMembership::new(ADMIN_GROUP)];
     /// let ada = fake.add_user(&NewUser::new("ada@example.com").groups(groups).password("Engine-1843"))?;
     /// assert_eq!(ada.is_superuser, Some(true));
-    /// fake.api_with(Auth::none())?.login("ada@example.com", &Secret::new("Engine-1843")).await?;
+    /// fake.api_with(Auth::none())?.login("ada@example.com", &Password::new("Engine-1843")).await?;
     /// # Ok(()) }
     /// ```
     ///
@@ -183,15 +199,15 @@ impl MetabaseService {
                 user.email
             )));
         }
-        let mut groups = vec![ALL_USERS_GROUP];
+        let mut groups = vec![ALL_USERS];
         for m in user.user_group_memberships.iter().flatten() {
-            if !group_exists(m.id) {
+            if !group_exists(m.id.get()) {
                 return Err(Error::seed(format!("the fake has no group {}", m.id)));
             }
-            groups.push(m.id);
+            groups.push(m.id.get());
         }
         if user.source.as_deref() == Some("setup") {
-            groups.push(ADMIN_GROUP);
+            groups.push(ADMINS);
         }
         let password = match &user.password {
             Some(p) => p.expose().to_owned(),
@@ -224,49 +240,53 @@ impl MetabaseService {
                 key.name
             )));
         }
-        if !group_exists(key.group_id) {
+        if !group_exists(key.group_id.get()) {
             return Err(Error::seed(format!("the fake has no group {}", key.group_id)));
         }
         let id = inst
-            .create_key(&key.name, key.group_id, 1, None)
+            .create_key(&key.name, key.group_id.get(), 1, None)
             .map_err(|_| Error::seed("the fake could not add the key"))?;
         let record = inst.keys.iter().find(|k| k.id == id).expect("just added").clone();
         let api_key = serde_json::from_value(inst.present_key(&record))
             .map_err(|e| Error::seed(format!("the fake's API key: {e}")))?;
-        Ok(crate::util::build!(IssuedApiKey {
-            key: Secret::new(record.key.clone()),
-            prefix: Some(record.key[..7].to_owned()),
+        Ok(IssuedApiKey::new(
+            ApiKey::new(record.key.clone()),
+            Some(record.key[..7].to_owned()),
             api_key,
-        }))
+        ))
     }
 
     /// The last password-reset token the fake issued (what the reset email would carry),
     /// if any, whether or not it is still valid.
-    pub fn last_reset_token(&self) -> Option<Secret> {
-        self.state.lock().last_reset.clone().map(Secret::new)
+    pub fn last_reset_token(&self) -> Option<userapi::auth::ResetToken> {
+        self.state
+            .lock()
+            .last_reset
+            .clone()
+            .map(userapi::auth::ResetToken::new)
     }
 
     /// Whether `session` is a live session.
-    pub fn session_is_live(&self, session: &Secret) -> bool {
+    pub fn session_is_live(&self, session: &SessionId) -> bool {
         self.state.lock().sessions.contains_key(session.expose())
     }
 
     /// Whether `password` is the current password of user `id`.
-    pub fn password_is(&self, id: u64, password: &Secret) -> bool {
+    pub fn password_is(&self, id: &UserId, password: &Password) -> bool {
         self.state
             .lock()
             .people
             .iter()
-            .any(|p| p.id == id && p.password == password.expose())
+            .any(|p| p.id == id.get() && p.password == password.expose())
     }
 
     /// Whether user `id` exists and is active.
-    pub fn is_active(&self, id: u64) -> Option<bool> {
+    pub fn is_active(&self, id: &UserId) -> Option<bool> {
         self.state
             .lock()
             .people
             .iter()
-            .find(|p| p.id == id)
+            .find(|p| p.id == id.get())
             .map(|p| p.active)
     }
 }

@@ -101,7 +101,7 @@ pub(crate) enum View {
 
 impl Person {
     pub(crate) fn superuser(&self) -> bool {
-        self.groups.contains(&ADMIN_GROUP)
+        self.groups.contains(&ADMINS)
     }
 
     pub(crate) fn common_name(&self) -> String {

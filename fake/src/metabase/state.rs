@@ -5,9 +5,9 @@
 use super::*;
 
 pub(crate) const GROUPS: [(u64, &str); 3] = [
-    (ALL_USERS_GROUP, "All Users"),
-    (ADMIN_GROUP, "Administrators"),
-    (ANALYSTS_GROUP, "Analysts"),
+    (ALL_USERS, "All Users"),
+    (ADMINS, "Administrators"),
+    (ANALYSTS, "Analysts"),
 ];
 pub(crate) const COMMON_PASSWORDS: [&str; 8] = [
     "password1",
@@ -153,9 +153,9 @@ pub(crate) fn person(
     password: &str,
     superuser: bool,
 ) -> Person {
-    let mut groups = vec![ALL_USERS_GROUP];
+    let mut groups = vec![ALL_USERS];
     if superuser {
-        groups.push(ADMIN_GROUP);
+        groups.push(ADMINS);
     }
     Person {
         id,

@@ -43,8 +43,8 @@ async fn api_keys_are_listed_and_counted_with_gets_that_may_be_retried() {
     let keys = api.list_api_keys().await.unwrap();
     assert_eq!(keys.len(), 1);
     let key = &keys[0];
-    assert_eq!((key.id, key.name.as_deref()), (2, Some("Reporting bot")));
-    assert_eq!(key.group.as_ref().map(|g| g.id), Some(3));
+    assert_eq!((key.id, key.name.as_deref()), (kid(2), Some("Reporting bot")));
+    assert_eq!(key.group.as_ref().map(|g| g.id), Some(gid(3)));
     assert_eq!(key.prefix(), Some("mb_q4Zr"));
     assert_eq!(
         key.updated_by.as_ref().unwrap().common_name.as_deref(),
@@ -73,7 +73,7 @@ async fn create_api_key_posts_name_and_group_and_keeps_the_key_secret() {
         .mount(&server)
         .await;
     let issued = api(&server)
-        .create_api_key(&NewApiKey::new("Reporting bot", 3))
+        .create_api_key(&NewApiKey::new("Reporting bot", gid(3)))
         .await
         .unwrap();
     assert_eq!(
@@ -98,9 +98,18 @@ async fn create_api_key_is_never_retried_and_checks_before_sending() {
         .mount(&server)
         .await;
     let api = api(&server);
-    assert!(api.create_api_key(&NewApiKey::new("bot", 3)).await.is_err());
-    for bad in [NewApiKey::new("  ", 3), NewApiKey::new("bot", 0)] {
-        let err = api.create_api_key(&bad).await.unwrap_err();
+    assert!(api.create_api_key(&NewApiKey::new("bot", gid(3))).await.is_err());
+    let blank = api
+        .create_api_key(&NewApiKey::new("  ", gid(3)))
+        .await
+        .unwrap_err();
+    let group_zero = async {
+        api.create_api_key(&NewApiKey::new("bot", GroupId::try_from(0)?))
+            .await
+    }
+    .await
+    .unwrap_err();
+    for err in [blank, group_zero] {
         assert!(err.is_invalid_input(), "{err:?}");
     }
 }
@@ -114,7 +123,7 @@ async fn an_issued_key_without_the_key_is_a_protocol_error_whose_text_quotes_not
         .expect(1)
         .mount(&server)
         .await;
-    let err = api(&server).regenerate_api_key(2).await.unwrap_err();
+    let err = api(&server).regenerate_api_key(&kid(2)).await.unwrap_err();
     assert!(err.is_protocol(), "{err:?}");
 }
 
@@ -130,11 +139,11 @@ async fn regenerate_reads_the_current_and_the_older_answer_and_sends_no_body() {
         .expect(1)
         .mount(&server)
         .await;
-    let issued = api(&server).regenerate_api_key(2).await.unwrap();
+    let issued = api(&server).regenerate_api_key(&kid(2)).await.unwrap();
     assert_eq!(only_body(&server).await, serde_json::Value::Null);
     assert_eq!(
         (issued.key.expose(), issued.prefix.as_deref(), issued.api_key.id),
-        (UNMASKED, Some("mb_q4Zr"), 2)
+        (UNMASKED, Some("mb_q4Zr"), kid(2))
     );
     // Builds up to 06f5232b answered the whole key.
     let server = MockServer::start().await;
@@ -144,7 +153,7 @@ async fn regenerate_reads_the_current_and_the_older_answer_and_sends_no_body() {
         .expect(1)
         .mount(&server)
         .await;
-    let issued = api(&server).regenerate_api_key(2).await.unwrap();
+    let issued = api(&server).regenerate_api_key(&kid(2)).await.unwrap();
     assert_eq!(issued.api_key.name.as_deref(), Some("Reporting bot"));
     assert_eq!(issued.prefix, None);
     // Not retried: the old key would already be dead.
@@ -154,7 +163,7 @@ async fn regenerate_reads_the_current_and_the_older_answer_and_sends_no_body() {
         .expect(1)
         .mount(&server)
         .await;
-    assert!(api(&server).regenerate_api_key(2).await.is_err());
+    assert!(api(&server).regenerate_api_key(&kid(2)).await.is_err());
 }
 
 #[tokio::test]
@@ -176,16 +185,21 @@ async fn update_api_key_puts_only_what_is_set_and_may_be_retried() {
         .await;
     let api = api(&server);
     let key = api
-        .update_api_key(2, &ApiKeyUpdate::new().group_id(4))
+        .update_api_key(&kid(2), &ApiKeyUpdate::new().group_id(gid(4)))
         .await
         .unwrap();
     assert_eq!(key.id, 2);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     for err in [
-        api.update_api_key(2, &ApiKeyUpdate::new()).await.unwrap_err(),
-        api.update_api_key(0, &ApiKeyUpdate::new().name("x"))
+        api.update_api_key(&kid(2), &ApiKeyUpdate::new())
             .await
             .unwrap_err(),
+        async {
+            api.update_api_key(&ApiKeyId::try_from(0)?, &ApiKeyUpdate::new().name("x"))
+                .await
+        }
+        .await
+        .unwrap_err(),
     ] {
         assert!(err.is_invalid_input(), "{err:?}");
     }
@@ -200,14 +214,14 @@ async fn delete_api_key_is_a_delete_answered_204_and_never_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    api(&server).delete_api_key(2).await.unwrap();
+    api(&server).delete_api_key(&kid(2)).await.unwrap();
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
         .respond_with(text(503, "busy"))
         .expect(1)
         .mount(&server)
         .await;
-    assert!(api(&server).delete_api_key(2).await.is_err());
+    assert!(api(&server).delete_api_key(&kid(2)).await.is_err());
 }
 
 #[tokio::test]
@@ -265,7 +279,10 @@ async fn fake_api_key_lifecycle() {
 
     let id = issued.api_key.id;
     let renamed = admin
-        .update_api_key(id, &ApiKeyUpdate::new().name("Nightly bot").group_id(ADMIN_GROUP))
+        .update_api_key(
+            &id,
+            &ApiKeyUpdate::new().name("Nightly bot").group_id(ADMIN_GROUP),
+        )
         .await
         .unwrap();
     assert_eq!(renamed.name.as_deref(), Some("Nightly bot"));
@@ -275,7 +292,7 @@ async fn fake_api_key_lifecycle() {
         (Some("Nightly bot"), Some(true))
     );
 
-    let fresh = admin.regenerate_api_key(id).await.unwrap();
+    let fresh = admin.regenerate_api_key(&id).await.unwrap();
     assert_ne!(fresh.key, issued.key);
     assert!(
         bot.get_me().await.unwrap_err().is_auth(),
@@ -286,10 +303,10 @@ async fn fake_api_key_lifecycle() {
         .unwrap();
     bot.get_me().await.unwrap();
 
-    admin.delete_api_key(id).await.unwrap();
+    admin.delete_api_key(&id).await.unwrap();
     assert!(bot.get_me().await.unwrap_err().is_auth());
-    assert!(admin.delete_api_key(id).await.unwrap_err().is_not_found());
-    assert_eq!(fake.is_active(me.id), Some(false), "its user is deactivated");
+    assert!(admin.delete_api_key(&id).await.unwrap_err().is_not_found());
+    assert_eq!(fake.is_active(&me.id), Some(false), "its user is deactivated");
     assert_eq!(admin.count_api_keys().await.unwrap(), 1);
 
     let rasta = session_of(&fake, USER_EMAIL);

@@ -104,7 +104,9 @@ async fn user_values_use_their_paths_and_decode_by_content_type() {
 async fn fake_login_history_is_newest_first_and_follows_the_session() {
     let fake = FakeMetabase::start().await.unwrap();
     let api = fake.api_with(Auth::none()).unwrap();
-    api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await.unwrap();
+    api.login(USER_EMAIL, &Password::new(USER_PASSWORD))
+        .await
+        .unwrap();
     let rows = api.login_history().await.unwrap();
     assert_eq!(rows.len(), 2, "the seeded login and this one");
     assert_eq!(rows[0].active, Some(true));
@@ -122,7 +124,7 @@ async fn fake_login_history_is_newest_first_and_follows_the_session() {
     assert_eq!(rows[1].active, Some(false));
     let other = fake.api_with(Auth::none()).unwrap();
     other
-        .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
+        .login(USER_EMAIL, &Password::new(USER_PASSWORD))
         .await
         .unwrap();
     api.logout().await.unwrap();

@@ -6,16 +6,18 @@ mod history;
 mod paging;
 mod passwords;
 mod sessions;
+mod typed;
 mod users;
 
 use common::text;
 use serde_json::json;
+use userapi::auth::{Password, ResetToken, SessionId};
 use userapi::metabase::{
-    ApiKeyUpdate, AttributeSource, GroupMembership, ListUsers, Metabase, Modal, NewApiKey, NewUser,
-    PasswordChanged, Tenancy, UserKeyValue, UserStatus, UserUpdate,
+    ApiKeyId, ApiKeyUpdate, AttributeSource, GroupId, GroupMembership, ListUsers, Metabase, Modal, NewApiKey,
+    NewUser, PasswordChanged, Tenancy, UserId, UserKeyValue, UserStatus, UserUpdate,
 };
-use userapi::models::Patch;
-use userapi::{Auth, Error, Secret};
+use userapi::models::{PasswordChange, Patch};
+use userapi::{Auth, Error};
 use userapi_fake::metabase::{
     ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
     USER_EMAIL, USER_PASSWORD,
@@ -47,4 +49,27 @@ fn session_of(fake: &FakeMetabase, email: &str) -> Metabase {
 
 fn json(status: u16, raw: &str) -> ResponseTemplate {
     common::body(status, raw, "application/json;charset=utf-8")
+}
+
+/// A user id the test knows is not 0.
+fn uid(id: u64) -> UserId {
+    UserId::new(id).expect("a test id is not 0")
+}
+
+/// A group id the test knows is not 0.
+fn gid(id: u64) -> GroupId {
+    GroupId::new(id).expect("a test id is not 0")
+}
+
+/// An API-key id the test knows is not 0.
+fn kid(id: u64) -> ApiKeyId {
+    ApiKeyId::new(id).expect("a test id is not 0")
+}
+
+/// A query string's pairs in name order, joined again: the set of pairs a request sent, where
+/// their order is not the point.
+fn sorted_pairs(query: &str) -> String {
+    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    pairs.sort();
+    pairs.join("&")
 }

@@ -30,7 +30,7 @@ async fn own_password_change_switches_the_client_to_the_new_session() {
         .await;
     let api = api(&server);
     let changed = api
-        .change_password(3, &Secret::new("n3w-Secret"), Some(&Secret::new("0ld-Secret")))
+        .change_password(&uid(3), &PasswordChange::new("n3w-Secret").current("0ld-Secret"))
         .await
         .unwrap();
     match changed {
@@ -52,7 +52,7 @@ async fn an_admin_changing_another_password_gets_204_and_keeps_its_key() {
         .await;
     let api = api_with(&server, userapi::metabase::auth::api_key("mb_abcdefghijkl"));
     let changed = api
-        .change_password(5, &Secret::new("n3w-Secret"), None)
+        .change_password(&uid(5), &PasswordChange::new("n3w-Secret"))
         .await
         .unwrap();
     assert!(matches!(changed, PasswordChanged::Changed));
@@ -71,7 +71,7 @@ async fn password_errors_are_field_errors_and_never_retried() {
         .mount(&server)
         .await;
     let err = api(&server)
-        .change_password(3, &Secret::new("password1"), None)
+        .change_password(&uid(3), &PasswordChange::new("password1"))
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
@@ -85,21 +85,24 @@ async fn fake_password_rules_old_password_and_new_session() {
     let fake = FakeMetabase::start().await.unwrap();
     let rasta = fake.api_with(Auth::none()).unwrap();
     let old = rasta
-        .login(USER_EMAIL, &Secret::new(USER_PASSWORD))
+        .login(USER_EMAIL, &Password::new(USER_PASSWORD))
         .await
         .unwrap();
     let err = rasta
-        .change_password(2, &Secret::new("password1"), Some(&Secret::new(USER_PASSWORD)))
+        .change_password(&uid(2), &PasswordChange::new("password1").current(USER_PASSWORD))
         .await
         .unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "password is too common.");
     let err = rasta
-        .change_password(2, &Secret::new("Fresh-pass9"), Some(&Secret::new("wrong")))
+        .change_password(&uid(2), &PasswordChange::new("Fresh-pass9").current("wrong"))
         .await
         .unwrap_err();
     assert_eq!(err.field_errors()[0].field(), "old_password");
     let changed = rasta
-        .change_password(2, &Secret::new("Fresh-pass9"), Some(&Secret::new(USER_PASSWORD)))
+        .change_password(
+            &uid(2),
+            &PasswordChange::new("Fresh-pass9").current(USER_PASSWORD),
+        )
         .await
         .unwrap();
     let PasswordChanged::NewSession(new) = changed else {
@@ -111,17 +114,17 @@ async fn fake_password_rules_old_password_and_new_session() {
         2,
         "the client moved to the new session"
     );
-    assert!(fake.password_is(2, &Secret::new("Fresh-pass9")));
+    assert!(fake.password_is(&uid(2), &Password::new("Fresh-pass9")));
 
     let admin = session_of(&fake, ADMIN_EMAIL);
     let changed = admin
-        .change_password(2, &Secret::new("Reset-pass7"), None)
+        .change_password(&uid(2), &PasswordChange::new("Reset-pass7"))
         .await
         .unwrap();
     assert!(matches!(changed, PasswordChanged::Changed));
     assert!(!fake.session_is_live(&new), "the user's sessions ended");
     let err = session_of(&fake, "lucky@metabase.com")
-        .change_password(2, &Secret::new("Other-pass1"), None)
+        .change_password(&uid(2), &PasswordChange::new("Other-pass1"))
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
@@ -138,7 +141,7 @@ async fn check_password_posts_the_candidate_and_reads_valid() {
         .mount(&server)
         .await;
     api(&server)
-        .check_password(&Secret::new("something123"))
+        .check_password(&Password::new("something123"))
         .await
         .unwrap();
     let server = MockServer::start().await;
@@ -151,7 +154,7 @@ async fn check_password_posts_the_candidate_and_reads_valid() {
         .mount(&server)
         .await;
     let err = api(&server)
-        .check_password(&Secret::new("blah"))
+        .check_password(&Password::new("blah"))
         .await
         .unwrap_err();
     assert_eq!(err.field_errors()[0].field(), "password");
@@ -161,7 +164,7 @@ async fn check_password_posts_the_candidate_and_reads_valid() {
         .mount(&server)
         .await;
     let err = api(&server)
-        .check_password(&Secret::new("blah"))
+        .check_password(&Password::new("blah"))
         .await
         .unwrap_err();
     assert!(err.is_protocol(), "{err:?}");
@@ -200,7 +203,7 @@ async fn the_reset_token_goes_in_the_query() {
         .mount(&server)
         .await;
     let valid = api(&server)
-        .password_reset_token_valid(&Secret::new("100_8a266560-e3a8 4dc1"))
+        .password_reset_token_valid(&ResetToken::new("100_8a266560-e3a8 4dc1"))
         .await
         .unwrap();
     assert!(!valid);
@@ -228,10 +231,10 @@ async fn reset_password_posts_token_and_password_and_switches_to_the_new_session
         .await;
     let api = api_with(&server, Auth::none());
     let done = api
-        .reset_password(&Secret::new("2_abc"), &Secret::new("N3w-secret"))
+        .reset_password(&ResetToken::new("2_abc"), &Password::new("N3w-secret"))
         .await
         .unwrap();
-    assert_eq!(done, PasswordChanged::NewSession(Secret::new(NEW)));
+    assert_eq!(done, PasswordChanged::NewSession(SessionId::new(NEW)));
     api.get_me().await.unwrap();
 }
 
@@ -249,12 +252,12 @@ async fn a_reset_without_a_session_keeps_the_client_and_an_empty_one_is_refused(
         .await;
     let api = api(&server);
     let mfa = api
-        .reset_password(&Secret::new("2_abc"), &Secret::new("N3w-secret"))
+        .reset_password(&ResetToken::new("2_abc"), &Password::new("N3w-secret"))
         .await
         .unwrap();
     assert_eq!(mfa, PasswordChanged::Changed);
     let err = api
-        .reset_password(&Secret::new("2_abc"), &Secret::new("N3w-secret"))
+        .reset_password(&ResetToken::new("2_abc"), &Password::new("N3w-secret"))
         .await
         .unwrap_err();
     assert!(err.is_protocol(), "{err:?}");
@@ -280,7 +283,7 @@ async fn an_empty_session_from_a_password_change_keeps_the_old_one() {
         .await;
     let api = api(&server);
     let err = api
-        .change_password(3, &Secret::new("n3w-Secret"), Some(&Secret::new("0ld-Secret")))
+        .change_password(&uid(3), &PasswordChange::new("n3w-Secret").current("0ld-Secret"))
         .await
         .unwrap_err();
     assert!(err.is_protocol(), "{err:?}");
@@ -292,11 +295,11 @@ async fn fake_checks_passwords_without_credentials() {
     let fake = FakeMetabase::start().await.unwrap();
     let anyone = fake.api_with(Auth::none()).unwrap();
     anyone
-        .check_password(&Secret::new("Tour-pass-2024"))
+        .check_password(&Password::new("Tour-pass-2024"))
         .await
         .unwrap();
     for weak in ["blah", "password1", "nodigits"] {
-        let err = anyone.check_password(&Secret::new(weak)).await.unwrap_err();
+        let err = anyone.check_password(&Password::new(weak)).await.unwrap_err();
         assert_eq!(
             err.field_errors()[0].message(),
             "password is too common.",
@@ -318,7 +321,7 @@ const MISSING_KEY: &str = "missing required key, received: nil";
 async fn fake_password_reset_flow() {
     let fake = FakeMetabase::start().await.unwrap();
     let rasta = session_of(&fake, USER_EMAIL);
-    let old = userapi::Secret::new(common::metabase_session(rasta.client()).expect("a session"));
+    let old = SessionId::new(common::metabase_session(rasta.client()).expect("a session"));
     let anyone = fake.api_with(Auth::none()).unwrap();
     anyone.forgot_password("nobody@example.com").await.unwrap();
     assert!(fake.last_reset_token().is_none(), "no account, no token");
@@ -337,7 +340,7 @@ async fn fake_password_reset_flow() {
     assert!(anyone.password_reset_token_valid(&token).await.unwrap());
 
     let err = anyone
-        .reset_password(&token, &Secret::new("weak"))
+        .reset_password(&token, &Password::new("weak"))
         .await
         .unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "password is too common.");
@@ -346,20 +349,20 @@ async fn fake_password_reset_flow() {
         "still valid"
     );
     let err = anyone
-        .reset_password(&first, &Secret::new("Brand-new-pass7"))
+        .reset_password(&first, &Password::new("Brand-new-pass7"))
         .await
         .unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "Invalid reset token");
 
     let done = anyone
-        .reset_password(&token, &Secret::new("Brand-new-pass7"))
+        .reset_password(&token, &Password::new("Brand-new-pass7"))
         .await
         .unwrap();
     let PasswordChanged::NewSession(new) = done else {
         panic!("a reset answers a session")
     };
     assert!(fake.session_is_live(&new) && !fake.session_is_live(&old));
-    assert!(fake.password_is(2, &Secret::new("Brand-new-pass7")));
+    assert!(fake.password_is(&uid(2), &Password::new("Brand-new-pass7")));
     assert_eq!(anyone.get_me().await.unwrap().id, 2, "the client switched");
     assert!(!anyone.password_reset_token_valid(&token).await.unwrap(), "used");
 
@@ -367,7 +370,7 @@ async fn fake_password_reset_flow() {
     let admin = fake.api().unwrap();
     anyone.forgot_password("lucky@metabase.com").await.unwrap();
     let lucky = fake.last_reset_token().unwrap();
-    admin.deactivate_user(3).await.unwrap();
+    admin.deactivate_user(&uid(3)).await.unwrap();
     assert!(!anyone.password_reset_token_valid(&lucky).await.unwrap());
 }
 
@@ -392,7 +395,7 @@ async fn an_abandoned_password_change_still_installs_the_new_session() {
     let api = api(&server);
     let abandoned = tokio::time::timeout(
         std::time::Duration::from_millis(50),
-        api.change_password(1, &Secret::new("N3w-pass-word"), Some(&Secret::new("0ld-pass"))),
+        api.change_password(&uid(1), &PasswordChange::new("N3w-pass-word").current("0ld-pass")),
     )
     .await;
     assert!(abandoned.is_err(), "the caller gave up first");
@@ -427,15 +430,14 @@ async fn a_password_change_wins_over_a_login_that_was_in_flight() {
     let login = {
         let api = api.clone();
         tokio::spawn(async move {
-            api.login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
+            api.login("rasta@metabase.com", &Password::new("Rasta-t0ucan"))
                 .await
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     api.change_password(
-        1,
-        &Secret::new("N3w-pass-word"),
-        Some(&Secret::new("Rasta-t0ucan")),
+        &uid(1),
+        &PasswordChange::new("N3w-pass-word").current("Rasta-t0ucan"),
     )
     .await
     .unwrap();
@@ -497,7 +499,7 @@ async fn a_password_change_under_login_credentials_keeps_the_new_password() {
         userapi::metabase::auth::login("rasta@metabase.com", "0ld-Pass"),
     );
     api.get_me().await.expect("a lazy login");
-    api.change_password(1, &Secret::new("N3w-Pass"), Some(&Secret::new("0ld-Pass")))
+    api.change_password(&uid(1), &PasswordChange::new("N3w-Pass").current("0ld-Pass"))
         .await
         .unwrap();
     api.get_me().await.expect("the change's session");
@@ -516,24 +518,26 @@ async fn password_changes_reactivations_and_resets_are_sent_once_on_a_503() {
         .mount(&server)
         .await;
     let api = api(&server);
-    let pw = Secret::new("N3w-password");
+    let pw = Password::new("N3w-password");
     let errors = [
         (
             "PUT",
             "/api/user/7/password",
-            api.change_password(7, &pw, Some(&Secret::new("0ld-password")))
+            api.change_password(&uid(7), &PasswordChange::new(pw.clone()).current("0ld-password"))
                 .await
                 .map(|_| ()),
         ),
         (
             "PUT",
             "/api/user/7/reactivate",
-            api.reactivate_user(7).await.map(|_| ()),
+            api.reactivate_user(&uid(7)).await.map(|_| ()),
         ),
         (
             "POST",
             "/api/session/reset_password",
-            api.reset_password(&Secret::new("tok_1"), &pw).await.map(|_| ()),
+            api.reset_password(&ResetToken::new("tok_1"), &pw)
+                .await
+                .map(|_| ()),
         ),
     ];
     let sent = server.received_requests().await.unwrap();
@@ -570,7 +574,7 @@ async fn reset_and_login_survive_abandoned_callers_and_never_overwrite_newer_cre
     let anonymous = api_with(&server, Auth::none());
     let gave_up = tokio::time::timeout(
         std::time::Duration::from_millis(50),
-        anonymous.reset_password(&Secret::new("tok_1"), &Secret::new("N3w-password")),
+        anonymous.reset_password(&ResetToken::new("tok_1"), &Password::new("N3w-password")),
     )
     .await;
     assert!(gave_up.is_err(), "the caller gave up first");
@@ -585,7 +589,7 @@ async fn reset_and_login_survive_abandoned_callers_and_never_overwrite_newer_cre
     let api = api(&server);
     let login = tokio::spawn({
         let api = api.clone();
-        async move { api.login("a@b.io", &Secret::new("pass-w0rd")).await }
+        async move { api.login("a@b.io", &Password::new("pass-w0rd")).await }
     });
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     api.client()
@@ -636,7 +640,7 @@ async fn under_login_credentials_a_password_change_wins_over_a_login_in_flight()
         );
         let spawn_login = |api: Metabase| {
             tokio::spawn(async move {
-                api.login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
+                api.login("rasta@metabase.com", &Password::new("Rasta-t0ucan"))
                     .await
             })
         };
@@ -652,9 +656,8 @@ async fn under_login_credentials_a_password_change_wins_over_a_login_in_flight()
             login
         };
         api.change_password(
-            1,
-            &Secret::new("N3w-pass-word"),
-            Some(&Secret::new("Rasta-t0ucan")),
+            &uid(1),
+            &PasswordChange::new("N3w-pass-word").current("Rasta-t0ucan"),
         )
         .await
         .unwrap();

@@ -22,7 +22,7 @@ async fn get_me_sends_the_session_header_and_decodes_current_only_fields() {
         "2024-03-01T10:15:30.123456Z"
     );
     assert!(me.last_login.as_ref().unwrap().to_system_time().is_some());
-    assert_eq!(me.group_ids, Some(vec![4, 1]));
+    assert_eq!(me.group_ids, Some(vec![gid(4), gid(1)]));
     assert_eq!(me.personal_collection_id, Some(7));
     assert_eq!(me.tenant_collection_id, None);
     assert_eq!(me.login_attributes.as_ref().unwrap()["region"], "EU");
@@ -77,7 +77,7 @@ async fn login_posts_credentials_and_uses_the_session_then_logout_drops_it() {
         .await;
     let api = api_with(&server, Auth::none());
     let session = api
-        .login("rasta@metabase.com", &Secret::new("Rasta-t0ucan"))
+        .login("rasta@metabase.com", &Password::new("Rasta-t0ucan"))
         .await
         .unwrap();
     assert_eq!(session.expose(), SESSION);
@@ -98,7 +98,7 @@ async fn login_errors_keep_the_servers_words() {
         .mount(&server)
         .await;
     let err = api_with(&server, Auth::none())
-        .login("a@b.io", &Secret::new("wrong-pass"))
+        .login("a@b.io", &Password::new("wrong-pass"))
         .await
         .unwrap_err();
     assert!(err.is_auth());
@@ -114,21 +114,27 @@ async fn fake_login_get_me_and_logout() {
         api.get_me().await.unwrap_err().service_message(),
         Some("Unauthenticated")
     );
-    let session = api.login(USER_EMAIL, &Secret::new(USER_PASSWORD)).await.unwrap();
+    let session = api
+        .login(USER_EMAIL, &Password::new(USER_PASSWORD))
+        .await
+        .unwrap();
     let me = api.get_me().await.unwrap();
-    assert_eq!((me.id, me.is_superuser), (2, Some(false)));
+    assert_eq!((me.id, me.is_superuser), (uid(2), Some(false)));
     assert!(me.permissions.is_some());
     api.logout().await.unwrap();
     assert!(!fake.session_is_live(&session));
     let admin = fake.api_with(Auth::none()).unwrap();
     admin
-        .login(ADMIN_EMAIL, &Secret::new(ADMIN_PASSWORD))
+        .login(ADMIN_EMAIL, &Password::new(ADMIN_PASSWORD))
         .await
         .unwrap();
     assert_eq!(admin.get_me().await.unwrap().is_superuser, Some(true));
     let keyed = fake.api_with(userapi::metabase::auth::api_key(API_KEY)).unwrap();
     assert_eq!(keyed.list_users(&ListUsers::new()).await.unwrap().total, Some(3));
-    let err = api.login(USER_EMAIL, &Secret::new("nope-123")).await.unwrap_err();
+    let err = api
+        .login(USER_EMAIL, &Password::new("nope-123"))
+        .await
+        .unwrap_err();
     assert_eq!(err.field_errors()[0].message(), "did not match stored password");
 }
 
@@ -142,7 +148,10 @@ async fn an_empty_session_id_is_a_protocol_error_and_the_old_credential_stays() 
         .mount(&server)
         .await;
     let api = api(&server);
-    let err = api.login("a@b.io", &Secret::new("pass-w0rd")).await.unwrap_err();
+    let err = api
+        .login("a@b.io", &Password::new("pass-w0rd"))
+        .await
+        .unwrap_err();
     assert!(err.is_protocol(), "{err:?}");
     assert_eq!(
         common::metabase_session(api.client()).as_deref(),
@@ -165,7 +174,10 @@ async fn a_session_id_with_control_characters_is_a_protocol_error() {
             .mount(&server)
             .await;
         let api = api(&server);
-        let err = api.login("a@b.io", &Secret::new("pass-w0rd")).await.unwrap_err();
+        let err = api
+            .login("a@b.io", &Password::new("pass-w0rd"))
+            .await
+            .unwrap_err();
         assert!(err.is_protocol(), "{err:?}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
         assert!(!err.to_string().contains("X-Evil"), "{err}");
@@ -298,8 +310,8 @@ async fn fake_routing_answers_as_the_server_does() {
         .await
         .unwrap_err();
     assert_eq!(err.service_message(), Some("API endpoint does not exist."));
-    let err = admin.get_user(0).await;
-    assert!(matches!(err, Err(ref e) if e.is_invalid_input()));
+    let err = async { admin.get_user(&UserId::try_from(0)?).await }.await;
+    assert!(err.unwrap_err().is_invalid_input());
     let err = admin
         .request(userapi::Method::GET, &["api", "user", "-1"])
         .send_empty()
@@ -361,7 +373,7 @@ async fn a_failed_re_login_ends_the_call_with_the_login_error() {
     // An admin sets a new password: the server ends every session of the user.
     let admin = session_of(&fake, ADMIN_EMAIL);
     admin
-        .change_password(me.id, &Secret::new("Someone-else-s-1"), None)
+        .change_password(&me.id, &PasswordChange::new("Someone-else-s-1"))
         .await
         .unwrap();
     fake.clear_requests();

@@ -12,11 +12,11 @@ async fn get_user_decodes_memberships_and_structured_attributes() {
         .expect(1)
         .mount(&server)
         .await;
-    let user = api(&server).get_user(3).await.unwrap();
+    let user = api(&server).get_user(&uid(3)).await.unwrap();
     assert_eq!(user.is_active, Some(false));
     assert_eq!(user.last_login, None);
     let memberships = user.user_group_memberships.unwrap();
-    assert_eq!(memberships[1], GroupMembership::new(4).manager(true));
+    assert_eq!(memberships[1], GroupMembership::new(gid(4)).manager(true));
     let attrs = user.structured_attributes.unwrap();
     assert_eq!(attrs["region"].source, Some(AttributeSource::User));
     assert_eq!(
@@ -38,23 +38,36 @@ async fn a_zero_id_is_refused_before_sending() {
         .mount(&server)
         .await;
     let api = api(&server);
+    let user = |raw: u64| UserId::try_from(raw);
     let results = [
-        api.get_user(0).await.map(drop),
-        api.update_user(0, &UserUpdate::new().first_name("x"))
-            .await
-            .map(drop),
-        api.change_password(0, &Secret::new("n3w-pass"), None)
-            .await
-            .map(drop),
-        api.reactivate_user(0).await.map(drop),
-        api.deactivate_user(0).await,
-        api.dismiss_modal(0, Modal::QbNewb).await,
+        async { api.get_user(&user(0)?).await.map(drop) }.await,
+        async {
+            api.update_user(&user(0)?, &UserUpdate::new().first_name("x"))
+                .await
+                .map(drop)
+        }
+        .await,
+        async {
+            api.change_password(&user(0)?, &PasswordChange::new("n3w-pass"))
+                .await
+                .map(drop)
+        }
+        .await,
+        async { api.reactivate_user(&user(0)?).await.map(drop) }.await,
+        async { api.deactivate_user(&user(0)?).await }.await,
+        async { api.dismiss_modal(&"0".parse()?, Modal::QbNewb).await }.await,
     ];
     for r in results {
         let err = r.unwrap_err();
         assert!(err.is_invalid_input(), "{err:?}");
         assert!(err.to_string().contains("positive integer"), "{err}");
     }
+    assert!(UserId::new(0).is_none());
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        0,
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
@@ -89,8 +102,8 @@ async fn create_user_posts_only_what_is_set_and_is_never_retried() {
     let new = NewUser::new("new.analyst@example.com")
         .name("New", "Analyst")
         .groups(vec![
-            GroupMembership::new(1),
-            GroupMembership::new(4).manager(false),
+            GroupMembership::new(gid(1)),
+            GroupMembership::new(gid(4)).manager(false),
         ])
         .login_attributes(attrs);
     api(&server).create_user(&new).await.unwrap();
@@ -120,8 +133,11 @@ async fn update_user_puts_set_fields_and_nulls_for_cleared_ones() {
         .is_superuser(true)
         .locale("en_US");
     update.last_name = Patch::Clear;
-    api(&server).update_user(3, &update).await.unwrap();
-    let err = api(&server).update_user(3, &UserUpdate::new()).await.unwrap_err();
+    api(&server).update_user(&uid(3), &update).await.unwrap();
+    let err = api(&server)
+        .update_user(&uid(3), &UserUpdate::new())
+        .await
+        .unwrap_err();
     assert!(err.is_invalid_input());
 }
 
@@ -147,9 +163,9 @@ async fn reactivate_deactivate_and_modal_use_their_paths() {
         .mount(&server)
         .await;
     let api = api(&server);
-    api.reactivate_user(4).await.unwrap();
-    api.deactivate_user(4).await.unwrap();
-    api.dismiss_modal(4, Modal::DatasetNewb).await.unwrap();
+    api.reactivate_user(&uid(4)).await.unwrap();
+    api.deactivate_user(&uid(4)).await.unwrap();
+    api.dismiss_modal(&uid(4), Modal::DatasetNewb).await.unwrap();
     let modal = server
         .received_requests()
         .await
@@ -174,7 +190,7 @@ async fn text_errors_are_kept_word_for_word() {
             .respond_with(text(status, body))
             .mount(&server)
             .await;
-        let err = api(&server).deactivate_user(1).await.unwrap_err();
+        let err = api(&server).deactivate_user(&uid(1)).await.unwrap_err();
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(err.service_message(), Some(body));
         assert_eq!(err.is_auth(), status == 401 || status == 403);
@@ -189,7 +205,7 @@ async fn message_bodies_with_stack_traces_keep_only_the_message() {
         .respond_with(json(400, r#"{"message": "Not able to reactivate an active user", "via": [{"type": "x"}], "trace": ["a", "b"]}"#))
         .mount(&server)
         .await;
-    let err = api(&server).reactivate_user(2).await.unwrap_err();
+    let err = api(&server).reactivate_user(&uid(2)).await.unwrap_err();
     assert_eq!(
         err.service_message(),
         Some("Not able to reactivate an active user")
@@ -206,9 +222,9 @@ async fn fake_refuses_ordinary_users_where_the_server_does() {
     let rasta = session_of(&fake, USER_EMAIL);
     for err in [
         rasta.list_users(&ListUsers::new()).await.unwrap_err(),
-        rasta.get_user(1).await.unwrap_err(),
+        rasta.get_user(&uid(1)).await.unwrap_err(),
         rasta.create_user(&NewUser::new("x@y.io")).await.unwrap_err(),
-        rasta.deactivate_user(3).await.unwrap_err(),
+        rasta.deactivate_user(&uid(3)).await.unwrap_err(),
     ] {
         assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
         assert_eq!(
@@ -216,7 +232,7 @@ async fn fake_refuses_ordinary_users_where_the_server_does() {
             Some("You don't have permissions to do that.")
         );
     }
-    assert_eq!(rasta.get_user(2).await.unwrap().id, 2, "self is allowed");
+    assert_eq!(rasta.get_user(&uid(2)).await.unwrap().id, 2, "self is allowed");
     assert_eq!(rasta.list_recipients().await.unwrap().data.len(), 3);
 }
 
@@ -231,7 +247,7 @@ async fn fake_creates_with_unique_emails_and_updates() {
     assert_eq!(created.email.as_deref(), Some("new.analyst@example.com"));
     assert_eq!(
         created.user_group_memberships,
-        Some(vec![GroupMembership::new(1)])
+        Some(vec![GroupMembership::new(gid(1))])
     );
     let err = admin
         .create_user(&NewUser::new("RASTA@metabase.com"))
@@ -260,13 +276,13 @@ async fn fake_creates_with_unique_emails_and_updates() {
     assert_eq!(err.field_errors()[0].field(), "email");
     let mut update = UserUpdate::new().first_name("Newer");
     update.last_name = Patch::Clear;
-    let updated = admin.update_user(created.id, &update).await.unwrap();
+    let updated = admin.update_user(&created.id, &update).await.unwrap();
     assert_eq!(
         (updated.first_name.as_deref(), updated.last_name.as_deref()),
         (Some("Newer"), None)
     );
     let err = admin
-        .update_user(created.id, &UserUpdate::new().email("lucky@metabase.com"))
+        .update_user(&created.id, &UserUpdate::new().email("lucky@metabase.com"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -275,7 +291,7 @@ async fn fake_creates_with_unique_emails_and_updates() {
     );
     assert!(
         admin
-            .update_user(4, &UserUpdate::new().first_name("x"))
+            .update_user(&uid(4), &UserUpdate::new().first_name("x"))
             .await
             .unwrap_err()
             .is_not_found(),
@@ -287,17 +303,17 @@ async fn fake_creates_with_unique_emails_and_updates() {
 async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
     let fake = FakeMetabase::start().await.unwrap();
     let admin = fake.api_with(userapi::metabase::auth::api_key(API_KEY)).unwrap();
-    admin.deactivate_user(3).await.unwrap();
-    assert_eq!(fake.is_active(3), Some(false));
-    admin.deactivate_user(3).await.unwrap();
-    let err = admin.reactivate_user(2).await.unwrap_err();
+    admin.deactivate_user(&uid(3)).await.unwrap();
+    assert_eq!(fake.is_active(&uid(3)), Some(false));
+    admin.deactivate_user(&uid(3)).await.unwrap();
+    let err = admin.reactivate_user(&uid(2)).await.unwrap_err();
     assert_eq!(
         err.service_message(),
         Some("Not able to reactivate an active user")
     );
-    let back = admin.reactivate_user(3).await.unwrap();
+    let back = admin.reactivate_user(&uid(3)).await.unwrap();
     assert_eq!((back.is_active, back.is_superuser), (Some(true), Some(false)));
-    let err = admin.deactivate_user(1).await.unwrap_err();
+    let err = admin.deactivate_user(&uid(1)).await.unwrap_err();
     assert_eq!(
         err.service_message(),
         Some("You cannot remove the last member of the 'Admin' group!")
@@ -309,7 +325,7 @@ async fn fake_deactivates_reactivates_and_guards_the_last_admin() {
             .unwrap()
             .starts_with("text/plain")
     );
-    assert!(admin.get_user(99).await.unwrap_err().is_not_found());
+    assert!(admin.get_user(&uid(99)).await.unwrap_err().is_not_found());
 }
 
 #[tokio::test]
@@ -317,11 +333,11 @@ async fn fake_dismisses_modals() {
     let fake = FakeMetabase::start().await.unwrap();
     let rasta = session_of(&fake, USER_EMAIL);
     assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(true));
-    rasta.dismiss_modal(2, Modal::QbNewb).await.unwrap();
+    rasta.dismiss_modal(&uid(2), Modal::QbNewb).await.unwrap();
     assert_eq!(rasta.get_me().await.unwrap().is_qbnewb, Some(false));
     assert_eq!(
         rasta
-            .dismiss_modal(3, Modal::QbNewb)
+            .dismiss_modal(&uid(3), Modal::QbNewb)
             .await
             .unwrap_err()
             .status()
@@ -334,12 +350,13 @@ async fn fake_dismisses_modals() {
 async fn fake_applies_group_memberships_and_data_analyst_on_put() {
     let fake = FakeMetabase::start().await.unwrap();
     let admin = session_of(&fake, ADMIN_EMAIL);
-    let mut update = UserUpdate::new().groups(vec![GroupMembership::new(1), GroupMembership::new(2)]);
+    let mut update =
+        UserUpdate::new().groups(vec![GroupMembership::new(gid(1)), GroupMembership::new(gid(2))]);
     update.is_data_analyst = Some(true);
-    let updated = admin.update_user(3, &update).await.unwrap();
+    let updated = admin.update_user(&uid(3), &update).await.unwrap();
     assert_eq!(
         updated.user_group_memberships,
-        Some(vec![GroupMembership::new(1), GroupMembership::new(2)])
+        Some(vec![GroupMembership::new(gid(1)), GroupMembership::new(gid(2))])
     );
     assert_eq!(
         updated.is_superuser,
@@ -350,15 +367,15 @@ async fn fake_applies_group_memberships_and_data_analyst_on_put() {
     let rasta = session_of(&fake, USER_EMAIL);
     let err = rasta
         .update_user(
-            2,
-            &UserUpdate::new().groups(vec![GroupMembership::new(1), GroupMembership::new(2)]),
+            &uid(2),
+            &UserUpdate::new().groups(vec![GroupMembership::new(gid(1)), GroupMembership::new(gid(2))]),
         )
         .await
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(403));
     let mut tenant = UserUpdate::new();
     tenant.tenant_id = Patch::Set(7);
-    let err = admin.update_user(3, &tenant).await.unwrap_err();
+    let err = admin.update_user(&uid(3), &tenant).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
 }
 
@@ -407,13 +424,13 @@ async fn user_update_builders_send_their_fields_and_no_group_manager_flag() {
     attrs.insert("region".into(), json!("EU"));
     let update = UserUpdate::new()
         .groups(vec![
-            GroupMembership::new(1),
-            GroupMembership::new(4).manager(true),
+            GroupMembership::new(gid(1)),
+            GroupMembership::new(gid(4)).manager(true),
         ])
         .is_data_analyst(true)
         .login_attributes(attrs)
         .tenant_id(9);
-    api(&server).update_user(3, &update).await.unwrap();
+    api(&server).update_user(&uid(3), &update).await.unwrap();
 }
 
 #[tokio::test]
@@ -427,7 +444,7 @@ async fn fake_seeding_adds_users_sessions_and_keys() {
         )
         .unwrap();
     assert_eq!(ada.email.as_deref(), Some("ada@example.com"));
-    assert!(fake.password_is(ada.id, &Secret::new("Engine-1843")));
+    assert!(fake.password_is(&ada.id, &Password::new("Engine-1843")));
     assert!(fake.add_user(&NewUser::new("ADA@example.com")).is_err(), "taken");
     let session = fake.add_session("ada@example.com").unwrap();
     let as_ada = fake.api_with(userapi::metabase::auth::session(session)).unwrap();
@@ -458,7 +475,7 @@ async fn a_user_without_names_and_with_new_fields_decodes() {
         .expect(1)
         .mount(&server)
         .await;
-    let user = api(&server).get_user(9).await.unwrap();
+    let user = api(&server).get_user(&uid(9)).await.unwrap();
     assert_eq!(
         (user.first_name, user.last_name, user.common_name),
         (None, None, None)
@@ -472,12 +489,12 @@ async fn a_user_without_names_and_with_new_fields_decodes() {
 async fn fake_refuses_group_managers_and_changes_nothing() {
     let fake = FakeMetabase::start().await.unwrap();
     let admin = session_of(&fake, ADMIN_EMAIL);
-    let before = admin.get_user(2).await.unwrap();
+    let before = admin.get_user(&uid(2)).await.unwrap();
     let update = UserUpdate::new().groups(vec![
         GroupMembership::new(ALL_USERS_GROUP),
         GroupMembership::new(ANALYSTS_GROUP).manager(true),
     ]);
-    let err = admin.update_user(2, &update).await.unwrap_err();
+    let err = admin.update_user(&uid(2), &update).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err:?}");
     assert_eq!(err.field_errors()[0].field(), "user_group_memberships");
     let err = admin
@@ -488,6 +505,6 @@ async fn fake_refuses_group_managers_and_changes_nothing() {
         .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err:?}");
     assert_eq!(err.field_errors()[0].field(), "user_group_memberships");
-    let after = admin.get_user(2).await.unwrap();
+    let after = admin.get_user(&uid(2)).await.unwrap();
     assert_eq!(after.user_group_memberships, before.user_group_memberships);
 }

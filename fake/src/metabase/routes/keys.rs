@@ -27,7 +27,7 @@ impl Instance {
             Some(name.to_owned()),
             Some(String::new()),
             password,
-            vec![ALL_USERS_GROUP, group],
+            vec![ALL_USERS, group],
         );
         if let Some(p) = self.person_mut(user) {
             p.qbnewb = false;
@@ -50,8 +50,8 @@ impl Instance {
     pub(crate) fn present_key(&self, k: &KeyRecord) -> Value {
         let group = self
             .person(k.user)
-            .and_then(|p| p.groups.iter().copied().find(|g| *g != ALL_USERS_GROUP))
-            .unwrap_or(ALL_USERS_GROUP);
+            .and_then(|p| p.groups.iter().copied().find(|g| *g != ALL_USERS))
+            .unwrap_or(ALL_USERS);
         let by = self.person(k.updated_by).map(Person::common_name);
         let masked = format!("{:*<47}", &k.key[..7]);
         json!({
@@ -157,7 +157,7 @@ impl Instance {
                         p.last_name = Some(String::new());
                     }
                     if let Some(g) = group {
-                        p.set_groups([ALL_USERS_GROUP, g]);
+                        p.set_groups([ALL_USERS, g]);
                     }
                 }
                 if group.is_some() {

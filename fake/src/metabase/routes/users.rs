@@ -231,9 +231,9 @@ impl Instance {
         if let Some(refusal) = Self::unsupported(&body, memberships.as_deref(), true) {
             return refusal;
         }
-        let mut groups = vec![ALL_USERS_GROUP];
+        let mut groups = vec![ALL_USERS];
         if let Some(ms) = &memberships {
-            if !ms.iter().any(|(g, _)| *g == ALL_USERS_GROUP) {
+            if !ms.iter().any(|(g, _)| *g == ALL_USERS) {
                 return text(
                     400,
                     "You cannot add or remove users to/from the 'All Users' group.",
@@ -245,7 +245,7 @@ impl Instance {
             groups = ms.iter().map(|(g, _)| *g).collect();
         }
         if source.as_deref() == Some("setup") {
-            groups.push(ADMIN_GROUP);
+            groups.push(ADMINS);
         }
         let password = match body.get("password").and_then(Value::as_str) {
             Some(p) if !p.is_empty() => p.to_owned(),
@@ -317,14 +317,14 @@ impl Instance {
         if caller.superuser
             && let Some(admin) = is_superuser
         {
-            groups.retain(|g| *g != ADMIN_GROUP);
+            groups.retain(|g| *g != ADMINS);
             if admin {
-                groups.push(ADMIN_GROUP);
+                groups.push(ADMINS);
             }
         }
         if let Some(ms) = &memberships {
             if let Some(admin) = is_superuser
-                && admin != ms.iter().any(|(g, _)| *g == ADMIN_GROUP)
+                && admin != ms.iter().any(|(g, _)| *g == ADMINS)
             {
                 return field_error(
                     "is_superuser",
@@ -338,7 +338,7 @@ impl Instance {
                 if !caller.superuser {
                     return forbidden();
                 }
-                if !wanted.contains(&ALL_USERS_GROUP) {
+                if !wanted.contains(&ALL_USERS) {
                     return text(
                         400,
                         "You cannot add or remove users to/from the 'All Users' group.",
@@ -350,7 +350,7 @@ impl Instance {
                 groups = wanted;
             }
         }
-        if before.superuser() && !groups.contains(&ADMIN_GROUP) && self.active_admins() <= 1 {
+        if before.superuser() && !groups.contains(&ADMINS) && self.active_admins() <= 1 {
             return last_admin();
         }
         let person = self.person_mut(id).expect("checked above");
@@ -447,7 +447,7 @@ impl Instance {
                     ),
                     Some(p) => {
                         p.active = true;
-                        p.groups.retain(|g| *g != ADMIN_GROUP);
+                        p.groups.retain(|g| *g != ADMINS);
                         Response::json(200, &p.render(View::Plain))
                     }
                 }
