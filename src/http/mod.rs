@@ -92,6 +92,7 @@ impl<'c> Call<'c> {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `query` does not serialize to an object of such values.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn query_struct<Q: Serialize + ?Sized>(mut self, query: &Q) -> Result<Self> {
         let bad = |what: String| Error::invalid_input(self.operation, format!("the query {what}"));
         let value = serde_json::to_value(query).map_err(|e| bad(format!("does not serialize: {e}")))?;

@@ -1,298 +1,27 @@
-//! Diadoc's types, as the protocol defines them: PascalCase JSON, absent optional fields not
-//! sent. Response types keep the fields this version does not model in `extra`; every field
-//! a server may leave out is an `Option` (or an empty list), and enums decode values added
-//! later, and the protocol's numbers, without failing.
+//! Organizations, boxes, departments and employees (`GET /GetMyOrganizations`,
+//! `GET /GetMyEmployee`), and the protocol's enums.
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::Error;
 use crate::models::{Extra, Timestamp, response_model, string_enum};
 
-/// A box id, the `boxId` of box-scoped calls: a GUID (`BoxIdGuid`,
-/// `9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c6`) or the legacy form of the same id (`BoxId`,
-/// `9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@diadoc.ru`). Both name the same box.
-///
-/// Building one checks that shape, so a malformed id is refused with
-/// [`Error::is_invalid_input`] before anything is sent; ids in responses decode strictly. Take
-/// one from [`DiadocBox::id`], or parse one you stored. The default is the nil GUID
-/// (`00000000-0000-0000-0000-000000000000`), which names no box.
-///
-/// ```
-/// use userapi::diadoc::BoxId;
-/// let id = BoxId::new("9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c6")?;
-/// assert_eq!(id.to_string(), "9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c6");
-/// assert!("9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@diadoc.ru".parse::<BoxId>().is_ok());
-/// assert!(BoxId::new("").unwrap_err().is_invalid_input());
-/// assert!(BoxId::new("box&x=1").unwrap_err().is_invalid_input());
-/// # Ok::<(), userapi::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct BoxId(String);
-
-/// The nil GUID: [`BoxId::default`].
-const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
-
-impl Default for BoxId {
-    fn default() -> Self {
-        BoxId(NIL_GUID.to_owned())
-    }
-}
-
-impl BoxId {
-    /// Checks and wraps a box id, in either form.
-    ///
-    /// # Errors
-    /// [`Error::is_invalid_input`] for anything but a GUID (`8-4-4-4-12` hexadecimal digits)
-    /// or `<32 hexadecimal digits>@diadoc.ru`.
-    pub fn new(s: &str) -> Result<Self, Error> {
-        if box_id_shaped(s) {
-            Ok(BoxId(s.to_owned()))
-        } else {
-            Err(Error::invalid_input(
-                "diadoc::BoxId",
-                format!(
-                    "{:?} is not a box id (a GUID, or <32 hexadecimal digits>@diadoc.ru)",
-                    crate::error::clip(s)
-                ),
-            ))
-        }
-    }
-
-    /// The id as text, as it is sent.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether this is the legacy `…@diadoc.ru` form.
-    pub fn is_legacy(&self) -> bool {
-        self.0.ends_with("@diadoc.ru")
-    }
-
-    /// Whether this is the nil GUID, the [default](BoxId::default), which names no box.
-    pub fn is_nil(&self) -> bool {
-        self.0 == NIL_GUID
-    }
-}
-
-/// A GUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` or a legacy `<32 hex>@diadoc.ru` box id.
-fn box_id_shaped(id: &str) -> bool {
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if let Some(legacy) = id.strip_suffix("@diadoc.ru") {
-        return hex(legacy, 32);
-    }
-    let mut parts = id.split('-');
-    [8, 4, 4, 4, 12]
-        .iter()
-        .all(|&n| parts.next().is_some_and(|p| hex(p, n)))
-        && parts.next().is_none()
-}
-
-impl fmt::Display for BoxId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for BoxId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        BoxId::new(s)
-    }
-}
-
-impl TryFrom<&str> for BoxId {
-    type Error = Error;
-    fn try_from(s: &str) -> Result<Self, Error> {
-        BoxId::new(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for BoxId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        if box_id_shaped(&s) {
-            Ok(BoxId(s))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "expected a box id (a GUID, or <32 hexadecimal digits>@diadoc.ru), found {:?}",
-                crate::error::clip(&s)
-            )))
-        }
-    }
-}
-
-response_model! {
-    /// A person's name: `LastName` and `FirstName` are required by the protocol.
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    #[non_exhaustive]
-    pub struct FullName {
-        /// Family name (required by the protocol; `None` only if a server leaves it out).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_name: Option<String>,
-        /// Given name (required by the protocol).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub first_name: Option<String>,
-        /// Patronymic, optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub middle_name: Option<String>,
-        /// Fields this version does not model (skipped when sending).
-        #[serde(skip)]
-        pub extra: Extra,
-    }
-}
-
-impl FullName {
-    /// A name with both required parts.
-    pub fn new(last_name: impl Into<String>, first_name: impl Into<String>) -> Self {
-        FullName {
-            last_name: Some(last_name.into()),
-            first_name: Some(first_name.into()),
-            middle_name: None,
-            extra: Extra::new(),
-        }
-    }
-
-    /// Sets the patronymic.
-    pub fn middle_name(mut self, middle_name: impl Into<String>) -> Self {
-        self.middle_name = Some(middle_name.into());
-        self
-    }
-
-    fn is_empty(&self) -> bool {
-        let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
-        blank(&self.last_name) || blank(&self.first_name)
-    }
-}
-
-response_model! {
-    /// `UserV2`: a user of the portal (the current one from `GetMyUser`, or an employee's).
-    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    #[non_exhaustive]
-    pub struct UserV2 {
-        /// The user's id (a GUID). It changes once an unregistered user registers.
-        pub user_id: String,
-        /// The login (an email). After a login change it keeps the old value until the user
-        /// confirms the new address.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub login: Option<String>,
-        /// The user's name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub full_name: Option<FullName>,
-        /// `false` while the user has not confirmed their email; the `user_id` then changes on
-        /// registration. Required by the protocol; `None` only if a server leaves it out.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub is_registered: Option<bool>,
-        /// Fields this version does not model.
-        #[serde(flatten, skip_deserializing)]
-        pub extra: Extra,
-    }
-}
-
-/// `UserLoginPatch`: a new login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct UserLoginPatch {
-    /// The new login: a non-empty email address.
-    pub login: String,
-}
-
-/// `UserFullNamePatch`: a new name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct UserFullNamePatch {
-    /// The new name, both required parts set.
-    pub full_name: FullName,
-}
-
-/// `UserToUpdate`: the changes [`Diadoc::update_me`](super::Diadoc::update_me) sends. Unset
-/// patches are not sent; at least one must be set.
-///
-/// ```
-/// use userapi::diadoc::{FullName, UserToUpdate};
-/// let change = UserToUpdate::new().full_name(FullName::new("Petrova", "Anna").middle_name("S."));
-/// # let _ = change;
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-#[non_exhaustive]
-pub struct UserToUpdate {
-    /// A login change; applies only after the user confirms the email sent to the new address.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub login: Option<UserLoginPatch>,
-    /// A name change; applies at once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub full_name: Option<UserFullNamePatch>,
-}
-
-impl UserToUpdate {
-    /// No changes yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Asks for a new login (an email address).
-    pub fn login(mut self, login: impl Into<String>) -> Self {
-        self.login = Some(UserLoginPatch { login: login.into() });
-        self
-    }
-
-    /// Sets a new name.
-    pub fn full_name(mut self, full_name: FullName) -> Self {
-        self.full_name = Some(UserFullNamePatch { full_name });
-        self
-    }
-
-    /// The documented rules, checked before sending: at least one patch; a login patch holds a
-    /// non-empty email-shaped login; a name patch has its last and first names.
-    pub(crate) fn check(&self) -> Result<(), &'static str> {
-        if self.login.is_none() && self.full_name.is_none() {
-            return Err("set Login or FullName: the service refuses an empty change");
-        }
-        if let Some(patch) = &self.login
-            && !email_shaped(&patch.login)
-        {
-            return Err("Login must be a non-empty email address");
-        }
-        if let Some(patch) = &self.full_name
-            && patch.full_name.is_empty()
-        {
-            return Err("FullName needs non-empty LastName and FirstName");
-        }
-        Ok(())
-    }
-}
-
-/// `LoginPassword`, the JSON body of `POST /V3/Authenticate?type=password`. The documented
-/// JSON example uses lower-case keys.
-#[derive(Serialize)]
-pub(crate) struct LoginPassword<'a> {
-    pub(crate) login: &'a str,
-    #[serde(serialize_with = "crate::auth::expose_secret")]
-    pub(crate) password: &'a crate::auth::Secret,
-}
+use super::*;
 
 // ---------------------------------------------------------------------------------------------
 // Organizations and boxes (`GET /GetMyOrganizations`)
 // ---------------------------------------------------------------------------------------------
 
 /// An enum the protocol may send as its name or as its number.
-trait ProtoEnum: for<'a> From<&'a str> {
+pub(super) trait ProtoEnum: for<'a> From<&'a str> {
     /// The name of the value numbered `n` in the `.proto`, if known.
     fn name_of(n: i64) -> Option<&'static str>;
 }
 
 /// Reads a [`ProtoEnum`] from a string, a number or `null`. An unknown number is kept as its
 /// digits in `Unknown`.
-fn proto_enum<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(super) fn proto_enum<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: ProtoEnum,
@@ -313,7 +42,7 @@ where
 }
 
 /// A repeated field: absent and `null` read as empty.
-fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(super) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -863,7 +592,7 @@ response_model! {
 }
 
 /// .NET ticks at 1970-01-01T00:00:00Z.
-const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
+pub(super) const UNIX_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
 
 impl TicksTimestamp {
     /// The instant, from `Ticks`, or from `DateTime` when there are no ticks.
@@ -878,18 +607,4 @@ impl TicksTimestamp {
             None => self.date_time.as_ref()?.to_system_time(),
         }
     }
-}
-
-/// `local@domain.tld` with no white space: a shape check before sending, not validation; the
-/// server stays the authority.
-fn email_shaped(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(char::is_whitespace)
 }
