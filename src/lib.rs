@@ -12,13 +12,91 @@
 //!
 //! One [`Client`] holds the base URL, the credentials ([`Auth`]) and the transport settings
 //! (timeouts, [`RetryPolicy`], limits, its own connection pool). Each service module wraps it
-//! and offers the same verbs: `get_me`, `update_me`, `change_password`, `list_users`,
-//! `get_user`, `create_user`, …
+//! in a handle (`client.metabase()`, or `Metabase::with_token(base_url, key)`) and offers the
+//! same verbs, with the same shape wherever a service has them:
+//!
+//! | verb | shape | novaconnect | diadoc | rounds | metabase | rightech |
+//! |---|---|---|---|---|---|---|
+//! | `get_me` | `() -> User` | ✓ | ✓ (`UserV2`) | ✓ | ✓ | — |
+//! | `update_me` | `(&Update) -> User` | ✓ (`UserEdit`) | ✓ (`UserToUpdate`) | ✓ (`UserUpdate`) | — | — |
+//! | `get_user` | `(&UserId) -> User` | — | — | ✓ | ✓ | ✓ |
+//! | `list_users` | `(&ListUsers) -> one page` | — | — | — | ✓ | ✓ |
+//! | `users` | `(ListUsers) -> Pager<User>` | — | — | — | ✓ | ✓ |
+//! | `create_user` | `(&NewUser) -> User` | — | — | — | ✓ | ✓ |
+//! | `update_user` | `(&UserId, &UserUpdate) -> User` | — | — | — | ✓ | ✓ |
+//! | `deactivate_user`, `reactivate_user` | `(&UserId)` | — | — | — | ✓ | — |
+//! | `delete_user` | `(&UserId)` | — | — | — | — | ✓ |
+//! | `change_password` | `([&UserId,] &PasswordChange)` | ✓ | — | — | ✓ (with the id) | — |
+//! | `login` (installs what it gets) | `(&str, &Password) -> SessionId / Token` | — | ✓ (`Token`) | — | ✓ (`SessionId`) | — |
+//!
+//! Ids are typed per service (a Metabase [`metabase::UserId`] is never 0, a rounds
+//! [`rounds::UserId`] is never `me`), secrets per role ([`auth::Password`],
+//! [`auth::ResetToken`], …), so arguments cannot be swapped. Each service keeps its own names
+//! where its documents use them (Diadoc's `UserToUpdate` and `UserV2`). The table is compiled:
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "novaconnect", feature = "diadoc", feature = "rounds", feature = "metabase", feature = "rightech"))]
+//! # async fn verbs(
+//! #     nova: userapi::novaconnect::NovaConnect,
+//! #     diadoc: userapi::diadoc::Diadoc,
+//! #     rounds: userapi::rounds::Rounds,
+//! #     metabase: userapi::metabase::Metabase,
+//! #     rightech: userapi::rightech::Rightech,
+//! # ) -> userapi::Result<()> {
+//! use userapi::auth::Password;
+//! use userapi::models::PasswordChange;
+//! use userapi::{diadoc, metabase, novaconnect, rightech, rounds};
+//!
+//! let change = PasswordChange::new("N3w-pass-word").current("0ld-pass-word");
+//! let password = Password::new("pass-w0rd");
+//!
+//! // get_me
+//! let _: novaconnect::User = nova.get_me().await?;
+//! let _: diadoc::UserV2 = diadoc.get_me().await?;
+//! let _: rounds::User = rounds.get_me().await?;
+//! let _: metabase::User = metabase.get_me().await?;
+//! // update_me
+//! let _: novaconnect::User = nova.update_me(&novaconnect::UserEdit::new()).await?;
+//! let _: diadoc::UserV2 = diadoc.update_me(&diadoc::UserToUpdate::new()).await?;
+//! let _: rounds::User = rounds.update_me(&rounds::UserUpdate::new()).await?;
+//! // get_user
+//! let _: rounds::User = rounds.get_user(&rounds::UserId::new("u1")?).await?;
+//! let mb_id = metabase::UserId::try_from(1)?;
+//! let _: metabase::User = metabase.get_user(&mb_id).await?;
+//! let rt_id = rightech::UserId::new("5d8a18d5d0025e0012fb6a34")?;
+//! let _: rightech::User = rightech.get_user(&rt_id).await?;
+//! // list_users and users
+//! let _: metabase::UserList = metabase.list_users(&metabase::ListUsers::new()).await?;
+//! let _: Vec<rightech::User> = rightech.list_users(&rightech::ListUsers::new()).await?;
+//! let _: userapi::Pager<metabase::User> = metabase.users(metabase::ListUsers::new());
+//! let _: userapi::Pager<rightech::User> = rightech.users(rightech::ListUsers::new());
+//! // create_user, update_user
+//! let _: metabase::User = metabase.create_user(&metabase::NewUser::new("ada@example.com")).await?;
+//! let _: metabase::User = metabase.update_user(&mb_id, &metabase::UserUpdate::new()).await?;
+//! let _: rightech::User = rightech.update_user(&rt_id, &rightech::UserUpdate::new()).await?;
+//! // deactivate / reactivate (Metabase), delete (Rightech)
+//! let _: () = metabase.deactivate_user(&mb_id).await?;
+//! let _: metabase::User = metabase.reactivate_user(&mb_id).await?;
+//! let _: () = rightech.delete_user(&rt_id).await?;
+//! // change_password
+//! let _: novaconnect::User = nova.change_password(&change).await?;
+//! let _: metabase::PasswordChanged = metabase.change_password(&mb_id, &change).await?;
+//! // login, which installs the session or token on the client and its clones
+//! let _: userapi::auth::SessionId = metabase.login("ada@example.com", &password).await?;
+//! let _: userapi::auth::Token = diadoc.login("ada", &password).await?;
+//! # Ok(()) }
+//! ```
 //!
 //! Every call goes through one pipeline that percent-encodes path segments, sends JSON,
 //! retries only operations that are safe to repeat, caps response sizes, and turns every
 //! failure into one [`Error`] that names the method and path and keeps the server's words.
-//! Secrets live in [`Secret`], whose `Debug` and `Display` never show them.
+//! Secrets live in [`Secret`] and its role types, whose `Debug` and `Display` never show them.
+//!
+//! The core ([`auth`], the client, the pipeline, [`Error`], [`models`]) knows no service:
+//! credentials come from an open [`CredentialSource`] (services add theirs:
+//! `metabase::auth::login`, `diadoc::auth::diadoc_auth`, …), and each service describes itself
+//! once (its error shapes, its handle). [`env::EnvCredentials`] reads a service's credentials
+//! from `<SERVICE>_TOKEN`, `<SERVICE>_BASE_URL` and the like, as the examples do.
 //!
 //! Each service also has a stateful fake server on loopback, in the `userapi-fake` crate (a
 //! dev-dependency), for testing code that uses this crate without credentials.
