@@ -2,8 +2,9 @@
 //! the name (on the fake, or on a real server with `DIADOC_ALLOW_WRITES=1`).
 
 use userapi::Client;
-use userapi::auth::{Password, Token};
+use userapi::auth::Password;
 use userapi::diadoc::{Diadoc, FullName, UserToUpdate, UserV2};
+use userapi::env::EnvCredentials;
 use userapi_fake::diadoc as fake;
 
 use super::{FlowResult, Mode, env, skip};
@@ -21,24 +22,26 @@ fn show(u: &UserV2) -> String {
 
 /// Runs `login`, `get_me`, `get_my_organizations`, `get_my_employee` and `update_me`.
 pub async fn run(mode: Mode) -> FlowResult {
+    let vars = EnvCredentials::read("DIADOC");
     let base = match mode {
-        Mode::EnvOrFake => env("DIADOC_BASE_URL"),
+        Mode::EnvOrFake => vars.base_url().map(str::to_owned),
         Mode::Fake => None,
     };
-    let real = base.filter(|_| env("DIADOC_CLIENT_ID").is_some() || env("DIADOC_ACCESS_TOKEN").is_some());
+    // `DIADOC_ACCESS_TOKEN` is an OpenID Connect token; `DIADOC_TOKEN` a DiadocAuth one.
+    let real = base.filter(|_| vars.client_id().is_some() || env("DIADOC_ACCESS_TOKEN").is_some());
     let _fake;
     let (diadoc, login, writes, on_fake) = match real {
         Some(base) => {
             println!("Kontur Diadoc: {base}");
-            let (diadoc, login) = match (env("DIADOC_CLIENT_ID"), env("DIADOC_ACCESS_TOKEN")) {
+            let (diadoc, login) = match (vars.client_id(), env("DIADOC_ACCESS_TOKEN")) {
                 (Some(client_id), _) => {
-                    let token = env("DIADOC_TOKEN").map(Token::new);
+                    let token = vars.token();
                     let client = Client::builder()
                         .base_url(base)
-                        .auth(userapi::diadoc::auth::diadoc_auth(client_id, token))
+                        .auth(userapi::diadoc::auth::diadoc_auth(client_id.expose(), token))
                         .build()?;
-                    let login = match (env("DIADOC_LOGIN"), env("DIADOC_PASSWORD")) {
-                        (Some(l), Some(p)) => Some((l, Password::new(p))),
+                    let login = match (vars.login(), vars.password()) {
+                        (Some(l), Some(p)) => Some((l.to_owned(), p)),
                         _ => None,
                     };
                     (Diadoc::new(client), login)
@@ -46,7 +49,7 @@ pub async fn run(mode: Mode) -> FlowResult {
                 (None, Some(access_token)) => (Diadoc::with_token(base, access_token)?, None),
                 (None, None) => unreachable!("checked above"),
             };
-            let writes = env("DIADOC_ALLOW_WRITES").as_deref() == Some("1");
+            let writes = vars.allow_writes();
             (diadoc, login, writes, false)
         }
         None => {

@@ -1,6 +1,7 @@
 //! Metabase: log in, read, list and page, API keys, the login history, the key-value store,
 //! the password rules and the reset flow, and (on the fake, or with opt-in) every write.
 
+use userapi::env::EnvCredentials;
 use userapi::metabase::{
     ApiKeyUpdate, GroupId, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue,
     UserUpdate,
@@ -25,31 +26,27 @@ const NO_ACCOUNT: &str = "userapi-tour-no-account@example.com";
 /// Runs every method; on a real server the writes need `METABASE_ALLOW_WRITES=1`, and the
 /// reset flow needs `METABASE_RESET_TOKEN` (a real server sends the token by email).
 pub async fn run(mode: Mode) -> FlowResult {
-    let real = match (mode, env("METABASE_URL")) {
-        (Mode::EnvOrFake, Some(url)) => Some(url),
+    let vars = EnvCredentials::read("METABASE");
+    let real = match (mode, vars.base_url()) {
+        (Mode::EnvOrFake, Some(url)) => Some(url.to_owned()),
         _ => None,
     };
     let mut the_fake = None;
     let (api, anonymous, login, writes) = match real {
         Some(url) => {
             println!("Metabase: {url}");
-            let auth = match (env("METABASE_SESSION"), env("METABASE_API_KEY")) {
+            let auth = match (vars.session(), vars.api_key()) {
                 (Some(s), _) => userapi::metabase::auth::session(s),
                 (None, Some(k)) => userapi::metabase::auth::api_key(k),
                 (None, None) => Auth::none(),
             };
-            let login = match (env("METABASE_USERNAME"), env("METABASE_PASSWORD")) {
-                (Some(u), Some(p)) => Some((u, Password::new(p))),
+            let login = match (vars.username(), vars.password()) {
+                (Some(u), Some(p)) => Some((u.to_owned(), p)),
                 _ => None,
             };
             let api = Metabase::new(Client::builder().base_url(url.as_str()).auth(auth).build()?);
             let anonymous = Metabase::new(Client::builder().base_url(url).build()?);
-            (
-                api,
-                anonymous,
-                login,
-                env("METABASE_ALLOW_WRITES").as_deref() == Some("1"),
-            )
+            (api, anonymous, login, vars.allow_writes())
         }
         None => {
             let fake = fake::FakeMetabase::start().await?;

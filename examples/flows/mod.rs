@@ -32,7 +32,9 @@ pub enum Mode {
     EnvOrFake,
 }
 
-/// A non-empty environment variable.
+/// A non-empty environment variable, for the few a service's flow reads beyond
+/// [`userapi::env::EnvCredentials`] (Diadoc's OpenID Connect access token, a Metabase reset
+/// token from an email).
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

@@ -1,11 +1,12 @@
 //! NovaConnect: read the profile, edit it, change the password.
 
 use userapi::auth::Password;
+use userapi::env::EnvCredentials;
 use userapi::models::PasswordChange;
 use userapi::novaconnect::{NovaConnect, User, UserEdit};
 use userapi_fake::novaconnect as fake;
 
-use super::{FlowResult, Mode, env, skip};
+use super::{FlowResult, Mode, skip};
 
 fn show(u: &User) -> String {
     format!(
@@ -18,7 +19,8 @@ fn show(u: &User) -> String {
 
 /// Runs `get_me`, `update_me` and `change_password`.
 pub async fn run(mode: Mode) -> FlowResult {
-    let real = match (mode, env("NOVACONNECT_BASE_URL"), env("NOVACONNECT_TOKEN")) {
+    let vars = EnvCredentials::read("NOVACONNECT");
+    let real = match (mode, vars.base_url(), vars.token()) {
         (Mode::EnvOrFake, Some(base), Some(token)) => Some((base, token)),
         _ => None,
     };
@@ -26,11 +28,7 @@ pub async fn run(mode: Mode) -> FlowResult {
     let (api, password, on_fake) = match real {
         Some((base, token)) => {
             println!("NovaConnect: {base}");
-            (
-                NovaConnect::with_token(base, token)?,
-                env("NOVACONNECT_PASSWORD").map(Password::new),
-                false,
-            )
+            (NovaConnect::with_token(base, token)?, vars.password(), false)
         }
         None => {
             let fake = fake::FakeNovaConnect::start().await?;

@@ -1,28 +1,26 @@
 //! Rightech IoT Cloud: list and search users, list roles, get, create, update, issue a token,
 //! delete.
 
+use userapi::env::EnvCredentials;
 use userapi::rightech::{ListUsers, NewUser, Rightech, TokenRequest, UserUpdate};
 
 use userapi_fake::rightech as fake;
 
-use super::{FlowResult, Mode, env, skip};
+use super::{FlowResult, Mode, skip};
 
 /// Runs every user method; on a real server the writes run only with `RIGHTECH_ALLOW_WRITES=1`.
 pub async fn run(mode: Mode) -> FlowResult {
-    let real = match (mode, env("RIGHTECH_TOKEN")) {
+    let vars = EnvCredentials::read("RIGHTECH");
+    let real = match (mode, vars.token()) {
         (Mode::EnvOrFake, Some(token)) => Some(token),
         _ => None,
     };
     let _fake;
     let (api, writes) = match real {
         Some(token) => {
-            let base =
-                env("RIGHTECH_BASE_URL").unwrap_or_else(|| userapi::rightech::DEFAULT_BASE_URL.to_owned());
+            let base = vars.base_url().unwrap_or(userapi::rightech::DEFAULT_BASE_URL);
             println!("Rightech IoT Cloud: {base}");
-            (
-                Rightech::with_token(base, token)?,
-                env("RIGHTECH_ALLOW_WRITES").as_deref() == Some("1"),
-            )
+            (Rightech::with_token(base, token)?, vars.allow_writes())
         }
         None => {
             let fake = fake::FakeRightech::start().await?;

@@ -1,10 +1,11 @@
 //! The rounds app: the current user, a user by id, a profile update, rounds by role.
 
+use userapi::env::EnvCredentials;
 use userapi::rounds::{RoundRole, Rounds, User, UserUpdate};
 
 use userapi_fake::rounds as fake;
 
-use super::{FlowResult, Mode, env};
+use super::{FlowResult, Mode};
 
 fn show(u: &User) -> String {
     format!(
@@ -17,7 +18,8 @@ fn show(u: &User) -> String {
 
 /// Runs `get_me`, `get_user`, `update_me` and `list_rounds` for both roles.
 pub async fn run(mode: Mode) -> FlowResult {
-    let real = match (mode, env("ROUNDS_BASE_URL"), env("ROUNDS_TOKEN")) {
+    let vars = EnvCredentials::read("ROUNDS");
+    let real = match (mode, vars.base_url(), vars.token()) {
         (Mode::EnvOrFake, Some(base), Some(token)) => Some((base, token)),
         _ => None,
     };
