@@ -5,7 +5,9 @@ use std::fmt;
 use std::ops::{Bound, RangeBounds};
 use std::sync::{Arc, Mutex};
 
-use crate::server::{ReceivedRequest, Request, lock};
+use crate::log::ReceivedRequest;
+use crate::service::Request;
+use crate::util::lock;
 
 /// How many matching requests an expectation wants: from `n`, `a..b`, `a..=b`, `a..`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,6 +56,7 @@
 
 mod error;
 mod expect;
+mod fault;
 mod log;
 mod registry;
 mod server;

@@ -5,9 +5,8 @@ use std::ops::Deref;
 
 use userapi::StatusCode;
 
-#[cfg(doc)]
-use crate::server::Fake;
-use crate::server::{Fault, Request};
+use crate::fault::Fault;
+use crate::service::Request;
 
 /// How many requests the log keeps at first: the last ones; older ones are only counted.
 pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
@@ -22,7 +21,7 @@ pub(crate) const LOG_BODY_BUDGET: usize = 64 * 1024 * 1024;
 #[non_exhaustive]
 pub struct ReceivedRequest {
     /// Its number among all the requests the fake received since it started, from 0 (not
-    /// reset by [`clear_requests`](Fake::clear_requests)).
+    /// reset by [`clear_requests`](crate::Fake::clear_requests)).
     pub seq: u64,
     /// The request.
     pub request: Request,

@@ -33,32 +33,15 @@ use userapi::{Auth, Client, Method, StatusCode};
 
 use crate::error::Error;
 use crate::expect::{Expectation, Expectations, Report, Times};
+pub use crate::fault::Fault;
 pub use crate::log::DEFAULT_LOG_CAPACITY;
 pub use crate::log::ReceivedRequest;
 pub(crate) use crate::log::RequestLog;
 pub use crate::service::{Banner, Request, Response, Service};
+pub(crate) use crate::util::lock;
 
 /// Largest request body a fake reads.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
-
-/// What the next request gets instead of the service's answer. Added with [`Fake::inject`]
-/// (or [`fail_next`](Fake::fail_next), [`delay_next`](Fake::delay_next),
-/// [`drop_next`](Fake::drop_next)), taken by requests in the order added, one each.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// This status, with a body in the service's own error shape whose message says the fault
-    /// was injected. The service does not see the request: nothing changes.
-    Status(StatusCode),
-    /// This response, as it is. The service does not see the request.
-    Respond(Response),
-    /// The service handles the request at once (its changes apply), but the answer is held
-    /// back this long: a slow server, or with a duration past the client's attempt timeout,
-    /// one whose answer never arrives in time.
-    Delay(Duration),
-    /// The connection is closed without an answer. The service does not see the request.
-    Drop,
-}
 
 /// The log, the fault queue and the expectations of one server.
 #[derive(Debug)]
@@ -713,12 +696,6 @@ pub(crate) fn percent_decode(segment: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Locks a fake's state. A handler that panicked mid-request leaves the state as it was; the
-/// fake keeps serving rather than failing every later request.
-pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A request refused on the way to its route (bad credentials, a wrong method): the answer

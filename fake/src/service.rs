@@ -11,24 +11,27 @@ use userapi::reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderNam
 use userapi::{Auth, Client, Method, StatusCode};
 
 use crate::error::Error;
-#[cfg(doc)]
-use crate::server::{Fake, Fault};
 
-/// Headers whose values [`Request`]'s `Debug` does not show. The fake's own list.
-const CREDENTIAL_HEADERS: [&str; 6] = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "x-metabase-session",
+/// The only headers whose values [`Request`]'s `Debug` shows: ones that never carry a
+/// credential. Every other value is hidden, so no list of credential headers (each service's
+/// scheme declares its own, and a user's scheme may use any name) has to be kept here.
+const SHOWN_HEADERS: [&str; 8] = [
+    "accept",
+    "accept-encoding",
+    "connection",
+    "content-length",
+    "content-type",
+    "host",
+    "transfer-encoding",
+    "user-agent",
 ];
 
 /// A request as a fake service sees it.
 ///
-/// Its `Debug` output shows the method, path, query and header names, but neither the values
-/// of credential headers (`Authorization`, `Cookie`, `X-API-Key`, `X-Metabase-Session`, …)
-/// nor the body (which may hold a password): read those from the fields.
+/// Its `Debug` output shows the method, path, query and header names, but only the values of
+/// headers that never carry a credential (`Content-Type`, `Accept`, `User-Agent`, …; every
+/// other value, `Authorization`, `Cookie` or a vendor's key header, is `<redacted>`), and not
+/// the body (which may hold a password): read those from the fields.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Request {
@@ -88,10 +91,10 @@ impl fmt::Debug for Request {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let mut map = f.debug_map();
                 for (name, value) in self.0 {
-                    if CREDENTIAL_HEADERS.contains(&name.as_str()) {
-                        map.entry(&name.as_str(), &userapi::REDACTED);
-                    } else {
+                    if SHOWN_HEADERS.contains(&name.as_str()) {
                         map.entry(&name.as_str(), value);
+                    } else {
+                        map.entry(&name.as_str(), &userapi::REDACTED);
                     }
                 }
                 map.finish()
@@ -168,7 +171,7 @@ impl Response {
     }
 }
 
-/// One service's fake: its seeded state and how it answers. [`Fake<S>`](Fake) serves it.
+/// One service's fake: its seeded state and how it answers. [`Fake<S>`](crate::Fake) serves it.
 ///
 /// Each service module implements it once (`metabase::MetabaseService`, …); a fake of your
 /// own implements it too:
@@ -225,12 +228,12 @@ pub trait Service: Send + Sync + 'static {
     fn handle(&self, request: &Request) -> Response;
 
     /// An error response in the service's own error shape, for `status` with `message`: what
-    /// [`Fault::Status`] answers. By default a `text/plain` body holding `message`.
+    /// [`Fault::Status`](crate::Fault::Status) answers. By default a `text/plain` body holding `message`.
     fn error_response(&self, status: StatusCode, message: &str) -> Response {
         Response::text(status.as_u16(), message)
     }
 
-    /// The credentials [`Fake::api`] uses: the seeded user's.
+    /// The credentials [`Fake::api`](crate::Fake::api) uses: the seeded user's.
     ///
     /// # Errors
     /// When the fake cannot make them (e.g. Metabase's seeded admin was deactivated).
@@ -274,5 +277,35 @@ impl Banner {
     pub fn credential(mut self, label: &'static str, value: impl Into<String>) -> Self {
         self.credentials.push((label, value.into()));
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_requests_debug_shows_only_headers_that_never_carry_a_credential() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer tok-123456"));
+        headers.insert(
+            HeaderName::from_static("x-vendor-key"),
+            HeaderValue::from_static("vendor-secret-99"),
+        );
+        let request = Request {
+            method: Method::POST,
+            path: "/login".into(),
+            segments: vec!["login".into()],
+            query: Vec::new(),
+            headers,
+            body: Bytes::from_static(br#"{"password":"pw-in-body-77"}"#),
+        };
+        let shown = format!("{request:?}");
+        assert!(shown.contains("application/json"), "{shown}");
+        for secret in ["tok-123456", "vendor-secret-99", "pw-in-body-77"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("x-vendor-key"), "the name stays: {shown}");
     }
 }

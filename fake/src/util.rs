@@ -1,5 +1,7 @@
 //! Helpers the fakes share: civil dates and base64url, the fake crate's own (one copy each).
 
+use std::sync::{Mutex, MutexGuard};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Builds a value of a `userapi` model (which are `#[non_exhaustive]`, so no struct
@@ -102,6 +104,12 @@ pub(crate) fn base64url_decode(text: &str) -> Option<Vec<u8>> {
         acc &= (1 << bits) - 1;
     }
     Some(out)
+}
+
+/// Locks a fake's state. A handler that panicked mid-request leaves the state as it was; the
+/// fake keeps serving rather than failing every later request.
+pub(crate) fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
