@@ -24,8 +24,8 @@ pub struct ServiceError {
     pub(crate) trace_id: Option<String>,
     /// The message repeats the first field error (`email: …`); `Display` says it once.
     pub(crate) message_is_first_field: bool,
-    /// The service asked not to retry (`Dont-Retry`, or a service's own header such as
-    /// Diadoc's `X-Kontur-Dont-Retry`).
+    /// The service asked not to retry (`Dont-Retry`, or a header of the service's own that
+    /// its error reading knows).
     pub(crate) dont_retry: bool,
 }
 
@@ -42,12 +42,12 @@ impl ServiceError {
         self.message.as_deref()
     }
 
-    /// A machine-readable code (a JSON `code`, Kontur's `X-Diadoc-ErrorCode` header).
+    /// A machine-readable code (a JSON `code`, or a header the service's error reading knows).
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
 
-    /// Field-level errors (Metabase `errors`, FastAPI 422 `detail` items).
+    /// Field-level errors (an `errors` object, a list of `detail` items, as the service's error reading finds them).
     pub fn fields(&self) -> &[FieldError] {
         &self.fields
     }
@@ -59,7 +59,7 @@ impl ServiceError {
         self.fields_omitted
     }
 
-    /// A trace id to give to the service's support (`X-Kontur-Trace-Id`, `X-Request-Id`).
+    /// A trace id to give to the service's support (`X-Request-Id`, or a service's own trace header).
     pub fn trace_id(&self) -> Option<&str> {
         self.trace_id.as_deref()
     }

@@ -80,8 +80,8 @@ impl HttpError {
         self.retry_after
     }
 
-    /// Whether the server asked not to be retried (`Dont-Retry: True`, or from Diadoc
-    /// `X-Kontur-Dont-Retry: True`).
+    /// Whether the server asked not to be retried (`Dont-Retry: True`, or a header of the
+    /// service's own to the same effect).
     pub fn dont_retry(&self) -> bool {
         self.dont_retry
     }
@@ -135,7 +135,7 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// A failure reported inside a success response (NovaConnect's `code`, Rightech's
+/// A failure reported inside a success response (an envelope whose `code` says failure, a
 /// `success: false`).
 #[derive(Debug)]
 #[non_exhaustive]

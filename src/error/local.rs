@@ -41,7 +41,7 @@ pub struct InvalidInput {
 }
 
 impl InvalidInput {
-    /// The SDK operation, e.g. `metabase::get_user`.
+    /// The SDK operation, e.g. `<service>::get_user`.
     pub fn operation(&self) -> &'static str {
         self.operation
     }

@@ -96,7 +96,7 @@ pub enum ErrorKind<'a> {
     /// The server answered with a status that is not a success.
     Http(&'a HttpError),
     /// The server answered with a success status, but its body reports a failure
-    /// (NovaConnect's envelope with `code != 200`, Rightech's `success: false`).
+    /// (an envelope whose `code` says failure, a `success: false`).
     Api(&'a ApiError),
     /// The request or the response failed below HTTP: connection refused or reset, DNS,
     /// TLS, a body cut short.

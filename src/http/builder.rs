@@ -15,28 +15,28 @@ use crate::error::{Error, Result};
 /// every modelled call: credentials, per-segment encoding, timeouts, retries (only when
 /// marked [`idempotent`](Self::idempotent)), body limits, error mapping and redaction.
 ///
-/// Start one with [`Client::request`] (generic error reading) or a service's own `request`
-/// (that service's error shapes), e.g. [`Metabase::request`](crate::metabase::Metabase::request).
+/// Start one with [`Client::request`] (generic error reading) or a service handle's own
+/// `request` (that service's error shapes).
 ///
 /// With the `tracing` feature, a modelled endpoint's span records its route template
 /// (`/api/user/{id}`). Here the crate cannot tell a fixed segment from an id, so the span
 /// records segments made only of letters, `-` and `_` (and `v1`-style versions) as they are
 /// and every other segment as `{id}`: an id that is a plain word (a user name) shows there.
 ///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # #[cfg(feature = "rounds")] {
-/// use userapi::Method;
-/// # let fake = userapi_fake::rounds::FakeRounds::start().await?;
-/// # let client = fake.api()?.client().clone();
-/// // GET /users/<id> with the client's credentials; the id is encoded as one segment.
+/// ```no_run
+/// # async fn run() -> userapi::Result<()> {
+/// use userapi::{Auth, Client, Method};
+/// let client = Client::builder()
+///     .base_url("https://users.example.com/api/")
+///     .auth(Auth::bearer(std::env::var("ACME_TOKEN").unwrap_or_default()))
+///     .build()?;
+/// // GET /api/users/a%2Fb with the client's credentials: the id stays one segment.
 /// let user: serde_json::Value = client
-///     .request(Method::GET, &["users", userapi_fake::rounds::OTHER])
+///     .request(Method::GET, &["users", "a/b"])
 ///     .idempotent()
 ///     .send()
 ///     .await?;
-/// assert_eq!(user["id"], userapi_fake::rounds::OTHER);
-/// # }
+/// println!("{}", user["email"]);
 /// # Ok(()) }
 /// ```
 #[must_use = "a request does nothing until it is sent"]
