@@ -72,8 +72,8 @@ impl ClientBuilder {
         self
     }
 
-    /// A header sent on every call, e.g. a vendor's `X-Solution-Info` or a locale header such as
-    /// `X-Metabase-Locale`. A bad name or value, or a credential header, fails `build()`.
+    /// A header sent on every call, e.g. a vendor's `X-Solution-Info` or a locale header. A bad
+    /// name or value, or a credential header, fails `build()`.
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self

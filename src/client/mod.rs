@@ -208,7 +208,7 @@ impl Client {
     }
 
     /// A handle on the same pool and credentials that also sends `name: value` on every
-    /// call (a request id, `X-Metabase-Locale`, …).
+    /// call (a request id, a locale header, …).
     ///
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the name or value cannot be a header, or names a credential
@@ -225,8 +225,7 @@ impl Client {
 
     /// Replaces the credentials of this client and all its clones.
     ///
-    /// Logging in (Metabase, Diadoc) and a change of one's own Metabase password install
-    /// credentials themselves; a login installs its session only if no other change of
+    /// A service's login and a change of one's own password install credentials themselves; a login installs its session only if no other change of
     /// credentials landed while it was in flight (a password change meanwhile ended that
     /// session), while a password change always installs its new session.
     ///

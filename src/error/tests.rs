@@ -314,7 +314,7 @@ fn auth_input_and_config_messages_show_escaped() {
     let target = Target::new(Method::GET, "/users/me", "/users/me");
     for e in [
         Error::auth(&target, HOSTILE, None),
-        Error::invalid_input("rounds::get_user", HOSTILE),
+        Error::invalid_input("acme::get_user", HOSTILE),
         Error::config(ConfigKind::BaseUrl, HOSTILE),
     ] {
         assert_escaped(&e.to_string(), 1);
@@ -381,7 +381,7 @@ fn attempts_are_recorded_once_and_not_for_failures_before_a_request() {
     e.set_attempts(2);
     assert_eq!(e.attempts(), 2);
     for mut e in [
-        Error::invalid_input("rounds::get_user", "empty id"),
+        Error::invalid_input("acme::get_user", "empty id"),
         Error::config(ConfigKind::BaseUrl, "no base URL"),
     ] {
         e.set_attempts(3);

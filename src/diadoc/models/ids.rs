@@ -13,7 +13,7 @@ use crate::error::Error;
 ///
 /// Building one checks that shape, so a malformed id is refused with
 /// [`Error::is_invalid_input`] before anything is sent; ids in responses decode strictly. Take
-/// one from [`DiadocBox::id`], or parse one you stored. The default is the nil GUID
+/// one from [`DiadocBox::id`](super::DiadocBox::id), or parse one you stored. The default is the nil GUID
 /// (`00000000-0000-0000-0000-000000000000`), which names no box.
 ///
 /// ```

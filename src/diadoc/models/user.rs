@@ -93,7 +93,7 @@ pub struct UserFullNamePatch {
     pub full_name: FullName,
 }
 
-/// `UserToUpdate`: the changes [`Diadoc::update_me`](super::Diadoc::update_me) sends. Unset
+/// `UserToUpdate`: the changes [`Diadoc::update_me`](crate::diadoc::Diadoc::update_me) sends. Unset
 /// patches are not sent; at least one must be set.
 ///
 /// ```
