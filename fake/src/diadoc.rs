@@ -227,7 +227,7 @@ impl DiadocService {
     }
 
     /// Adds an organization. An empty `org_id` gets a new GUID (and `org_id_guid` follows it);
-    /// each box without ids (the nil default [`BoxId`](userapi::diadoc::BoxId)) gets a new
+    /// each box without ids (the nil default `BoxId`) gets a new
     /// `BoxIdGuid` and the matching `…@diadoc.ru` `BoxId`; a box with only its legacy id gets
     /// the GUID it spells.
     /// Returns the organization as stored.

@@ -9,7 +9,7 @@
 //! status: the form the service's known client reads (`message` from the body of a non-2xx
 //! response). Refused input (a wrong old password, a bad email, a password sent to
 //! `user/edit`) is HTTP 400 `{"code": 400, "message": …}`. The fake never answers HTTP 200
-//! with an error `code`, though the client reads that form too ([`ErrorKind::Api`](userapi::ErrorKind::Api)).
+//! with an error `code`, though the client reads that form too (`ErrorKind::Api`, an [`ErrorKind`](userapi::ErrorKind)).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -457,7 +457,7 @@ impl<S: Service> Fake<S> {
     }
 
     /// The next `n` requests get no answer: their connections are closed. The client sees a
-    /// broken connection ([`TransportKind::Io`](userapi::TransportKind::Io)), which it does
+    /// broken connection (`TransportKind::Io`, a [`TransportKind`](userapi::TransportKind)), which it does
     /// not retry: the request may have been acted on.
     ///
     /// ```
