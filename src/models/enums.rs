@@ -12,7 +12,7 @@
 ///     }
 /// }
 /// ```
-#[allow(unused_macros)]
+#[cfg_attr(userapi_partial, allow(unused_macros))]
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*
@@ -78,5 +78,5 @@ macro_rules! string_enum {
         }
     };
 }
-#[allow(unused_imports)]
+#[cfg_attr(userapi_partial, allow(unused_imports))]
 pub(crate) use string_enum;

@@ -35,7 +35,7 @@ use super::*;
 /// `#[non_exhaustive]`); every field `pub`. Mark `extra` `#[serde(flatten,
 /// skip_deserializing)]` (flattened when serialized) or `#[serde(skip)]` (never serialized);
 /// either way it is filled when decoding.
-#[allow(unused_macros)]
+#[cfg_attr(userapi_partial, allow(unused_macros))]
 macro_rules! response_model {
     (
         $(#[doc = $doc:literal])*
@@ -79,7 +79,7 @@ macro_rules! response_model {
         };
     };
 }
-#[allow(unused_imports)]
+#[cfg_attr(userapi_partial, allow(unused_imports))]
 pub(crate) use response_model;
 
 #[cfg_attr(userapi_partial, allow(dead_code))]
