@@ -150,3 +150,28 @@ fn a_header_name_that_is_not_one_is_refused_without_printing_it() {
     assert!(err.is_config());
     assert!(!err.to_string().contains("tok en"), "{err}");
 }
+
+/// A scheme that cannot renew its credential (a fixed bearer token, an API key) answers a
+/// `401` at once: one request, no replay with the same refused credential, for every fixed
+/// scheme the core offers.
+#[tokio::test]
+async fn a_401_under_a_fixed_credential_is_returned_after_one_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(401, r#"{"detail":"Could not validate credentials"}"#))
+        .mount(&server)
+        .await;
+    let schemes = [
+        Auth::bearer("fixed-token-1"),
+        Auth::jwt(JWT),
+        Auth::header("X-Vendor-Key", "fixed-key-1"),
+    ];
+    for (i, auth) in schemes.into_iter().enumerate() {
+        let scheme = auth.scheme_name();
+        let client = common::client(&server, auth);
+        let err = client.rounds().get_me().await.unwrap_err();
+        assert!(err.is_auth(), "{scheme}: {err:?}");
+        assert_eq!(err.attempts(), 1, "{scheme}");
+        assert_eq!(requests(&server).await.len(), i + 1, "{scheme}: one request each");
+    }
+}
