@@ -1,6 +1,6 @@
 //! The fakes answer as the real servers do, seen on the wire with a raw HTTP client: what a
 //! client that sends something the SDK never sends would get in production.
-#![cfg(all(feature = "rounds", feature = "rightech"))]
+#![cfg(all(feature = "diadoc", feature = "rounds", feature = "rightech"))]
 
 use std::time::Duration;
 
@@ -167,5 +167,152 @@ mod rightech {
             .unwrap();
         assert_eq!(response.status().as_u16(), 503);
         assert_rightech_error(&json_of(response).await);
+    }
+}
+
+mod diadoc {
+    use super::*;
+    use userapi::diadoc::{FullName, UserToUpdate};
+    use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+
+    fn auth_header(fake: &FakeDiadoc) -> String {
+        format!(
+            "DiadocAuth ddauth_api_client_id={CLIENT_ID},ddauth_token={}",
+            fake.issue_token().expose()
+        )
+    }
+
+    #[tokio::test]
+    async fn without_accept_json_the_answer_is_protobuf() {
+        let fake = FakeDiadoc::start().await.unwrap();
+        let http = reqwest::Client::new();
+        let auth = auth_header(&fake);
+        let url = |p: &str| fake.base_url().join(p).unwrap();
+        // No Accept at all (as the official SDKs send), and reqwest's `*/*`, and XML.
+        for accept in [None, Some("*/*"), Some("application/xml")] {
+            for path in ["V2/GetMyUser", "GetMyOrganizations?autoRegister=false"] {
+                let mut request = http.get(url(path)).header("authorization", &auth);
+                if let Some(a) = accept {
+                    request = request.header("accept", a);
+                }
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{path} {accept:?}");
+                assert_eq!(
+                    response.headers()["content-type"],
+                    "application/x-protobuf",
+                    "{path} {accept:?}"
+                );
+                let body = response.bytes().await.unwrap();
+                assert!(!body.is_empty());
+                assert!(
+                    serde_json::from_slice::<Value>(&body).is_err(),
+                    "not JSON: {body:?}"
+                );
+            }
+        }
+        // A change without Accept: applied, and answered in protobuf.
+        let response = http
+            .post(url("UpdateMyUser"))
+            .header("authorization", &auth)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(r#"{"FullName": {"FullName": {"LastName": "Ivanova", "FirstName": "Anna"}}}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+        let name = fake.user().full_name.unwrap();
+        assert_eq!(name.last_name.as_deref(), Some("Ivanova"));
+        // Errors stay plain text, whatever Accept says.
+        let response = http
+            .get(url("GetMyEmployee?boxId=nope"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        // With Accept: application/json, JSON as before.
+        let response = http
+            .get(url("V2/GetMyUser"))
+            .header("authorization", &auth)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let me: Value = json_of(response).await;
+        assert_eq!(me["Login"], LOGIN);
+    }
+
+    #[tokio::test]
+    async fn the_sdk_always_asks_for_json() {
+        let fake = FakeDiadoc::start().await.unwrap();
+        let api = fake
+            .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, None))
+            .unwrap();
+        api.login(LOGIN, &PASSWORD.into()).await.unwrap();
+        fake.clear_requests();
+        api.get_me().await.unwrap();
+        api.get_my_organizations(false).await.unwrap();
+        api.update_me(&UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna")))
+            .await
+            .unwrap();
+        api.get_my_employee(
+            &userapi_fake::diadoc::BOX_ID
+                .parse::<userapi::diadoc::BoxId>()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let log = fake.received_requests();
+        assert_eq!(log.len(), 4);
+        for r in &log {
+            assert_eq!(
+                r.header("accept"),
+                Some("application/json"),
+                "{} {}",
+                r.method,
+                r.path
+            );
+            assert_eq!(r.status.map(|s| s.as_u16()), Some(200));
+        }
+    }
+    /// Diadoc's own types the fake does not play: `certificate` (a DER certificate in, a
+    /// CMS-encrypted token out, GOST crypto to read it) and `sid`. The facts describe no
+    /// refusal for them, so the fake says it is the fake refusing, not Diadoc.
+    #[tokio::test]
+    async fn authenticate_types_the_fake_does_not_play_are_refused_as_the_fakes() {
+        let fake = FakeDiadoc::start().await.unwrap();
+        let http = reqwest::Client::new();
+        for (kind, content_type) in [
+            ("certificate", "application/octet-stream"),
+            ("sid", "text/plain"),
+            ("trust", "text/plain"),
+        ] {
+            let mut url = fake.base_url().join("V3/Authenticate").unwrap();
+            url.query_pairs_mut().append_pair("type", kind);
+            let response = http
+                .post(url)
+                .header(
+                    "authorization",
+                    format!("DiadocAuth ddauth_api_client_id={CLIENT_ID}"),
+                )
+                .header("content-type", content_type)
+                .body("x")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 400, "{kind}");
+            let text = String::from_utf8(response.bytes().await.unwrap().to_vec()).unwrap();
+            assert!(
+                text.contains("this fake") && text.contains(&format!("type={kind}")),
+                "{kind}: {text}"
+            );
+        }
     }
 }
