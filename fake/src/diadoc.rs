@@ -18,8 +18,14 @@
 //! - `GET /GetMyEmployee?boxId=` takes the GUID or the legacy `…@diadoc.ru` id: 400 when it
 //!   is missing or malformed, 403 `Access to Box [<id>] is denied` when the caller is not an
 //!   employee of it.
-//! - JSON only: a call without `Accept: application/json` gets 406. Every error body is
+//! - Protobuf unless asked for JSON, as Diadoc: a call without `Accept: application/json`
+//!   is served all the same and its answer comes as `application/x-protobuf` with an opaque
+//!   body ([`PROTOBUF_STAND_IN`], not the route's message: the fake encodes no protobuf), so a
+//!   client that forgets the header sees bytes it cannot read as JSON. Every error body is
 //!   plain text and carries `X-Kontur-Trace-Id`; a wrong method gets 405.
+//! - `Authenticate` with a type the fake does not play (`certificate`, `sid`, `trust`, which
+//!   Diadoc has) gets 400 with a text that says the fake refused it: Diadoc's answer to those
+//!   is a token, not an error.
 //!
 //! Seeded by [`FakeDiadoc::start`](Fake::start): the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
 //! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; a second user holding
@@ -77,6 +83,12 @@ pub const BOX_ID: &str = "9a4d2c1e-5b6f-47a8-b9c0-d1e2f3a4b5c6";
 pub const LEGACY_BOX_ID: &str = "9a4d2c1e5b6f47a8b9c0d1e2f3a4b5c6@diadoc.ru";
 /// A box of another organization, where the seeded user is not an employee.
 pub const OTHER_BOX_ID: &str = "3e8b1f7a-0c2d-4e5f-8a9b-7c6d5e4f3a2b";
+
+/// The body of a successful answer to a call that did not ask for JSON: valid protobuf wire
+/// format (field 1 varint `1`, field 2 the bytes `opaque stand-in`) but no Diadoc message.
+/// The content type `application/x-protobuf` is the fake's choice: the facts do not say
+/// which one Diadoc sends.
+pub const PROTOBUF_STAND_IN: &[u8] = b"\x08\x01\x12\x0fopaque stand-in";
 
 /// The Diadoc service the fake plays: its state and its helpers (the [`Fake`] derefs to it).
 #[derive(Debug)]
@@ -458,8 +470,15 @@ impl State {
             Some(_) => return *auth_error("Invalid API client id"),
             None => return text(401, "Authorization header is missing or invalid"),
         }
-        if req.query("type") != Some("password") {
-            return text(400, "Unsupported authentication type");
+        match req.query("type") {
+            Some("password") => {}
+            Some(kind @ ("certificate" | "sid" | "trust")) => {
+                return text(
+                    400,
+                    &format!("this fake plays type=password only; Diadoc's type={kind} is not played"),
+                );
+            }
+            _ => return text(400, "Unsupported authentication type"),
         }
         let Ok(body) = req.json::<Value>() else {
             return text(400, "Request body is not valid JSON");
@@ -637,10 +656,7 @@ impl State {
         let wants_json = req
             .header("accept")
             .is_some_and(|a| a.contains("application/json"));
-        if !wants_json {
-            return text(406, "this fake speaks JSON only: send Accept: application/json");
-        }
-        match req.path.as_str() {
+        let response = match req.path.as_str() {
             "/V2/GetMyUser" => match self.lock().account(&user_id) {
                 Some(account) => Response::json(200, &account.user),
                 None => *auth_error("Invalid auth token"),
@@ -648,7 +664,16 @@ impl State {
             "/UpdateMyUser" => self.update(&user_id, req),
             "/GetMyOrganizations" => self.organizations(&user_id, req),
             _ => self.employee(&user_id, req),
+        };
+        if wants_json || !response.status.is_success() {
+            // Errors are text whatever `Accept` says.
+            return response;
         }
+        Response {
+            body: bytes::Bytes::from_static(PROTOBUF_STAND_IN),
+            ..response
+        }
+        .header("content-type", "application/x-protobuf")
     }
 }
 

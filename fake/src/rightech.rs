@@ -6,8 +6,9 @@
 //! - logins and emails are unique (case-insensitive), passwords meet the default policy
 //!   (8 characters with a lower-case letter, an upper-case letter and a digit), logins have 4
 //!   to 40 characters, ids are 24 hexadecimal digits; refusals are 400 or 409 (the real
-//!   statuses are not documented) with the service's error body
-//!   `{"message", "code": "<status>", "codes": ["<status>"], "tags", "helper"?}`;
+//!   statuses are not documented) with the service's error body as Rightech's own client
+//!   (`lib/api.ts`) reads it: `{"message", "tags"?, "helper"?: {"message"?, "links"?}}`, no
+//!   `code` (the official client takes the code from the HTTP status);
 //! - there is no search route: `GET /api/v1/users/search` reads `search` as an id and is
 //!   refused with 400, as the real service refuses it; search is `GET /api/v1/users?search=`;
 //! - create and update answer the whole user with `access`, `owner`, `time` and (after an
@@ -188,10 +189,9 @@ impl RightechService {
     }
 }
 
-/// The service's error body. `code` is the status as a string, as the service sends it.
+/// The service's error body: `message`, `tags`, and a `helper` when there is a hint.
 fn error(status: u16, message: &str, helper: Option<&str>) -> Response {
-    let code = status.to_string();
-    let mut body = json!({"message": message, "code": code, "codes": [code], "tags": ["users"]});
+    let mut body = json!({"message": message, "tags": ["users"]});
     if let Some(h) = helper {
         body["helper"] = json!({"message": h, "links": ["https://rightech.io/en/developers/http/"]});
     }
@@ -464,7 +464,7 @@ impl State {
 }
 
 impl State {
-    /// Rightech's error body, `code` the status as a string.
+    /// Rightech's error body: `message` and `tags`.
     fn error_response(&self, status: StatusCode, message: &str) -> Response {
         error(status.as_u16(), message, None)
     }

@@ -13,7 +13,9 @@
 //! ids and 422 in FastAPI's (Pydantic v2) shape for bad input: malformed JSON is
 //! `{"type": "json_invalid", "loc": ["body", <character position>], "ctx": {"error": …}}`, a
 //! missing body `loc: ["body"]`, a body that is not an object `model_attributes_type`, a
-//! non-string name `["body", "first_name"]`, a non-boolean `as_owner` `["query", "as_owner"]`.
+//! non-string name `["body", "first_name"]`, a non-boolean `as_owner` `["query", "as_owner"]`
+//! (`bool_parsing`; `as_owner` takes every spelling Pydantic reads as a boolean, in any case:
+//! `1`/`0`, `true`/`false`, `t`/`f`, `yes`/`no`, `y`/`n`, `on`/`off`).
 //!
 //! [`FakeRounds::add_user`](RoundsService::add_user) and [`FakeRounds::add_round`](RoundsService::add_round) seed it with the crate's own types.
 //!
@@ -220,6 +222,18 @@ fn detail(status: u16, text: &str) -> Response {
     Response::json(status, &json!({"detail": text}))
 }
 
+/// Pydantic v2's reading of a string as a `bool`: one that, lower-cased, is `1`, `on`, `t`,
+/// `true`, `y` or `yes` is true, `0`, `off`, `f`, `false`, `n` or `no` false
+/// (<https://docs.pydantic.dev/2.3/usage/types/booleans/>); anything else,
+/// the empty string and surrounding space included, is returned for the 422.
+fn pydantic_bool(s: &str) -> Result<bool, &str> {
+    match s.to_ascii_lowercase().as_str() {
+        "1" | "on" | "t" | "true" | "y" | "yes" => Ok(true),
+        "0" | "off" | "f" | "false" | "n" | "no" => Ok(false),
+        _ => Err(s),
+    }
+}
+
 /// One Pydantic v2 validation error, as FastAPI sends it under 422.
 fn invalid(loc: Value, msg: &str, kind: &str, input: &Value) -> Response {
     Response::json(
@@ -353,11 +367,10 @@ impl State {
     }
 
     fn rounds_of(&self, me: &str, req: &Request) -> Response {
-        let as_owner = match req.query("as_owner") {
+        let as_owner = match req.query("as_owner").map(pydantic_bool) {
             None => false,
-            Some("1" | "True" | "true" | "on" | "yes") => true,
-            Some("0" | "False" | "false" | "off" | "no") => false,
-            Some(other) => {
+            Some(Ok(b)) => b,
+            Some(Err(other)) => {
                 return invalid(
                     json!(["query", "as_owner"]),
                     "Input should be a valid boolean, unable to interpret input",

@@ -397,7 +397,7 @@ impl<S: Service> Fake<S> {
     }
 
     /// The next `n` requests get `status` with a body in the service's own error shape
-    /// (NovaConnect's envelope, Rightech's `{"message", "code", …}`, FastAPI's `detail`,
+    /// (NovaConnect's envelope, Rightech's `{"message", "tags", …}`, FastAPI's `detail`,
     /// Diadoc's and Metabase's text), and the service does not see them.
     ///
     /// A write that is not safe to repeat is sent once and fails with the service's error:

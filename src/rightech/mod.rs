@@ -42,7 +42,9 @@ pub(crate) static SERVICE: Service = Service {
 };
 
 /// Rightech's `{"message", "tags"?, "helper"?: {"message", "links"}}`: the helper's message
-/// when there is no other, and `codes[]` when there is no `code`.
+/// when there is no other, and `codes[]` when there is no `code` (a body may carry either,
+/// though Rightech's own client reads neither). `tags` are categories, not codes: left in
+/// the body.
 fn read_error(body: &ErrorBody<'_>, out: &mut ServiceError) {
     if out.message().is_none()
         && let Some(m) = body

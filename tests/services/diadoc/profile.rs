@@ -260,3 +260,48 @@ fn requests_serialize_without_unset_fields() {
     let body = serde_json::to_value(UserToUpdate::new().login("a@b.ru")).unwrap();
     assert_eq!(body, json!({"Login": {"Login": "a@b.ru"}}));
 }
+
+#[tokio::test]
+async fn a_protobuf_answer_is_a_decode_error_naming_its_content_type() {
+    // What a Diadoc that ignored `Accept: application/json` would send: protobuf bytes.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/V2/GetMyUser"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"\x0a\x24d064f6ba\x10\x01".to_vec(), "application/x-protobuf"),
+        )
+        .mount(&server)
+        .await;
+    let err = api(&server).get_me().await.unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    let ErrorKind::Decode(decode) = err.kind() else {
+        panic!("{err:?}")
+    };
+    assert_eq!(decode.content_type(), Some("application/x-protobuf"));
+    assert!(err.to_string().contains("application/x-protobuf"), "{err}");
+}
+
+#[tokio::test]
+async fn the_sdk_sends_accept_json_on_every_call_to_the_fake() {
+    let fake = FakeDiadoc::start().await.unwrap();
+    let api = fake.api().unwrap();
+    api.get_me().await.unwrap();
+    api.get_my_organizations(true).await.unwrap();
+    api.get_my_employee(&bid(BOX_ID)).await.unwrap();
+    api.update_me(&UserToUpdate::new().full_name(FullName::new("Ivanova", "Anna")))
+        .await
+        .unwrap();
+    let log = fake.received_requests();
+    assert_eq!(log.len(), 4);
+    for r in &log {
+        assert_eq!(
+            r.header("accept"),
+            Some("application/json"),
+            "{} {}",
+            r.method,
+            r.path
+        );
+        assert_eq!(r.status.map(|s| s.as_u16()), Some(200), "{} {}", r.method, r.path);
+    }
+}

@@ -118,3 +118,44 @@ async fn an_nginx_page_from_a_proxy_gives_its_title() {
         "a list is retried"
     );
 }
+
+#[tokio::test]
+async fn a_body_as_rightechs_client_reads_it_has_no_code_and_no_fields() {
+    // `lib/api.ts`: `message`, and optionally `tags` and `helper`; the code is the status.
+    let server = MockServer::start().await;
+    let body = r#"{"message": "login already exists", "tags": ["users", "validation"], "helper": {"message": "choose another login", "links": ["https://rightech.io/en/developers/http/"]}}"#;
+    Mock::given(method("GET"))
+        .respond_with(json(409, body))
+        .mount(&server)
+        .await;
+    let err = api(&server).get_user(&oid(ID)).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
+    assert_eq!(err.service_message(), Some("login already exists"));
+    // Neither a tag nor the helper is taken for a code or a field error.
+    assert_eq!(err.service_code(), None);
+    let service = err.http().unwrap().service();
+    assert!(service.fields().is_empty(), "{service:?}");
+    assert!(err.to_string().contains("login already exists"), "{err}");
+    assert!(!err.to_string().contains("validation"), "{err}");
+}
+
+#[tokio::test]
+async fn the_fakes_error_body_is_rightechs() {
+    let fake = FakeRightech::start().await.unwrap();
+    let err = fake
+        .api()
+        .unwrap()
+        .get_user(&oid("5d8a18d5d0025e0012fb6aff"))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found());
+    assert_eq!(err.service_message(), Some("user not found"));
+    assert_eq!(err.service_code(), None);
+    let json = err.http().unwrap().body_json().unwrap();
+    assert_eq!(json["helper"]["message"], "check the id");
+    assert_eq!(json["tags"], json!(["users"]));
+    assert!(
+        json.get("code").is_none() && json.get("codes").is_none(),
+        "{json}"
+    );
+}

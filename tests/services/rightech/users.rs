@@ -506,7 +506,7 @@ async fn fake_enforces_uniqueness_and_the_password_policy() {
             err.service_message(),
             err.service_code()
         ),
-        (Some(409), Some("login already exists"), Some("409"))
+        (Some(409), Some("login already exists"), None)
     );
     let taken = NewUser::new(
         oid(ROLE_ID),
