@@ -441,3 +441,46 @@ async fn a_logout_keeps_a_session_installed_while_it_was_in_flight() {
         api.client().auth()
     );
 }
+
+/// Two logins from the same credentials, in flight together: the one that lands first
+/// installs its session; the later one, started before that change, does not overwrite it
+/// (each install moves the credentials to a new generation, and a login installs only over
+/// the generation it started from).
+#[tokio::test]
+async fn of_two_logins_in_flight_the_first_to_land_wins() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"username": "slow@example.com"}),
+        ))
+        .respond_with(json(200, r#"{"id":"session-slow"}"#).set_delay(std::time::Duration::from_millis(400)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/session"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"username": "fast@example.com"}),
+        ))
+        .respond_with(json(200, r#"{"id":"session-fast"}"#).set_delay(std::time::Duration::from_millis(50)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let api = api_with(&server, Auth::none());
+    let password = Password::new("pass-w0rd");
+    let (slow, fast) = tokio::join!(
+        api.login("slow@example.com", &password),
+        api.login("fast@example.com", &password),
+    );
+    assert_eq!(
+        slow.unwrap().expose(),
+        "session-slow",
+        "each login returns its own session"
+    );
+    assert_eq!(fast.unwrap().expose(), "session-fast");
+    assert_eq!(
+        common::metabase_session(api.client()).as_deref(),
+        Some("session-fast")
+    );
+}
