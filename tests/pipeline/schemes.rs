@@ -175,3 +175,57 @@ async fn a_401_under_a_fixed_credential_is_returned_after_one_request() {
         assert_eq!(requests(&server).await.len(), i + 1, "{scheme}: one request each");
     }
 }
+
+/// A token provider asked before every attempt: after a first refresh, a later `401` asks it
+/// again for a fresh token (the credential of each attempt belongs to the credentials'
+/// current generation), rather than replaying the token the first refresh gave.
+#[tokio::test]
+async fn a_second_expiry_asks_the_provider_again() {
+    let server = MockServer::start().await;
+    let accepted = Arc::new(AtomicUsize::new(1)); // the server takes `tok-1`, later `tok-2`
+    let seen = Arc::clone(&accepted);
+    Mock::given(method("GET"))
+        .respond_with(move |req: &wiremock::Request| {
+            let want = format!("Bearer tok-{}", seen.load(Ordering::SeqCst));
+            match req.headers.get("authorization") {
+                Some(v) if v.to_str().ok() == Some(want.as_str()) => json(200, USER),
+                _ => json(401, r#"{"detail":"Could not validate credentials"}"#),
+            }
+        })
+        .mount(&server)
+        .await;
+    let rotation = Arc::new(AtomicUsize::new(0));
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let (r, n) = (Arc::clone(&rotation), Arc::clone(&refreshes));
+    let client = common::client(
+        &server,
+        Auth::provider(move |refresh| {
+            let (r, n) = (Arc::clone(&r), Arc::clone(&n));
+            async move {
+                if refresh {
+                    n.fetch_add(1, Ordering::SeqCst);
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(Secret::new(format!("tok-{}", r.load(Ordering::SeqCst))))
+            }
+        }),
+    );
+    client
+        .rounds()
+        .get_me()
+        .await
+        .expect("tok-0 refused, tok-1 taken");
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+    accepted.store(2, Ordering::SeqCst); // the server moves on
+    client
+        .rounds()
+        .get_me()
+        .await
+        .expect("tok-1 refused, tok-2 taken");
+    assert_eq!(
+        refreshes.load(Ordering::SeqCst),
+        2,
+        "asked again, not the old refresh replayed"
+    );
+    assert_eq!(requests(&server).await.len(), 4);
+}
