@@ -229,3 +229,52 @@ async fn a_second_expiry_asks_the_provider_again() {
     );
     assert_eq!(requests(&server).await.len(), 4);
 }
+
+/// The contract of `CredentialSource::obtain`: asked only when `fixed` gave nothing. A source
+/// with a fixed credential that also says it can refresh is replayed once with its fixed
+/// credential after a `401`, and its `obtain` is never called.
+#[tokio::test]
+async fn obtain_is_never_asked_of_a_source_with_a_fixed_credential() {
+    struct FixedButRefreshable {
+        asked: Arc<AtomicUsize>,
+    }
+    impl CredentialSource for FixedButRefreshable {
+        fn scheme(&self) -> &'static str {
+            "fixed-but-refreshable"
+        }
+        fn header_names(&self) -> &[HeaderName] {
+            &VENDOR
+        }
+        fn secrets(&self) -> Vec<Secret> {
+            Vec::new()
+        }
+        fn fixed(&self) -> userapi::Result<Option<Credential>> {
+            Credential::header(VENDOR[0].clone(), &Secret::new("fixed-key")).map(Some)
+        }
+        fn obtain<'a>(&'a self, _: Obtain<'a>) -> BoxFuture<'a, userapi::Result<Credential>> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Credential::header(VENDOR[0].clone(), &Secret::new("obtained-key")) })
+        }
+        fn can_refresh(&self) -> bool {
+            true
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(401, r#"{"detail":"no"}"#))
+        .mount(&server)
+        .await;
+    let asked = Arc::new(AtomicUsize::new(0));
+    let client = common::client(
+        &server,
+        Auth::custom(FixedButRefreshable {
+            asked: Arc::clone(&asked),
+        }),
+    );
+    let err = client.rounds().get_me().await.unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 2, "one replay, never a loop");
+    assert!(seen.iter().all(|r| r.headers["x-vendor-key"] == "fixed-key"));
+}
