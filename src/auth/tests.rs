@@ -119,3 +119,17 @@ fn a_short_secret_is_redacted_where_it_stands_alone_and_nowhere_else() {
 fn redact_json(r: &Redactor, s: &str) -> String {
     String::from_utf8(r.bytes(bytes::Bytes::from(s.to_owned())).to_vec()).unwrap()
 }
+
+#[test]
+fn a_cut_body_loses_the_start_of_a_short_secret_only_where_it_stands_alone() {
+    // A long secret's cut start goes wherever it is, inside a word too.
+    let long = Secret::new("tok-abc-123");
+    let r = Redactor::new([&long]);
+    let cut = |r: &Redactor, s: &'static str| r.cut_bytes(bytes::Bytes::from_static(s.as_bytes()));
+    assert_eq!(&cut(&r, "xxtok-a")[..], b"xx<redacted>");
+    // A short one's only where nothing touches it before.
+    let short = Secret::new("ab1cd2e");
+    let r = Redactor::new([&short]);
+    assert_eq!(&cut(&r, "token ab1c")[..], b"token <redacted>");
+    assert_eq!(&cut(&r, "tokenab1c")[..], b"tokenab1c");
+}
