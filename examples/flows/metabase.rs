@@ -75,7 +75,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             )?;
             let me = renewing.get_me().await?;
             println!(
-                "  Auth::metabase_login: logged in on first use as {}",
+                "  metabase::auth::login: logged in on first use as {}",
                 me.email.as_deref().unwrap_or("-")
             );
         }
