@@ -152,7 +152,9 @@ mod client;
 pub mod env;
 mod error;
 mod http;
+mod limit;
 pub mod models;
+pub mod observe;
 pub mod pager;
 #[cfg(test)]
 mod properties;
@@ -187,8 +189,9 @@ pub use error::{
     TimeoutPhase, TransportError, TransportKind,
 };
 pub use http::RequestBuilder;
+pub use limit::RateLimit;
 pub use pager::Pager;
-pub use retry::RetryPolicy;
+pub use retry::{RetryBudget, RetryPolicy};
 pub use tls::{Certificate, TlsBackend};
 
 // The README's Rust examples are compiled and run as doc tests, so they stay true.

@@ -5,7 +5,7 @@
 //! so that it can be tested with a table.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -93,6 +93,182 @@ impl RetryPolicy {
         // `exp` as f64 seconds may round up past `Duration::MAX` (then the product overflows)
         // or past `exp` itself; either way the wait is at most `exp`.
         Duration::try_from_secs_f64(exp.as_secs_f64() * jitter).map_or(exp, |d| d.min(exp))
+    }
+}
+
+/// A budget for retries, shared by a client and all its clones (as the retry token bucket of
+/// the AWS SDKs): each retry spends from it, each success puts a little back, and a
+/// retryable failure that finds it empty is returned at once
+/// ([`Error::retry_budget_exhausted`](crate::Error::retry_budget_exhausted)).
+///
+/// It bounds what retries add to the traffic of a failing server: with the defaults
+/// (capacity 500, a retry costs 5 and a retry after a timeout 10, a success returns 1 and
+/// gives back what its own retries spent) at most 100 retries go out before calls start
+/// succeeding again, however many calls are made. A healthy server, where a retry is rare
+/// and followed by success, never meets the limit.
+///
+/// ```
+/// use userapi::{Client, RetryBudget};
+/// let client = Client::builder()
+///     .base_url("https://metabase.example.com/")
+///     .retry_budget(RetryBudget::default().with_capacity(50))
+///     .build()?;
+/// assert_eq!(client.retry_budget().capacity(), 50);
+/// assert!(Client::builder()
+///     .base_url("https://metabase.example.com/")
+///     .retry_budget(RetryBudget::default().with_capacity(4))
+///     .build()
+///     .unwrap_err()
+///     .is_config());
+/// # Ok::<(), userapi::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryBudget {
+    enabled: bool,
+    capacity: u32,
+    retry_cost: u32,
+    timeout_retry_cost: u32,
+    success_refill: u32,
+}
+
+impl Default for RetryBudget {
+    fn default() -> Self {
+        RetryBudget {
+            enabled: true,
+            capacity: 500,
+            retry_cost: 5,
+            timeout_retry_cost: 10,
+            success_refill: 1,
+        }
+    }
+}
+
+impl RetryBudget {
+    /// No budget: every retry the [`RetryPolicy`] allows is made.
+    pub fn disabled() -> Self {
+        RetryBudget {
+            enabled: false,
+            ..RetryBudget::default()
+        }
+    }
+
+    /// The most the budget holds, and what it starts with (default 500).
+    pub fn with_capacity(mut self, n: u32) -> Self {
+        self.capacity = n;
+        self
+    }
+
+    /// What a retry costs (default 5).
+    pub fn with_retry_cost(mut self, n: u32) -> Self {
+        self.retry_cost = n;
+        self
+    }
+
+    /// What a retry after a timeout costs (default 10): a server too slow to answer is the
+    /// one that can least take more.
+    pub fn with_timeout_retry_cost(mut self, n: u32) -> Self {
+        self.timeout_retry_cost = n;
+        self
+    }
+
+    /// What a success puts back (default 1), besides what its own retries spent.
+    pub fn with_success_refill(mut self, n: u32) -> Self {
+        self.success_refill = n;
+        self
+    }
+
+    /// Whether retries draw from the budget.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The most the budget holds.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// What a retry costs.
+    pub fn retry_cost(&self) -> u32 {
+        self.retry_cost
+    }
+
+    /// What a retry after a timeout costs.
+    pub fn timeout_retry_cost(&self) -> u32 {
+        self.timeout_retry_cost
+    }
+
+    /// What a success puts back.
+    pub fn success_refill(&self) -> u32 {
+        self.success_refill
+    }
+
+    /// Checks the numbers: the error `build()` gives.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        if self.enabled && self.capacity < self.retry_cost.max(self.timeout_retry_cost) {
+            return Err(crate::Error::config(
+                crate::ConfigKind::Limits,
+                "a retry budget smaller than the cost of one retry would never allow a retry; \
+                 use RetryPolicy::none() to turn retries off",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The budget's level, shared by a client's clones.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    config: RetryBudget,
+    level: AtomicU32,
+}
+
+impl Budget {
+    pub(crate) fn new(config: RetryBudget) -> Self {
+        let level = AtomicU32::new(config.capacity);
+        Budget { config, level }
+    }
+
+    pub(crate) fn config(&self) -> &RetryBudget {
+        &self.config
+    }
+
+    /// Spends for one retry; `None` when the budget cannot pay (nothing is spent then).
+    pub(crate) fn spend(&self, after_timeout: bool) -> Option<u32> {
+        if !self.config.enabled {
+            return Some(0);
+        }
+        let cost = if after_timeout {
+            self.config.timeout_retry_cost
+        } else {
+            self.config.retry_cost
+        };
+        self.level
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |level| {
+                level.checked_sub(cost)
+            })
+            .ok()
+            .map(|_| cost)
+    }
+
+    /// A call succeeded after spending `spent` on its retries.
+    pub(crate) fn succeeded(&self, spent: u32) {
+        if !self.config.enabled {
+            return;
+        }
+        let refill = self.config.success_refill.saturating_add(spent);
+        let capacity = self.config.capacity;
+        let _ = self
+            .level
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |level| {
+                Some(level.saturating_add(refill).min(capacity))
+            });
+    }
+
+    /// What is left.
+    #[cfg(test)]
+    pub(crate) fn level(&self) -> u32 {
+        self.level.load(Ordering::Acquire)
     }
 }
 
@@ -506,5 +682,44 @@ mod tests {
         let values: Vec<f64> = (0..64).map(|_| jitter()).collect();
         assert!(values.iter().all(|v| (0.0..1.0).contains(v)));
         assert!(values.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn the_budget_pays_for_retries_until_empty_and_successes_refill_it() {
+        let budget = Budget::new(RetryBudget::default().with_capacity(12).with_retry_cost(5));
+        assert_eq!(budget.spend(false), Some(5));
+        assert_eq!(budget.spend(false), Some(5));
+        assert_eq!(budget.level(), 2);
+        // Empty for a retry: nothing is taken.
+        assert_eq!(budget.spend(false), None);
+        assert_eq!(budget.level(), 2);
+        // A timeout retry costs more (10 by default).
+        assert_eq!(budget.spend(true), None);
+        // Successes put back 1 each, and what their own retries spent.
+        budget.succeeded(0);
+        budget.succeeded(0);
+        budget.succeeded(0);
+        assert_eq!(budget.level(), 5);
+        assert_eq!(budget.spend(false), Some(5));
+        budget.succeeded(5);
+        assert_eq!(budget.level(), 6);
+        // Never above the capacity.
+        for _ in 0..100 {
+            budget.succeeded(u32::MAX);
+        }
+        assert_eq!(budget.level(), 12);
+        // Disabled: always pays, costs nothing.
+        let off = Budget::new(RetryBudget::disabled().with_capacity(0));
+        for _ in 0..1000 {
+            assert_eq!(off.spend(true), Some(0));
+        }
+    }
+
+    #[test]
+    fn a_budget_smaller_than_one_retry_is_refused() {
+        assert!(RetryBudget::default().with_capacity(9).check().is_err());
+        assert!(RetryBudget::default().with_capacity(10).check().is_ok());
+        assert!(RetryBudget::disabled().with_capacity(0).check().is_ok());
+        assert!(RetryBudget::default().with_capacity(u32::MAX).check().is_ok());
     }
 }

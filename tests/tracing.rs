@@ -112,12 +112,16 @@ async fn one_span_per_request_with_its_outcome_and_no_secrets() {
         .collect();
     assert_eq!(requests.len(), 1, "{:?}", log.spans);
     let fields = &requests[0].1;
-    assert_eq!(fields["operation"], "novaconnect::get_me");
-    assert_eq!(fields["method"], "POST");
-    assert_eq!(fields["route"], "/api/user/get");
-    assert_eq!(fields["status"], "200");
-    assert_eq!(fields["attempts"], "2");
-    assert!(fields["latency_ms"].parse::<u64>().is_ok(), "{fields:?}");
+    // OpenTelemetry's HTTP client names, and the crate's own under `userapi.`.
+    assert_eq!(fields["userapi.operation"], "novaconnect::get_me");
+    assert_eq!(fields["http.request.method"], "POST");
+    assert_eq!(fields["url.template"], "/api/user/get");
+    assert_eq!(fields["server.address"], "127.0.0.1");
+    assert_eq!(fields["server.port"], server.address().port().to_string());
+    assert_eq!(fields["http.response.status_code"], "200");
+    assert_eq!(fields["userapi.attempts"], "2");
+    assert!(!fields.contains_key("error.type"), "{fields:?}");
+    assert!(fields["userapi.latency_ms"].parse::<u64>().is_ok(), "{fields:?}");
     let retry = log
         .events
         .iter()
@@ -165,9 +169,14 @@ async fn spans_record_the_route_template_not_the_id() {
         .spans
         .iter()
         .filter(|(name, _)| *name == "userapi.request")
-        .map(|(_, f)| f["route"].as_str())
+        .map(|(_, f)| f["url.template"].as_str())
         .collect();
     assert_eq!(routes, ["/users/{id}"; 4]);
+    // A failed call names its error as OpenTelemetry does for HTTP: by the status.
+    for (_, fields) in log.spans.iter().filter(|(name, _)| *name == "userapi.request") {
+        assert_eq!(fields["error.type"], "404", "{fields:?}");
+        assert_eq!(fields["http.response.status_code"], "404", "{fields:?}");
+    }
     let everything = format!("{:?} {:?}", log.spans, log.events);
     for id in ["alice.private", "Alice", "secret-project"] {
         assert!(!everything.contains(id), "{everything}");

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::{Auth, BoxFuture, Caller, Credential, Obtain};
+use super::{Auth, BoxFuture, Caller, ChangeReason, Credential, CredentialChange, Notifier, Obtain, Secret};
 use crate::error::{Error, Target};
 
 /// A credential at hand, or the work to get one (a provider's token, a login).
@@ -29,6 +29,8 @@ pub(crate) struct AuthCell {
     /// How many refreshes (or logins) have failed: a call that sees it move while it waited
     /// for the lock shares the failure that moved it.
     failures: AtomicU64,
+    /// The application's callback for changes, if it set one.
+    notifier: Option<Notifier>,
 }
 
 /// The last failed refresh: for which generation, and what it said.
@@ -67,15 +69,56 @@ impl AuthState {
     fn at_hand(&self) -> Option<Credential> {
         self.obtained.clone().or_else(|| self.fixed.clone())
     }
+
+    /// The change that made this state, for the application's callback.
+    fn change(&self, reason: ChangeReason) -> CredentialChange {
+        let at_hand = self.obtained.as_ref().or(self.fixed.as_ref());
+        CredentialChange {
+            reason,
+            scheme: self.auth.scheme_name(),
+            credential: at_hand.and_then(|c| c.keep.clone()),
+            expires_at: self.expires,
+        }
+    }
 }
 
 impl AuthCell {
-    pub(crate) fn new(auth: Auth) -> Result<Self, Error> {
+    /// The cell for `auth`, started from a credential the application stored, if any.
+    pub(crate) fn new(
+        auth: Auth,
+        stored: Option<&Secret>,
+        notifier: Option<Notifier>,
+    ) -> Result<Self, Error> {
+        let mut state = AuthState::new(auth, 0)?;
+        if let Some(stored) = stored {
+            let restored = match state.auth.source_dyn() {
+                Some(source) if state.fixed.is_none() && source.keeps_obtained() => source.restore(stored),
+                _ => None,
+            };
+            let restored = restored.ok_or_else(|| {
+                Error::config(
+                    crate::error::ConfigKind::StoredCredential,
+                    format!(
+                        "the {} scheme cannot start from a stored credential",
+                        state.auth.scheme_name()
+                    ),
+                )
+            })??;
+            state.obtained = Some(restored.redacting(state.auth.secrets()));
+        }
         Ok(AuthCell {
-            state: std::sync::RwLock::new(AuthState::new(auth, 0)?),
+            state: std::sync::RwLock::new(state),
             refresh: tokio::sync::Mutex::new(None),
             failures: AtomicU64::new(0),
+            notifier,
         })
+    }
+
+    /// Tells the application's callback, if any.
+    fn notify(&self, state: &AuthState, reason: ChangeReason) {
+        if let Some(notifier) = &self.notifier {
+            notifier.notify(state.change(reason));
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, AuthState> {
@@ -99,25 +142,32 @@ impl AuthCell {
     }
 
     /// Replaces the credentials.
-    pub(crate) fn set(&self, auth: Auth) -> Result<(), Error> {
+    pub(crate) fn set(&self, auth: Auth, reason: ChangeReason) -> Result<(), Error> {
         let mut state = self.write();
         *state = AuthState::new(auth, state.generation + 1)?;
+        self.notify(&state, reason);
         Ok(())
     }
 
     /// Replaces the credentials only if nothing changed them since `based_on`; whether it did.
-    pub(crate) fn set_if(&self, based_on: u64, auth: Auth) -> Result<bool, Error> {
+    pub(crate) fn set_if(&self, based_on: u64, auth: Auth, reason: ChangeReason) -> Result<bool, Error> {
         let mut state = self.write();
         if state.generation != based_on {
             return Ok(false);
         }
         *state = AuthState::new(auth, based_on + 1)?;
+        self.notify(&state, reason);
         Ok(true)
     }
 
     /// Replaces the credentials and records a credential already obtained for them (the
     /// session a password change answered, under a login-on-demand scheme).
-    pub(crate) fn set_with_obtained(&self, auth: Auth, obtained: Credential) -> Result<(), Error> {
+    pub(crate) fn set_with_obtained(
+        &self,
+        auth: Auth,
+        obtained: Credential,
+        reason: ChangeReason,
+    ) -> Result<(), Error> {
         let mut state = self.write();
         let mut next = AuthState::new(auth, state.generation + 1)?;
         next.obtained = Some(Credential {
@@ -125,6 +175,7 @@ impl AuthCell {
             ..obtained.redacting(next.auth.secrets())
         });
         *state = next;
+        self.notify(&state, reason);
         Ok(())
     }
 }
@@ -278,6 +329,14 @@ impl AuthCell {
             ..obtained
         };
         state.obtained = Some(credential.clone());
+        self.notify(
+            &state,
+            if refresh {
+                ChangeReason::Refresh
+            } else {
+                ChangeReason::Login
+            },
+        );
         Ok(credential)
     }
 }

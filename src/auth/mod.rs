@@ -9,6 +9,7 @@
 //! for the secrets to redact.
 
 mod cell;
+mod change;
 mod jwt;
 mod redact;
 mod roles;
@@ -26,6 +27,8 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use crate::error::{BoxError, ConfigKind, Error, Target};
 
 pub(crate) use cell::{AuthCell, CredentialStep};
+pub(crate) use change::Notifier;
+pub use change::{ChangeReason, CredentialChange};
 pub use jwt::jwt_expiry;
 pub(crate) use redact::Redactor;
 pub use roles::{ApiKey, Password, ResetToken, SessionId, Token};
@@ -70,6 +73,9 @@ where
 pub struct Credential {
     pub(crate) header: Option<(HeaderName, HeaderValue)>,
     pub(crate) secrets: Arc<[Secret]>,
+    /// What an application keeps to start again from this credential (the session id, the
+    /// token): see [`CredentialChange`].
+    pub(crate) keep: Option<Secret>,
     /// The generation of the client's credentials it belongs to.
     pub(crate) generation: u64,
 }
@@ -91,6 +97,7 @@ impl Credential {
         Ok(Credential {
             header: Some((name, sensitive_value(value.expose())?)),
             secrets: Arc::from(vec![value.clone()]),
+            keep: Some(value.clone()),
             generation: 0,
         })
     }
@@ -102,7 +109,15 @@ impl Credential {
     pub fn bearer(token: &Secret) -> Result<Self, Error> {
         token.check_header_safe("the bearer token")?;
         Credential::header(AUTHORIZATION, &Secret::new(format!("Bearer {}", token.expose())))
-            .map(|c| c.redacting([token.clone()]))
+            .map(|c| c.redacting([token.clone()]).keeping(token.clone()))
+    }
+
+    /// What an application stores to start again from this credential, when that is not the
+    /// whole header value (a token inside a multi-part scheme). Defaults to the header value
+    /// (for [`bearer`](Self::bearer), the token).
+    pub fn keeping(mut self, secret: Secret) -> Self {
+        self.keep = Some(secret);
+        self
     }
 
     /// Also redacts these secrets from errors (parts of the header value a server may echo
@@ -244,6 +259,20 @@ pub trait CredentialSource: Any + Send + Sync {
     /// Whether a `401` can be answered with a new credential from [`obtain`](Self::obtain).
     fn can_refresh(&self) -> bool {
         false
+    }
+
+    /// The credential to start from, given one an application stored (what
+    /// [`CredentialChange::credential`] handed it), so that a new process does not obtain a
+    /// new one: `None` (the default) when the scheme cannot start from a stored credential.
+    /// Only a scheme that [`keeps_obtained`](Self::keeps_obtained) credentials can; when the
+    /// stored one is refused, a call that is safe to repeat obtains a new one as after any
+    /// `401`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the stored credential cannot be sent (empty, a line break).
+    fn restore(&self, stored: &Secret) -> Option<Result<Credential, Error>> {
+        let _ = stored;
+        None
     }
 }
 

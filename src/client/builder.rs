@@ -10,8 +10,11 @@ use url::Url;
 
 use super::*;
 use crate::auth::{Auth, AuthCell, Secret};
+use crate::auth::{CredentialChange, Notifier};
 use crate::error::{ConfigKind, Error, Result};
-use crate::retry::RetryPolicy;
+use crate::limit::{Limiter, RateLimit};
+use crate::observe::Observer;
+use crate::retry::{Budget, RetryBudget, RetryPolicy};
 use crate::tls::{Certificate, TlsBackend, TlsSettings};
 
 /// Builds a [`Client`].
@@ -36,6 +39,12 @@ pub struct ClientBuilder {
     tls: TlsSettings,
     proxy: Option<String>,
     no_proxy: bool,
+    rate_limit: Option<RateLimit>,
+    max_in_flight: Option<u32>,
+    retry_budget: RetryBudget,
+    observer: Option<Box<dyn Observer>>,
+    on_credential_change: Option<Notifier>,
+    stored_credential: Option<Secret>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -127,6 +136,65 @@ impl ClientBuilder {
     /// The retry policy (per call: [`Client::with_retry_policy`]).
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Limits the rate of requests this client and all its clones send (every attempt
+    /// counts, retries included): a fixed rate, or [`RateLimit::adaptive`], learned from the
+    /// server's `429` answers. A call waiting for its turn counts against its total timeout,
+    /// and a call dropped while it waits gives its turn back.
+    pub fn rate_limit(mut self, rate: RateLimit) -> Self {
+        self.rate_limit = Some(rate);
+        self
+    }
+
+    /// At most `n` requests of this client and its clones on the wire at once (a request
+    /// holds its place from sending until its body is read; waits between retries hold
+    /// none). `0` makes [`build`](Self::build) fail.
+    pub fn max_in_flight(mut self, n: u32) -> Self {
+        self.max_in_flight = Some(n);
+        self
+    }
+
+    /// The budget retries draw from (default [`RetryBudget::default`]; off with
+    /// [`RetryBudget::disabled`]).
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.retry_budget = budget;
+        self
+    }
+
+    /// A hook called once per attempt and once per finished call (see [`Observer`]).
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Called whenever the credentials of this client and its clones change: a login, a
+    /// re-login after a `401`, a token provider's new token after a `401`, a password change
+    /// or reset that answered a session, a logout,
+    /// [`Client::set_auth`](crate::Client::set_auth). Changes arrive one at a time, in the
+    /// order they happened, on tokio's blocking pool: the call that made the change does not
+    /// wait for the callback, which may write a file. The credential stays a
+    /// [`Secret`](crate::Secret).
+    ///
+    /// Store [`CredentialChange::credential`] and give it to
+    /// [`stored_credential`](Self::stored_credential) when the process starts again.
+    pub fn on_credential_change(
+        mut self,
+        callback: impl Fn(&CredentialChange) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_credential_change = Some(Notifier::new(callback));
+        self
+    }
+
+    /// Starts from a credential an earlier run stored (a session id a login-on-demand scheme
+    /// obtained), instead of obtaining a new one on the first call. When the server refuses
+    /// it, the scheme obtains a new one as after any `401`. Only schemes that obtain their
+    /// credentials can start from a stored one (`metabase::auth::login` can); with another,
+    /// [`build`](Self::build) fails with
+    /// [`ConfigKind::StoredCredential`](crate::ConfigKind::StoredCredential).
+    pub fn stored_credential(mut self, stored: impl Into<Secret>) -> Self {
+        self.stored_credential = Some(stored.into());
         self
     }
 
@@ -248,7 +316,13 @@ impl ClientBuilder {
             let (name, value) = header_pair(name, value, &self.auth)?;
             headers.insert(name, value);
         }
-        let auth = AuthCell::new(self.auth)?;
+        let auth = AuthCell::new(
+            self.auth,
+            self.stored_credential.as_ref(),
+            self.on_credential_change,
+        )?;
+        let limiter = Limiter::new(self.rate_limit, self.max_in_flight)?;
+        self.retry_budget.check()?;
         let loopback = is_loopback(&base);
         let builder = self
             .http
@@ -274,7 +348,13 @@ impl ClientBuilder {
             )
         })?;
         Ok(Client {
-            shared: Arc::new(Shared { http, auth }),
+            shared: Arc::new(Shared {
+                http,
+                auth,
+                limiter,
+                budget: Budget::new(self.retry_budget),
+                observer: self.observer,
+            }),
             settings: Arc::new(Settings {
                 base,
                 user_agent,

@@ -19,7 +19,7 @@ pub use builder::ClientBuilder;
 #[cfg_attr(userapi_partial, allow(unused_imports))]
 pub(crate) use handle::service_handle;
 
-use crate::auth::{Auth, AuthCell};
+use crate::auth::{Auth, AuthCell, ChangeReason};
 use crate::error::{ConfigKind, Error, Result};
 use crate::retry::RetryPolicy;
 
@@ -151,6 +151,10 @@ pub struct Client {
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
     pub(crate) auth: AuthCell,
+    /// The rate limit and the cap on requests in flight, if any.
+    pub(crate) limiter: Option<crate::limit::Limiter>,
+    pub(crate) budget: crate::retry::Budget,
+    pub(crate) observer: Option<Box<dyn crate::observe::Observer>>,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +188,11 @@ impl Client {
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.settings.retry
+    }
+
+    /// The retry budget this client and its clones share.
+    pub fn retry_budget(&self) -> &crate::retry::RetryBudget {
+        self.shared.budget.config()
     }
 
     /// A handle on the same pool and credentials with another retry policy: for one call,
@@ -232,7 +241,14 @@ impl Client {
     /// # Errors
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when a secret holds a character that cannot go in a header.
     pub fn set_auth(&self, auth: Auth) -> Result<()> {
-        self.shared.auth.set(auth)
+        self.shared.auth.set(auth, ChangeReason::Replaced)
+    }
+
+    /// Replaces the credentials for `reason` (a service's own change, such as a password
+    /// change that answered a new session).
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn replace_auth(&self, auth: Auth, reason: ChangeReason) -> Result<()> {
+        self.shared.auth.set(auth, reason)
     }
 
     /// The credentials in use (secrets stay wrapped in [`Secret`](crate::Secret)).
@@ -248,14 +264,19 @@ impl Client {
     /// Installs `auth` with a credential already obtained for it (the session a password
     /// change answered, under a login-on-demand scheme).
     #[cfg_attr(userapi_partial, allow(dead_code))]
-    pub(crate) fn set_auth_with_obtained(&self, auth: Auth, obtained: crate::auth::Credential) -> Result<()> {
-        self.shared.auth.set_with_obtained(auth, obtained)
+    pub(crate) fn set_auth_with_obtained(
+        &self,
+        auth: Auth,
+        obtained: crate::auth::Credential,
+        reason: ChangeReason,
+    ) -> Result<()> {
+        self.shared.auth.set_with_obtained(auth, obtained, reason)
     }
 
     /// Installs `auth` only if the credentials are still those of generation `based_on`.
     #[cfg_attr(userapi_partial, allow(dead_code))]
-    pub(crate) fn set_auth_if(&self, based_on: u64, auth: Auth) -> Result<bool> {
-        self.shared.auth.set_if(based_on, auth)
+    pub(crate) fn set_auth_if(&self, based_on: u64, auth: Auth, reason: ChangeReason) -> Result<bool> {
+        self.shared.auth.set_if(based_on, auth, reason)
     }
 
     #[cfg_attr(userapi_partial, allow(dead_code))]

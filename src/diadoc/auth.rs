@@ -77,7 +77,15 @@ impl CredentialSource for DiadocAuth {
             value.push_str(",ddauth_token=");
             value.push_str(t.expose());
         }
-        Credential::header(AUTHORIZATION, &Secret::new(value)).map(|c| Some(c.redacting(self.secrets())))
+        // What an application keeps is the token (the client id is configuration).
+        let credential = Credential::header(AUTHORIZATION, &Secret::new(value))?.redacting(self.secrets());
+        Ok(Some(match &self.token {
+            Some(t) => credential.keeping(t.as_secret().clone()),
+            None => Credential {
+                keep: None,
+                ..credential
+            },
+        }))
     }
 }
 

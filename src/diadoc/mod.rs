@@ -36,7 +36,7 @@ pub use models::{
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::auth::{ApiKey, Password, Token};
+use crate::auth::{ApiKey, ChangeReason, Password, Token};
 use crate::client::Client;
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::http::{RawResponse, Service};
@@ -325,7 +325,11 @@ impl Diadoc {
 /// The one place a login's token becomes the client's credentials: only if they are still
 /// those the login started from.
 fn install_token(client: &Client, based_on: u64, client_id: ApiKey, token: Token) -> Result<bool> {
-    client.set_auth_if(based_on, auth::diadoc_auth(client_id, Some(token)))
+    client.set_auth_if(
+        based_on,
+        auth::diadoc_auth(client_id, Some(token)),
+        ChangeReason::Login,
+    )
 }
 
 /// The token in an `Authenticate` answer: UTF-8 text, or a JSON string from a server that

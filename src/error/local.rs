@@ -85,6 +85,11 @@ pub enum ConfigKind {
     Proxy,
     /// The async runtime the client runs on went away.
     Runtime,
+    /// A rate limit, a cap on requests in flight or a retry budget whose numbers cannot
+    /// work (a rate of zero, a cap of zero, a budget smaller than one retry).
+    Limits,
+    /// A stored credential the client's scheme cannot start from.
+    StoredCredential,
 }
 
 /// A client configured in a way that cannot work.

@@ -70,6 +70,8 @@ struct Inner {
     target: Option<Target>,
     /// Requests sent for the call.
     attempts: u32,
+    /// The failure could have been retried, but the retry budget was empty.
+    budget_exhausted: bool,
 }
 
 /// The detail, owned; [`ErrorKind`] is its public, borrowed view.
@@ -127,6 +129,7 @@ impl Error {
             kind,
             target: target.cloned(),
             attempts,
+            budget_exhausted: false,
         }))
     }
 
@@ -346,8 +349,17 @@ impl Error {
         }
     }
 
+    /// Whether the call stopped although its failure could have been retried, because the
+    /// client's [`RetryBudget`](crate::RetryBudget) was empty (many calls failing at once).
+    pub fn retry_budget_exhausted(&self) -> bool {
+        self.0.budget_exhausted
+    }
+
+    pub(crate) fn set_budget_exhausted(&mut self) {
+        self.0.budget_exhausted = true;
+    }
+
     /// A stable, body-free name for the kind, for logs.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn kind_name(&self) -> &'static str {
         match &self.0.kind {
             Kind::Http(_) => "http",
@@ -369,7 +381,11 @@ impl fmt::Display for Error {
         if let Some(target) = &self.0.target {
             write!(f, "{target}: ")?;
         }
-        fmt::Display::fmt(self.detail(), f)
+        fmt::Display::fmt(self.detail(), f)?;
+        if self.0.budget_exhausted {
+            f.write_str(" (not retried: the client's retry budget is exhausted)")?;
+        }
+        Ok(())
     }
 }
 
@@ -379,6 +395,7 @@ impl fmt::Debug for Error {
             .field("kind", &self.0.kind)
             .field("target", &self.0.target)
             .field("attempts", &self.0.attempts)
+            .field("budget_exhausted", &self.0.budget_exhausted)
             .finish()
     }
 }

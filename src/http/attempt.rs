@@ -5,9 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
+use reqwest::StatusCode;
+
 use super::*;
 use crate::auth::{Credential, CredentialStep};
 use crate::error::{Error, ErrorKind, Result, TimeoutPhase, TransportKind};
+use crate::observe::{AttemptRecord, CallRecord, RetryDecision};
 use crate::retry::{self, Decision, Outcome};
 
 impl<'c> Call<'c> {
@@ -26,14 +29,18 @@ impl<'c> Call<'c> {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument;
+            // OpenTelemetry's HTTP client names, and the crate's own under `userapi.`.
             let span = tracing::debug_span!(
                 "userapi.request",
-                operation = self.operation,
-                method = %self.method,
-                route = %self.target.route,
-                status = tracing::field::Empty,
-                attempts = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
+                userapi.operation = self.operation,
+                http.request.method = %self.method,
+                url.template = %self.target.route,
+                server.address = self.url.host_str().unwrap_or_default(),
+                server.port = self.url.port_or_known_default(),
+                http.response.status_code = tracing::field::Empty,
+                error.r#type = tracing::field::Empty,
+                userapi.attempts = tracing::field::Empty,
+                userapi.latency_ms = tracing::field::Empty,
             );
             self.send_timed().instrument(span).await
         }
@@ -43,31 +50,61 @@ impl<'c> Call<'c> {
 
     async fn send_timed(self) -> Result<RawResponse> {
         let started = Instant::now();
-        let result = self.run(started).await;
+        let mut waited = Duration::ZERO;
+        let result = self.run(started, &mut waited).await;
         #[cfg(feature = "tracing")]
         {
             let span = tracing::Span::current();
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            span.record("userapi.latency_ms", started.elapsed().as_millis() as u64);
             match &result {
                 Ok(response) => {
-                    span.record("status", response.status.as_u16());
+                    span.record("http.response.status_code", response.status.as_u16());
                 }
                 Err(err) => {
-                    if let Some(status) = err.status() {
-                        span.record("status", status.as_u16());
+                    match err.status() {
+                        Some(status) => {
+                            span.record("http.response.status_code", status.as_u16());
+                            span.record("error.type", status.as_str());
+                        }
+                        None => {
+                            span.record("error.type", err.kind_name());
+                        }
                     }
                     // The error's kind only: its text may quote the server's body.
                     tracing::debug!(error.kind = err.kind_name(), "request failed");
                 }
             }
         }
+        if self.client.shared.observer.is_some() || cfg!(feature = "metrics") {
+            let (status, attempts, error) = match &result {
+                Ok(r) => (Some(r.status), r.attempts, None),
+                Err(e) => (e.status(), e.attempts(), Some(e.kind_name())),
+            };
+            let record = CallRecord {
+                operation: self.operation,
+                method: &self.method,
+                route: &self.target.route,
+                status,
+                attempts,
+                latency: started.elapsed(),
+                error,
+                limiter_wait: waited,
+            };
+            if let Some(observer) = &self.client.shared.observer {
+                observer.on_call(&record);
+            }
+            #[cfg(feature = "metrics")]
+            crate::observe::record_metrics(&record);
+        }
         result
     }
 
     /// Attempts until success, a decision to stop, or the total timeout. Every request sent
     /// is counted in the result's `attempts`, replays after a credential refresh included.
-    async fn run(&self, started: Instant) -> Result<RawResponse> {
+    /// `waited` adds up the time spent waiting for the client's limits.
+    async fn run(&self, started: Instant, waited: &mut Duration) -> Result<RawResponse> {
         let settings = &self.client.settings;
+        let shared = &self.client.shared;
         let total = settings.timeouts.total().unwrap_or(Duration::MAX);
         // `None`: no total limit (a timeout too long to add to the clock).
         let end = settings
@@ -77,6 +114,8 @@ impl<'c> Call<'c> {
         let mut attempt = 1;
         let mut sent: u32 = 0;
         let mut refreshed = false;
+        // What this call's retries took from the retry budget (given back on success).
+        let mut spent: u32 = 0;
         // Whether a retried attempt may have been applied (it timed out, or got a 5xx).
         let mut unanswered = false;
         let mut replay: Option<Credential> = None;
@@ -98,8 +137,19 @@ impl<'c> Call<'c> {
                     Err(err) => return Err(with_attempts(err, sent)),
                 },
             };
+            // The client's limits: the wait counts against the total timeout, and the place
+            // taken is held until this attempt is over.
+            let admission = match &shared.limiter {
+                Some(limiter) => match within(end, limiter.admit()).await {
+                    Some(admission) => Some(admission),
+                    None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                },
+                None => None,
+            };
+            let limiter_wait = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
+            *waited += limiter_wait;
             #[cfg(feature = "tracing")]
-            tracing::Span::current().record("attempts", sent + 1);
+            tracing::Span::current().record("userapi.attempts", sent + 1);
             let attempt_end = settings
                 .timeouts
                 .attempt()
@@ -114,6 +164,7 @@ impl<'c> Call<'c> {
                 ),
             };
             sent += 1;
+            let attempt_started = shared.observer.as_ref().map(|_| Instant::now());
             // `timeout_at` directly on the attempt (no wrapper future holding it twice); with
             // no limit, no timer at all.
             let result = match deadline {
@@ -123,9 +174,27 @@ impl<'c> Call<'c> {
                 },
                 None => self.attempt(&credential).await,
             };
+            drop(admission);
+            if let Some(limiter) = &shared.limiter {
+                limiter.feedback(throttled(&result));
+            }
             let err = match result {
                 Ok(mut response) => {
                     response.attempts = sent;
+                    shared.budget.succeeded(spent);
+                    if let (Some(observer), Some(at)) = (&shared.observer, attempt_started) {
+                        observer.on_attempt(&AttemptRecord {
+                            operation: self.operation,
+                            method: &self.method,
+                            route: &self.target.route,
+                            attempt: sent,
+                            status: Some(response.status),
+                            latency: at.elapsed(),
+                            error: None,
+                            decision: None,
+                            limiter_wait,
+                        });
+                    }
                     return Ok(response);
                 }
                 Err(err) => err,
@@ -133,10 +202,9 @@ impl<'c> Call<'c> {
             let remaining = end.map(|e| e.saturating_duration_since(tokio::time::Instant::now()));
             let refreshable = self.auth_override.is_none()
                 && !refreshed
-                && (self.client.shared.auth.can_refresh()
-                    || self.client.auth_generation() != credential.generation);
+                && (shared.auth.can_refresh() || self.client.auth_generation() != credential.generation);
             let outcome = outcome_of(&err);
-            let decision = retry::decide(
+            let mut decision = retry::decide(
                 &settings.retry,
                 retry::Attempt {
                     number: attempt,
@@ -147,6 +215,34 @@ impl<'c> Call<'c> {
                 remaining,
                 retry::jitter(),
             );
+            let mut exhausted = false;
+            if let Decision::Retry(_) = decision {
+                match shared.budget.spend(outcome == Outcome::AttemptTimeout) {
+                    Some(cost) => spent = spent.saturating_add(cost),
+                    None => {
+                        exhausted = true;
+                        decision = Decision::Stop;
+                    }
+                }
+            }
+            if let (Some(observer), Some(at)) = (&shared.observer, attempt_started) {
+                observer.on_attempt(&AttemptRecord {
+                    operation: self.operation,
+                    method: &self.method,
+                    route: &self.target.route,
+                    attempt: sent,
+                    status: err.status(),
+                    latency: at.elapsed(),
+                    error: Some(err.kind_name()),
+                    decision: Some(match decision {
+                        Decision::Retry(wait) => RetryDecision::Retry { wait },
+                        Decision::Refresh => RetryDecision::Refresh,
+                        Decision::Stop if exhausted => RetryDecision::BudgetExhausted,
+                        Decision::Stop => RetryDecision::Stop,
+                    }),
+                    limiter_wait,
+                });
+            }
             match decision {
                 Decision::Refresh => {
                     refreshed = true;
@@ -180,6 +276,9 @@ impl<'c> Call<'c> {
                 }
                 Decision::Stop => {
                     let mut err = with_attempts(err, sent);
+                    if exhausted {
+                        err.set_budget_exhausted();
+                    }
                     if let Some(e) = err.http_mut() {
                         e.after_unanswered = unanswered;
                     }
@@ -187,6 +286,19 @@ impl<'c> Call<'c> {
                 }
             }
         }
+    }
+}
+
+/// Whether an attempt's answer asks the client to slow down: a `429`, or a `503` with
+/// `Retry-After`.
+fn throttled(result: &Result<RawResponse>) -> bool {
+    match result {
+        Ok(_) => false,
+        Err(err) => match err.status() {
+            Some(StatusCode::TOO_MANY_REQUESTS) => true,
+            Some(StatusCode::SERVICE_UNAVAILABLE) => err.retry_after().is_some(),
+            _ => false,
+        },
     }
 }
 

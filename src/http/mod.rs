@@ -43,8 +43,7 @@ pub(crate) struct Call<'c> {
     body_secrets: Vec<Secret>,
     /// A credential sent instead of the client's.
     auth_override: Option<Credential>,
-    /// The operation's stable name, for spans.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    /// The operation's stable name, for spans and observers.
     operation: &'static str,
     method: Method,
     url: Url,

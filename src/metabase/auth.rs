@@ -152,4 +152,12 @@ impl CredentialSource for Login {
     fn can_refresh(&self) -> bool {
         true
     }
+
+    /// A session stored by an earlier run: sent until the server refuses it, then one login.
+    fn restore(&self, stored: &Secret) -> Option<Result<Credential, Error>> {
+        Some(
+            crate::auth::non_empty(stored, "the stored Metabase session")
+                .and_then(|()| Credential::header(SESSION_HEADER, stored)),
+        )
+    }
 }

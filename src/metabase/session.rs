@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::models::{self, PasswordChanged};
 use super::{Metabase, SERVICE, auth, non_blank};
-use crate::auth::{Auth, Credential, Password, ResetToken, Secret, SessionId};
+use crate::auth::{Auth, ChangeReason, Credential, Password, ResetToken, Secret, SessionId};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::http::RawResponse;
@@ -51,7 +51,11 @@ impl Metabase {
         self.client
             .detached(move |client| async move {
                 let session = session_login(&client, &username, password.as_secret()).await?;
-                install_session(&client, &session, Install::IfUnchanged(generation))?;
+                install_session(
+                    &client,
+                    &session,
+                    Install::IfUnchanged(generation, ChangeReason::Login),
+                )?;
                 Ok(session)
             })
             .await
@@ -108,7 +112,7 @@ impl Metabase {
                     .call(&SERVICE, OP, Method::DELETE, "api/session", &[])?
                     .send_empty()
                     .await?;
-                client.set_auth_if(generation, Auth::none())?;
+                client.set_auth_if(generation, Auth::none(), ChangeReason::Logout)?;
                 Ok(())
             })
             .await
@@ -277,7 +281,11 @@ impl Metabase {
                 let response: models::PasswordResponse = raw.json()?;
                 match session_in(&raw, response.session_id)? {
                     Some(session) => {
-                        install_session(&client, &session, Install::IfUnchanged(generation))?;
+                        install_session(
+                            &client,
+                            &session,
+                            Install::IfUnchanged(generation, ChangeReason::PasswordReset),
+                        )?;
                         Ok(PasswordChanged::NewSession(session))
                     }
                     None => Ok(PasswordChanged::Changed),
@@ -291,7 +299,7 @@ impl Metabase {
 pub(super) enum Install {
     /// A login or a reset: only if no other change of credentials landed while it was in
     /// flight (a password change meanwhile ended the sessions it could have known).
-    IfUnchanged(u64),
+    IfUnchanged(u64, ChangeReason),
     /// One's own password change: always, since the server has just ended every older
     /// session of the user. Under [`auth::login`] the new password is kept for the
     /// next login.
@@ -306,15 +314,18 @@ pub(super) fn install_session(client: &Client, session: &SessionId, rule: Instal
         return Ok(false);
     }
     match rule {
-        Install::IfUnchanged(generation) => client.set_auth_if(generation, auth::session(session.clone())),
+        Install::IfUnchanged(generation, reason) => {
+            client.set_auth_if(generation, auth::session(session.clone()), reason)
+        }
         Install::Always { new_password } => {
             if let Some(login) = current.source::<auth::Login>() {
                 client.set_auth_with_obtained(
                     auth::login(login.username.clone(), new_password),
                     Credential::header(auth::SESSION_HEADER, session.as_secret())?,
+                    ChangeReason::PasswordChange,
                 )?;
             } else if current.source::<auth::Session>().is_some() {
-                client.set_auth(auth::session(session.clone()))?;
+                client.replace_auth(auth::session(session.clone()), ChangeReason::PasswordChange)?;
             } else {
                 return Ok(false);
             }

@@ -7,6 +7,7 @@
 mod bodies;
 mod credentials;
 mod errors;
+mod limits;
 mod redirects;
 mod retries;
 mod routes;

@@ -1,0 +1,206 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use tokio::time::Instant;
+
+use super::*;
+
+fn paused() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+fn limiter(rate: Option<RateLimit>, in_flight: Option<u32>) -> Arc<Limiter> {
+    Arc::new(Limiter::new(rate, in_flight).unwrap().unwrap())
+}
+
+/// When each of `arrivals` (offsets from the start) was let through.
+async fn admitted_at(limiter: Arc<Limiter>, arrivals: Vec<Duration>) -> Vec<Duration> {
+    let start = Instant::now();
+    let tasks: Vec<_> = arrivals
+        .into_iter()
+        .map(|at| {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                tokio::time::sleep(at).await;
+                drop(limiter.admit().await);
+                start.elapsed()
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for t in tasks {
+        times.push(t.await.unwrap());
+    }
+    times.sort();
+    times
+}
+
+/// The most requests in any window, over what `burst + rate × window` allows.
+fn worst_excess(times: &[Duration], rate: f64, burst: f64) -> f64 {
+    let mut worst = f64::MIN;
+    for i in 0..times.len() {
+        for j in i..times.len() {
+            let window = (times[j] - times[i]).as_secs_f64();
+            let count = (j - i + 1) as f64;
+            worst = worst.max(count - (burst + rate * window));
+        }
+    }
+    worst
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// No more than `burst + rate × t` requests in any window `t`, whatever the arrivals.
+    #[test]
+    fn never_more_than_burst_plus_rate_times_t(
+        requests in 1u32..200,
+        burst in 1u32..20,
+        arrivals in proptest::collection::vec(0u64..3_000, 1..60),
+    ) {
+        let rate = f64::from(requests);
+        let arrivals: Vec<Duration> = arrivals.into_iter().map(Duration::from_millis).collect();
+        let n = arrivals.len();
+        let times = paused().block_on(admitted_at(
+            limiter(Some(RateLimit::per_second(requests).burst(burst)), None),
+            arrivals,
+        ));
+        prop_assert_eq!(times.len(), n);
+        prop_assert!(worst_excess(&times, rate, f64::from(burst)) <= 1e-6, "{times:?}");
+    }
+}
+
+#[test]
+fn a_full_queue_is_served_at_the_rate() {
+    // 50 at once at 10 per second, burst 5: 5 at once, then one every 100 ms.
+    let times = paused().block_on(admitted_at(
+        limiter(Some(RateLimit::per_second(10).burst(5)), None),
+        vec![Duration::ZERO; 50],
+    ));
+    assert_eq!(times[..5], [Duration::ZERO; 5]);
+    let last = times[49].as_secs_f64();
+    assert!((4.5..4.55).contains(&last), "{last}");
+}
+
+#[test]
+fn a_waiter_dropped_while_it_sleeps_gives_its_turn_back() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::per_second(1)), None);
+        let start = Instant::now();
+        drop(limiter.admit().await);
+        // B waits for the next token (at 1 s), and gives up at 0.5 s.
+        let b = tokio::time::timeout(Duration::from_millis(500), limiter.admit()).await;
+        assert!(b.is_err());
+        // C, arriving later, gets the token B would have had, at 1 s and not at 2 s.
+        drop(limiter.admit().await);
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    });
+}
+
+#[test]
+fn a_waiter_dropped_in_the_queue_gives_its_place_back() {
+    paused().block_on(async {
+        let limiter = limiter(None, Some(1));
+        let held = limiter.admit().await;
+        let waiting = tokio::spawn({
+            let limiter = Arc::clone(&limiter);
+            async move { drop(limiter.admit().await) }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waiting.abort();
+        let _ = waiting.await;
+        drop(held);
+        // The place is free again: no permit leaked to the aborted waiter.
+        let again = tokio::time::timeout(Duration::from_millis(1), limiter.admit()).await;
+        assert!(again.is_ok());
+    });
+}
+
+#[test]
+fn in_flight_is_capped_and_the_place_is_held_until_the_admission_drops() {
+    paused().block_on(async {
+        let limiter = limiter(None, Some(2));
+        let a = limiter.admit().await;
+        let _b = limiter.admit().await;
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), limiter.admit())
+                .await
+                .is_err()
+        );
+        drop(a);
+        let c = tokio::time::timeout(Duration::from_millis(1), limiter.admit()).await;
+        assert!(c.is_ok());
+    });
+}
+
+#[test]
+fn the_wait_is_reported() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::per_second(4)), None);
+        assert_eq!(limiter.admit().await.waited, Duration::ZERO);
+        assert_eq!(limiter.admit().await.waited, Duration::from_millis(250));
+    });
+}
+
+#[test]
+fn nonsense_numbers_are_refused_and_extremes_do_not_panic() {
+    for bad in [
+        RateLimit::per_second(0),
+        RateLimit::new(1, Duration::ZERO),
+        RateLimit::new(1, Duration::MAX),
+        RateLimit::new(1, Duration::from_secs(24 * 3600 + 1)),
+        RateLimit::per_second(1).burst(0),
+    ] {
+        let err = Limiter::new(Some(bad), None).err().expect("refused");
+        assert!(err.is_config(), "{err}");
+    }
+    assert!(Limiter::new(None, Some(0)).is_err());
+    assert!(Limiter::new(None, None).unwrap().is_none());
+    paused().block_on(async {
+        // The largest numbers: as good as no limit, and no overflow.
+        let huge = limiter(
+            Some(RateLimit::per_second(u32::MAX).burst(u32::MAX)),
+            Some(u32::MAX),
+        );
+        for _ in 0..1000 {
+            assert_eq!(huge.admit().await.waited, Duration::ZERO);
+        }
+        // The slowest rate allowed: one a day; the second waits a day, not forever.
+        let slow = limiter(Some(RateLimit::new(1, Duration::from_secs(24 * 3600))), None);
+        drop(slow.admit().await);
+        assert_eq!(slow.admit().await.waited, Duration::from_secs(24 * 3600));
+    });
+}
+
+#[test]
+fn adaptive_is_free_until_refused_then_takes_the_accepted_rate_and_grows_back() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::adaptive()), None);
+        assert_eq!(limiter.current_rate(), None);
+        // 100 successes over 1 s: the server accepts 100 per second.
+        for _ in 0..100 {
+            drop(limiter.admit().await);
+            limiter.feedback(false);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        limiter.feedback(true);
+        let cut = limiter.current_rate().expect("limited after a refusal");
+        assert!((90.0..=110.0).contains(&cut), "{cut}");
+        // More refusals from the same overload do not cut again.
+        limiter.feedback(true);
+        assert!((limiter.current_rate().unwrap() - cut).abs() < 1e-9);
+        // Ten quiet seconds: 5% of the rate per second back.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let grown = limiter.current_rate().unwrap();
+        assert!((grown - cut * 1.5).abs() < 1e-6, "{grown}");
+        // A fixed limiter ignores the server.
+        let fixed = self::limiter(Some(RateLimit::per_second(7)), None);
+        fixed.feedback(true);
+        assert_eq!(fixed.current_rate(), Some(7.0));
+    });
+}
