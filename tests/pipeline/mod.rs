@@ -5,6 +5,7 @@
 //! requests every error reports, credentials refreshed and replayed, and the body limit.
 
 mod bodies;
+mod changes;
 mod credentials;
 mod errors;
 mod limits;

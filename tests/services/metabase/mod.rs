@@ -5,6 +5,7 @@ mod api_keys;
 mod history;
 mod paging;
 mod passwords;
+mod persistence;
 mod sessions;
 mod typed;
 mod users;
