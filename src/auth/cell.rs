@@ -114,6 +114,13 @@ impl AuthCell {
         })
     }
 
+    /// Waits until the application's callback has seen every change so far.
+    pub(crate) async fn flush_changes(&self) {
+        if let Some(notifier) = &self.notifier {
+            notifier.flush().await;
+        }
+    }
+
     /// Tells the application's callback, if any.
     fn notify(&self, state: &AuthState, reason: ChangeReason) {
         if let Some(notifier) = &self.notifier {

@@ -62,6 +62,8 @@ pub(crate) struct Notifier(Arc<Queue>);
 struct Queue {
     callback: Box<Callback>,
     pending: Mutex<Pending>,
+    /// Woken when the queue runs empty.
+    idle: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -75,7 +77,24 @@ impl Notifier {
         Notifier(Arc::new(Queue {
             callback: Box::new(callback),
             pending: Mutex::new(Pending::default()),
+            idle: tokio::sync::Notify::new(),
         }))
+    }
+
+    /// Waits until every change queued so far has been delivered.
+    pub(crate) async fn flush(&self) {
+        loop {
+            let idle = self.0.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            {
+                let pending = self.0.lock();
+                if pending.changes.is_empty() && !pending.delivering {
+                    return;
+                }
+            }
+            idle.await;
+        }
     }
 
     /// Queues a change, and starts delivering unless a delivery is running.
@@ -111,6 +130,8 @@ impl Queue {
                     Some(change) => change,
                     None => {
                         pending.delivering = false;
+                        drop(pending);
+                        self.idle.notify_waiters();
                         return;
                     }
                 }

@@ -178,7 +178,9 @@ impl ClientBuilder {
     /// [`Secret`](crate::Secret).
     ///
     /// Store [`CredentialChange::credential`] and give it to
-    /// [`stored_credential`](Self::stored_credential) when the process starts again.
+    /// [`stored_credential`](Self::stored_credential) when the process starts again; before
+    /// the process exits, [`Client::flush_credential_changes`] waits for the callback to
+    /// have seen every change.
     pub fn on_credential_change(
         mut self,
         callback: impl Fn(&CredentialChange) + Send + Sync + 'static,

@@ -244,6 +244,14 @@ impl Client {
         self.shared.auth.set(auth, ChangeReason::Replaced)
     }
 
+    /// Waits until the callback set with
+    /// [`ClientBuilder::on_credential_change`] has seen every change made so far: call it
+    /// before a process that stores its credentials exits, so the last change is not lost.
+    /// Returns at once without a callback.
+    pub async fn flush_credential_changes(&self) {
+        self.shared.auth.flush_changes().await;
+    }
+
     /// Replaces the credentials for `reason` (a service's own change, such as a password
     /// change that answered a new session).
     #[cfg_attr(userapi_partial, allow(dead_code))]

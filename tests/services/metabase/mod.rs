@@ -6,6 +6,7 @@ mod history;
 mod paging;
 mod passwords;
 mod persistence;
+mod session_file;
 mod sessions;
 mod typed;
 mod users;
