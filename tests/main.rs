@@ -9,6 +9,7 @@ mod support;
 
 mod faults;
 mod memory;
+mod observe;
 mod pipeline;
 mod proxy;
 mod redaction;
