@@ -466,7 +466,9 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// HTTP 403 for someone else's account without being a superuser; 404 for an unknown id.
+    /// HTTP 400 for a modal the server does not know; 500 (`Internal server error.`) for an
+    /// unknown user or an API key's user; 403 for someone else's account without being a
+    /// superuser.
     pub async fn dismiss_modal(&self, id: &UserId, modal: Modal) -> Result<()> {
         let _: serde::de::IgnoredAny = self
             .user_call(

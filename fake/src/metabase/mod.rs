@@ -23,9 +23,15 @@
 //! - validation errors `{"errors", "specific-errors"}` worded as Metabase words them, and
 //!   plain-text bodies where the real server sends text.
 //!
-//! What it cannot model it refuses with 400 rather than ignore: tenants (`tenant_id`), and
-//! group managers (`is_group_manager: true`, a Pro/Enterprise feature) — where an open-source
-//! server would silently drop the flag.
+//! - permission groups and memberships (`/api/permissions`) with the special groups' rules
+//!   (All Users and Administrators cannot be renamed, deleted or cleared; nobody joins or
+//!   leaves All Users; Administrators membership is superuser status; the last active admin
+//!   stays), `/api/session/properties`, login throttling (10 per user name, 50 per address).
+//!
+//! It emulates one release and edition, chosen when it is built ([`FakeMetabaseBuilder`]):
+//! open source 0.58.7 by default. Open source drops group-manager flags silently (200);
+//! Enterprise applies them. It has no tenants: a tenant on create is refused as Metabase
+//! refuses it, and on update fails as the database would (500).
 //!
 //! It never emails: [`FakeMetabase::last_reset_token`](MetabaseService::last_reset_token) reads the token a reset email would
 //! carry.
@@ -191,7 +197,7 @@ impl Config {
 ///     .start()
 ///     .await?;
 /// let info = fake.api()?.server_info().await?;
-/// assert_eq!(info.version.unwrap().tag.as_deref(), Some("v1.59.1"));
+/// assert_eq!(info.version.as_ref().unwrap().tag.as_deref(), Some("v1.59.1"));
 /// assert_eq!(info.feature("advanced_permissions"), Some(true));
 /// # Ok(()) }
 /// ```
@@ -420,8 +426,33 @@ impl State {
         let mut inst = self.lock();
         let response = inst.route(req);
         inst.sync_memberships();
-        response
+        metabase_content_type(response)
     }
+}
+
+/// Content types as Metabase writes them: `application/json;charset=utf-8` for JSON, bare
+/// `text/plain` for a string body.
+fn metabase_content_type(mut response: Response) -> Response {
+    use userapi::reqwest::header::CONTENT_TYPE;
+    let sent = response
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(sent) = sent else {
+        return response;
+    };
+    let metabase = if sent.starts_with("application/json") {
+        "application/json;charset=utf-8"
+    } else if sent.starts_with("text/plain") {
+        "text/plain"
+    } else {
+        return response;
+    };
+    response
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static(metabase));
+    response
 }
 
 impl Service for MetabaseService {

@@ -180,3 +180,15 @@ async fn current_user_flags_come_from_the_fakes_own_state() {
     let rasta = session_of(&fake, USER_EMAIL).get_me().await.unwrap();
     assert_eq!(rasta.has_invited_second_user, Some(false));
 }
+
+#[tokio::test]
+async fn content_types_are_metabases() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let json = http.get(fake.url("api/session/properties")).send().await.unwrap();
+    assert_eq!(json.headers()["content-type"], "application/json;charset=utf-8");
+    let text = http.get(fake.url("api/user/current")).send().await.unwrap();
+    assert_eq!(text.status().as_u16(), 401);
+    assert_eq!(text.headers()["content-type"], "text/plain");
+    assert_eq!(text.text().await.unwrap(), "Unauthenticated");
+}
