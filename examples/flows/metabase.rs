@@ -3,8 +3,8 @@
 
 use userapi::env::EnvCredentials;
 use userapi::metabase::{
-    ApiKeyUpdate, GroupId, ListUsers, Metabase, Modal, NewApiKey, NewUser, PasswordChanged, UserKeyValue,
-    UserUpdate,
+    ApiKeyUpdate, GroupId, ListGroups, ListUsers, Metabase, Modal, NewApiKey, NewGroup, NewMembership,
+    NewUser, PasswordChanged, UserKeyValue, UserUpdate, Version,
 };
 
 use userapi::auth::{Password, ResetToken};
@@ -64,6 +64,18 @@ pub async fn run(mode: Mode) -> FlowResult {
     };
     let on_fake = the_fake.is_some();
 
+    // What the server says about itself: no credentials needed.
+    let info = anonymous.server_info().await?;
+    println!(
+        "  server_info: {} (at least 0.50: {:?}), advanced permissions: {:?}",
+        info.version
+            .as_ref()
+            .and_then(|v| v.tag.as_deref())
+            .unwrap_or("unknown version"),
+        info.version_at_least(&Version::new(50, 0)),
+        info.feature("advanced_permissions")
+    );
+
     match &login {
         Some((user, password)) => {
             api.login(user, password).await?;
@@ -78,6 +90,19 @@ pub async fn run(mode: Mode) -> FlowResult {
                 "  metabase::auth::login: logged in on first use as {}",
                 me.email.as_deref().unwrap_or("-")
             );
+            if writes {
+                renewing.logout().await?;
+                println!("  logout (metabase::auth::login): the session it logged in for has ended");
+                let again = client_like(&api, Auth::none())?;
+                again.login_remembered(user, password).await?;
+                println!("  login_remembered: a session whose cookie outlives the browser");
+                again.logout().await?;
+            } else {
+                skip(
+                    "login_remembered",
+                    "writes to a real instance need METABASE_ALLOW_WRITES=1",
+                );
+            }
         }
         None => skip("login", "METABASE_USERNAME and METABASE_PASSWORD are not set"),
     }
@@ -119,7 +144,37 @@ pub async fn run(mode: Mode) -> FlowResult {
             walked += 1;
         }
         println!("  users (stream, pages of 2): {walked} user(s)");
+        if let Some(email) = me.email.as_deref() {
+            let found = api.find_user_by_email(email).await?;
+            println!("  find_user_by_email({email}): {:?}", found.map(|u| u.id));
+        }
+        let groups = api.list_groups(&ListGroups::new()).await?;
+        println!("  list_groups: {} group(s)", groups.len());
+        let paged = api.groups(ListGroups::new().limit(2)).try_collect().await?;
+        println!("  groups (stream, pages of 2): {} group(s)", paged.len());
+        if let Some(first) = groups.first() {
+            let one = api.get_group(&first.id).await?;
+            println!(
+                "  get_group({}): {} member(s)",
+                one.id,
+                one.members.as_ref().map_or(0, Vec::len)
+            );
+        }
+        let memberships = api.list_memberships().await?;
+        println!(
+            "  list_memberships: {} user(s) with memberships",
+            memberships.len()
+        );
     } else {
+        for call in [
+            "find_user_by_email",
+            "list_groups",
+            "groups",
+            "get_group",
+            "list_memberships",
+        ] {
+            skip(call, "the account is not an admin");
+        }
         skip(
             "list_users",
             "the account is not an admin (the server would answer 403)",
@@ -182,6 +237,14 @@ pub async fn run(mode: Mode) -> FlowResult {
             "delete_api_key",
             "create_user",
             "update_user",
+            "create_group",
+            "rename_group",
+            "add_membership",
+            "set_group_manager",
+            "remove_membership",
+            "clear_group",
+            "delete_group",
+            "password_reset_url",
             "dismiss_modal",
             "deactivate_user",
             "reactivate_user",
@@ -291,6 +354,53 @@ pub async fn run(mode: Mode) -> FlowResult {
         println!("  update_user: {}", updated.common_name.as_deref().unwrap_or("-"));
         api.dismiss_modal(&created.id, Modal::QbNewb).await?;
         println!("  dismiss_modal: qbnewb");
+
+        let group = api
+            .create_group(&NewGroup::new(format!("userapi tour {stamp}")))
+            .await?;
+        println!("  create_group: id {}", group.id);
+        let group = api
+            .rename_group(&group.id, &format!("userapi tour {stamp} (renamed)"))
+            .await?;
+        println!("  rename_group: now {:?}", group.name);
+        let members = api
+            .add_membership(&NewMembership::new(group.id, created.id))
+            .await?;
+        let membership = members
+            .iter()
+            .find(|m| m.id == created.id)
+            .and_then(|m| m.membership_id);
+        println!(
+            "  add_membership: {} member(s), membership {membership:?}",
+            members.len()
+        );
+        if let Some(membership) = membership {
+            match api.set_group_manager(&membership, true).await {
+                Ok(row) => println!("  set_group_manager: {:?}", row.is_group_manager),
+                Err(e) if e.status().map(|s| s.as_u16()) == Some(402) => {
+                    println!("  set_group_manager: a premium feature this instance lacks (HTTP 402)")
+                }
+                Err(e) => return Err(e.into()),
+            }
+            api.remove_membership(&membership).await?;
+            println!("  remove_membership: {membership}");
+        }
+        api.add_membership(&NewMembership::new(group.id, created.id))
+            .await?;
+        api.clear_group(&group.id).await?;
+        println!("  clear_group: the group is empty");
+        api.delete_group(&group.id).await?;
+        println!("  delete_group: id {}", group.id);
+        match api.password_reset_url(&created.id).await {
+            Ok(link) => println!(
+                "  password_reset_url: a link (holding a token: {})",
+                link.token.is_some()
+            ),
+            Err(e) if e.is_not_found() => {
+                println!("  password_reset_url: this server version has no such endpoint (HTTP 404)")
+            }
+            Err(e) => return Err(e.into()),
+        }
         api.deactivate_user(&created.id).await?;
         println!(
             "  deactivate_user: id {} deactivated (kept, not deleted)",
@@ -309,6 +419,14 @@ pub async fn run(mode: Mode) -> FlowResult {
             "update_user",
             "deactivate_user",
             "reactivate_user",
+            "create_group",
+            "rename_group",
+            "add_membership",
+            "set_group_manager",
+            "remove_membership",
+            "clear_group",
+            "delete_group",
+            "password_reset_url",
         ] {
             skip(call, "the account is not an admin");
         }

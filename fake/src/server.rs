@@ -92,16 +92,38 @@ impl<S: Service> fmt::Debug for Fake<S> {
     }
 }
 
-/// Starts a [`Fake`] with settings: from [`Fake::builder`].
-#[derive(Debug, Clone)]
+/// Starts a [`Fake`] with settings: from [`Fake::builder`]. A service may add settings of
+/// its own (the Metabase fake: the version and edition it emulates).
+#[derive(Clone)]
 #[must_use]
 pub struct FakeBuilder<S: Service> {
     addr: SocketAddr,
     log_capacity: usize,
-    service: fn() -> S,
+    service: Arc<dyn Fn() -> S + Send + Sync>,
+}
+
+impl<S: Service> fmt::Debug for FakeBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeBuilder")
+            .field("service", &S::NAME)
+            .field("addr", &self.addr)
+            .field("log_capacity", &self.log_capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Service> FakeBuilder<S> {
+    /// The service's own settings: `change` runs on the seeded service before it serves.
+    #[cfg_attr(not(feature = "metabase"), allow(dead_code))]
+    pub(crate) fn map_service(self, change: impl Fn(S) -> S + Send + Sync + 'static) -> Self {
+        let make = self.service;
+        FakeBuilder {
+            addr: self.addr,
+            log_capacity: self.log_capacity,
+            service: Arc::new(move || change(make())),
+        }
+    }
+
     /// Listens on `addr` (port 0: one the system picks) instead of `127.0.0.1:0`, e.g. a
     /// fixed port for a client that is not in Rust.
     pub fn addr(mut self, addr: SocketAddr) -> Self {
@@ -211,7 +233,7 @@ impl<S: Service> Fake<S> {
         FakeBuilder {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             log_capacity: DEFAULT_LOG_CAPACITY,
-            service: S::seeded,
+            service: Arc::new(S::seeded),
         }
     }
 

@@ -114,6 +114,11 @@ impl AuthCell {
         })
     }
 
+    /// Whether a credential obtained for the current scheme is held.
+    pub(crate) fn holds_obtained(&self) -> bool {
+        self.read().obtained.is_some()
+    }
+
     /// Waits until the application's callback has seen every change so far.
     pub(crate) async fn flush_changes(&self) {
         if let Some(notifier) = &self.notifier {

@@ -244,6 +244,12 @@ impl Client {
         self.shared.auth.set(auth, ChangeReason::Replaced)
     }
 
+    /// Whether the client holds a credential it obtained (a login's session).
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn holds_obtained(&self) -> bool {
+        self.shared.auth.holds_obtained()
+    }
+
     /// Waits until the callback set with
     /// [`ClientBuilder::on_credential_change`] has seen every change made so far: call it
     /// before a process that stores its credentials exits, so the last change is not lost.

@@ -31,16 +31,19 @@
 
 mod api_keys;
 pub mod auth;
+mod groups;
 mod key_value;
 mod models;
+mod server;
 mod session;
 mod users;
 
 pub use models::{
-    ApiKeyGroup, ApiKeyId, ApiKeyInfo, ApiKeyUpdate, AttributeSource, CustomHomepage, GroupId,
-    GroupMembership, IssuedApiKey, ListUsers, LoginRecord, Modal, NewApiKey, NewUser, PasswordChanged,
-    Permissions, StructuredAttribute, Tenancy, User, UserId, UserKeyValue, UserList, UserStatus, UserSummary,
-    UserUpdate,
+    ApiKeyGroup, ApiKeyId, ApiKeyInfo, ApiKeyUpdate, AttributeSource, CustomHomepage, Group, GroupId,
+    GroupMember, GroupMembership, InviteTarget, InviteTargetKind, IssuedApiKey, ListGroups, ListUsers,
+    LoginRecord, MagicGroup, Membership, MembershipId, Modal, NewApiKey, NewGroup, NewMembership, NewUser,
+    PasswordChanged, PasswordComplexity, PasswordResetUrl, Permissions, ServerInfo, StructuredAttribute,
+    Tenancy, User, UserId, UserKeyValue, UserList, UserStatus, UserSummary, UserUpdate, Version, VersionInfo,
 };
 
 pub(crate) use session::session_login;

@@ -44,6 +44,7 @@ impl Metabase {
         models::Login {
             username,
             password: password.as_secret(),
+            remember: None,
         }
         .check(OP)?;
         let (username, password) = (username.to_owned(), password.clone());
@@ -61,7 +62,56 @@ impl Metabase {
             .await
     }
 
+    /// [`login`](Self::login) with Metabase's "remember me" flag (`"remember": true`): the
+    /// session cookie the server sets then lasts as long as the session (14 days by
+    /// default) instead of the browser session. The session itself is the same.
+    ///
+    /// Installs the session (or token) on this client and all its clones: they send it as
+    /// `X-Metabase-Session` from then on.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::{FakeMetabase, USER_EMAIL, USER_PASSWORD};
+    /// use userapi::Auth;
+    /// use userapi::auth::Password;
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// let api = fake.api_with(Auth::none())?;
+    /// let session = api.login_remembered(USER_EMAIL, &Password::new(USER_PASSWORD)).await?;
+    /// assert!(fake.session_is_live(&session));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`login`](Self::login).
+    pub async fn login_remembered(&self, username: &str, password: &Password) -> Result<SessionId> {
+        const OP: &str = "metabase::login";
+        models::Login {
+            username,
+            password: password.as_secret(),
+            remember: Some(true),
+        }
+        .check(OP)?;
+        let (username, password) = (username.to_owned(), password.clone());
+        let generation = self.client.auth_generation();
+        self.client
+            .detached(move |client| async move {
+                let session = login_call(&client, &username, password.as_secret(), Some(true)).await?;
+                install_session(
+                    &client,
+                    &session,
+                    Install::IfUnchanged(generation, ChangeReason::Login),
+                )?;
+                Ok(session)
+            })
+            .await
+    }
+
     /// `DELETE /api/session`: ends the current session; the client then sends no credentials.
+    /// A client built with [`auth::login`] ends the session it logged in for and keeps its
+    /// user name and password: its next call logs in again. If it has not logged in yet,
+    /// there is no session to end: nothing is sent (a login only to log out would count
+    /// against Metabase's login throttle).
     ///
     /// Logging out ends a session: a client that uses an API key (or nothing) keeps what it
     /// has and gets an [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), with nothing sent. Once the server has
@@ -80,6 +130,12 @@ impl Metabase {
     ///
     /// let keyed = fake.api_with(userapi::metabase::auth::api_key(API_KEY))?;
     /// assert!(keyed.logout().await.unwrap_err().is_invalid_input());
+    ///
+    /// use userapi_fake::metabase::{USER_EMAIL, USER_PASSWORD};
+    /// let renewing = fake.api_with(userapi::metabase::auth::login(USER_EMAIL, USER_PASSWORD))?;
+    /// renewing.get_me().await?; // logs in
+    /// renewing.logout().await?; // ends that session
+    /// renewing.get_me().await?; // logs in again
     /// assert_eq!(keyed.client().auth().scheme_name(), "metabase-api-key", "the key stays");
     /// # Ok(()) }
     /// ```
@@ -96,12 +152,22 @@ impl Metabase {
                 "logout ends a session; this client uses an API key, which it keeps",
             ));
         }
-        if current.source::<auth::Session>().is_none() {
+        // Under `auth::login` the session is the one the client logged in for; once it has
+        // ended, the client keeps its user name and password and logs in again on its next
+        // call.
+        let after = if current.source::<auth::Login>().is_some() {
+            if !self.client.holds_obtained() {
+                return Ok(());
+            }
+            current.clone()
+        } else if current.source::<auth::Session>().is_some() {
+            Auth::none()
+        } else {
             return Err(Error::invalid_input(
                 OP,
                 "logout ends a session; this client has none",
             ));
-        }
+        };
         // Like a login, in a task of its own (a caller that stops waiting still drops the
         // ended session), and only over the credentials it ended: a session a concurrent
         // login installed meanwhile stays.
@@ -112,7 +178,7 @@ impl Metabase {
                     .call(&SERVICE, OP, Method::DELETE, "api/session", &[])?
                     .send_empty()
                     .await?;
-                client.set_auth_if(generation, Auth::none(), ChangeReason::Logout)?;
+                client.set_auth_if(generation, after, ChangeReason::Logout)?;
                 Ok(())
             })
             .await
@@ -355,7 +421,21 @@ pub(super) fn session_in(raw: &RawResponse, session: Option<String>) -> Result<O
 /// `POST /api/session` sending no credentials, with the password redacted from any error and
 /// an empty session id refused: [`Metabase::login`], and the login behind [`auth::login`].
 pub(crate) async fn session_login(client: &Client, username: &str, password: &Secret) -> Result<SessionId> {
-    let body = models::Login { username, password };
+    login_call(client, username, password, None).await
+}
+
+/// The login itself, with `remember` sent only when set.
+async fn login_call(
+    client: &Client,
+    username: &str,
+    password: &Secret,
+    remember: Option<bool>,
+) -> Result<SessionId> {
+    let body = models::Login {
+        username,
+        password,
+        remember,
+    };
     let raw = client
         .call(&SERVICE, "metabase::login", Method::POST, "api/session", &[])?
         .auth_override(&Auth::none())?

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 
-use super::models::{self, ListUsers, Modal, NewUser, PasswordChanged, User, UserId, UserList, UserUpdate};
+use super::models::{
+    self, ListUsers, Modal, NewUser, PasswordChanged, PasswordResetUrl, User, UserId, UserList, UserUpdate,
+};
 use super::session::{Install, install_session, session_in};
 use super::{Metabase, SERVICE};
 use crate::error::Result;
@@ -148,6 +150,45 @@ impl Metabase {
             })
         });
         Pager::new(fetch, |user| user.id.get(), start, page_size)
+    }
+
+    /// The user whose email is exactly `email`, compared as Metabase compares emails
+    /// (case-insensitively), active or deactivated; `None` when there is none. `GET
+    /// /api/user`'s `query` is a substring match over names and emails, so this pages through
+    /// its matches ([`users`](Self::users), `status=all`, 100 a page) until it finds the one
+    /// user or the matches run out. A server that ignores paging ends it with
+    /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) rather than looping.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi_fake::metabase::USER_ID;
+    /// # let fake = userapi_fake::metabase::FakeMetabase::start().await?;
+    /// let api = fake.api()?;
+    /// let rasta = api.find_user_by_email("RASTA@metabase.com").await?.expect("found");
+    /// assert_eq!(rasta.id, USER_ID);
+    /// assert!(api.find_user_by_email("rasta@metabase").await?.is_none()); // no substring match
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a blank email; those of
+    /// [`list_users`](Self::list_users) (403 for a caller who may not list users).
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+        const OP: &str = "metabase::find_user_by_email";
+        super::non_blank(OP, "the email", email)?;
+        let wanted = email.trim().to_lowercase();
+        let query = ListUsers::new()
+            .query(email.trim())
+            .status(models::UserStatus::All)
+            .limit(100);
+        let mut pager = self.users(query).concurrency(1);
+        while let Some(user) = pager.next().await {
+            let user = user?;
+            if user.email.as_deref().is_some_and(|e| e.to_lowercase() == wanted) {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
     }
 
     /// `GET /api/user/recipients`: the users the caller may send things to (any user may
@@ -363,6 +404,54 @@ impl Metabase {
         Ok(())
     }
 
+    /// `POST /api/user/:id/password-reset-url`: a link that lets the user set a new
+    /// password, for an administrator to hand over by a channel other than email (newest
+    /// servers; superusers only). Older servers answer 404 `API endpoint does not exist.`:
+    /// check [`ServerInfo`](super::ServerInfo) first, or treat that 404 as "not available".
+    /// The link holds a reset token (a credential) and each call issues a new one, so it is
+    /// never retried and never shown in `Debug` or errors.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::metabase::Version;
+    /// use userapi::auth::Password;
+    /// use userapi::Auth;
+    /// use userapi_fake::metabase::{FakeMetabase, USER_ID};
+    /// let fake = FakeMetabase::builder().version(&Version::new(59, 0)).start().await?;
+    /// let link = fake.api()?.password_reset_url(&USER_ID).await?;
+    /// let token = link.token.expect("the usual form");
+    /// fake.api_with(Auth::none())?.reset_password(&token, &Password::new("Handed-over-9")).await?;
+    ///
+    /// let older = FakeMetabase::builder().version(&Version::new(58, 7)).start().await?;
+    /// assert!(older.api()?.password_reset_url(&USER_ID).await.unwrap_err().is_not_found());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// HTTP 404 for an unknown user, or a server without this endpoint; 403 for a caller who
+    /// is not a superuser. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the answer
+    /// holds no link.
+    pub async fn password_reset_url(&self, id: &UserId) -> Result<PasswordResetUrl> {
+        let raw = self
+            .user_call(
+                "metabase::password_reset_url",
+                Method::POST,
+                "api/user/{id}/password-reset-url",
+                id,
+                &[],
+            )?
+            .secret_response()
+            .send_raw()
+            .await?;
+        let value: serde_json::Value = match raw.json() {
+            Ok(v) => v,
+            // A bare link as text.
+            Err(_) => serde_json::Value::String(String::from_utf8_lossy(&raw.body).into_owned()),
+        };
+        PasswordResetUrl::from_answer(&value)
+            .ok_or_else(|| raw.protocol_error("the answer holds no password-reset link"))
+    }
+
     /// `PUT /api/user/:id/modal/:modal`: marks an onboarding modal as seen (self or superuser).
     ///
     /// ```
@@ -377,7 +466,9 @@ impl Metabase {
     /// ```
     ///
     /// # Errors
-    /// HTTP 403 for someone else's account without being a superuser; 404 for an unknown id.
+    /// HTTP 400 for a modal the server does not know; 500 (`Internal server error.`) for an
+    /// unknown user or an API key's user; 403 for someone else's account without being a
+    /// superuser.
     pub async fn dismiss_modal(&self, id: &UserId, modal: Modal) -> Result<()> {
         let _: serde::de::IgnoredAny = self
             .user_call(

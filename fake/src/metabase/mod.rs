@@ -23,9 +23,15 @@
 //! - validation errors `{"errors", "specific-errors"}` worded as Metabase words them, and
 //!   plain-text bodies where the real server sends text.
 //!
-//! What it cannot model it refuses with 400 rather than ignore: tenants (`tenant_id`), and
-//! group managers (`is_group_manager: true`, a Pro/Enterprise feature) — where an open-source
-//! server would silently drop the flag.
+//! - permission groups and memberships (`/api/permissions`) with the special groups' rules
+//!   (All Users and Administrators cannot be renamed, deleted or cleared; nobody joins or
+//!   leaves All Users; Administrators membership is superuser status; the last active admin
+//!   stays), `/api/session/properties`, login throttling (10 per user name, 50 per address).
+//!
+//! It emulates one release and edition, chosen when it is built ([`FakeMetabaseBuilder`]):
+//! open source 0.58.7 by default. Open source drops group-manager flags silently (200);
+//! Enterprise applies them. It has no tenants: a tenant on create is refused as Metabase
+//! refuses it, and on update fails as the database would (500).
 //!
 //! It never emails: [`FakeMetabase::last_reset_token`](MetabaseService::last_reset_token) reads the token a reset email would
 //! carry.
@@ -113,14 +119,132 @@ pub type FakeMetabase = Fake<MetabaseService>;
 
 type State = crate::server::State<Instance>;
 
+/// The edition the fake emulates: open source (the default) or Pro/Enterprise with a token
+/// whose features are all on (`advanced_permissions` among them: group managers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Edition {
+    /// Open-source Metabase (`v0.…` tags, every token feature off).
+    #[default]
+    OpenSource,
+    /// Pro/Enterprise (`v1.…` tags) with every token feature on.
+    Enterprise,
+}
+
+/// The release the fake emulates unless told otherwise: 0.58.7 (see [`FakeMetabaseBuilder`]).
+pub const DEFAULT_VERSION: (u32, u32) = (58, 7);
+
+/// Where Metabase changed behaviour, the first release (major, point) the fake answers the
+/// newer way from. Releases before the `@`-key change refuse such keys with 400; from it
+/// they are dropped with 200, and a duplicate email's 400 carries `error_code`.
+pub(crate) const AT_KEYS_DROPPED_SINCE: (u32, u32) = (57, 0);
+/// `"error_code": "email-already-in-use"` on a duplicate email.
+pub(crate) const EMAIL_ERROR_CODE_SINCE: (u32, u32) = (57, 0);
+/// `POST /api/user/:id/password-reset-url` (added in March 2026; the first release carrying
+/// it is not confirmed: the fake assumes 0.59).
+pub(crate) const RESET_URL_SINCE: (u32, u32) = (59, 0);
+
+/// What the fake emulates: set with the [`FakeMetabaseBuilder`] methods.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) edition: Edition,
+    /// Major and point release.
+    pub(crate) version: (u32, u32),
+    /// Login and forgotten-password throttling.
+    pub(crate) throttle: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            edition: Edition::OpenSource,
+            version: DEFAULT_VERSION,
+            throttle: true,
+        }
+    }
+}
+
+impl Config {
+    pub(crate) fn enterprise(&self) -> bool {
+        self.edition == Edition::Enterprise
+    }
+
+    pub(crate) fn since(&self, release: (u32, u32)) -> bool {
+        self.version >= release
+    }
+
+    /// The tag the server reports: `v0.58.7`, or `v1.58.7` on Enterprise.
+    pub(crate) fn tag(&self) -> String {
+        let edition = u8::from(self.enterprise());
+        format!("v{edition}.{}.{}", self.version.0, self.version.1)
+    }
+}
+
+/// The builder of a [`FakeMetabase`] ([`FakeMetabase::builder`]) with the Metabase settings:
+/// the edition and release it emulates, and login throttling.
+///
+/// Defaults: open source ([`Edition::OpenSource`]), release 0.58.7 ([`DEFAULT_VERSION`]),
+/// throttling on (as the real server: 10 logins per user name and 50 per address an hour).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use userapi::metabase::Version;
+/// use userapi_fake::metabase::{Edition, FakeMetabase};
+/// let fake = FakeMetabase::builder()
+///     .edition(Edition::Enterprise)
+///     .version(&Version::new(59, 1))
+///     .throttle_logins(false)
+///     .start()
+///     .await?;
+/// let info = fake.api()?.server_info().await?;
+/// assert_eq!(info.version.as_ref().unwrap().tag.as_deref(), Some("v1.59.1"));
+/// assert_eq!(info.feature("advanced_permissions"), Some(true));
+/// # Ok(()) }
+/// ```
+pub type FakeMetabaseBuilder = crate::FakeBuilder<MetabaseService>;
+
+impl crate::FakeBuilder<MetabaseService> {
+    fn configure(self, change: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
+        self.map_service(move |service| {
+            let mut config = service.state.lock().config.clone();
+            change(&mut config);
+            MetabaseService::seeded_with(config)
+        })
+    }
+
+    /// Emulates this edition (default: open source).
+    pub fn edition(self, edition: Edition) -> Self {
+        self.configure(move |c| c.edition = edition)
+    }
+
+    /// Emulates this release: its major and point numbers count (default: 0.58.7).
+    pub fn version(self, version: &userapi::metabase::Version) -> Self {
+        let release = (version.major(), version.point());
+        self.configure(move |c| c.version = release)
+    }
+
+    /// Turns login and forgotten-password throttling on (the default, as the server) or
+    /// off, for tests that log in often.
+    pub fn throttle_logins(self, on: bool) -> Self {
+        self.configure(move |c| c.throttle = on)
+    }
+}
+
 impl MetabaseService {
-    /// The service with its seeded data (see the module docs).
+    /// The service with its seeded data (see the module docs), emulating the defaults.
     fn new_seeded() -> Self {
+        Self::seeded_with(Config::default())
+    }
+
+    /// The service with its seeded data, emulating `config`.
+    fn seeded_with(config: Config) -> Self {
         let mut trash = person(4, "trashbird@metabase.com", "Trash", "Bird", "Tr4sh-bird", false);
         trash.active = false;
+        let mut rasta = person(2, USER_EMAIL, "Rasta", "Toucan", USER_PASSWORD, false);
+        rasta.set_groups([ALL_USERS, ANALYSTS]);
         let people = vec![
             person(1, ADMIN_EMAIL, "Crowberto", "Corv", ADMIN_PASSWORD, true),
-            person(2, USER_EMAIL, "Rasta", "Toucan", USER_PASSWORD, false),
+            rasta,
             person(3, "lucky@metabase.com", "Lucky", "Pigeon", "Lucky-p1geon", false),
             trash,
         ];
@@ -131,24 +255,15 @@ impl MetabaseService {
             device: device.to_owned(),
             ip: "127.0.0.1".to_owned(),
         };
-        let mut inst = Instance {
-            people,
-            sessions: HashMap::new(),
-            keys: Vec::new(),
-            next_key_id: 1,
-            logins: vec![
-                seen(1, "2024-03-05T08:00:01.5Z", "Browser (Chrome/Windows)"),
-                seen(2, "2024-03-05T08:00:01.5Z", "Mobile Browser (Mobile Safari/iOS)"),
-            ],
-            values: BTreeMap::new(),
-            last_reset: None,
-            forgot_attempts: HashMap::new(),
-            reset_attempts: Vec::new(),
-            random: RandomState::new(),
-            counter: 0,
-        };
+        let mut inst = Instance::empty(config);
+        inst.people = people;
+        inst.logins = vec![
+            seen(1, "2024-03-05T08:00:01.5Z", "Browser (Chrome/Windows)"),
+            seen(2, "2024-03-05T08:00:01.5Z", "Mobile Browser (Mobile Safari/iOS)"),
+        ];
         inst.create_key(API_KEY_NAME, ADMINS, 1, Some(API_KEY.to_owned()))
             .expect("the fake seeds its API key");
+        inst.sync_memberships();
         let state = State::new(inst);
         MetabaseService { state }
     }
@@ -201,7 +316,7 @@ impl MetabaseService {
         }
         let mut groups = vec![ALL_USERS];
         for m in user.user_group_memberships.iter().flatten() {
-            if !group_exists(m.id.get()) {
+            if !inst.group_exists(m.id.get()) {
                 return Err(Error::seed(format!("the fake has no group {}", m.id)));
             }
             groups.push(m.id.get());
@@ -221,6 +336,7 @@ impl MetabaseService {
             password,
             groups,
         );
+        inst.sync_memberships();
         let person = inst.person_mut(id).expect("just added");
         person.login_attributes = user.login_attributes.clone().map(stringify_attributes);
         let rendered = person.render(View::Written);
@@ -240,12 +356,13 @@ impl MetabaseService {
                 key.name
             )));
         }
-        if !group_exists(key.group_id.get()) {
+        if !inst.group_exists(key.group_id.get()) {
             return Err(Error::seed(format!("the fake has no group {}", key.group_id)));
         }
         let id = inst
             .create_key(&key.name, key.group_id.get(), 1, None)
             .map_err(|_| Error::seed("the fake could not add the key"))?;
+        inst.sync_memberships();
         let record = inst.keys.iter().find(|k| k.id == id).expect("just added").clone();
         let api_key = serde_json::from_value(inst.present_key(&record))
             .map_err(|e| Error::seed(format!("the fake's API key: {e}")))?;
@@ -306,8 +423,36 @@ impl State {
     }
 
     fn handle(&self, req: &Request) -> Response {
-        self.lock().route(req)
+        let mut inst = self.lock();
+        let response = inst.route(req);
+        inst.sync_memberships();
+        metabase_content_type(response)
     }
+}
+
+/// Content types as Metabase writes them: `application/json;charset=utf-8` for JSON, bare
+/// `text/plain` for a string body.
+fn metabase_content_type(mut response: Response) -> Response {
+    use userapi::reqwest::header::CONTENT_TYPE;
+    let sent = response
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(sent) = sent else {
+        return response;
+    };
+    let metabase = if sent.starts_with("application/json") {
+        "application/json;charset=utf-8"
+    } else if sent.starts_with("text/plain") {
+        "text/plain"
+    } else {
+        return response;
+    };
+    response
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static(metabase));
+    response
 }
 
 impl Service for MetabaseService {
@@ -357,19 +502,7 @@ mod tests {
 
     #[test]
     fn generated_keys_have_the_real_shape() {
-        let mut inst = Instance {
-            people: Vec::new(),
-            sessions: HashMap::new(),
-            keys: Vec::new(),
-            next_key_id: 1,
-            logins: Vec::new(),
-            values: BTreeMap::new(),
-            last_reset: None,
-            forgot_attempts: HashMap::new(),
-            reset_attempts: Vec::new(),
-            random: RandomState::new(),
-            counter: 0,
-        };
+        let mut inst = Instance::empty(Config::default());
         let key = inst.new_key();
         assert_eq!(key.len(), 47, "{key}");
         assert!(key.starts_with("mb_") && key.ends_with('='), "{key}");

@@ -4,10 +4,11 @@
 
 use super::*;
 
-pub(crate) const GROUPS: [(u64, &str); 3] = [
-    (ALL_USERS, "All Users"),
-    (ADMINS, "Administrators"),
-    (ANALYSTS, "Analysts"),
+/// The seeded groups: id, name, `magic_group_type`.
+pub(crate) const GROUPS: [(u64, &str, Option<&str>); 3] = [
+    (ALL_USERS, "All Users", Some("all-internal-users")),
+    (ADMINS, "Administrators", Some("admin")),
+    (ANALYSTS, "Analysts", None),
 ];
 pub(crate) const COMMON_PASSWORDS: [&str; 8] = [
     "password1",
@@ -18,6 +19,22 @@ pub(crate) const COMMON_PASSWORDS: [&str; 8] = [
     "letmein1",
     "welcome1",
     "abc123",
+];
+/// The locales the fake has, as `available-locales` lists them (code, name): a subset of a
+/// Metabase build's, in its spelling (`pt_BR`, `zh_TW`).
+pub(crate) const AVAILABLE_LOCALES: [(&str, &str); 12] = [
+    ("de", "German"),
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("it", "Italian"),
+    ("ja", "Japanese"),
+    ("nl", "Dutch"),
+    ("pt_BR", "Portuguese (Brazil)"),
+    ("ru", "Russian"),
+    ("uk", "Ukrainian"),
+    ("zh_CN", "Chinese (China)"),
+    ("zh_TW", "Chinese (Taiwan)"),
 ];
 pub(crate) const SESSION_MAX_AGE: &str = "1209600";
 /// How long a reset token lasts (`MB_RESET_TOKEN_TTL_HOURS` defaults to 48).
@@ -128,8 +145,30 @@ pub(crate) struct Stored {
     pub(crate) expires: Option<i64>,
 }
 
+/// A permission group.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRec {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) magic: Option<&'static str>,
+}
+
+/// What a membership has beyond its (user, group) pair.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MembershipMeta {
+    pub(crate) id: u64,
+    pub(crate) manager: bool,
+}
+
 #[derive(Debug)]
 pub(crate) struct Instance {
+    /// What the fake emulates (version, edition, throttling).
+    pub(crate) config: Config,
+    pub(crate) groups: Vec<GroupRec>,
+    /// (user, group) → membership id and manager flag; kept in step with `Person::groups`
+    /// by [`Instance::sync_memberships`].
+    pub(crate) memberships: BTreeMap<(u64, u64), MembershipMeta>,
+    pub(crate) next_membership_id: u64,
     pub(crate) people: Vec<Person>,
     /// session id → user id
     pub(crate) sessions: HashMap<String, u64>,
@@ -141,6 +180,8 @@ pub(crate) struct Instance {
     pub(crate) last_reset: Option<String>,
     pub(crate) forgot_attempts: HashMap<String, Vec<Instant>>,
     pub(crate) reset_attempts: Vec<Instant>,
+    /// Login attempts by user name (lower-cased) and by address.
+    pub(crate) login_attempts: HashMap<String, Vec<Instant>>,
     pub(crate) random: RandomState,
     pub(crate) counter: u64,
 }
@@ -383,5 +424,72 @@ impl Instance {
             id,
             superuser: p.superuser(),
         })
+    }
+}
+
+impl Instance {
+    /// An empty instance emulating `config`: the seeded groups, no one in them.
+    pub(crate) fn empty(config: Config) -> Instance {
+        Instance {
+            config,
+            groups: GROUPS
+                .iter()
+                .map(|(id, name, magic)| GroupRec {
+                    id: *id,
+                    name: (*name).to_owned(),
+                    magic: *magic,
+                })
+                .collect(),
+            memberships: BTreeMap::new(),
+            next_membership_id: 1,
+            people: Vec::new(),
+            sessions: HashMap::new(),
+            keys: Vec::new(),
+            next_key_id: 1,
+            logins: Vec::new(),
+            values: BTreeMap::new(),
+            last_reset: None,
+            forgot_attempts: HashMap::new(),
+            reset_attempts: Vec::new(),
+            login_attempts: HashMap::new(),
+            random: RandomState::new(),
+            counter: 0,
+        }
+    }
+
+    pub(crate) fn group(&self, id: u64) -> Option<&GroupRec> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    pub(crate) fn group_exists(&self, id: u64) -> bool {
+        self.group(id).is_some()
+    }
+
+    pub(crate) fn group_name(&self, id: u64) -> String {
+        self.group(id).map_or_else(|| "?".to_owned(), |g| g.name.clone())
+    }
+
+    /// Gives every (user, group) pair a membership id (in user, then group order) and
+    /// forgets the pairs that are gone.
+    pub(crate) fn sync_memberships(&mut self) {
+        let pairs: Vec<(u64, u64)> = self
+            .people
+            .iter()
+            .flat_map(|p| p.groups.iter().map(move |g| (p.id, *g)))
+            .collect();
+        self.memberships.retain(|pair, _| pairs.contains(pair));
+        for pair in pairs {
+            if !self.memberships.contains_key(&pair) {
+                let id = self.next_membership_id;
+                self.next_membership_id += 1;
+                self.memberships
+                    .insert(pair, MembershipMeta { id, manager: false });
+            }
+        }
+    }
+
+    /// Whether `user` manages `group` (only ever true on Enterprise).
+    pub(crate) fn manages(&self, user: u64, group: u64) -> bool {
+        self.memberships.get(&(user, group)).is_some_and(|m| m.manager)
     }
 }

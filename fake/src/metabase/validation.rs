@@ -252,20 +252,21 @@ pub(crate) fn password_ok(p: &str) -> bool {
         && !COMMON_PASSWORDS.contains(&p.to_lowercase().as_str())
 }
 
-/// Two letters, or two letters, `_` or `-`, two letters.
-pub(crate) fn locale_ok(l: &str) -> bool {
+/// A locale as the server normalises it (`es-MX`, `ES_mx` → `es_MX`), if it is one the server
+/// has: listed, or a country variant of a listed language. Metabase's own tests expect `zz`,
+/// `xx` and `xx-yy` to be refused.
+pub(crate) fn normalise_locale(l: &str) -> Option<String> {
     let b = l.as_bytes();
     let letters = |s: &[u8]| s.iter().all(u8::is_ascii_alphabetic);
-    (b.len() == 2 && letters(b))
-        || (b.len() == 5 && letters(&b[..2]) && matches!(b[2], b'_' | b'-') && letters(&b[3..]))
-}
-
-pub(crate) fn group_exists(id: u64) -> bool {
-    GROUPS.iter().any(|(g, _)| *g == id)
-}
-
-pub(crate) fn group_name(id: u64) -> &'static str {
-    GROUPS.iter().find(|(g, _)| *g == id).map_or("?", |(_, n)| n)
+    let normal = if b.len() == 2 && letters(b) {
+        l.to_ascii_lowercase()
+    } else if b.len() == 5 && letters(&b[..2]) && matches!(b[2], b'_' | b'-') && letters(&b[3..]) {
+        format!("{}_{}", l[..2].to_ascii_lowercase(), l[3..].to_ascii_uppercase())
+    } else {
+        return None;
+    };
+    let known = |code: &str| AVAILABLE_LOCALES.iter().any(|(c, _)| *c == code);
+    (known(&normal) || known(&normal[..2])).then_some(normal)
 }
 
 /// Login attribute values are stored as strings (`42` → `"42"`).

@@ -122,6 +122,14 @@ positive_id!(
     "metabase::GroupId",
     "3"
 );
+positive_id!(
+    /// A Metabase group membership's id (`membership_id` in `/api/permissions/membership`,
+    /// `/api/permissions/membership/:id`): one user in one group.
+    MembershipId,
+    "a membership",
+    "metabase::MembershipId",
+    "12"
+);
 
 #[cfg(test)]
 mod tests {
@@ -138,5 +146,11 @@ mod tests {
         assert!(serde_json::from_str::<UserId>("-1").is_err());
         assert!(serde_json::from_str::<UserId>("\"7\"").is_err());
         assert_eq!(serde_json::to_string(&GroupId::new(3).unwrap()).unwrap(), "3");
+        assert!(MembershipId::new(0).is_none());
+        assert!(serde_json::from_str::<MembershipId>("0").is_err());
+        // A map keyed by user id, as `GET /api/permissions/membership` answers it.
+        let by_user: std::collections::BTreeMap<UserId, u8> = serde_json::from_str(r#"{"7": 1}"#).unwrap();
+        assert_eq!(by_user.keys().next().map(|u| u.get()), Some(7));
+        assert!(serde_json::from_str::<std::collections::BTreeMap<UserId, u8>>(r#"{"0": 1}"#).is_err());
     }
 }

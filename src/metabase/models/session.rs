@@ -26,6 +26,9 @@ pub(crate) struct Login<'a> {
     pub(crate) username: &'a str,
     #[serde(serialize_with = "crate::auth::expose_secret")]
     pub(crate) password: &'a Secret,
+    /// "Remember me": a session cookie that lasts as long as the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) remember: Option<bool>,
 }
 
 /// `{"id": "<session id>"}` of a login.
@@ -137,5 +140,57 @@ impl ResetPassword<'_> {
             ));
         }
         given(operation, "the new password", self.password)
+    }
+}
+
+/// A link that lets one user set a new password, from
+/// [`Metabase::password_reset_url`](crate::metabase::Metabase::password_reset_url): to hand
+/// over by a channel other than email. It holds a reset token, so it is a credential: it never
+/// shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PasswordResetUrl {
+    /// The whole link (`<site-url>/auth/reset_password/<token>`).
+    pub url: Secret,
+    /// The token in it, when the link has the usual form: what
+    /// [`Metabase::reset_password`](crate::metabase::Metabase::reset_password) takes.
+    pub token: Option<crate::auth::ResetToken>,
+}
+
+impl std::fmt::Debug for PasswordResetUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordResetUrl")
+            .field("url", &"<redacted>")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl PasswordResetUrl {
+    /// The link from an answer: a JSON string, or an object holding it (the answer's shape is
+    /// not documented; the first string that looks like a link is taken, a known key first).
+    pub(crate) fn from_answer(value: &serde_json::Value) -> Option<PasswordResetUrl> {
+        let link = |v: &serde_json::Value| {
+            v.as_str()
+                .map(str::trim)
+                .filter(|s| s.starts_with("http://") || s.starts_with("https://") || s.starts_with('/'))
+                .map(str::to_owned)
+        };
+        let url = match value {
+            serde_json::Value::Object(map) => ["password_reset_url", "url", "reset_url", "link"]
+                .iter()
+                .find_map(|k| map.get(*k).and_then(link))
+                .or_else(|| map.values().find_map(link))?,
+            other => link(other)?,
+        };
+        let token = url
+            .split_once("/auth/reset_password/")
+            .map(|(_, t)| t.split(['#', '?']).next().unwrap_or(t))
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| crate::auth::ResetToken::new(t.to_owned()));
+        Some(PasswordResetUrl {
+            url: Secret::from(url),
+            token,
+        })
     }
 }

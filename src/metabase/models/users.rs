@@ -266,6 +266,44 @@ pub struct NewUser {
         serialize_with = "crate::auth::expose_opt_secret"
     )]
     pub password: Option<Secret>,
+    /// What the invitation points the new user at (newest versions). Sent only when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_target: Option<InviteTarget>,
+}
+
+string_enum! {
+    /// What an [`InviteTarget`] is.
+    pub enum InviteTargetKind {
+        /// A dashboard.
+        Dashboard => "dashboard",
+        /// A question (card).
+        Question => "question",
+    }
+}
+
+/// `invite_target` of [`NewUser`]: the dashboard or question the invitation email links to
+/// (`{"type", "id", "name"}`, newest versions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct InviteTarget {
+    /// Dashboard or question.
+    #[serde(rename = "type")]
+    pub kind: InviteTargetKind,
+    /// Its id.
+    pub id: u64,
+    /// Its name, as the email shows it.
+    pub name: String,
+}
+
+impl InviteTarget {
+    /// The dashboard or question `id`, named `name`.
+    pub fn new(kind: InviteTargetKind, id: u64, name: impl Into<String>) -> Self {
+        InviteTarget {
+            kind,
+            id,
+            name: name.into(),
+        }
+    }
 }
 
 impl NewUser {
@@ -305,6 +343,11 @@ impl NewUser {
     /// Sets the initial password.
     pub fn password(mut self, password: impl Into<Secret>) -> Self {
         self.password = Some(password.into());
+        self
+    }
+    /// Points the invitation at a dashboard or question (newest versions).
+    pub fn invite_target(mut self, target: InviteTarget) -> Self {
+        self.invite_target = Some(target);
         self
     }
 

@@ -2,10 +2,13 @@
 //! Metabase on the wire (wiremock) and against its fake, by behaviour.
 
 mod api_keys;
+mod fidelity;
+mod groups;
 mod history;
 mod paging;
 mod passwords;
 mod persistence;
+mod server;
 mod session_file;
 mod sessions;
 mod typed;
@@ -16,13 +19,13 @@ use serde_json::json;
 use userapi::auth::{Password, ResetToken, SessionId};
 use userapi::metabase::{
     ApiKeyId, ApiKeyUpdate, AttributeSource, GroupId, GroupMembership, ListUsers, Metabase, Modal, NewApiKey,
-    NewUser, PasswordChanged, Tenancy, UserId, UserKeyValue, UserStatus, UserUpdate,
+    NewUser, PasswordChanged, Tenancy, UserId, UserKeyValue, UserStatus, UserUpdate, Version,
 };
 use userapi::models::{PasswordChange, Patch};
 use userapi::{Auth, Error};
 use userapi_fake::metabase::{
-    ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, FakeMetabase,
-    USER_EMAIL, USER_PASSWORD,
+    ADMIN_EMAIL, ADMIN_GROUP, ADMIN_PASSWORD, ALL_USERS_GROUP, ANALYSTS_GROUP, API_KEY, Edition,
+    FakeMetabase, USER_EMAIL, USER_PASSWORD,
 };
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

@@ -240,3 +240,25 @@ async fn a_change_never_prints_its_credential() {
     assert!(!printed[0].contains(&session), "{printed:?}");
     assert!(!printed[0].contains(USER_PASSWORD), "{printed:?}");
 }
+
+/// A login-on-demand client that has not logged in has no session to end: its logout sends
+/// nothing (no login just to log out) and changes nothing.
+#[tokio::test]
+async fn logout_before_any_login_sends_nothing() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let (seen, on_change) = recorder();
+    let api = login_client(&fake, None, on_change);
+    api.logout().await.unwrap();
+    assert_eq!(fake.request_count(), 0);
+    assert!(settle(&seen, 0).await.is_empty());
+    // After a login, logout ends that session and the next call logs in again.
+    api.get_me().await.unwrap();
+    api.logout().await.unwrap();
+    api.get_me().await.unwrap();
+    assert_eq!(logins(&fake), 2);
+    let changes: Vec<_> = settle(&seen, 3).await.into_iter().map(|c| c.0).collect();
+    assert_eq!(
+        changes,
+        [ChangeReason::Login, ChangeReason::Logout, ChangeReason::Login]
+    );
+}

@@ -55,7 +55,7 @@ impl Instance {
         let by = self.person(k.updated_by).map(Person::common_name);
         let masked = format!("{:*<47}", &k.key[..7]);
         json!({
-            "id": k.id, "name": k.name, "group": {"id": group, "name": group_name(group)},
+            "id": k.id, "name": k.name, "group": {"id": group, "name": self.group_name(group)},
             "masked_key": masked, "created_at": k.created_at, "updated_at": k.updated_at,
             "updated_by": {"id": k.updated_by, "common_name": by},
         })
@@ -127,7 +127,7 @@ impl Instance {
                 if self.keys.iter().any(|k| k.name == name) {
                     return field_error("name", "An API key with this name already exists.");
                 }
-                if !group_exists(group) {
+                if !self.group_exists(group) {
                     return server_error(&format!("no permissions group with id {group}"));
                 }
                 let Ok(id) = self.create_key(&name, group, caller.id, None) else {
@@ -143,7 +143,7 @@ impl Instance {
                     return not_found();
                 };
                 if let Some(g) = group
-                    && !group_exists(g)
+                    && !self.group_exists(g)
                 {
                     return server_error(&format!("no permissions group with id {g}"));
                 }

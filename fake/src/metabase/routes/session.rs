@@ -22,6 +22,7 @@ impl Instance {
         match *prefix {
             "user" => self.user_route(caller, req, rest),
             "api-key" => self.key_route(caller, req, rest),
+            "permissions" => self.permissions_route(caller, req, rest),
             "login-history" => match (&req.method, rest) {
                 (&Method::GET, ["current"]) => self.login_history(caller),
                 _ => no_endpoint(),
@@ -55,6 +56,7 @@ impl Instance {
                     .unwrap_or_else(|| Response::json(200, &json!({"valid": true})))
             }
             (&Method::POST, ["forgot_password"]) => self.forgot_password(req),
+            (&Method::GET, ["properties"]) => self.properties(req),
             (&Method::GET, ["password_reset_token_valid"]) => {
                 let token = req.query("token");
                 let mut p = Problems::default();
@@ -74,6 +76,45 @@ impl Instance {
         }
     }
 
+    /// `GET /api/session/properties`: the public settings (and, signed in, a few more), as
+    /// the emulated version and edition publish them.
+    pub(crate) fn properties(&self, req: &Request) -> Response {
+        let enterprise = self.config.enterprise();
+        let features: Map<String, Value> = [
+            "advanced_permissions",
+            "audit_app",
+            "sandboxes",
+            "sso_google",
+            "sso_jwt",
+            "sso_ldap",
+            "sso_saml",
+            "whitelabel",
+            "embedding",
+            "scim",
+            "serialization",
+            "tenants",
+            "support-users",
+        ]
+        .into_iter()
+        .map(|f| (f.to_owned(), json!(enterprise)))
+        .collect();
+        let mut out = json!({
+            "version": {"tag": self.config.tag(), "hash": "f4ce0de", "date": "2025-12-15"},
+            "token-features": features,
+            "password-complexity": {"total": 6, "digit": 1},
+            "available-locales": AVAILABLE_LOCALES.iter().map(|(c, n)| json!([c, n])).collect::<Vec<_>>(),
+            "site-name": "Fake Metabase",
+            "site-url": null,
+            "setup-token": null,
+            "enable-password-login": true,
+            "session-cookies": null,
+        });
+        if self.caller(req).is_some() {
+            out["has-sample-database?"] = json!(false);
+        }
+        Response::json(200, &out)
+    }
+
     pub(crate) fn login(&mut self, req: &Request) -> Response {
         let Some(body) = body_map(req) else {
             return invalid_request();
@@ -87,6 +128,17 @@ impl Instance {
         let (Some(username), Some(password)) = (username, password) else {
             return invalid_request();
         };
+        // Throttled per user name (10) and per address (50), every attempt counted; the
+        // attempt past the limit is refused before the password is looked at.
+        if let Some(wait) = self
+            .throttled(format!("login-user:{}", username.to_lowercase()), 10)
+            .or_else(|| self.throttled(format!("login-ip:{}", client_address(req)), 50))
+        {
+            return Response::json(
+                401,
+                &json!({"errors": {"username": format!("Too many attempts! You must wait {wait} seconds before trying again.")}}),
+            );
+        }
         let remember = body.get("remember").and_then(Value::as_bool).unwrap_or(false);
         let found = self
             .people
@@ -123,7 +175,8 @@ impl Instance {
         attempts.retain(|t| now.duration_since(*t) < Duration::from_secs(1));
         let throttled = attempts.len() >= 3;
         attempts.push(now);
-        if throttled {
+        let by_address = self.throttled(format!("forgot-ip:{}", client_address(req)), 50);
+        if (throttled && self.config.throttle) || by_address.is_some() {
             return field_error(
                 "email",
                 "Too many attempts! You must wait 15 seconds before trying again.",
@@ -145,6 +198,20 @@ impl Instance {
             self.last_reset = Some(token);
         }
         Response::empty(204)
+    }
+
+    /// Records an attempt under `key` and, past `limit` attempts within an hour, the seconds
+    /// to wait (15 × excess^1.5, as Metabase's throttler); `None` when throttling is off.
+    pub(crate) fn throttled(&mut self, key: String, limit: usize) -> Option<u64> {
+        if !self.config.throttle {
+            return None;
+        }
+        let now = Instant::now();
+        let attempts = self.login_attempts.entry(key).or_default();
+        attempts.retain(|t| now.duration_since(*t) < Duration::from_secs(3600));
+        attempts.push(now);
+        let excess = attempts.len().saturating_sub(limit);
+        (excess > 0).then(|| (15.0 * (excess as f64).powf(1.5)).round() as u64)
     }
 
     /// The active user whose live reset token this is.

@@ -12,7 +12,22 @@ impl Instance {
             (&Method::GET, []) => self.list(caller, req),
             (&Method::POST, []) => self.create(caller, req),
             (&Method::GET, ["current"]) => match self.person(caller.id) {
-                Some(p) => Response::json(200, &p.render(View::Current)),
+                Some(p) => {
+                    let mut me = p.render(View::Current);
+                    // True only for the first user, once there is another (personal) one.
+                    let people = self.people.iter().filter(|p| p.kind == Kind::Personal).count();
+                    me["has_invited_second_user"] = json!(p.id == 1 && people > 1);
+                    // The oldest login the fake recorded, or now.
+                    let first = self
+                        .logins
+                        .iter()
+                        .filter(|row| row.user == p.id)
+                        .map(|row| row.timestamp.clone())
+                        .min()
+                        .unwrap_or_else(now_iso);
+                    me["first_login"] = json!(first);
+                    Response::json(200, &me)
+                }
                 None => not_found(),
             },
             (&Method::GET, ["recipients"]) => self.recipients(caller),
@@ -21,6 +36,7 @@ impl Instance {
                     (method, more),
                     (&Method::GET | &Method::PUT | &Method::DELETE, [])
                         | (&Method::PUT, ["password" | "reactivate"])
+                        | (&Method::POST, ["password-reset-url"])
                         | (&Method::PUT, ["modal", _])
                 );
                 if !known {
@@ -179,35 +195,53 @@ impl Instance {
         )
     }
 
-    /// Refusals for what the fake does not model: tenants and group managers.
-    pub(crate) fn unsupported(
-        body: &Map<String, Value>,
-        memberships: Option<&[(u64, bool)]>,
-        creating: bool,
-    ) -> Option<Response> {
-        if body.get("tenant_id").is_some_and(|t| !t.is_null()) {
-            let message = if creating {
-                "Cannot create a Tenant User as Tenants are not enabled for this instance."
-            } else {
-                "Tenants are not enabled for this instance."
-            };
-            return Some(field_error("tenant_id", message));
+    /// The fake has no tenants: on create Metabase refuses a tenant while tenants are off
+    /// (400, its own message); on update the tenant id is written as is and fails the
+    /// database's foreign key (500).
+    pub(crate) fn tenant_refusal(body: &Map<String, Value>, creating: bool) -> Option<Response> {
+        if body.get("tenant_id").is_none_or(Value::is_null) {
+            return None;
         }
-        if body.get("is_group_manager").and_then(Value::as_bool) == Some(true)
-            || memberships.is_some_and(|ms| ms.iter().any(|(_, manager)| *manager))
+        Some(if creating {
+            field_error(
+                "tenant_id",
+                "Cannot create a Tenant User as Tenants are not enabled for this instance.",
+            )
+        } else {
+            server_error(
+                "ERROR: insert or update on table \"core_user\" violates foreign key constraint \"fk_core_user_tenant_id\"",
+            )
+        })
+    }
+
+    /// Newer servers drop login-attribute keys starting with `@` (200); older ones refuse
+    /// them (400, in the schema check).
+    pub(crate) fn drop_at_keys(&self, mut body: Map<String, Value>) -> Map<String, Value> {
+        if self.config.since(AT_KEYS_DROPPED_SINCE)
+            && let Some(Value::Object(attrs)) = body.get_mut("login_attributes")
         {
-            return Some(field_error(
-                "user_group_memberships",
-                "Group managers need the advanced-permissions feature, which this instance does not have.",
-            ));
+            attrs.retain(|k, _| !k.starts_with('@'));
         }
-        None
+        body
+    }
+
+    /// Group-manager flags of memberships just written: applied on Enterprise, dropped
+    /// silently by open source (which keeps every membership a plain one).
+    pub(crate) fn apply_managers(&mut self, user: u64, memberships: Option<&[(u64, bool)]>) {
+        self.sync_memberships();
+        let enterprise = self.config.enterprise();
+        for (group, manager) in memberships.into_iter().flatten() {
+            if let Some(meta) = self.memberships.get_mut(&(user, *group)) {
+                meta.manager = enterprise && *manager;
+            }
+        }
     }
 
     pub(crate) fn create(&mut self, caller: Caller, req: &Request) -> Response {
         let Some(body) = body_map(req) else {
             return invalid_request();
         };
+        let body = self.drop_at_keys(body);
         let mut p = Problems::default();
         let first = p.non_blank(&body, "first_name", false, true);
         let last = p.non_blank(&body, "last_name", false, true);
@@ -226,9 +260,15 @@ impl Instance {
             return forbidden();
         }
         if self.email_taken(&email, None) {
+            if self.config.since(EMAIL_ERROR_CODE_SINCE) {
+                return Response::json(
+                    400,
+                    &json!({"errors": {"email": "Email address already in use."}, "error_code": "email-already-in-use"}),
+                );
+            }
             return field_error("email", "Email address already in use.");
         }
-        if let Some(refusal) = Self::unsupported(&body, memberships.as_deref(), true) {
+        if let Some(refusal) = Self::tenant_refusal(&body, true) {
             return refusal;
         }
         let mut groups = vec![ALL_USERS];
@@ -239,7 +279,7 @@ impl Instance {
                     "You cannot add or remove users to/from the 'All Users' group.",
                 );
             }
-            if let Some((g, _)) = ms.iter().find(|(g, _)| !group_exists(*g)) {
+            if let Some((g, _)) = ms.iter().find(|(g, _)| !self.group_exists(*g)) {
                 return server_error(&format!("no permissions group with id {g}"));
             }
             groups = ms.iter().map(|(g, _)| *g).collect();
@@ -259,19 +299,22 @@ impl Instance {
             password,
             groups,
         );
+        self.apply_managers(id, memberships.as_deref());
         let person = self.person_mut(id).expect("just added");
         person.login_attributes = body
             .get("login_attributes")
             .and_then(Value::as_object)
             .cloned()
             .map(stringify_attributes);
-        Response::json(200, &person.render(View::Written))
+        let person = self.person(id).expect("just added");
+        Response::json(200, &self.render_written(person))
     }
 
     pub(crate) fn update(&mut self, caller: Caller, id: u64, req: &Request) -> Response {
         let Some(body) = body_map(req) else {
             return invalid_request();
         };
+        let body = self.drop_at_keys(body);
         let mut p = Problems::default();
         let email = p.email(&body, "email", false, true);
         p.non_blank(&body, "first_name", false, true);
@@ -283,7 +326,7 @@ impl Instance {
         p.login_attributes(&body, "login_attributes");
         p.positive_int(&body, "tenant_id", false, true);
         if let Some(Value::String(l)) = body.get("locale")
-            && !locale_ok(l)
+            && normalise_locale(l).is_none()
         {
             p.add(
                 "locale",
@@ -308,7 +351,7 @@ impl Instance {
             return field_error("email", "Email address already associated to another user.");
         }
         if caller.superuser
-            && let Some(refusal) = Self::unsupported(&body, memberships.as_deref(), false)
+            && let Some(refusal) = Self::tenant_refusal(&body, false)
         {
             return refusal;
         }
@@ -344,7 +387,7 @@ impl Instance {
                         "You cannot add or remove users to/from the 'All Users' group.",
                     );
                 }
-                if let Some(g) = wanted.iter().find(|g| !group_exists(**g)) {
+                if let Some(g) = wanted.iter().find(|g| !self.group_exists(**g)) {
                     return server_error(&format!("no permissions group with id {g}"));
                 }
                 groups = wanted;
@@ -366,7 +409,7 @@ impl Instance {
             person.email = email.to_lowercase();
         }
         if let Some(v) = body.get("locale") {
-            person.locale = v.as_str().map(|l| l.replace('-', "_"));
+            person.locale = v.as_str().and_then(normalise_locale);
         }
         if caller.superuser {
             if let Some(v) = body.get("login_attributes") {
@@ -378,7 +421,11 @@ impl Instance {
         }
         person.set_groups(groups);
         person.updated_at = now_iso();
-        Response::json(200, &person.render(View::Written))
+        if caller.superuser && memberships.is_some() {
+            self.apply_managers(id, memberships.as_deref());
+        }
+        let person = self.person(id).expect("checked above");
+        Response::json(200, &self.render_written(person))
     }
 
     pub(crate) fn password(&mut self, caller: Caller, id: u64, req: &Request) -> Response {
@@ -397,7 +444,11 @@ impl Instance {
         if !caller.superuser && !own {
             return forbidden();
         }
-        let Some(person) = self.person_mut(id).filter(|p| p.active) else {
+        // Only personal users have passwords: an API key's user is not found.
+        let Some(person) = self
+            .person_mut(id)
+            .filter(|p| p.active && p.kind == Kind::Personal)
+        else {
             return not_found();
         };
         if !caller.superuser
@@ -435,11 +486,32 @@ impl Instance {
             }
             (&Method::PUT, []) => self.update(caller, id, req),
             (&Method::PUT, ["password"]) => self.password(caller, id, req),
+            (&Method::POST, ["password-reset-url"]) => {
+                if !self.config.since(RESET_URL_SINCE) {
+                    return no_endpoint();
+                }
+                if !caller.superuser {
+                    return forbidden();
+                }
+                if self.person(id).is_none_or(|p| p.kind != Kind::Personal) {
+                    return not_found();
+                }
+                let token = format!("{id}_{}", self.uuid());
+                if let Some(p) = self.person_mut(id) {
+                    p.reset = Some(ResetToken {
+                        token: token.clone(),
+                        issued: Instant::now(),
+                    });
+                }
+                self.last_reset = Some(token.clone());
+                let url = format!("http://localhost:3000/auth/reset_password/{token}");
+                Response::json(200, &json!({"password_reset_url": url}))
+            }
             (&Method::PUT, ["reactivate"]) => {
                 if !caller.superuser {
                     return forbidden();
                 }
-                match self.person_mut(id) {
+                match self.person_mut(id).filter(|p| p.kind == Kind::Personal) {
                     None => not_found(),
                     Some(p) if p.active => Response::json(
                         400,
@@ -462,6 +534,9 @@ impl Instance {
                     Some(p) if p.active && p.superuser() && p.kind == Kind::Personal && admins <= 1 => {
                         last_admin()
                     }
+                    // The update is limited to personal users: an API key's user stays as it
+                    // is, and the answer is the same.
+                    Some(p) if p.kind != Kind::Personal => Response::json(200, &json!({"success": true})),
                     Some(p) => {
                         p.active = false;
                         self.sessions.retain(|_, user| *user != id);
@@ -470,21 +545,50 @@ impl Instance {
                 }
             }
             (&Method::PUT, ["modal", modal]) => {
+                // The route's schema first: an unknown modal is a 400.
+                if !matches!(*modal, "qbnewb" | "datasetnewb") {
+                    let mut p = Problems::default();
+                    p.add(
+                        "modal",
+                        "enum of qbnewb, datasetnewb".into(),
+                        vec![format!(
+                            "should be either qbnewb or datasetnewb, received: {modal:?}"
+                        )],
+                    );
+                    return p.response().unwrap_or_else(invalid_request);
+                }
                 if !caller.superuser && caller.id != id {
                     return forbidden();
                 }
-                let Some(p) = self.person_mut(id) else {
-                    return not_found();
+                // The update is limited to personal users and must change a row: an unknown
+                // id or an API key's user fails the server's check with a 500.
+                let Some(p) = self.person_mut(id).filter(|p| p.kind == Kind::Personal) else {
+                    return text(500, "Internal server error.");
                 };
-                match *modal {
-                    "qbnewb" => p.qbnewb = false,
-                    "datasetnewb" => p.datasetnewb = false,
-                    _ => return not_found(),
+                if *modal == "qbnewb" {
+                    p.qbnewb = false;
+                } else {
+                    p.datasetnewb = false;
                 }
                 Response::json(200, &json!({"success": true}))
             }
             _ => no_endpoint(),
         }
+    }
+
+    /// A user as `POST`/`PUT /api/user` answer it: on Enterprise each membership carries
+    /// `is_group_manager`.
+    pub(crate) fn render_written(&self, person: &Person) -> Value {
+        let mut out = person.render(View::Written);
+        if self.config.enterprise() {
+            let ms: Vec<Value> = person
+                .groups
+                .iter()
+                .map(|g| json!({"id": g, "is_group_manager": self.manages(person.id, *g)}))
+                .collect();
+            out["user_group_memberships"] = json!(ms);
+        }
+        out
     }
 
     // -- /api/login-history -------------------------------------------------------------------
