@@ -248,6 +248,32 @@ enum Link {
     Wan,
     /// At most `THROTTLE_BYTES_PER_SEC`, gzip when accepted.
     Throttled,
+    /// A server's rate limit (figure 7): a token bucket, 429 with `Retry-After: 1` beyond it.
+    Limited,
+    /// An outage (figure 8): 503 to everything.
+    Outage,
+}
+
+/// The rate-limited link's token bucket: `rate` per second, at most `capacity` at once.
+struct ServerBucket {
+    rate: f64,
+    capacity: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl ServerBucket {
+    fn admit(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 const WAN_DELAY: Duration = Duration::from_millis(20);
@@ -263,6 +289,11 @@ struct Server {
     walk_total: AtomicUsize,
     hits: AtomicUsize,
     gzip_served: AtomicUsize,
+    /// Figure 7's bucket, reset before each arm, and the 429s it answered.
+    bucket: std::sync::Mutex<ServerBucket>,
+    refused: AtomicUsize,
+    /// Requests the outage link answered.
+    outage_hits: AtomicUsize,
 }
 
 type ResponseBody = Either<Full<Bytes>, Paced>;
@@ -294,6 +325,18 @@ impl Server {
         if link == Link::Wan {
             tokio::time::sleep(WAN_DELAY).await;
         }
+        if link == Link::Outage {
+            self.outage_hits.fetch_add(1, Ordering::Relaxed);
+            return reply(503, Bytes::from_static(b"\"Service Unavailable\""), false);
+        }
+        if link == Link::Limited && !self.bucket.lock().expect("bucket").admit() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            let mut response = reply(429, Bytes::from_static(b"\"Too Many Requests\""), false);
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+            return response;
+        }
         let session = req
             .headers()
             .get("x-metabase-session")
@@ -315,6 +358,10 @@ impl Server {
         };
         match req.uri().path() {
             "/api/user/current" => reply(200, self.current.clone(), false),
+            path if link == Link::Limited && path.starts_with("/api/user/") => {
+                let id = path["/api/user/".len()..].parse().unwrap_or(1);
+                reply(200, Bytes::from(user_json(id)), false)
+            }
             // The large page of figures 3 and 6, built once.
             "/api/user" if num("limit", 50) == BIG_PAGE_USERS => {
                 let accepts_gzip = req
@@ -486,12 +533,17 @@ struct PlainList {
 struct Setup {
     /// Default settings (but a body limit that fits the large page) on each link.
     sdk: Metabase,
+    /// As `sdk`, with a rate limit that never binds and an observer (figure 1b).
+    sdk_observed: Metabase,
     sdk_wan: Metabase,
     sdk_throttled: Metabase,
     /// On the throttled link, without compression: the SDK as it was before gzip.
     sdk_throttled_identity: Metabase,
     raw: Raw,
     raw_wan: Raw,
+    /// The rate-limited and outage links (figures 7 and 8): each arm builds its own client.
+    limited: String,
+    outage: String,
     server: Arc<Server>,
     /// Dropping it stops the server thread.
     _stop: std::sync::mpsc::Sender<()>,
@@ -508,6 +560,34 @@ fn sdk_client(base: &str, http: Option<reqwest::ClientBuilder>) -> Metabase {
     builder.build().expect("client").metabase()
 }
 
+/// An observer that counts, as a user's would.
+struct Counted(AtomicUsize);
+
+impl userapi::observe::Observer for Counted {
+    fn on_attempt(&self, _: &userapi::observe::AttemptRecord<'_>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    fn on_call(&self, call: &userapi::observe::CallRecord<'_>) {
+        std::hint::black_box(call.latency);
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The client of figure 1b: a rate limit far above what one caller reaches, a cap on
+/// requests in flight, and an observer.
+fn observed_client(base: &str) -> Metabase {
+    Client::builder()
+        .base_url(base)
+        .auth(userapi::metabase::auth::session(SESSION))
+        .max_response_bytes(64 * 1024 * 1024)
+        .rate_limit(userapi::RateLimit::per_second(1_000_000).burst(1_000))
+        .max_in_flight(1_000)
+        .observer(Counted(AtomicUsize::new(0)))
+        .build()
+        .expect("client")
+        .metabase()
+}
+
 /// Starts the server on its own thread and runtime, so that its work never queues behind the
 /// client's on one scheduler (which made the latency figures swing by tens of percent).
 fn setup() -> Setup {
@@ -519,6 +599,14 @@ fn setup() -> Setup {
         walk_total: AtomicUsize::new(0),
         hits: AtomicUsize::new(0),
         gzip_served: AtomicUsize::new(0),
+        bucket: std::sync::Mutex::new(ServerBucket {
+            rate: 1.0,
+            capacity: 1.0,
+            tokens: 1.0,
+            last: Instant::now(),
+        }),
+        refused: AtomicUsize::new(0),
+        outage_hits: AtomicUsize::new(0),
     });
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -530,7 +618,7 @@ fn setup() -> Setup {
             .expect("server runtime");
         rt.block_on(async move {
             let mut bases = Vec::new();
-            for link in [Link::Loopback, Link::Wan, Link::Throttled] {
+            for link in [Link::Loopback, Link::Wan, Link::Throttled, Link::Limited, Link::Outage] {
                 bases.push(listen(Arc::clone(&handler), link).await);
             }
             url_tx.send(bases).expect("urls");
@@ -540,6 +628,7 @@ fn setup() -> Setup {
     });
     let bases = url_rx.recv().expect("server urls");
     let (loopback, wan, throttled) = (&bases[0], &bases[1], &bases[2]);
+    let (limited, outage) = (bases[3].clone(), bases[4].clone());
     // The SDK with gzip turned off on its reqwest builder.
     let identity = reqwest::Client::builder().no_gzip();
     let raw = |base: &str| Raw {
@@ -548,11 +637,14 @@ fn setup() -> Setup {
     };
     Setup {
         sdk: sdk_client(loopback, None),
+        sdk_observed: observed_client(loopback),
         sdk_wan: sdk_client(wan, None),
         sdk_throttled: sdk_client(throttled, None),
         sdk_throttled_identity: sdk_client(throttled, Some(identity)),
         raw: raw(loopback),
         raw_wan: raw(wan),
+        limited,
+        outage,
         server,
         _stop: stop_tx,
     }
@@ -582,57 +674,209 @@ fn quick() -> bool {
 // The figures
 // ---------------------------------------------------------------------------------------------
 
-/// Figure 1: sequential `get_me`, the arms alternating call by call: ratio of median latencies.
-async fn sequential(s: &Setup, iterations: usize) -> Figure {
-    let (mut sdk, mut raw) = (Vec::with_capacity(iterations), Vec::with_capacity(iterations));
+/// Figures 1 and 1b: sequential `get_me`, the arms rotating call by call: ratio of median
+/// latencies of the SDK (1), and of the SDK with a rate limit, an in-flight cap and an
+/// observer configured (1b), against raw reqwest.
+async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
+    let mut samples = [
+        Vec::with_capacity(iterations),
+        Vec::with_capacity(iterations),
+        Vec::with_capacity(iterations),
+    ];
+    let call = |arm: usize| async move {
+        match arm {
+            0 => std::hint::black_box(s.sdk.get_me().await.expect("sdk get_me")).id.get(),
+            1 => std::hint::black_box(s.raw.get::<User>("api/user/current").await).id.get(),
+            _ => std::hint::black_box(s.sdk_observed.get_me().await.expect("sdk get_me")).id.get(),
+        }
+    };
     for _ in 0..iterations / 10 {
-        // Warm both pools.
-        s.sdk.get_me().await.expect("sdk warm-up");
-        let _: User = s.raw.get("api/user/current").await;
-    }
-    for i in 0..iterations {
-        // Alternate which arm goes first, so neither always follows the other.
-        for arm in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
-            let t = Instant::now();
-            if arm == 0 {
-                let me = s.sdk.get_me().await.expect("sdk get_me");
-                std::hint::black_box(me);
-                sdk.push(t.elapsed().as_secs_f64());
-            } else {
-                let me: User = s.raw.get("api/user/current").await;
-                std::hint::black_box(me);
-                raw.push(t.elapsed().as_secs_f64());
-            }
+        // Warm the pools.
+        for arm in 0..3 {
+            call(arm).await;
         }
     }
-    // Allocations per call, the server's included (the same for both arms).
-    let mut allocs = [0usize; 2];
+    for i in 0..iterations {
+        // Rotate which arm goes first, so none always follows another.
+        for k in 0..3 {
+            let arm = (i + k) % 3;
+            let t = Instant::now();
+            call(arm).await;
+            samples[arm].push(t.elapsed().as_secs_f64());
+        }
+    }
+    // Allocations per call, the server's included (the same for every arm).
+    let mut allocs = [0usize; 3];
     for (arm, count) in allocs.iter_mut().enumerate() {
         let before = ALLOCS.load(Ordering::Relaxed);
         for _ in 0..100 {
-            if arm == 0 {
-                std::hint::black_box(s.sdk.get_me().await.expect("sdk get_me"));
-            } else {
-                std::hint::black_box(s.raw.get::<User>("api/user/current").await);
-            }
+            call(arm).await;
         }
         *count = (ALLOCS.load(Ordering::Relaxed) - before) / 100;
     }
-    let (m_sdk, m_raw) = (median(&mut sdk), median(&mut raw));
-    let ratio = m_sdk / m_raw;
+    let [mut sdk, mut raw, mut observed] = samples;
+    let (m_sdk, m_raw, m_observed) = (median(&mut sdk), median(&mut raw), median(&mut observed));
+    let (ratio, ratio_b) = (m_sdk / m_raw, m_observed / m_raw);
+    vec![
+        Figure {
+            name: "1. get_me latency, SDK / raw reqwest (ratio of medians)".into(),
+            value: format!("{ratio:.3}"),
+            goal: "<= 1.03".into(),
+            met: Some(ratio <= 1.03),
+            detail: format!(
+                "median {:.1} us vs {:.1} us, {iterations} calls each; {} vs {} allocations per call \
+                 (server included)",
+                m_sdk * 1e6,
+                m_raw * 1e6,
+                allocs[0],
+                allocs[1]
+            ),
+        },
+        Figure {
+            name: "1b. the same with a rate limit, a cap in flight and an observer".into(),
+            value: format!("{ratio_b:.3}"),
+            goal: "<= 1.03".into(),
+            met: Some(ratio_b <= 1.03),
+            detail: format!(
+                "median {:.1} us vs {:.1} us; {} allocations per call",
+                m_observed * 1e6,
+                m_raw * 1e6,
+                allocs[2]
+            ),
+        },
+    ]
+}
+
+/// One arm of figure 7: `calls` `get_user` calls from 64 tasks against the rate-limited link
+/// (bucket reset first): time, 429s answered, calls that failed.
+async fn limited_run(s: &Setup, client: Metabase, calls: usize) -> (f64, usize, usize) {
+    const CALLERS: usize = 64;
+    {
+        let mut bucket = s.server.bucket.lock().expect("bucket");
+        bucket.tokens = bucket.capacity;
+        bucket.last = Instant::now();
+    }
+    let refused = s.server.refused.load(Ordering::Relaxed);
+    let failed = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..CALLERS {
+        let (client, failed, next) = (client.clone(), Arc::clone(&failed), Arc::clone(&next));
+        tasks.spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= calls {
+                    break;
+                }
+                let id = userapi::metabase::UserId::new(n as u64 + 1).expect("id");
+                if client.get_user(&id).await.is_err() {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let elapsed = started.elapsed().as_secs_f64();
+    (
+        elapsed,
+        s.server.refused.load(Ordering::Relaxed) - refused,
+        failed.load(Ordering::Relaxed),
+    )
+}
+
+fn limited_client(s: &Setup, rate: Option<userapi::RateLimit>) -> Metabase {
+    let mut builder = Client::builder()
+        .base_url(s.limited.as_str())
+        .auth(userapi::metabase::auth::session(SESSION));
+    if let Some(rate) = rate {
+        builder = builder.rate_limit(rate);
+    }
+    builder.build().expect("client").metabase()
+}
+
+/// Figure 7: a bulk job under a server's rate limit of `rate` per second (burst a tenth of
+/// it), `calls` calls from 64 tasks: with `rate_limit` set to the server's rate, adaptive,
+/// and (for comparison) the default client.
+async fn bulk_job(s: &Setup, rate: u32, calls: usize) -> Vec<Figure> {
+    {
+        let mut bucket = s.server.bucket.lock().expect("bucket");
+        bucket.rate = f64::from(rate);
+        bucket.capacity = f64::from(rate / 10).max(1.0);
+    }
+    let ideal = calls as f64 / f64::from(rate);
+    let (fixed, fixed_429, fixed_failed) =
+        limited_run(s, limited_client(s, Some(userapi::RateLimit::per_second(rate))), calls).await;
+    let (adaptive, adaptive_429, adaptive_failed) =
+        limited_run(s, limited_client(s, Some(userapi::RateLimit::adaptive())), calls).await;
+    let (plain, plain_429, plain_failed) = limited_run(s, limited_client(s, None), calls).await;
+    let share = |n: usize| n as f64 / calls as f64;
+    let (r_fixed, r_adaptive) = (fixed / ideal, adaptive / ideal);
+    vec![
+        Figure {
+            name: format!("7. {calls} calls under a {rate}/s server limit: rate_limit / ideal"),
+            value: format!("{r_fixed:.3}"),
+            goal: "<= 1.10".into(),
+            met: Some(r_fixed <= 1.10 && share(fixed_429) <= 0.01 && fixed_failed == 0),
+            detail: format!(
+                "{fixed:.2} s vs ideal {ideal:.2} s; {fixed_429} 429s ({:.1}%, goal <= 1%), {fixed_failed} failed; \
+                 64 tasks, server burst {}; default client for comparison: {plain:.2} s, {plain_429} 429s, \
+                 {plain_failed} failed",
+                100.0 * share(fixed_429),
+                rate / 10
+            ),
+        },
+        Figure {
+            name: "7. the same, adaptive (no number given) / ideal".into(),
+            value: format!("{r_adaptive:.3}"),
+            goal: "<= 1.30".into(),
+            met: Some(r_adaptive <= 1.30 && share(adaptive_429) <= 0.05 && adaptive_failed == 0),
+            detail: format!(
+                "adaptive: {adaptive:.2} s; {adaptive_429} 429s ({:.1}%, goal <= 5%), {adaptive_failed} failed",
+                100.0 * share(adaptive_429)
+            ),
+        },
+    ]
+}
+
+/// Figure 8: retry amplification in an outage: 64 callers × `per_caller` idempotent calls
+/// against a server that answers 503 to everything, with the default retry budget and
+/// without one (retry waits of 1 ms, so the arms take seconds, not minutes).
+async fn outage(s: &Setup, per_caller: usize) -> Figure {
+    const CALLERS: usize = 64;
+    let mut ratios = [0.0; 2];
+    for (arm, budget) in [userapi::RetryBudget::default(), userapi::RetryBudget::disabled()]
+        .into_iter()
+        .enumerate()
+    {
+        let client = Client::builder()
+            .base_url(s.outage.as_str())
+            .auth(userapi::metabase::auth::session(SESSION))
+            .retry_policy(userapi::RetryPolicy::default().base_delay(Duration::from_millis(1)))
+            .retry_budget(budget)
+            .build()
+            .expect("client")
+            .metabase();
+        let before = s.server.outage_hits.load(Ordering::Relaxed);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..CALLERS {
+            let client = client.clone();
+            tasks.spawn(async move {
+                for _ in 0..per_caller {
+                    assert!(client.get_me().await.is_err());
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        let sent = s.server.outage_hits.load(Ordering::Relaxed) - before;
+        ratios[arm] = sent as f64 / (CALLERS * per_caller) as f64;
+    }
     Figure {
-        name: "1. get_me latency, SDK / raw reqwest (ratio of medians)".into(),
-        value: format!("{ratio:.3}"),
-        goal: "<= 1.03".into(),
-        met: Some(ratio <= 1.03),
-        detail: format!(
-            "median {:.1} us vs {:.1} us, {iterations} calls each; {} vs {} allocations per call \
-             (server included)",
-            m_sdk * 1e6,
-            m_raw * 1e6,
-            allocs[0],
-            allocs[1]
-        ),
+        name: format!("8. outage, 64 x {per_caller} calls: requests / calls with the retry budget"),
+        value: format!("{:.3}", ratios[0]),
+        goal: "<= 1.2".into(),
+        met: Some(ratios[0] <= 1.2),
+        detail: format!("without the budget: {:.3}", ratios[1]),
     }
 }
 
@@ -1045,8 +1289,8 @@ fn main() {
                 10,
             )
         };
-        if wanted("1") {
-            print(vec![sequential(&s, seq).await]);
+        if wanted("1") || wanted("1b") {
+            print(sequential(&s, seq).await);
         }
         if wanted("2") {
             print(vec![concurrent(&s, rounds, window).await]);
@@ -1070,6 +1314,13 @@ fn main() {
         print(wan);
         if wanted("6") {
             print(vec![compressed(&s, gz).await]);
+        }
+        if wanted("7") {
+            let (rate, calls) = if quick { (500, 500) } else { (500, 3_000) };
+            print(bulk_job(&s, rate, calls).await);
+        }
+        if wanted("8") {
+            print(vec![outage(&s, if quick { 10 } else { 50 }).await]);
         }
         println!(
             "({} requests served in {:.0} s)",
