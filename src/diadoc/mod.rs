@@ -24,13 +24,17 @@
 //! 405 that `UpdateMyUser` gives for a login another user holds.
 
 pub mod auth;
+mod employees;
 mod models;
 
 pub use models::{
     Address, AuthorizationPermission, BoxId, Department, DiadocBox, DocumentAccessLevel, Employee,
-    EmployeeAction, EmployeePermissions, ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT,
-    InvoiceFormatVersion, Organization, OrganizationList, OrganizationType, ReadyForEpdStatus,
-    RussianAddress, Sociability, TicksTimestamp, UserFullNamePatch, UserLoginPatch, UserToUpdate, UserV2,
+    EmployeeAction, EmployeeActionName, EmployeeList, EmployeePermissions, EmployeeToCreate,
+    EmployeeToCreateByCertificate, EmployeeToCreateByLogin, EmployeeToCreateCredentials, EmployeeToUpdate,
+    ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT, InvoiceFormatVersion, ListEmployees,
+    MAX_EMPLOYEES_PER_PAGE, Organization, OrganizationList, OrganizationType, ReadyForEpdStatus,
+    RussianAddress, Sociability, TicksTimestamp, UserFullNamePatch, UserId, UserLoginPatch, UserToUpdate,
+    UserV2,
 };
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
@@ -403,7 +407,7 @@ fn names_the_method(text: &str) -> bool {
 #[cfg(test)]
 crate::properties::service_properties! {
     service: SERVICE,
-    decodes: [BoxId, UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability],
+    decodes: [BoxId, UserId, UserV2, FullName, OrganizationList, Organization, Employee, EmployeeList, TicksTimestamp, Sociability, EmployeeActionName],
     schemes: [
         |t: String| auth::diadoc_auth("client-id-0123456789", Some(Token::new(t))),
         |t: String| auth::diadoc_auth(t.trim_end_matches('=').to_owned(), None),

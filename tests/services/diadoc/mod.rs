@@ -1,6 +1,7 @@
 #![cfg(feature = "diadoc")]
 //! Kontur Diadoc on the wire (wiremock) and against its fake, by behaviour.
 
+mod employees;
 mod errors;
 mod login;
 mod organizations;
