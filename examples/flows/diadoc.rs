@@ -39,7 +39,7 @@ pub async fn run(mode: Mode) -> FlowResult {
     };
     // `DIADOC_ACCESS_TOKEN` is an OpenID Connect token; `DIADOC_TOKEN` a DiadocAuth one.
     let real = base.filter(|_| vars.client_id().is_some() || env("DIADOC_ACCESS_TOKEN").is_some());
-    let _fake;
+    let mut _fake = None;
     let (diadoc, login, writes, on_fake) = match real {
         Some(base) => {
             println!("Kontur Diadoc: {base}");
@@ -68,7 +68,7 @@ pub async fn run(mode: Mode) -> FlowResult {
             let diadoc = fake.api_with(userapi::diadoc::auth::diadoc_auth(fake::CLIENT_ID, None))?;
             // The box's administrator, who may run the employee calls.
             let login = Some((fake::ADMIN_LOGIN.to_owned(), Password::new(fake::ADMIN_PASSWORD)));
-            _fake = fake;
+            _fake = Some(fake);
             (diadoc, login, true, true)
         }
     };
@@ -151,6 +151,8 @@ pub async fn run(mode: Mode) -> FlowResult {
             }
         }
     }
+
+    schemes(on_fake, _fake.as_ref()).await?;
 
     if !writes {
         skip("update_me", "set DIADOC_ALLOW_WRITES=1 to write the name back");
@@ -271,5 +273,86 @@ async fn administer(diadoc: &Diadoc, box_id: &BoxId, writes: bool, login: Option
     );
     diadoc.delete_employee(box_id, &id).await?;
     println!("  delete_employee: removed again");
+    Ok(())
+}
+
+/// The two schemes that get their own credentials: `diadoc::auth::login` (logs in on demand,
+/// again after a `401`) and `diadoc::auth::OidcRefresh` (Kontur's refresh-token flow). On a
+/// real server they need `DIADOC_CLIENT_ID`, `DIADOC_LOGIN`, `DIADOC_PASSWORD`, and
+/// `DIADOC_OIDC_CLIENT_ID`, `DIADOC_OIDC_CLIENT_SECRET`, `DIADOC_REFRESH_TOKEN`.
+async fn schemes(on_fake: bool, fake: Option<&fake::FakeDiadoc>) -> FlowResult {
+    use userapi::diadoc::auth::{KONTUR_TOKEN_ENDPOINT, OidcRefresh};
+    let vars = EnvCredentials::read("DIADOC");
+    let base = match fake {
+        Some(f) => f.base_url().to_string(),
+        None => vars
+            .base_url()
+            .unwrap_or(userapi::diadoc::DEFAULT_BASE_URL)
+            .to_owned(),
+    };
+    let login = match fake {
+        Some(_) => Some((
+            fake::CLIENT_ID.to_owned(),
+            fake::LOGIN.to_owned(),
+            Password::new(fake::PASSWORD),
+        )),
+        None => match (vars.client_id(), vars.login(), vars.password()) {
+            (Some(id), Some(l), Some(p)) => Some((id.expose().to_owned(), l.to_owned(), p)),
+            _ => None,
+        },
+    };
+    match login {
+        Some((client_id, login, password)) => {
+            let auth = userapi::diadoc::auth::login(client_id, login, password);
+            let diadoc = Diadoc::new(Client::builder().base_url(base.as_str()).auth(auth).build()?);
+            let me = diadoc.get_me().await?;
+            println!("  auth::login: logged in on first use as {}", show(&me));
+        }
+        None => skip(
+            "auth::login",
+            "DIADOC_CLIENT_ID, DIADOC_LOGIN and DIADOC_PASSWORD are not all set",
+        ),
+    }
+    let oidc = match fake {
+        Some(f) => Some(
+            OidcRefresh::new(
+                fake::OIDC_CLIENT_ID,
+                fake::OIDC_CLIENT_SECRET,
+                f.issue_refresh_token(),
+            )
+            .token_endpoint(f.base_url().join(fake::TOKEN_PATH)?.as_str()),
+        ),
+        None => match (
+            env("DIADOC_OIDC_CLIENT_ID"),
+            env("DIADOC_OIDC_CLIENT_SECRET"),
+            env("DIADOC_REFRESH_TOKEN"),
+        ) {
+            (Some(id), Some(secret), Some(refresh)) => Some(
+                OidcRefresh::new(id, secret, refresh)
+                    .token_endpoint(env("DIADOC_TOKEN_ENDPOINT").unwrap_or(KONTUR_TOKEN_ENDPOINT.to_owned())),
+            ),
+            _ => None,
+        },
+    };
+    match oidc {
+        Some(oidc) => {
+            let oidc = oidc.on_rotation(|_| {
+                println!("    the provider rotated the refresh token: store the new one (OidcRefresh::refresh_token)");
+            });
+            let diadoc = Diadoc::new(
+                Client::builder()
+                    .base_url(base.as_str())
+                    .auth(oidc.into_auth())
+                    .build()?,
+            );
+            let me = diadoc.get_me().await?;
+            println!("  auth::OidcRefresh: Bearer access token for {}", show(&me));
+        }
+        None if on_fake => unreachable!("the fake always plays the provider"),
+        None => skip(
+            "auth::OidcRefresh",
+            "DIADOC_OIDC_CLIENT_ID, DIADOC_OIDC_CLIENT_SECRET and DIADOC_REFRESH_TOKEN are not all set",
+        ),
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod errors;
 mod login;
 mod organizations;
 mod profile;
+mod relogin;
 
 use std::time::Duration;
 
