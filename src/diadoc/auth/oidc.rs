@@ -20,6 +20,9 @@ pub const KONTUR_TOKEN_ENDPOINT: &str = "https://identity.kontur.ru/connect/toke
 /// Kontur's test provider, `https://identity.testkontur.ru/connect/token`.
 pub const KONTUR_TEST_TOKEN_ENDPOINT: &str = "https://identity.testkontur.ru/connect/token";
 
+/// What is called with each rotated refresh token.
+pub(crate) type RotationHook = Arc<dyn Fn(&Token) + Send + Sync>;
+
 /// An access token is refreshed this long before the provider said it expires.
 const EARLY: Duration = Duration::from_secs(30);
 
@@ -81,7 +84,7 @@ pub struct OidcRefresh {
     /// The client that talks to the provider, built when the scheme is installed.
     provider: OnceLock<Client>,
     /// Called with every rotated refresh token.
-    pub(crate) rotation: Option<Arc<dyn Fn(&Token) + Send + Sync>>,
+    pub(crate) rotation: Option<RotationHook>,
 }
 
 struct State {
