@@ -265,7 +265,8 @@ struct ServerBucket {
 impl ServerBucket {
     fn admit(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -618,7 +619,13 @@ fn setup() -> Setup {
             .expect("server runtime");
         rt.block_on(async move {
             let mut bases = Vec::new();
-            for link in [Link::Loopback, Link::Wan, Link::Throttled, Link::Limited, Link::Outage] {
+            for link in [
+                Link::Loopback,
+                Link::Wan,
+                Link::Throttled,
+                Link::Limited,
+                Link::Outage,
+            ] {
                 bases.push(listen(Arc::clone(&handler), link).await);
             }
             url_tx.send(bases).expect("urls");
@@ -685,9 +692,15 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
     ];
     let call = |arm: usize| async move {
         match arm {
-            0 => std::hint::black_box(s.sdk.get_me().await.expect("sdk get_me")).id.get(),
-            1 => std::hint::black_box(s.raw.get::<User>("api/user/current").await).id.get(),
-            _ => std::hint::black_box(s.sdk_observed.get_me().await.expect("sdk get_me")).id.get(),
+            0 => std::hint::black_box(s.sdk.get_me().await.expect("sdk get_me"))
+                .id
+                .get(),
+            1 => std::hint::black_box(s.raw.get::<User>("api/user/current").await)
+                .id
+                .get(),
+            _ => std::hint::black_box(s.sdk_observed.get_me().await.expect("sdk get_me"))
+                .id
+                .get(),
         }
     };
     for _ in 0..iterations / 10 {
@@ -805,8 +818,12 @@ async fn bulk_job(s: &Setup, rate: u32, calls: usize) -> Vec<Figure> {
         bucket.capacity = f64::from(rate / 10).max(1.0);
     }
     let ideal = calls as f64 / f64::from(rate);
-    let (fixed, fixed_429, fixed_failed) =
-        limited_run(s, limited_client(s, Some(userapi::RateLimit::per_second(rate))), calls).await;
+    let (fixed, fixed_429, fixed_failed) = limited_run(
+        s,
+        limited_client(s, Some(userapi::RateLimit::per_second(rate))),
+        calls,
+    )
+    .await;
     let (adaptive, adaptive_429, adaptive_failed) =
         limited_run(s, limited_client(s, Some(userapi::RateLimit::adaptive())), calls).await;
     let (plain, plain_429, plain_failed) = limited_run(s, limited_client(s, None), calls).await;

@@ -2,7 +2,7 @@
 //! delete.
 
 use userapi::env::EnvCredentials;
-use userapi::rightech::{ListUsers, NewUser, Rightech, TokenRequest, UserUpdate};
+use userapi::rightech::{ListRoles, ListUsers, NewUser, Rightech, TokenRequest, UserUpdate};
 
 use userapi_fake::rightech as fake;
 
@@ -49,8 +49,12 @@ pub async fn run(mode: Mode) -> FlowResult {
         .list_users(&ListUsers::new().search(name.clone()).only(["_id", "name"]))
         .await?;
     println!("  list_users(search {name:?}): {} match(es)", found.len());
-    let roles = api.list_roles().await?;
+    let roles = api.list_roles(&ListRoles::new()).await?;
     println!("  list_roles: {} role(s)", roles.len());
+    let named = api
+        .list_roles(&ListRoles::new().limit(10).only(["_id", "name"]))
+        .await?;
+    println!("  list_roles(limit 10, only _id,name): {} role(s)", named.len());
     let one = api.get_user(&first.id).await?;
     println!("  get_user({}): {}", one.id, one.login.as_deref().unwrap_or("-"));
 

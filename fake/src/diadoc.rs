@@ -18,6 +18,20 @@
 //! - `GET /GetMyEmployee?boxId=` takes the GUID or the legacy `…@diadoc.ru` id: 400 when it
 //!   is missing or malformed, 403 `Access to Box [<id>] is denied` when the caller is not an
 //!   employee of it.
+//! - The employee methods (`GetEmployees`, `GetEmployee`, `CreateEmployee`,
+//!   `UpdateEmployee`, `DeleteEmployee`) answer administrators of the box only (403
+//!   otherwise; `GetEmployees` 404 for a box that does not exist). `GetEmployees` pages from 1
+//!   with `count` 1 to 50 (400 outside), unregistered employees first, with `TotalCount`.
+//!   `CreateEmployee` adds the user with that login, or creates one (`IsRegistered: false`,
+//!   the name given); 409 when already an employee; by certificate it answers 400 (the fake
+//!   cannot read a certificate). `UpdateEmployee` applies the wrappers present, actions as a
+//!   delta, and refuses a malformed wrapper with 400 without changing anything; 404 for a user
+//!   who is no employee. `DeleteEmployee` answers 200 with no body, again for an employee
+//!   already deleted, 404 for one who never was.
+//! - OpenID Connect: `POST /connect/token` ([`TOKEN_PATH`]) plays Kontur's provider for the
+//!   refresh-token flow (client [`OIDC_CLIENT_ID`] / [`OIDC_CLIENT_SECRET`], refresh tokens from
+//!   [`issue_refresh_token`](DiadocService::issue_refresh_token), rotated on every use, `invalid_grant`
+//!   for a used one); the access tokens it issues are accepted as `Bearer`.
 //! - Protobuf unless asked for JSON, as Diadoc: a call without `Accept: application/json`
 //!   is served all the same and its answer comes as `application/x-protobuf` with an opaque
 //!   body ([`PROTOBUF_STAND_IN`], not the route's message: the fake encodes no protobuf), so a
@@ -28,7 +42,8 @@
 //!   is a token, not an error.
 //!
 //! Seeded by [`FakeDiadoc::start`](Fake::start): the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
-//! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; a second user holding
+//! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; that box's administrator
+//! [`ADMIN_LOGIN`] / [`ADMIN_PASSWORD`] ([`ADMIN_USER_ID`], [`admin_auth`](DiadocService::admin_auth)); a second user holding
 //! [`TAKEN_LOGIN`], employee of [`OTHER_BOX_ID`] of another organization. Add more with
 //! [`add_user`](DiadocService::add_user), [`add_organization`](DiadocService::add_organization)
 //! and [`add_employee`](DiadocService::add_employee).
@@ -43,6 +58,11 @@
 //! assert_eq!(diadoc.get_me().await?.login.as_deref(), Some(LOGIN));
 //! # Ok(()) }
 //! ```
+
+mod employees;
+mod oidc;
+
+pub use oidc::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TOKEN_PATH};
 
 use std::collections::HashMap;
 
@@ -73,6 +93,13 @@ pub const USER_ID: &str = "d064f6ba-7b81-432d-a41d-93b23eebe579";
 pub const TAKEN_LOGIN: &str = "taken@kontur.ru";
 /// The id of the user holding [`TAKEN_LOGIN`].
 pub const OTHER_USER_ID: &str = "5b0f7c2e-3a41-4d8e-9f60-2c7e1d4a8b93";
+/// The administrator of [`BOX_ID`]: [`FakeDiadoc::admin_auth`](DiadocService::admin_auth)
+/// signs in as this user, who may call the employee methods there.
+pub const ADMIN_USER_ID: &str = "a3c1e5f0-2b4d-4c6e-8f10-3a5b7c9d1e2f";
+/// The administrator's login.
+pub const ADMIN_LOGIN: &str = "admin@kontur.ru";
+/// The administrator's password.
+pub const ADMIN_PASSWORD: &str = "Adm1n-pass";
 /// An OpenID Connect access token the fake accepts as `Bearer` (for the seeded user).
 pub const OIDC_TOKEN: &str = "fake-oidc-access-token";
 /// The seeded user's organization.
@@ -104,7 +131,8 @@ type State = crate::server::State<Portal>;
 #[derive(Debug)]
 struct Account {
     user: UserV2,
-    password: Password,
+    /// `None` for a user created by `CreateEmployee`, who has not registered.
+    password: Option<Password>,
     pending_login: Option<String>,
 }
 
@@ -114,8 +142,12 @@ struct Portal {
     organizations: Vec<Organization>,
     /// (box GUID, employee); the employee's `User.UserId` names the account.
     employees: Vec<(String, Employee)>,
+    /// (box GUID, user id) of employees deleted from a box: deleting them again succeeds.
+    deleted: Vec<(String, String)>,
     /// Live tokens and the user each belongs to.
     tokens: HashMap<String, String>,
+    /// OpenID Connect: live access tokens and refresh tokens, and the user of each.
+    oidc: oidc::Tokens,
     registration_requests: u32,
 }
 
@@ -131,7 +163,7 @@ impl DiadocService {
     fn seed(&self) {
         let user = |id: &str, login: &str, name: FullName| {
             crate::util::build!(UserV2 {
-                user_id: id.to_owned(),
+                user_id: id.parse().expect("a seeded user id"),
                 login: Some(login.to_owned()),
                 full_name: Some(name),
                 is_registered: Some(true)
@@ -145,6 +177,8 @@ impl DiadocService {
         self.add_user(anna.clone(), &Password::new(PASSWORD));
         let other = user(OTHER_USER_ID, TAKEN_LOGIN, FullName::new("Sidorov", "Oleg"));
         self.add_user(other.clone(), &Password::new("An0ther-pass"));
+        let admin = user(ADMIN_USER_ID, ADMIN_LOGIN, FullName::new("Kuznetsova", "Maria"));
+        self.add_user(admin.clone(), &Password::new(ADMIN_PASSWORD));
 
         let org = |id: &str, inn: &str, name: &str, box_id: &str, legacy: &str| {
             crate::util::build!(Organization {
@@ -205,7 +239,15 @@ impl DiadocService {
             })
         };
         self.add_employee(BOX_ID, employee(anna, "Бухгалтер", false));
+        self.add_employee(BOX_ID, employee(admin, "Директор", true));
         self.add_employee(OTHER_BOX_ID, employee(other, "Директор", true));
+    }
+
+    /// `DiadocAuth` as the administrator of [`BOX_ID`] ([`ADMIN_USER_ID`]), who may call the
+    /// employee methods there: `fake.api_with(fake.admin_auth())`.
+    pub fn admin_auth(&self) -> Auth {
+        let token = Token::new(self.state.issue(ADMIN_USER_ID));
+        userapi::diadoc::auth::diadoc_auth(CLIENT_ID, Some(token))
     }
 
     /// A token issued as if the seeded user had logged in.
@@ -220,19 +262,22 @@ impl DiadocService {
     }
 
     /// Ends every token issued so far, as their 24 hours would: calls with them get 401.
+    /// OpenID Connect access tokens the fake issued end too (their refresh tokens stay).
     pub fn expire_tokens(&self) {
-        self.state.lock().tokens.clear();
+        let mut portal = self.state.lock();
+        portal.tokens.clear();
+        portal.oidc.expire_access_tokens();
     }
 
-    /// Adds a user who can log in with `password`. A user with an empty `user_id` gets a new
-    /// one. Returns the user as stored.
+    /// Adds a user who can log in with `password`. A user with the nil `user_id` (the
+    /// default) gets a new one. Returns the user as stored.
     pub fn add_user(&self, mut user: UserV2, password: &Password) -> UserV2 {
-        if user.user_id.is_empty() {
-            user.user_id = self.state.guid();
+        if user.user_id.is_nil() {
+            user.user_id = self.state.guid().parse().expect("the fake's GUIDs are user ids");
         }
         self.state.lock().accounts.push(Account {
             user: user.clone(),
-            password: password.clone(),
+            password: Some(password.clone()),
             pending_login: None,
         });
         user
@@ -278,7 +323,7 @@ impl DiadocService {
         let Some(guid) = portal.box_guid(box_id) else {
             panic!("FakeDiadoc::add_employee: no organization has the box {box_id}");
         };
-        let Some(account) = portal.account(&employee.user.user_id) else {
+        let Some(account) = portal.account(employee.user.user_id.as_str()) else {
             panic!(
                 "FakeDiadoc::add_employee: no user {} (add_user first)",
                 employee.user.user_id
@@ -288,6 +333,9 @@ impl DiadocService {
         portal
             .employees
             .retain(|(b, e)| !(*b == guid && e.user.user_id == employee.user.user_id));
+        portal
+            .deleted
+            .retain(|(b, u)| !(*b == guid && employee.user.user_id == *u));
         portal.employees.push((guid, employee.clone()));
         employee
     }
@@ -327,11 +375,15 @@ impl DiadocService {
 
 impl Portal {
     fn account(&self, user_id: &str) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.user.user_id == user_id)
+        self.accounts
+            .iter()
+            .find(|a| a.user.user_id.as_str().eq_ignore_ascii_case(user_id))
     }
 
     fn account_mut(&mut self, user_id: &str) -> Option<&mut Account> {
-        self.accounts.iter_mut().find(|a| a.user.user_id == user_id)
+        self.accounts
+            .iter_mut()
+            .find(|a| a.user.user_id.as_str().eq_ignore_ascii_case(user_id))
     }
 
     /// The GUID of the box `id` names, in either form (case-insensitive).
@@ -351,7 +403,7 @@ impl Portal {
     fn employee(&self, box_guid: &str, user_id: &str) -> Option<&Employee> {
         self.employees
             .iter()
-            .find(|(b, e)| b == box_guid && e.user.user_id == user_id)
+            .find(|(b, e)| b == box_guid && e.user.user_id.as_str().eq_ignore_ascii_case(user_id))
             .map(|(_, e)| e)
     }
 }
@@ -441,8 +493,15 @@ enum Caller {
 impl State {
     fn caller(&self, req: &Request) -> Refused<Caller> {
         let header = req.header("authorization").unwrap_or("");
-        if req.bearer() == Some(OIDC_TOKEN) {
-            return Ok(Caller::User(USER_ID.to_owned()));
+        if let Some(bearer) = req.bearer() {
+            if bearer == OIDC_TOKEN {
+                return Ok(Caller::User(USER_ID.to_owned()));
+            }
+            // Bearer is OpenID Connect, and nothing else.
+            return match self.lock().oidc.user_of_access_token(bearer) {
+                Some(user) => Ok(Caller::User(user)),
+                None => Err(auth_error("Invalid auth token")),
+            };
         }
         let Some((id, token)) = parse_diadoc_auth(header) else {
             return Err(Box::new(text(401, "Authorization header is missing or invalid")));
@@ -498,8 +557,8 @@ impl State {
                         .as_deref()
                         .is_some_and(|l| l.eq_ignore_ascii_case(login))
                 })
-                .filter(|a| a.password.expose() == password)
-                .map(|a| a.user.user_id.clone())
+                .filter(|a| a.password.as_ref().is_some_and(|p| p.expose() == password))
+                .map(|a| a.user.user_id.to_string())
         };
         match user_id {
             // The token as UTF-8 text, whatever `Accept` says.
@@ -630,15 +689,24 @@ impl State {
     }
 
     fn handle(&self, req: &Request) -> Response {
-        const ROUTES: [&str; 5] = [
+        const ROUTES: [&str; 10] = [
             "/V3/Authenticate",
             "/V2/GetMyUser",
             "/UpdateMyUser",
             "/GetMyOrganizations",
             "/GetMyEmployee",
+            "/GetEmployees",
+            "/GetEmployee",
+            "/CreateEmployee",
+            "/UpdateEmployee",
+            "/DeleteEmployee",
         ];
+        if req.path.strip_prefix('/') == Some(TOKEN_PATH) {
+            return self.token_endpoint(req);
+        }
         let expected = match req.path.as_str() {
-            "/V3/Authenticate" | "/UpdateMyUser" => Method::POST,
+            "/V3/Authenticate" | "/UpdateMyUser" | "/CreateEmployee" | "/UpdateEmployee"
+            | "/DeleteEmployee" => Method::POST,
             path if ROUTES.contains(&path) => Method::GET,
             _ => return text(404, "Not found"),
         };
@@ -663,9 +731,14 @@ impl State {
             },
             "/UpdateMyUser" => self.update(&user_id, req),
             "/GetMyOrganizations" => self.organizations(&user_id, req),
-            _ => self.employee(&user_id, req),
+            "/GetMyEmployee" => self.employee(&user_id, req),
+            "/GetEmployees" => self.list_employees(&user_id, req),
+            "/GetEmployee" => self.get_employee(&user_id, req),
+            "/CreateEmployee" => self.create_employee(&user_id, req),
+            "/UpdateEmployee" => self.update_employee(&user_id, req),
+            _ => self.delete_employee(&user_id, req),
         };
-        if wants_json || !response.status.is_success() {
+        if wants_json || !response.status.is_success() || response.body.is_empty() {
             // Errors are text whatever `Accept` says.
             return response;
         }

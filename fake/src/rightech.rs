@@ -15,7 +15,8 @@
 //!   update) `_at`, in milliseconds, and `success: true`; the password is never returned;
 //! - lists (`/api/v1/users`, `/api/v1/roles`) come in the layout the service was recorded
 //!   with: one item per line, each comma on a line of its own; `only` projects them;
-//! - `GET /api/v1/roles` lists the caller's group's roles and the shared ones;
+//! - `GET /api/v1/roles` lists the caller's group's roles and the shared ones, with `limit`,
+//!   `offset`, `search` (name or description) and `only` as for users;
 //! - `POST /api/v1/users/tokens` with `{"user": "<id>"}` (or `{}` for the caller) issues a
 //!   token that the fake then accepts as `Bearer`;
 //! - deleting removes the user from the group (the entity stays; [`FakeRightech::has_user`](RightechService::has_user)).
@@ -451,11 +452,22 @@ impl State {
     }
 
     fn list_roles(&self, group: Option<&str>, req: &Request) -> Response {
+        let num = |k: &str| req.query(k).and_then(|v| v.parse::<usize>().ok());
+        let search = req.query("search").map(str::to_lowercase);
         let data = self.lock();
         let mut list: Vec<Value> = data
             .roles
             .iter()
             .filter(|r| r["group"].is_null() || r["group"].as_str() == group)
+            .filter(|r| {
+                search.as_deref().is_none_or(|s| {
+                    ["name", "description"]
+                        .iter()
+                        .any(|k| r[*k].as_str().is_some_and(|v| v.to_lowercase().contains(s)))
+                })
+            })
+            .skip(num("offset").unwrap_or(0))
+            .take(num("limit").unwrap_or(usize::MAX))
             .cloned()
             .collect();
         project(&mut list, req.query("only"));

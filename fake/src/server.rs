@@ -469,7 +469,7 @@ impl<S: Service> Fake<S> {
     /// let client = fake.client()?
     ///     .with_timeouts(Timeouts::default().with_attempt(Duration::from_millis(100)))
     ///     .with_retry_policy(RetryPolicy::none());
-    /// let err = Rightech::new(client).list_roles().await.unwrap_err();
+    /// let err = Rightech::new(client).list_roles(&userapi::rightech::ListRoles::new()).await.unwrap_err();
     /// assert!(err.is_timeout());
     /// # Ok(()) }
     /// # #[cfg(not(feature = "rightech"))] fn main() {}

@@ -418,7 +418,7 @@ mod rightech {
         let fake = FakeRightech::start().await?;
         fake.delay_next(1, LONG);
         let err = Rightech::new(impatient(fake.api()?.client()))
-            .list_roles()
+            .list_roles(&userapi::rightech::ListRoles::new())
             .await
             .unwrap_err();
         assert_timed_out(&fake, &err);

@@ -129,7 +129,23 @@ impl AuthCell {
     /// Tells the application's callback, if any.
     fn notify(&self, state: &AuthState, reason: ChangeReason) {
         if let Some(notifier) = &self.notifier {
-            notifier.notify(state.change(reason));
+            notifier.notify(state.change(reason), false);
+        }
+    }
+
+    /// A change a source reports itself (a refresh token it rotated).
+    pub(crate) fn report(&self, reason: ChangeReason, credential: Secret) {
+        if let Some(notifier) = &self.notifier {
+            let state = self.read();
+            notifier.notify(
+                CredentialChange {
+                    reason,
+                    scheme: state.auth.scheme_name(),
+                    credential: Some(credential),
+                    expires_at: None,
+                },
+                false,
+            );
         }
     }
 
@@ -341,14 +357,15 @@ impl AuthCell {
             ..obtained
         };
         state.obtained = Some(credential.clone());
-        self.notify(
-            &state,
-            if refresh {
+        if let Some(notifier) = &self.notifier {
+            let reason = if refresh {
                 ChangeReason::Refresh
             } else {
                 ChangeReason::Login
-            },
-        );
+            };
+            // A source that reported this credential itself has told the application.
+            notifier.notify(state.change(reason), true);
+        }
         Ok(credential)
     }
 }

@@ -70,6 +70,9 @@ struct Queue {
 struct Pending {
     changes: VecDeque<CredentialChange>,
     delivering: bool,
+    /// The last credential handed over, so that one change reported twice (by a source
+    /// that rotates its own credential, then by the refresh that asked it) counts once.
+    last: Option<Secret>,
 }
 
 impl Notifier {
@@ -97,10 +100,19 @@ impl Notifier {
         }
     }
 
-    /// Queues a change, and starts delivering unless a delivery is running.
-    pub(crate) fn notify(&self, change: CredentialChange) {
+    /// Queues a change, and starts delivering unless a delivery is running. With `once`, a
+    /// change whose credential is the last one handed over is dropped.
+    pub(crate) fn notify(&self, change: CredentialChange, once: bool) {
         {
             let mut pending = self.0.lock();
+            let same = match (&pending.last, &change.credential) {
+                (Some(a), Some(b)) => a.expose() == b.expose(),
+                _ => false,
+            };
+            if once && same {
+                return;
+            }
+            pending.last = change.credential.clone();
             pending.changes.push_back(change);
             if pending.delivering {
                 return;

@@ -373,6 +373,14 @@ fn header_pair(name: &str, value: &str, auth: &Auth) -> Result<(HeaderName, Head
 }
 
 impl crate::auth::Obtain<'_> {
+    /// Reports a change of credentials the source made by itself, for the callback set with
+    /// [`ClientBuilder::on_credential_change`]: a refresh token its provider rotated, which
+    /// the application must store to start again. A refresh the client asked for
+    /// ([`refresh`](Self::refresh)) that ends with the same credential reports it once.
+    pub fn credential_changed(&self, reason: ChangeReason, credential: crate::Secret) {
+        self.client().shared.auth.report(reason, credential);
+    }
+
     /// The client whose credentials are wanted. A login through it must send no credential
     /// of its own (the call that logs in replaces the client's).
     pub fn client(&self) -> &Client {

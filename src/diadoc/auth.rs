@@ -1,12 +1,19 @@
-//! Kontur's own scheme, `Authorization: DiadocAuth ddauth_api_client_id=<id>[,ddauth_token=<token>]`.
-//!
-//! Diadoc also takes OpenID Connect access tokens as `Authorization: Bearer`
-//! ([`Auth::bearer`], or [`Auth::provider`] for tokens that expire).
+//! Diadoc's credentials: Kontur's own scheme, `Authorization: DiadocAuth
+//! ddauth_api_client_id=<id>[,ddauth_token=<token>]`, with a token you hold
+//! ([`diadoc_auth`]) or from a login on demand ([`login`]); and OpenID Connect access tokens
+//! as `Authorization: Bearer`, from a refresh token ([`oidc_refresh`]), or as you get them
+//! ([`Auth::bearer`], [`Auth::provider`]).
 
 use reqwest::header::{AUTHORIZATION, HeaderName};
 
-use crate::auth::{ApiKey, Auth, Credential, CredentialSource, Secret, Token, non_empty};
+use crate::auth::{
+    ApiKey, Auth, BoxFuture, Credential, CredentialSource, Obtain, Password, Secret, Token, non_empty,
+};
 use crate::error::Error;
+
+mod oidc;
+
+pub use oidc::{KONTUR_TEST_TOKEN_ENDPOINT, KONTUR_TOKEN_ENDPOINT, OidcRefresh, oidc_refresh};
 
 /// `Authorization: DiadocAuth ddauth_api_client_id=<client_id>[,ddauth_token=<token>]`: the
 /// API client id Kontur issued, and the token once there is one (from
@@ -86,6 +93,110 @@ impl CredentialSource for DiadocAuth {
                 ..credential
             },
         }))
+    }
+}
+
+/// A login and password with the API client id: the client logs in lazily on its first call
+/// (`POST /V3/Authenticate?type=password`), sends `DiadocAuth
+/// ddauth_api_client_id=<id>,ddauth_token=<token>`, and logs in again, once for all
+/// concurrent calls, when a call that is safe to repeat comes back `401` (Diadoc's tokens
+/// last about 24 hours and cannot be refreshed); that call is then sent once more. A call that
+/// is not safe to repeat (creating an employee) ends with its `401`, and the next call logs in
+/// again. A failed login ends the call with its error. An empty login or password, or a
+/// client id that cannot go in the header, fails `build()`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use userapi::diadoc;
+/// use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+/// let fake = FakeDiadoc::start().await?;
+/// let api = fake.api_with(diadoc::auth::login(CLIENT_ID, LOGIN, PASSWORD))?;
+/// assert_eq!(api.client().auth().scheme_name(), "diadoc-login");
+/// assert_eq!(api.get_me().await?.login.as_deref(), Some(LOGIN)); // logs in first
+/// fake.expire_tokens(); // a day later
+/// assert_eq!(api.get_me().await?.login.as_deref(), Some(LOGIN)); // 401, logs in again, repeats
+/// # Ok(()) }
+/// ```
+pub fn login(client_id: impl Into<ApiKey>, login: impl Into<String>, password: impl Into<Password>) -> Auth {
+    Auth::custom(Login {
+        client_id: client_id.into(),
+        login: login.into(),
+        password: password.into(),
+    })
+}
+
+/// The scheme behind [`login`]; `client.auth().source::<Login>()` finds it.
+pub struct Login {
+    client_id: ApiKey,
+    login: String,
+    password: Password,
+}
+
+impl Login {
+    /// The API client id (`ddauth_api_client_id`).
+    pub fn client_id(&self) -> &ApiKey {
+        &self.client_id
+    }
+
+    /// The login it signs in with.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+}
+
+impl CredentialSource for Login {
+    fn scheme(&self) -> &'static str {
+        "diadoc-login"
+    }
+
+    fn header_names(&self) -> &[HeaderName] {
+        &NAMES
+    }
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![
+            self.client_id.as_secret().clone(),
+            self.password.as_secret().clone(),
+        ]
+    }
+
+    fn fixed(&self) -> Result<Option<Credential>, Error> {
+        // The client id alone must make a valid header (the one the login sends).
+        diadoc_auth(self.client_id.clone(), None).fixed()?;
+        if self.login.trim().is_empty() || self.password.is_empty() {
+            return Err(Error::config(
+                crate::ConfigKind::Credential,
+                "diadoc::auth::login needs a login and a password (one is empty)",
+            ));
+        }
+        Ok(None)
+    }
+
+    fn obtain<'a>(&'a self, request: Obtain<'a>) -> BoxFuture<'a, Result<Credential, Error>> {
+        Box::pin(async move {
+            let (token, _) =
+                super::authenticate(request.client(), &self.client_id, &self.login, &self.password).await?;
+            let credential = diadoc_auth(self.client_id.clone(), Some(token)).fixed()?;
+            credential.ok_or_else(|| request.failure("DiadocAuth gave no header", None))
+        })
+    }
+
+    fn can_refresh(&self) -> bool {
+        true
+    }
+
+    /// A token stored by an earlier run: sent until the server refuses it, then one login.
+    fn restore(&self, stored: &Secret) -> Option<Result<Credential, Error>> {
+        let token = Token::new(stored.expose().to_owned());
+        Some(
+            diadoc_auth(self.client_id.clone(), Some(token))
+                .fixed()
+                .and_then(|c| {
+                    c.ok_or_else(|| {
+                        Error::config(crate::ConfigKind::StoredCredential, "DiadocAuth gave no header")
+                    })
+                }),
+        )
     }
 }
 

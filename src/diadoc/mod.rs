@@ -1,17 +1,21 @@
 //! Kontur Diadoc: the current user (`GET /V2/GetMyUser`, `POST /UpdateMyUser`), the
 //! organizations and boxes the user can reach (`GET /GetMyOrganizations`), the user as an
-//! employee of one box (`GET /GetMyEmployee`), and logging in (`POST
-//! /V3/Authenticate?type=password`).
+//! employee of one box (`GET /GetMyEmployee`), the administration of a box's employees
+//! ([`Diadoc::list_employees`], [`Diadoc::employees`], [`Diadoc::get_employee`],
+//! [`Diadoc::create_employee`], [`Diadoc::update_employee`], [`Diadoc::delete_employee`]), and
+//! logging in (`POST /V3/Authenticate?type=password`).
 //!
 //! Diadoc speaks protobuf unless asked for JSON, so every call sends `Accept:
 //! application/json` and bodies go as `application/json; charset=utf-8`; the token from
 //! `Authenticate` comes back as text.
 //!
 //! Credentials: an OpenID Connect access token as `Bearer`, which Kontur recommends
-//! ([`Diadoc::with_token`], [`Auth::bearer`](crate::Auth::bearer), or [`Auth::provider`](crate::Auth::provider) to ask your code for a
-//! fresh one), or the legacy `Authorization: DiadocAuth
-//! ddauth_api_client_id=<id>,ddauth_token=<token>` ([`auth::diadoc_auth`], [`Diadoc::with_client_id`]),
-//! where [`Diadoc::login`] gets the token (valid 24 hours).
+//! ([`auth::oidc_refresh`] runs Kontur's refresh-token flow; [`Diadoc::with_token`],
+//! [`Auth::bearer`](crate::Auth::bearer), or [`Auth::provider`](crate::Auth::provider) to ask
+//! your code for a fresh one), or the legacy `Authorization: DiadocAuth
+//! ddauth_api_client_id=<id>,ddauth_token=<token>` ([`auth::diadoc_auth`],
+//! [`Diadoc::with_client_id`]), where [`Diadoc::login`] gets the token (valid 24 hours), or
+//! [`auth::login`] logs in on demand and again when the token has ended.
 //!
 //! Which box to work in: [`Diadoc::get_my_organizations`] lists the organizations and their
 //! boxes; pass a box's [`DiadocBox::id`] to [`Diadoc::get_my_employee`] and other box-scoped
@@ -24,13 +28,17 @@
 //! 405 that `UpdateMyUser` gives for a login another user holds.
 
 pub mod auth;
+mod employees;
 mod models;
 
 pub use models::{
     Address, AuthorizationPermission, BoxId, Department, DiadocBox, DocumentAccessLevel, Employee,
-    EmployeeAction, EmployeePermissions, ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT,
-    InvoiceFormatVersion, Organization, OrganizationList, OrganizationType, ReadyForEpdStatus,
-    RussianAddress, Sociability, TicksTimestamp, UserFullNamePatch, UserLoginPatch, UserToUpdate, UserV2,
+    EmployeeAction, EmployeeActionName, EmployeeList, EmployeePermissions, EmployeeToCreate,
+    EmployeeToCreateByCertificate, EmployeeToCreateByLogin, EmployeeToCreateCredentials, EmployeeToUpdate,
+    ForeignAddress, ForeignInformation, FullName, HEAD_DEPARTMENT, InvoiceFormatVersion, ListEmployees,
+    MAX_EMPLOYEES_PER_PAGE, Organization, OrganizationList, OrganizationType, ReadyForEpdStatus,
+    RussianAddress, Sociability, TicksTimestamp, UserFullNamePatch, UserId, UserLoginPatch, UserToUpdate,
+    UserV2,
 };
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
@@ -298,21 +306,7 @@ impl Diadoc {
         let (login, password) = (login.to_owned(), password.clone());
         self.client
             .detached(move |client| async move {
-                let body = models::LoginPassword {
-                    login: &login,
-                    password: password.as_secret(),
-                };
-                let raw = client
-                    .call(&SERVICE, OP, Method::POST, "V3/Authenticate", &[])?
-                    .query("type", "password")
-                    .auth_override(&auth::diadoc_auth(client_id.clone(), None))?
-                    .header(ACCEPT, TEXT_PLAIN)
-                    .header(CONTENT_TYPE, JSON_UTF8)
-                    .json(&body)?
-                    .secret_response()
-                    .send_raw()
-                    .await?;
-                let token = read_token(&raw)?;
+                let (token, raw) = authenticate(&client, &client_id, &login, &password).await?;
                 install_token(&client, generation, client_id, token.clone()).map_err(|_| {
                     raw.decode_failure(".".into(), "the token cannot go in a DiadocAuth header".into())
                 })?;
@@ -320,6 +314,39 @@ impl Diadoc {
             })
             .await
     }
+}
+
+/// `POST /V3/Authenticate?type=password` with the client id alone (never a token the client
+/// holds) and the password redacted from any error: [`Diadoc::login`], and the login behind
+/// [`auth::login`]. The token comes back checked: one line that fits in a DiadocAuth header.
+pub(crate) async fn authenticate(
+    client: &Client,
+    client_id: &ApiKey,
+    login: &str,
+    password: &Password,
+) -> Result<(Token, RawResponse)> {
+    let body = models::LoginPassword {
+        login,
+        password: password.as_secret(),
+    };
+    let raw = client
+        .call(&SERVICE, "diadoc::login", Method::POST, "V3/Authenticate", &[])?
+        .query("type", "password")
+        .auth_override(&auth::diadoc_auth(client_id.clone(), None))?
+        .header(ACCEPT, TEXT_PLAIN)
+        .header(CONTENT_TYPE, JSON_UTF8)
+        .json(&body)?
+        .secret_response()
+        .send_raw()
+        .await?;
+    let token = read_token(&raw)?;
+    if auth::diadoc_auth(client_id.clone(), Some(token.clone()))
+        .fixed()
+        .is_err()
+    {
+        return Err(raw.decode_failure(".".into(), "the token cannot go in a DiadocAuth header".into()));
+    }
+    Ok((token, raw))
 }
 
 /// The one place a login's token becomes the client's credentials: only if they are still
@@ -407,10 +434,14 @@ fn names_the_method(text: &str) -> bool {
 #[cfg(test)]
 crate::properties::service_properties! {
     service: SERVICE,
-    decodes: [BoxId, UserV2, FullName, OrganizationList, Organization, Employee, TicksTimestamp, Sociability],
+    decodes: [BoxId, UserId, UserV2, FullName, OrganizationList, Organization, Employee, EmployeeList, TicksTimestamp, Sociability, EmployeeActionName],
     schemes: [
         |t: String| auth::diadoc_auth("client-id-0123456789", Some(Token::new(t))),
         |t: String| auth::diadoc_auth(t.trim_end_matches('=').to_owned(), None),
         crate::Auth::bearer,
+    ],
+    body_schemes: [
+        |t: String| auth::login("client-id-0123456789", "user@example.ru", t),
+        |t: String| auth::OidcRefresh::new("client", t.clone(), t).into_auth(),
     ],
 }

@@ -32,6 +32,7 @@ use crate::client::Client;
 use crate::error::{ConfigKind, Error, ErrorHook, Result, Target};
 
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+const FORM_URLENCODED: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 const EXCERPT_CHARS: usize = 200;
 
 /// One request on its way through the pipeline.
@@ -141,6 +142,19 @@ impl<'c> Call<'c> {
         self.body = Some(Bytes::from(bytes));
         self.headers.entry(CONTENT_TYPE).or_insert(APPLICATION_JSON);
         Ok(self)
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`), as an OAuth 2.0 token endpoint
+    /// takes it. `secrets` are values in it to redact wherever the server echoes them.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn form(mut self, pairs: &[(&str, &str)], secrets: impl IntoIterator<Item = Secret>) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body_secrets.extend(secrets);
+        self.body = Some(Bytes::from(body));
+        self.headers.insert(CONTENT_TYPE, FORM_URLENCODED);
+        self
     }
 
     /// Sends this credential instead of the client's (`Auth::none()` for a login). Only a

@@ -23,7 +23,8 @@
 mod models;
 
 pub use models::{
-    GroupId, IssuedToken, ListUsers, NewUser, ObjectId, Role, RoleId, TokenRequest, User, UserId, UserUpdate,
+    GroupId, IssuedToken, ListRoles, ListUsers, NewUser, ObjectId, Role, RoleId, TokenRequest, User, UserId,
+    UserUpdate,
 };
 
 use reqwest::Method;
@@ -159,7 +160,12 @@ impl Rightech {
         Pager::new(fetch, |user: &User| hash_key(user.id.as_str()), start, page_size)
     }
 
-    fn list_call(&self, op: &'static str, route: &'static str, query: &ListUsers) -> Result<Call<'_>> {
+    fn list_call(
+        &self,
+        op: &'static str,
+        route: &'static str,
+        query: &impl serde::Serialize,
+    ) -> Result<Call<'_>> {
         Ok(self
             .client
             .call(&SERVICE, op, Method::GET, route, &[])?
@@ -169,10 +175,14 @@ impl Rightech {
 
     /// `GET /api/v1/users/:id`: one user. Safe to retry.
     ///
+    /// The user comes as an object, or as a one-element array of it (the form Rightech's own
+    /// recorded answers show, as create and update answer).
+    ///
     /// # Errors
     /// [`ErrorKind::Http`](crate::ErrorKind::Http) 404 ([`Error::is_not_found`]) for a user outside the caller's group or
     /// unknown, [`ErrorKind::Api`](crate::ErrorKind::Api) for `"success": false` under HTTP 200, [`ErrorKind::Decode`](crate::ErrorKind::Decode) for a
-    /// body that is not a user.
+    /// body that is not a user, [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) for an
+    /// array of any other length than one.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -196,11 +206,11 @@ impl Rightech {
             .idempotent()
             .send_raw()
             .await?;
-        let user: User = raw.json()?;
-        if user.success == Some(false) {
-            return Err(refusal(&raw, &raw.json::<Value>().unwrap_or_default()));
+        let (item, path) = single(&raw)?;
+        if item.get("success") == Some(&Value::Bool(false)) {
+            return Err(refusal(&raw, &item));
         }
-        Ok(user)
+        decode_user(&raw, item, path)
     }
 
     /// `POST /api/v1/users`: creates a user and returns it as the service answers (with its
@@ -385,8 +395,10 @@ impl Rightech {
     }
 
     /// `GET /api/v1/roles`: the roles the caller can see (its project's own and shared ones),
-    /// whose ids go in [`NewUser::new`] and [`UserUpdate::role`]. A bare list, unpaged as the
-    /// service's own client reads it. Safe to retry.
+    /// whose ids go in [`NewUser::new`] and [`UserUpdate::role`], filtered by `query` (the
+    /// list parameters every Rightech list takes: `limit`, `offset`, `search`, `from`, `to`,
+    /// `only`). A bare list; [`ListRoles::new`] sends no parameter, as the service's own client
+    /// reads it. Safe to retry.
     ///
     /// # Errors
     /// [`ErrorKind::Http`](crate::ErrorKind::Http) for a refusal (401 for a bad token, 403 for a role that may not list
@@ -396,15 +408,18 @@ impl Rightech {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use userapi_fake::rightech::{FakeRightech, ROLE_ID};
     /// let fake = FakeRightech::start().await?;
-    /// let roles = fake.api()?.list_roles().await?;
+    /// use userapi::rightech::ListRoles;
+    /// let roles = fake.api()?.list_roles(&ListRoles::new()).await?;
     /// let signup = roles.iter().find(|r| r.id.as_str() == ROLE_ID).expect("seeded");
     /// assert_eq!(signup.name.as_deref(), Some("[rightech] signup"));
+    /// // GET /api/v1/roles?search=signup&only=_id,name
+    /// let found = fake.api()?.list_roles(&ListRoles::new().search("signup").only(["_id", "name"])).await?;
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(found[0].credentials, None, "projected away");
     /// # Ok(()) }
     /// ```
-    pub async fn list_roles(&self) -> Result<Vec<Role>> {
-        self.client
-            .call(&SERVICE, "rightech::list_roles", Method::GET, "api/v1/roles", &[])?
-            .idempotent()
+    pub async fn list_roles(&self, query: &ListRoles) -> Result<Vec<Role>> {
+        self.list_call("rightech::list_roles", "api/v1/roles", query)?
             .send()
             .await
     }
@@ -424,23 +439,31 @@ fn written_user(raw: &RawResponse, hint: &str) -> Result<User> {
     if raw.body.trim_ascii().is_empty() {
         return Err(no_user());
     }
-    let value: Value = raw.json()?;
-    let (item, path) = match value {
-        Value::Array(mut items) if items.len() == 1 => (items.swap_remove(0), "[0]"),
-        Value::Array(items) => {
-            return Err(raw.protocol_error(format!(
-                "the service answered a list of {} items where one user was expected",
-                items.len()
-            )));
-        }
-        other => (other, ""),
-    };
+    let (item, path) = single(raw)?;
     if item.get("success") == Some(&Value::Bool(false)) {
         return Err(refusal(raw, &item));
     }
     if !item.get("_id").is_some_and(Value::is_string) {
         return Err(no_user());
     }
+    decode_user(raw, item, path)
+}
+
+/// The one item of an answer that is an object or a one-element array of it, and the path
+/// that names it in errors (`""` or `"[0]"`).
+fn single(raw: &RawResponse) -> Result<(Value, &'static str)> {
+    match raw.json::<Value>()? {
+        Value::Array(mut items) if items.len() == 1 => Ok((items.swap_remove(0), "[0]")),
+        Value::Array(items) => Err(raw.protocol_error(format!(
+            "the service answered a list of {} items where one user was expected",
+            items.len()
+        ))),
+        other => Ok((other, "")),
+    }
+}
+
+/// A user from the item [`single`] found, a decode error naming the field.
+fn decode_user(raw: &RawResponse, item: Value, path: &str) -> Result<User> {
     serde_path_to_error::deserialize(item).map_err(|e| {
         let inner = e.path().to_string();
         let field = match (path, inner.as_str()) {

@@ -579,80 +579,98 @@ impl UserUpdate {
     }
 }
 
-/// The query of `GET /api/v1/users`. Lists are bare arrays with no total: page with `limit`
-/// and `offset` until a page comes back shorter than `limit`. It serializes to the query
-/// pairs sent (unset fields are left out; `only` is joined with commas).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct ListUsers {
-    /// Page size.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u64>,
-    /// Items to skip.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u64>,
-    /// Matches name or contacts. This is how Rightech searches: there is no search route, a
-    /// search is this list with `search` (usually with `only=_id,name`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub search: Option<String>,
-    /// Created at or after: ISO 8601 or Unix time, sent as given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    /// Created at or before: ISO 8601 or Unix time, sent as given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    /// Only these fields in each item (`only=_id,name`); `_id` is always decoded, so keep it.
-    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "comma_joined")]
-    pub only: Vec<String>,
+/// Defines a query of a Rightech list (`limit`, `offset`, `search`, `from`, `to`, `only`, the
+/// standard list parameters every collection takes) with its builders: one definition for
+/// every list.
+macro_rules! list_query {
+    ($(#[$meta:meta])* $name:ident, $path:literal, $search:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+        #[non_exhaustive]
+        pub struct $name {
+            /// Page size.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub limit: Option<u64>,
+            /// Items to skip.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub offset: Option<u64>,
+            #[doc = concat!("Matches ", $search, ". This is how Rightech searches: there is no search route, a search is this list with `search` (usually with `only=_id,name`).")]
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub search: Option<String>,
+            /// Created at or after: ISO 8601 or Unix time, sent as given.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub from: Option<String>,
+            /// Created at or before: ISO 8601 or Unix time, sent as given.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub to: Option<String>,
+            /// Only these fields in each item (`only=_id,name`); `_id` is always decoded, so keep it.
+            #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "comma_joined")]
+            pub only: Vec<String>,
+        }
+
+        impl $name {
+            /// No filters: the server's defaults.
+            pub fn new() -> Self {
+                Self::default()
+            }
+            /// Sets the page size.
+            pub fn limit(mut self, v: u64) -> Self {
+                self.limit = Some(v);
+                self
+            }
+            /// Sets the number of items to skip.
+            pub fn offset(mut self, v: u64) -> Self {
+                self.offset = Some(v);
+                self
+            }
+            #[doc = concat!("Sets the text search (", $search, ").")]
+            ///
+            /// ```
+            #[doc = concat!("use userapi::rightech::", stringify!($name), ";")]
+            #[doc = concat!("// GET ", $path, "?search=sensor&only=_id,name")]
+            #[doc = concat!("let query = ", stringify!($name), "::new().search(\"sensor\").only([\"_id\", \"name\"]);")]
+            /// # let _ = query;
+            /// ```
+            pub fn search(mut self, v: impl Into<String>) -> Self {
+                self.search = Some(v.into());
+                self
+            }
+            /// Sets the lower creation-time bound.
+            pub fn from(mut self, v: impl Into<String>) -> Self {
+                self.from = Some(v.into());
+                self
+            }
+            /// Sets the upper creation-time bound.
+            pub fn to(mut self, v: impl Into<String>) -> Self {
+                self.to = Some(v.into());
+                self
+            }
+            /// Projects each item onto these fields.
+            pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, fields: I) -> Self {
+                self.only = fields.into_iter().map(Into::into).collect();
+                self
+            }
+        }
+    };
+}
+
+list_query! {
+    /// The query of `GET /api/v1/users`. Lists are bare arrays with no total: page with `limit`
+    /// and `offset` until a page comes back shorter than `limit`. It serializes to the query
+    /// pairs sent (unset fields are left out; `only` is joined with commas).
+    ListUsers, "/api/v1/users", "name or contacts"
+}
+
+list_query! {
+    /// The query of `GET /api/v1/roles`: the same list parameters as every Rightech list
+    /// (unset fields are left out; `only` is joined with commas). Rightech's own n8n node
+    /// asks for `only=_id,name`.
+    ListRoles, "/api/v1/roles", "the role's name"
 }
 
 /// `only=a,b`: one query value, the names joined with commas.
 fn comma_joined<S: serde::Serializer>(fields: &[String], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&fields.join(","))
-}
-
-impl ListUsers {
-    /// No filters: the server's defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets the page size.
-    pub fn limit(mut self, v: u64) -> Self {
-        self.limit = Some(v);
-        self
-    }
-    /// Sets the number of items to skip.
-    pub fn offset(mut self, v: u64) -> Self {
-        self.offset = Some(v);
-        self
-    }
-    /// Sets the text search (name or contacts).
-    ///
-    /// ```
-    /// use userapi::rightech::ListUsers;
-    /// // GET /api/v1/users?search=sensor&only=_id,name
-    /// let query = ListUsers::new().search("sensor").only(["_id", "name"]);
-    /// # let _ = query;
-    /// ```
-    pub fn search(mut self, v: impl Into<String>) -> Self {
-        self.search = Some(v.into());
-        self
-    }
-    /// Sets the lower creation-time bound.
-    pub fn from(mut self, v: impl Into<String>) -> Self {
-        self.from = Some(v.into());
-        self
-    }
-    /// Sets the upper creation-time bound.
-    pub fn to(mut self, v: impl Into<String>) -> Self {
-        self.to = Some(v.into());
-        self
-    }
-    /// Projects each item onto these fields.
-    pub fn only<I: IntoIterator<Item = S>, S: Into<String>>(mut self, fields: I) -> Self {
-        self.only = fields.into_iter().map(Into::into).collect();
-        self
-    }
 }
 
 /// The body of `POST /api/v1/users/tokens`. The service does not document it publicly, so

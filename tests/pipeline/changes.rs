@@ -127,3 +127,78 @@ fn a_panicking_callback_does_not_stop_later_changes() {
     let _ = client.set_auth(Auth::bearer("b"));
     assert_eq!(count.load(Ordering::SeqCst), 2);
 }
+
+/// Kontur's OpenID Connect: what an application stores is the refresh token, rotated on
+/// every refresh; each rotation reaches the callback once (the first refresh, and the one
+/// after a `401`), never the access token.
+#[tokio::test]
+async fn each_rotated_refresh_token_reaches_the_callback_once() {
+    use userapi::diadoc::auth::OidcRefresh;
+    use userapi_fake::diadoc::{FakeDiadoc, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TOKEN_PATH};
+    let fake = FakeDiadoc::start().await.unwrap();
+    let first = fake.issue_refresh_token();
+    let (seen, on_change) = recorder();
+    let auth = OidcRefresh::new(OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, first.clone())
+        .token_endpoint(fake.base_url().join(TOKEN_PATH).unwrap().as_str())
+        .into_auth();
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .auth(auth)
+        .on_credential_change(on_change)
+        .build()
+        .unwrap();
+    let diadoc = client.diadoc();
+    diadoc.get_me().await.unwrap();
+    diadoc.get_me().await.unwrap();
+    fake.expire_tokens();
+    diadoc.get_me().await.unwrap();
+    let seen = settle(&seen, 2).await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let current = client
+        .auth()
+        .source::<OidcRefresh>()
+        .unwrap()
+        .refresh_token()
+        .expose()
+        .to_owned();
+    assert!(
+        seen.iter()
+            .all(|(reason, scheme, _)| *reason == ChangeReason::Refresh && *scheme == "diadoc-oidc")
+    );
+    assert_ne!(seen[0].2.as_deref(), Some(first.expose()));
+    assert_eq!(seen[1].2.as_deref(), Some(current.as_str()));
+    assert!(
+        seen.iter()
+            .all(|(_, _, c)| !c.as_deref().unwrap().starts_with("fake-oidc-access"))
+    );
+}
+
+/// A Diadoc login-on-demand client starts from a stored token: no login until the server
+/// refuses it, then exactly one.
+#[tokio::test]
+async fn a_stored_diadoc_token_saves_the_login_and_a_stale_one_costs_one() {
+    use userapi_fake::diadoc::{CLIENT_ID, FakeDiadoc, LOGIN, PASSWORD};
+    let fake = FakeDiadoc::start().await.unwrap();
+    let stored = fake.issue_token();
+    let logins = |fake: &FakeDiadoc| {
+        fake.received_requests()
+            .iter()
+            .filter(|r| r.path == "/V3/Authenticate")
+            .count()
+    };
+    let build = |stored: &str| {
+        Client::builder()
+            .base_url(fake.base_url())
+            .auth(userapi::diadoc::auth::login(CLIENT_ID, LOGIN, PASSWORD))
+            .stored_credential(stored.to_owned())
+            .build()
+            .unwrap()
+    };
+    build(stored.expose()).diadoc().get_me().await.unwrap();
+    assert_eq!(logins(&fake), 0);
+    fake.expire_tokens();
+    fake.clear_requests();
+    build(stored.expose()).diadoc().get_me().await.unwrap();
+    assert_eq!(logins(&fake), 1);
+    assert_eq!(fake.request_count() as usize, fake.received_requests().len());
+}

@@ -1,4 +1,4 @@
-//! [`BoxId`]: a box's id, checked when built.
+//! [`BoxId`] and [`UserId`]: ids checked when built.
 
 use std::fmt;
 use std::str::FromStr;
@@ -80,11 +80,7 @@ pub(super) fn box_id_shaped(id: &str) -> bool {
     if let Some(legacy) = id.strip_suffix("@diadoc.ru") {
         return hex(legacy, 32);
     }
-    let mut parts = id.split('-');
-    [8, 4, 4, 4, 12]
-        .iter()
-        .all(|&n| parts.next().is_some_and(|p| hex(p, n)))
-        && parts.next().is_none()
+    guid_shaped(id)
 }
 
 impl fmt::Display for BoxId {
@@ -115,6 +111,131 @@ impl<'de> Deserialize<'de> for BoxId {
         } else {
             Err(serde::de::Error::custom(format!(
                 "expected a box id (a GUID, or <32 hexadecimal digits>@diadoc.ru), found {:?}",
+                crate::error::clip(&s)
+            )))
+        }
+    }
+}
+
+/// A GUID, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hexadecimal digits, either case).
+pub(super) fn guid_shaped(id: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let mut parts = id.split('-');
+    [8, 4, 4, 4, 12]
+        .iter()
+        .all(|&n| parts.next().is_some_and(|p| hex(p, n)))
+        && parts.next().is_none()
+}
+
+/// A user's id, `UserV2.UserId`: a GUID such as `d064f6ba-7b81-432d-a41d-93b23eebe579`, the
+/// `userId` of the employee calls.
+///
+/// Building one checks that shape, so a malformed id is refused with
+/// [`Error::is_invalid_input`] before anything is sent; ids in responses decode strictly. Take
+/// one from [`UserV2::user_id`](super::UserV2::user_id), or parse one you stored. It compares
+/// equal to its text (`user.user_id == "d064f6ba-…"`). The default is the nil GUID, which
+/// names no user.
+///
+/// An unregistered user's id (`IsRegistered: false`) changes when the user registers: look
+/// the user up again rather than keep the old id.
+///
+/// ```
+/// use userapi::diadoc::UserId;
+/// let id = UserId::new("d064f6ba-7b81-432d-a41d-93b23eebe579")?;
+/// assert_eq!(id, "d064f6ba-7b81-432d-a41d-93b23eebe579");
+/// assert!(UserId::new("me").unwrap_err().is_invalid_input());
+/// assert!(UserId::new("d064f6ba-7b81-432d-a41d-93b23eebe579&boxId=x").unwrap_err().is_invalid_input());
+/// # Ok::<(), userapi::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl Default for UserId {
+    fn default() -> Self {
+        UserId(NIL_GUID.to_owned())
+    }
+}
+
+impl UserId {
+    /// Checks and wraps a user id.
+    ///
+    /// # Errors
+    /// [`Error::is_invalid_input`] for anything but a GUID (`8-4-4-4-12` hexadecimal digits).
+    pub fn new(s: &str) -> Result<Self, Error> {
+        if guid_shaped(s) {
+            Ok(UserId(s.to_owned()))
+        } else {
+            Err(Error::invalid_input(
+                "diadoc::UserId",
+                format!("{:?} is not a user id (a GUID)", crate::error::clip(s)),
+            ))
+        }
+    }
+
+    /// The id as text, as it is sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the nil GUID, the [default](UserId::default), which names no user.
+    pub fn is_nil(&self) -> bool {
+        self.0 == NIL_GUID
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for UserId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        UserId::new(s)
+    }
+}
+
+impl TryFrom<&str> for UserId {
+    type Error = Error;
+    fn try_from(s: &str) -> Result<Self, Error> {
+        UserId::new(s)
+    }
+}
+
+impl AsRef<str> for UserId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for UserId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for UserId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for UserId {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl<'de> Deserialize<'de> for UserId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if guid_shaped(&s) {
+            Ok(UserId(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "expected a user id (a GUID), found {:?}",
                 crate::error::clip(&s)
             )))
         }

@@ -3,10 +3,12 @@
 //! a server may leave out is an `Option` (or an empty list), and enums decode values added
 //! later, and the protocol's numbers, without failing.
 
+mod employees;
 mod ids;
 mod organizations;
 mod user;
 
+pub use employees::*;
 pub use ids::*;
 pub use organizations::*;
 pub use user::*;

@@ -513,27 +513,45 @@ response_model! {
 pub const HEAD_DEPARTMENT: &str = "00000000-0000-0000-0000-000000000000";
 
 impl EmployeePermissions {
-    /// Whether the action named `name` (`SignDocuments`, `CreateDocuments`, …) is allowed;
-    /// `None` when the server did not list it.
-    pub fn allows(&self, name: &str) -> Option<bool> {
+    /// Whether the action `name` ([`EmployeeActionName::SignDocuments`], or its name as text,
+    /// `"SignDocuments"`) is allowed; `None` when the server did not list it.
+    pub fn allows(&self, name: impl Into<EmployeeActionName>) -> Option<bool> {
+        let name = name.into();
         self.actions
             .iter()
-            .find(|a| a.name.as_deref() == Some(name))
+            .find(|a| a.name.as_ref() == Some(&name))
             .and_then(|a| a.is_allowed)
     }
 }
 
+string_enum! {
+    /// `EmployeeAction.Name`: what an employee may do. The protocol has it as a string, so
+    /// actions added later decode as `Unknown` with their name.
+    pub enum EmployeeActionName {
+        /// Create documents.
+        CreateDocuments => "CreateDocuments",
+        /// Delete and restore documents.
+        DeleteRestoreDocuments => "DeleteRestoreDocuments",
+        /// Sign documents.
+        SignDocuments => "SignDocuments",
+        /// Add resolutions.
+        AddResolutions => "AddResolutions",
+        /// Request resolutions.
+        RequestResolutions => "RequestResolutions",
+        /// Manage counteragents.
+        ManageCounteragents => "ManageCounteragents",
+    }
+}
+
 response_model! {
-    /// `EmployeeAction`: one action (`CreateDocuments`, `DeleteRestoreDocuments`,
-    /// `SignDocuments`, `AddResolutions`, `RequestResolutions`, `ManageCounteragents`, or one
-    /// added later) and whether it is allowed.
+    /// `EmployeeAction`: one action and whether it is allowed.
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     #[serde(rename_all = "PascalCase")]
     #[non_exhaustive]
     pub struct EmployeeAction {
         /// The action's name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub name: Option<String>,
+        pub name: Option<EmployeeActionName>,
         /// Whether it is allowed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_allowed: Option<bool>,
@@ -544,8 +562,9 @@ response_model! {
 }
 
 impl EmployeeAction {
-    /// An action and whether it is allowed.
-    pub fn new(name: impl Into<String>, is_allowed: bool) -> Self {
+    /// An action and whether it is allowed: `EmployeeAction::new(EmployeeActionName::SignDocuments,
+    /// true)`, or with the name as text.
+    pub fn new(name: impl Into<EmployeeActionName>, is_allowed: bool) -> Self {
         EmployeeAction {
             name: Some(name.into()),
             is_allowed: Some(is_allowed),

@@ -44,7 +44,7 @@ impl FullName {
         self
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
         blank(&self.last_name) || blank(&self.first_name)
     }
@@ -57,7 +57,7 @@ response_model! {
     #[non_exhaustive]
     pub struct UserV2 {
         /// The user's id (a GUID). It changes once an unregistered user registers.
-        pub user_id: String,
+        pub user_id: UserId,
         /// The login (an email). After a login change it keeps the old value until the user
         /// confirms the new address.
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,10 +1,12 @@
 #![cfg(feature = "diadoc")]
 //! Kontur Diadoc on the wire (wiremock) and against its fake, by behaviour.
 
+mod employees;
 mod errors;
 mod login;
 mod organizations;
 mod profile;
+mod relogin;
 
 use std::time::Duration;
 

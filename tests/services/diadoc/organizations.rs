@@ -256,7 +256,7 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
     user.full_name = Some(FullName::new("Orlova", "Vera"));
     user.is_registered = Some(true);
     let user = fake.add_user(user, &password);
-    assert!(!user.user_id.is_empty(), "an id is given");
+    assert!(!user.user_id.is_nil(), "an id is given");
     let mut b = DiadocBox::default();
     b.title = Some("Новая".into());
     let mut org = Organization::default();
@@ -291,7 +291,7 @@ async fn fake_seeds_users_organizations_and_employees_from_the_models() {
             .is_some()
     );
 
-    let token = fake.issue_token_for(&user.user_id).unwrap();
+    let token = fake.issue_token_for(user.user_id.as_str()).unwrap();
     let other = fake
         .api_with(userapi::diadoc::auth::diadoc_auth(CLIENT_ID, Some(token)))
         .unwrap();

@@ -163,7 +163,7 @@ fn response_models_have_defaults_for_users_tests() {
         "the legacy id when there is no GUID"
     );
     let mut employee = Employee::default();
-    employee.user.user_id = "u".into();
+    employee.user.user_id = "fccbb0a6-0700-4401-81a6-8a6a083e12e6".parse().unwrap();
     employee.permissions = Some(EmployeePermissions::default());
     assert_eq!(employee.permissions.unwrap().allows("SignDocuments"), None);
     // Only what is set is written.

@@ -13,8 +13,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde_json::json;
 use userapi::auth::{Password, Token};
 use userapi::rightech::{
-    GroupId, IssuedToken, ListUsers, NewUser, ObjectId, Rightech, Role, RoleId, TokenRequest, User, UserId,
-    UserUpdate,
+    GroupId, IssuedToken, ListRoles, ListUsers, NewUser, ObjectId, Rightech, Role, RoleId, TokenRequest,
+    User, UserId, UserUpdate,
 };
 use userapi::{Auth, Error, Method, Secret};
 use userapi_fake::rightech::{

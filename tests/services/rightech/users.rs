@@ -577,7 +577,13 @@ async fn fake_seeding_adds_users_and_roles_of_the_crates_own_types() {
     let got = api.get_user(&user.id).await.unwrap();
     assert_eq!(got.login.as_deref(), Some("auditor"));
     assert_eq!(got.role, Some(role.id.clone()));
-    assert!(api.list_roles().await.unwrap().iter().any(|r| r.id == role.id));
+    assert!(
+        api.list_roles(&ListRoles::new())
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id == role.id)
+    );
     // The added user can act through a token of its own.
     let as_auditor = fake
         .api_with(Auth::bearer(fake.token_for(user.id.as_str()).unwrap()))
@@ -611,4 +617,62 @@ async fn fake_checks_rules_with_its_own_code() {
         .await
         .unwrap_err();
     assert!(err.is_not_found());
+}
+
+/// Rightech's own recorded answers show `GET /api/v1/users/:id` as a one-element array, the
+/// form create and update answer in.
+#[tokio::test]
+async fn get_user_accepts_the_one_element_array() {
+    let server = MockServer::start().await;
+    let one: serde_json::Value = serde_json::from_str(USER).unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("/api/v1/users/{ID}")))
+        .and(header("authorization", "Bearer ric-token"))
+        .respond_with(json(200, &json!([one]).to_string()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let user = api(&server).get_user(&oid(ID)).await.unwrap();
+    assert_eq!(user.id.as_str(), ID);
+    assert_eq!(user, serde_json::from_str::<User>(USER).unwrap());
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method, Method::GET);
+    assert_eq!(sent[0].url.query(), None);
+}
+
+#[tokio::test]
+async fn get_user_refuses_arrays_of_other_lengths_and_reads_a_refusal_inside_one() {
+    let other = "5d8a18d5d0025e0012fb6a35";
+    let server = MockServer::start().await;
+    let one: serde_json::Value = serde_json::from_str(USER).unwrap();
+    for (id, body) in [
+        (ID, "[]".to_owned()),
+        (other, json!([one.clone(), one.clone()]).to_string()),
+        (
+            "5d8a18d5d0025e0012fb6a36",
+            r#"[{"success": false, "message": "user not found", "code": 404}]"#.to_owned(),
+        ),
+        ("5d8a18d5d0025e0012fb6a37", r#"[{"_id": 5}]"#.to_owned()),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/users/{id}")))
+            .respond_with(json(200, &body))
+            .mount(&server)
+            .await;
+    }
+    let api = api(&server);
+    let err = api.get_user(&oid(ID)).await.unwrap_err();
+    assert!(err.is_protocol(), "{err:?}");
+    assert!(err.to_string().contains("list of 0 items"), "{err}");
+    let err = api.get_user(&oid(other)).await.unwrap_err();
+    assert!(
+        err.is_protocol() && err.to_string().contains("list of 2 items"),
+        "{err}"
+    );
+    let err = api.get_user(&oid("5d8a18d5d0025e0012fb6a36")).await.unwrap_err();
+    assert_eq!(err.service_message(), Some("user not found"));
+    let err = api.get_user(&oid("5d8a18d5d0025e0012fb6a37")).await.unwrap_err();
+    assert!(err.is_decode(), "{err:?}");
+    assert!(err.to_string().contains("[0]"), "{err}");
 }
