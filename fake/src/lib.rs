@@ -54,6 +54,7 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod cassette;
 mod error;
 mod expect;
 mod fault;
@@ -74,6 +75,11 @@ pub mod rightech;
 #[cfg(feature = "rounds")]
 pub mod rounds;
 
+pub use cassette::{
+    Body, Cassette, Exchange, FORMAT, FORMAT_VERSION, MAX_RECORDED_BODY, MatchOn, Matched, PLACEHOLDER_PREFIX,
+    RecordedRequest, RecordedResponse, Recorder, RecorderBuilder, Replay, ReplayBuilder, ReplayReport,
+    ReplayService, Secrets,
+};
 pub use error::{Error, ErrorKind};
 pub use expect::{Expectation, Report, Times};
 pub use registry::{RunningFake, SERVICES, ServiceEntry, Started};

@@ -578,3 +578,9 @@ mod tests {
         assert!(weak_password("password") && weak_password("Sh0rt") && !weak_password("Str0ngPassw0rd"));
     }
 }
+
+/// What a recording of a Rightech server scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): the token `POST /api/v1/users/tokens` issues (`token`).
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new().issued_field(userapi::Method::POST, "/api/v1/users/tokens", "token")
+}

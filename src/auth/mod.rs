@@ -28,6 +28,7 @@ use crate::error::{BoxError, ConfigKind, Error, Target};
 pub(crate) use cell::{AuthCell, CredentialStep};
 pub use jwt::jwt_expiry;
 pub(crate) use redact::Redactor;
+pub use redact::spellings;
 pub use roles::{ApiKey, Password, ResetToken, SessionId, Token};
 pub use secret::{REDACTED, Secret};
 #[cfg_attr(userapi_partial, allow(unused_imports))]
