@@ -216,7 +216,10 @@ impl Recording {
         }
         let result = write_atomically(path, &self.cassette.to_json());
         match &result {
-            Ok(()) => self.written = true,
+            Ok(()) => {
+                self.written = true;
+                self.error = None;
+            }
             Err(e) => self.error = Some(e.to_string()),
         }
         result
@@ -288,6 +291,16 @@ impl Recorder {
     /// How many distinct secrets it found so far (each has its placeholder).
     pub fn secrets_found(&self) -> usize {
         lock(&self.shared.state).scrubber.len()
+    }
+
+    /// The cassette as recorded so far (scrubbed with the secrets found so far).
+    pub fn cassette(&self) -> Cassette {
+        lock(&self.shared.state).cassette.clone()
+    }
+
+    /// Why the last write of the cassette failed, if it did.
+    pub fn save_error(&self) -> Option<String> {
+        lock(&self.shared.state).error.clone()
     }
 
     /// Stops recording, writes the cassette (even with no exchange) and returns it as

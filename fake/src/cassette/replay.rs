@@ -158,7 +158,7 @@ impl Service for ReplayService {
         // Both were checked when the cassette was read.
         let headers = header_map(&recorded.headers).unwrap_or_default();
         let body = recorded.body.as_ref().and_then(|b| b.to_bytes()).unwrap_or_default();
-        let mut response = Response::empty(recorded.status.clamp(100, 999));
+        let mut response = Response::empty(200);
         response.status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         response.headers = headers;
         if response.headers.get(CONTENT_TYPE).is_none()
@@ -260,6 +260,7 @@ impl std::error::Error for ReplayReport {}
 pub struct Replay {
     fake: Fake<ReplayService>,
     strict: bool,
+    reported: bool,
 }
 
 impl fmt::Debug for Replay {
@@ -323,6 +324,7 @@ impl ReplayBuilder {
         Ok(Replay {
             fake,
             strict: self.strict,
+            reported: false,
         })
     }
 }
@@ -363,6 +365,15 @@ impl Replay {
     }
 }
 
+impl Replay {
+    /// Stops the replay and returns its report, which it then neither prints nor panics
+    /// with: for a caller that reports in its own way (the `userapi-fake` binary).
+    pub fn into_report(mut self) -> ReplayReport {
+        self.reported = true;
+        self.fake.report()
+    }
+}
+
 impl Deref for Replay {
     type Target = Fake<ReplayService>;
 
@@ -373,6 +384,9 @@ impl Deref for Replay {
 
 impl Drop for Replay {
     fn drop(&mut self) {
+        if self.reported {
+            return;
+        }
         let Err(report) = self.verify() else {
             return;
         };
