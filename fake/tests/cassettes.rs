@@ -523,3 +523,200 @@ async fn the_binary_replays_and_strict_sets_the_exit_code() {
         }
     }
 }
+
+mod no_secret_reaches_the_disk {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use userapi_fake::{Banner, Fake, Request, Response, Service};
+
+    /// An upstream that issues what the login asks it to, and echoes every secret it is sent
+    /// in its errors: raw, JSON-escaped, `\u`-escaped, percent-encoded, in headers and bodies.
+    struct Echo;
+
+    fn unicode_escaped(text: &str) -> String {
+        text.encode_utf16().map(|u| format!("\\u{u:04x}")).collect()
+    }
+
+    fn path_encoded(text: &str) -> String {
+        url::form_urlencoded::byte_serialize(text.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20")
+    }
+
+    impl Service for Echo {
+        const NAME: &'static str = "echo";
+        const TITLE: &'static str = "Echo";
+        type Api = Client;
+
+        fn seeded() -> Self {
+            Echo
+        }
+
+        fn handle(&self, r: &Request) -> Response {
+            let body: Value = r.json().unwrap_or_default();
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            match (r.method.as_str(), r.segs().as_slice()) {
+                ("POST", ["login"]) => Response::json(
+                    200,
+                    &json!({"access_token": body["issue"], "token_type": "bearer", "user": body["username"]}),
+                ),
+                ("GET", ["echo"]) => {
+                    let token = r.query("token").unwrap_or_default();
+                    let message = format!(
+                        "bad token {token}; you sent {} and {}",
+                        r.header("authorization").unwrap_or_default(),
+                        r.header("cookie").unwrap_or_default()
+                    );
+                    Response::text(400, &message).header("x-echo", &path_encoded(token))
+                }
+                ("POST", ["change"]) => {
+                    let (new, old) = (text(&body["new_password"]), text(&body["old_password"]));
+                    let key = r.header("x-api-key").unwrap_or_default().to_owned();
+                    let raw = format!(
+                        r#"{{"detail":"{}","also":{},"key":{}}}"#,
+                        unicode_escaped(&new),
+                        serde_json::to_string(&format!("password {old} refused")).unwrap(),
+                        serde_json::to_string(&format!("{key} / {}", path_encoded(&key))).unwrap(),
+                    );
+                    let mut response = Response::json(422, &Value::Null);
+                    response.body = raw.into();
+                    response
+                }
+                ("POST", ["form"]) => {
+                    Response::text(400, &format!("bad form: {}", String::from_utf8_lossy(&r.body)))
+                }
+                _ => Response::text(404, "no such route"),
+            }
+        }
+
+        fn auth(&self) -> Result<Auth, userapi_fake::Error> {
+            Ok(Auth::none())
+        }
+
+        fn api(client: Client) -> Client {
+            client
+        }
+
+        fn banner(&self, base_url: &url::Url) -> Banner {
+            Banner::new(format!("curl {base_url}"))
+        }
+    }
+
+    /// Text secrets: any character, quotes, backslashes, controls and non-ASCII included,
+    /// with four letters or digits so that they cannot occur in a cassette by chance.
+    fn text_secret() -> impl Strategy<Value = String> {
+        ("[A-Za-z0-9]{4}", "[A-Za-z0-9 ._~+/=%&?#\"\\\\:é€\u{1}\t-]{4,20}").prop_map(|(a, b)| format!("{a}{b}"))
+    }
+
+    /// Secrets that go in headers: visible ASCII of tokens.
+    fn header_secret() -> impl Strategy<Value = String> {
+        ("[A-Za-z0-9]{4}", "[A-Za-z0-9._~+/=-]{8,28}").prop_map(|(a, b)| format!("{a}{b}"))
+    }
+
+    #[derive(Debug, Clone)]
+    struct Secrets {
+        password: String,
+        new_password: String,
+        form_password: String,
+        query_token: String,
+        issued: String,
+        cookie: String,
+        api_key: String,
+    }
+
+    fn secrets() -> impl Strategy<Value = Secrets> {
+        (
+            text_secret(),
+            text_secret(),
+            text_secret(),
+            text_secret(),
+            header_secret(),
+            header_secret(),
+            header_secret(),
+        )
+            .prop_map(|(password, new_password, form_password, query_token, issued, cookie, api_key)| Secrets {
+                password,
+                new_password,
+                form_password,
+                query_token,
+                issued,
+                cookie,
+                api_key,
+            })
+    }
+
+    async fn record(s: &Secrets) -> Vec<u8> {
+        let upstream = Fake::<Echo>::start().await.unwrap();
+        let path = scratch("proptest").join("echo.json");
+        let recorder = Recorder::start(upstream.base_url(), &path).await.unwrap();
+        let base = recorder.base_url();
+        let http = reqwest::Client::new();
+        let json = |v: Value| serde_json::to_vec(&v).unwrap();
+        let login = http
+            .post(base.join("login").unwrap())
+            .header("content-type", "application/json")
+            .body(json(json!({"username": "ada", "password": s.password, "issue": s.issued})))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let mut echo = base.join("echo").unwrap();
+        echo.query_pairs_mut().append_pair("token", &s.query_token);
+        let echoed = http
+            .get(echo)
+            .header("authorization", format!("Bearer {}", s.issued))
+            .header("cookie", format!("sid={}", s.cookie))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(echoed.status(), 400);
+        let changed = http
+            .post(base.join("change").unwrap())
+            .header("content-type", "application/json")
+            .header("x-api-key", &s.api_key)
+            .body(json(json!({"old_password": s.password, "new_password": s.new_password})))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 422);
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("user", "ada")
+            .append_pair("password", &s.form_password)
+            .finish();
+        let formed = http
+            .post(base.join("form").unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(formed.status(), 400);
+        assert_eq!(recorder.finish().unwrap().entries.len(), 4);
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_secret_of_any_kind_is_in_the_cassette(s in secrets()) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let bytes = runtime.block_on(record(&s));
+            let text = String::from_utf8_lossy(&bytes);
+            // The cassette still reads, and the placeholders pair what they replaced.
+            let cassette = Cassette::from_json(&bytes).unwrap();
+            prop_assert_eq!(cassette.entries.len(), 4);
+            for secret in [&s.password, &s.new_password, &s.form_password, &s.query_token, &s.issued, &s.cookie, &s.api_key] {
+                for spelling in userapi::auth::spellings(secret) {
+                    let found = bytes.windows(spelling.len()).any(|w| w == spelling.as_slice());
+                    prop_assert!(!found, "{:?} (spelled {:?}) in\n{}", secret, String::from_utf8_lossy(&spelling), text);
+                }
+                let escaped = unicode_escaped(secret);
+                prop_assert!(!text.contains(&escaped), "{:?} \\u-escaped in\n{}", secret, text);
+            }
+        }
+    }
+}
