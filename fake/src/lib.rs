@@ -184,9 +184,9 @@ pub mod rightech;
 pub mod rounds;
 
 pub use cassette::{
-    Body, Cassette, Exchange, FORMAT, FORMAT_VERSION, MAX_RECORDED_BODY, MatchOn, Matched, PLACEHOLDER_PREFIX,
-    RecordedRequest, RecordedResponse, Recorder, RecorderBuilder, Replay, ReplayBuilder, ReplayReport,
-    ReplayService, Secrets,
+    Body, Cassette, Exchange, FORMAT, FORMAT_VERSION, MAX_RECORDED_BODY, MatchOn, Matched,
+    PLACEHOLDER_PREFIX, RecordedRequest, RecordedResponse, Recorder, RecorderBuilder, Replay, ReplayBuilder,
+    ReplayReport, ReplayService, Secrets,
 };
 pub use error::{Error, ErrorKind};
 pub use expect::{Expectation, Report, Times};

@@ -561,6 +561,12 @@ impl Service for RightechService {
     }
 }
 
+/// What a recording of a Rightech server scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): the token `POST /api/v1/users/tokens` issues (`token`).
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new().issued_field(userapi::Method::POST, "/api/v1/users/tokens", "token")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -577,10 +583,4 @@ mod tests {
         assert!(is_object_id(ADMIN_ID) && !is_object_id("search") && !is_object_id(""));
         assert!(weak_password("password") && weak_password("Sh0rt") && !weak_password("Str0ngPassw0rd"));
     }
-}
-
-/// What a recording of a Rightech server scrubs besides what every recording does (see
-/// [`Secrets`](crate::Secrets)): the token `POST /api/v1/users/tokens` issues (`token`).
-pub fn recorded_secrets() -> crate::Secrets {
-    crate::Secrets::new().issued_field(userapi::Method::POST, "/api/v1/users/tokens", "token")
 }

@@ -25,7 +25,11 @@ type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 /// The issued credentials seen while recording (the replay's are placeholders).
 fn real(seen: &Seen) -> Vec<String> {
     let seen = seen.lock().unwrap();
-    let real: Vec<String> = seen.iter().filter(|s| !s.starts_with("<redacted:")).cloned().collect();
+    let real: Vec<String> = seen
+        .iter()
+        .filter(|s| !s.starts_with("<redacted:"))
+        .cloned()
+        .collect();
     assert!(!real.is_empty() && real.len() < seen.len(), "{seen:?}");
     real
 }
@@ -44,7 +48,12 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs `calls` through a recorder in front of `upstream`, then against a strict replay of
 /// the cassette, and checks both give the same results; returns the cassette's text.
-async fn record_and_replay<F, Fut>(name: &str, upstream: url::Url, auth: impl Fn() -> Auth, calls: F) -> String
+async fn record_and_replay<F, Fut>(
+    name: &str,
+    upstream: url::Url,
+    auth: impl Fn() -> Auth,
+    calls: F,
+) -> String
 where
     F: Fn(Client) -> Fut,
     Fut: Future<Output = Calls>,
@@ -81,16 +90,21 @@ async fn novaconnect_records_and_replays() {
     use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD, TOKEN};
 
     let fake = FakeNovaConnect::start().await.unwrap();
-    let text = record_and_replay("novaconnect", fake.base_url(), || Auth::bearer(TOKEN), |client| async move {
-        let api = NovaConnect::new(client);
-        let me = api.get_me().await.unwrap();
-        let edited = api.update_me(&UserEdit::new().first_name("Dana")).await.unwrap();
-        let after = api
-            .change_password(&PasswordChange::new("N3w-secret-pw").current(PASSWORD))
-            .await
-            .unwrap();
-        vec![format!("{me:?}"), format!("{edited:?}"), format!("{after:?}")]
-    })
+    let text = record_and_replay(
+        "novaconnect",
+        fake.base_url(),
+        || Auth::bearer(TOKEN),
+        |client| async move {
+            let api = NovaConnect::new(client);
+            let me = api.get_me().await.unwrap();
+            let edited = api.update_me(&UserEdit::new().first_name("Dana")).await.unwrap();
+            let after = api
+                .change_password(&PasswordChange::new("N3w-secret-pw").current(PASSWORD))
+                .await
+                .unwrap();
+            vec![format!("{me:?}"), format!("{edited:?}"), format!("{after:?}")]
+        },
+    )
     .await;
     assert_scrubbed(&text, &[TOKEN, PASSWORD, "N3w-secret-pw"]);
 }
@@ -102,21 +116,29 @@ async fn rounds_records_and_replays() {
     use userapi_fake::rounds::FakeRounds;
 
     let fake = FakeRounds::start().await.unwrap();
-    let text = record_and_replay("rounds", fake.base_url(), || fake.auth().unwrap(), |client| async move {
-        let api = Rounds::new(client);
-        let me = api.get_me().await.unwrap();
-        let same = api.get_user(&me.id).await.unwrap();
-        let after = api.update_me(&UserUpdate::new().first_name("Dana")).await.unwrap();
-        let owned = api.list_rounds(RoundRole::Owner).await.unwrap();
-        let joined = api.list_rounds(RoundRole::Participant).await.unwrap();
-        vec![
-            format!("{me:?}"),
-            format!("{same:?}"),
-            format!("{after:?}"),
-            format!("{owned:?}"),
-            format!("{joined:?}"),
-        ]
-    })
+    let text = record_and_replay(
+        "rounds",
+        fake.base_url(),
+        || fake.auth().unwrap(),
+        |client| async move {
+            let api = Rounds::new(client);
+            let me = api.get_me().await.unwrap();
+            let same = api.get_user(&me.id).await.unwrap();
+            let after = api
+                .update_me(&UserUpdate::new().first_name("Dana"))
+                .await
+                .unwrap();
+            let owned = api.list_rounds(RoundRole::Owner).await.unwrap();
+            let joined = api.list_rounds(RoundRole::Participant).await.unwrap();
+            vec![
+                format!("{me:?}"),
+                format!("{same:?}"),
+                format!("{after:?}"),
+                format!("{owned:?}"),
+                format!("{joined:?}"),
+            ]
+        },
+    )
     .await;
     // The JWT's signature and payload never reach the disk.
     assert!(!text.contains("eyJ"), "{text}");
@@ -130,37 +152,54 @@ async fn rightech_records_and_replays() {
 
     let fake = FakeRightech::start().await.unwrap();
     let seen = Seen::default();
-    let text = record_and_replay("rightech", fake.base_url(), || Auth::bearer(TOKEN), |client| {
-        let seen = seen.clone();
-        async move {
-        let api = Rightech::new(client);
-        let users = api.list_users(&ListUsers::new().limit(50)).await.unwrap();
-        let roles = api.list_roles().await.unwrap();
-        let one = api.get_user(&users[0].id).await.unwrap();
-        let role = one.role.clone().unwrap_or_else(|| roles[0].id.clone());
-        let new = NewUser::new(role, "SDK tour", "sdktour1@example.com", "sdktour1", "Tour1-secret-Pw");
-        let created = api.create_user(&new).await.unwrap();
-        let updated = api
-            .update_user(&created.id, &UserUpdate::new().name("SDK tour (renamed)"))
-            .await
-            .unwrap();
-        let issued = api
-            .create_token(&TokenRequest::new().field("user", created.id.as_str()))
-            .await
-            .unwrap();
-        api.delete_user(&created.id).await.unwrap();
-        seen.lock().unwrap().push(issued.token().unwrap().expose().to_owned());
-        vec![
-            format!("{users:?}"),
-            format!("{roles:?}"),
-            format!("{one:?}"),
-            format!("{created:?}"),
-            format!("{updated:?}"),
-        ]
-    }})
+    let text = record_and_replay(
+        "rightech",
+        fake.base_url(),
+        || Auth::bearer(TOKEN),
+        |client| {
+            let seen = seen.clone();
+            async move {
+                let api = Rightech::new(client);
+                let users = api.list_users(&ListUsers::new().limit(50)).await.unwrap();
+                let roles = api.list_roles().await.unwrap();
+                let one = api.get_user(&users[0].id).await.unwrap();
+                let role = one.role.clone().unwrap_or_else(|| roles[0].id.clone());
+                let new = NewUser::new(
+                    role,
+                    "SDK tour",
+                    "sdktour1@example.com",
+                    "sdktour1",
+                    "Tour1-secret-Pw",
+                );
+                let created = api.create_user(&new).await.unwrap();
+                let updated = api
+                    .update_user(&created.id, &UserUpdate::new().name("SDK tour (renamed)"))
+                    .await
+                    .unwrap();
+                let issued = api
+                    .create_token(&TokenRequest::new().field("user", created.id.as_str()))
+                    .await
+                    .unwrap();
+                api.delete_user(&created.id).await.unwrap();
+                seen.lock()
+                    .unwrap()
+                    .push(issued.token().unwrap().expose().to_owned());
+                vec![
+                    format!("{users:?}"),
+                    format!("{roles:?}"),
+                    format!("{one:?}"),
+                    format!("{created:?}"),
+                    format!("{updated:?}"),
+                ]
+            }
+        },
+    )
     .await;
     let issued = real(&seen);
-    assert_scrubbed(&text, &[TOKEN, "Tour1-secret-Pw", "fake-rightech-token-", &issued[0]]);
+    assert_scrubbed(
+        &text,
+        &[TOKEN, "Tour1-secret-Pw", "fake-rightech-token-", &issued[0]],
+    );
 }
 
 #[tokio::test]
@@ -171,22 +210,38 @@ async fn diadoc_records_and_replays() {
 
     let fake = FakeDiadoc::start().await.unwrap();
     let seen = Seen::default();
-    let text = record_and_replay("diadoc", fake.base_url(), || diadoc_auth(CLIENT_ID, None), |client| {
-        let seen = seen.clone();
-        async move {
-        let api = Diadoc::new(client);
-        let token = api.login(LOGIN, &Password::new(PASSWORD)).await.unwrap();
-        seen.lock().unwrap().push(token.expose().to_owned());
-        let me = api.get_me().await.unwrap();
-        let orgs = api.get_my_organizations(false).await.unwrap();
-        let box_id = orgs.organizations[0].boxes[0].id().clone();
-        let employee = api.get_my_employee(&box_id).await.unwrap();
-        vec![format!("{me:?}"), format!("{orgs:?}"), format!("{employee:?}")]
-    }})
+    let text = record_and_replay(
+        "diadoc",
+        fake.base_url(),
+        || diadoc_auth(CLIENT_ID, None),
+        |client| {
+            let seen = seen.clone();
+            async move {
+                let api = Diadoc::new(client);
+                let token = api.login(LOGIN, &Password::new(PASSWORD)).await.unwrap();
+                seen.lock().unwrap().push(token.expose().to_owned());
+                let me = api.get_me().await.unwrap();
+                let orgs = api.get_my_organizations(false).await.unwrap();
+                let box_id = orgs.organizations[0].boxes[0].id().clone();
+                let employee = api.get_my_employee(&box_id).await.unwrap();
+                vec![format!("{me:?}"), format!("{orgs:?}"), format!("{employee:?}")]
+            }
+        },
+    )
     .await;
     let token = real(&seen);
     // The issued token (`ZmFrZS1kZGF1dGg/00000001+tok==`) in every spelling.
-    assert_scrubbed(&text, &[CLIENT_ID, PASSWORD, &token[0], "tok==", "ZmFrZS1kZGF1dGg", "tok%3D%3D"]);
+    assert_scrubbed(
+        &text,
+        &[
+            CLIENT_ID,
+            PASSWORD,
+            &token[0],
+            "tok==",
+            "ZmFrZS1kZGF1dGg",
+            "tok%3D%3D",
+        ],
+    );
 }
 
 #[tokio::test]
@@ -199,27 +254,31 @@ async fn metabase_records_and_replays() {
     let text = record_and_replay("metabase", fake.base_url(), Auth::none, |client| {
         let seen = seen.clone();
         async move {
-        let api = Metabase::new(client);
-        let session = api.login(ADMIN_EMAIL, &Password::new(ADMIN_PASSWORD)).await.unwrap();
-        seen.lock().unwrap().push(session.expose().to_owned());
-        let me = api.get_me().await.unwrap();
-        let users = api.list_users(&ListUsers::new().limit(2)).await.unwrap();
-        let key = api
-            .create_api_key(&NewApiKey::new("recorded key", ADMIN_GROUP))
-            .await
-            .unwrap();
-        seen.lock().unwrap().push(key.key.expose().to_owned());
-        let keys = api.count_api_keys().await.unwrap();
-        let logins = api.login_history().await.unwrap();
-        vec![
-            format!("{session:?}"),
-            format!("{me:?}"),
-            format!("{users:?}"),
-            format!("{key:?}"),
-            format!("{keys}"),
-            format!("{}", logins.len()),
-        ]
-    }})
+            let api = Metabase::new(client);
+            let session = api
+                .login(ADMIN_EMAIL, &Password::new(ADMIN_PASSWORD))
+                .await
+                .unwrap();
+            seen.lock().unwrap().push(session.expose().to_owned());
+            let me = api.get_me().await.unwrap();
+            let users = api.list_users(&ListUsers::new().limit(2)).await.unwrap();
+            let key = api
+                .create_api_key(&NewApiKey::new("recorded key", ADMIN_GROUP))
+                .await
+                .unwrap();
+            seen.lock().unwrap().push(key.key.expose().to_owned());
+            let keys = api.count_api_keys().await.unwrap();
+            let logins = api.login_history().await.unwrap();
+            vec![
+                format!("{session:?}"),
+                format!("{me:?}"),
+                format!("{users:?}"),
+                format!("{key:?}"),
+                format!("{keys}"),
+                format!("{}", logins.len()),
+            ]
+        }
+    })
     .await;
     let issued = real(&seen);
     assert_eq!(issued.len(), 2, "a session and a key");
@@ -248,7 +307,11 @@ async fn reordered_json_keys_and_scrubbed_values_match() {
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), r#"{"session":"<redacted:2>"}"#);
     // The SDK's own client, with the keys in another order.
-    let strict = Replay::builder(replay.cassette().clone()).strict(true).start().await.unwrap();
+    let strict = Replay::builder(replay.cassette().clone())
+        .strict(true)
+        .start()
+        .await
+        .unwrap();
     let answer: serde_json::Value = strict
         .client()
         .unwrap()
@@ -273,19 +336,34 @@ async fn unmatched_and_unused_are_reported_exactly() {
     let http = reqwest::Client::new();
     let get = |path: &str| http.get(replay.url(path)).send();
     // Repeated requests get the recorded answers in order, then none.
-    assert_eq!(get("users/1?full=true").await.unwrap().text().await.unwrap(), "one");
-    assert_eq!(get("users/1?full=true").await.unwrap().text().await.unwrap(), "again");
+    assert_eq!(
+        get("users/1?full=true").await.unwrap().text().await.unwrap(),
+        "one"
+    );
+    assert_eq!(
+        get("users/1?full=true").await.unwrap().text().await.unwrap(),
+        "again"
+    );
     let used_up = get("users/1?full=true").await.unwrap();
     assert_eq!(used_up.status(), 404);
     let body: serde_json::Value = serde_json::from_str(&used_up.text().await.unwrap()).unwrap();
-    assert!(body["differences"][0].as_str().unwrap().contains("already used (2 recorded)"), "{body}");
+    assert!(
+        body["differences"][0]
+            .as_str()
+            .unwrap()
+            .contains("already used (2 recorded)"),
+        "{body}"
+    );
     // A request that differs is answered 404 naming the closest and what differs.
     let other = get("users/1?full=false").await.unwrap();
     assert_eq!(other.status(), 404);
     let body: serde_json::Value = serde_json::from_str(&other.text().await.unwrap()).unwrap();
     assert_eq!(body["closest"]["entry"], 1, "{body}");
     assert_eq!(body["closest"]["request"], "GET /users/1?full=true");
-    assert!(body["differences"][0].as_str().unwrap().starts_with("query:"), "{body}");
+    assert!(
+        body["differences"][0].as_str().unwrap().starts_with("query:"),
+        "{body}"
+    );
     let wrong_method = http.post(replay.url("users/2")).send().await.unwrap();
     let body: serde_json::Value = serde_json::from_str(&wrong_method.text().await.unwrap()).unwrap();
     assert_eq!(body["closest"]["entry"], 3, "{body}");
@@ -295,11 +373,18 @@ async fn unmatched_and_unused_are_reported_exactly() {
     assert_eq!(report.unused, [(3, "DELETE /users/2".to_owned())]);
     assert_eq!(
         report.unmatched,
-        ["GET /users/1?full=true", "GET /users/1?full=false", "POST /users/2"]
+        [
+            "GET /users/1?full=true",
+            "GET /users/1?full=false",
+            "POST /users/2"
+        ]
     );
     assert!(replay.verify().is_err());
     let shown = report.to_string();
-    assert!(shown.contains("1 unused exchange, 3 unmatched requests"), "{shown}");
+    assert!(
+        shown.contains("1 unused exchange, 3 unmatched requests"),
+        "{shown}"
+    );
     // The replay's request log and statuses are the fakes'.
     let log = replay.received_requests();
     assert_eq!(log.len(), 5);
@@ -345,7 +430,9 @@ fn a_strict_replay_fails_the_test_when_dropped() {
         {"request": {"method": "GET", "path": "/a"}, "response": {"status": 200}}]}"#,
     )
     .unwrap();
-    let strict = runtime.block_on(Replay::builder(cassette.clone()).strict(true).start()).unwrap();
+    let strict = runtime
+        .block_on(Replay::builder(cassette.clone()).strict(true).start())
+        .unwrap();
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(strict))).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
     assert!(message.contains("unused: entry 1: GET /a"), "{message}");
@@ -389,7 +476,11 @@ async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F:
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
     out.into_iter().map(Option::unwrap).collect()
@@ -399,10 +490,18 @@ async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F:
 async fn a_cassette_of_another_version_or_cut_short_is_refused() {
     let dir = scratch("refused");
     let path = dir.join("future.json");
-    std::fs::write(&path, br#"{"format": "userapi-fake cassette", "version": 2, "entries": []}"#).unwrap();
+    std::fs::write(
+        &path,
+        br#"{"format": "userapi-fake cassette", "version": 2, "entries": []}"#,
+    )
+    .unwrap();
     let err = Replay::start(&path).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cassette);
-    assert!(err.to_string().contains("format version 2 is not one this userapi-fake reads"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("format version 2 is not one this userapi-fake reads"),
+        "{err}"
+    );
     assert!(err.to_string().contains("future.json"), "{err}");
 
     let good = Cassette::from_json(
@@ -510,7 +609,12 @@ async fn the_binary_replays_and_strict_sets_the_exit_code() {
         .await
         .unwrap();
         for p in paths {
-            let text = reqwest::get(format!("{base}{p}")).await.unwrap().text().await.unwrap();
+            let text = reqwest::get(format!("{base}{p}"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             assert_eq!(&text, p);
         }
         // SIGTERM: the binary stops as on Ctrl-C and reports.
@@ -606,7 +710,8 @@ mod no_secret_reaches_the_disk {
     /// Text secrets: any character, quotes, backslashes, controls and non-ASCII included,
     /// with four letters or digits so that they cannot occur in a cassette by chance.
     fn text_secret() -> impl Strategy<Value = String> {
-        ("[A-Za-z0-9]{4}", "[A-Za-z0-9 ._~+/=%&?#\"\\\\:é€\u{1}\t-]{4,20}").prop_map(|(a, b)| format!("{a}{b}"))
+        ("[A-Za-z0-9]{4}", "[A-Za-z0-9 ._~+/=%&?#\"\\\\:é€\u{1}\t-]{4,20}")
+            .prop_map(|(a, b)| format!("{a}{b}"))
     }
 
     /// Secrets that go in headers: visible ASCII of tokens.
@@ -635,15 +740,17 @@ mod no_secret_reaches_the_disk {
             header_secret(),
             header_secret(),
         )
-            .prop_map(|(password, new_password, form_password, query_token, issued, cookie, api_key)| Secrets {
-                password,
-                new_password,
-                form_password,
-                query_token,
-                issued,
-                cookie,
-                api_key,
-            })
+            .prop_map(
+                |(password, new_password, form_password, query_token, issued, cookie, api_key)| Secrets {
+                    password,
+                    new_password,
+                    form_password,
+                    query_token,
+                    issued,
+                    cookie,
+                    api_key,
+                },
+            )
     }
 
     async fn record(s: &Secrets) -> Vec<u8> {
@@ -656,7 +763,9 @@ mod no_secret_reaches_the_disk {
         let login = http
             .post(base.join("login").unwrap())
             .header("content-type", "application/json")
-            .body(json(json!({"username": "ada", "password": s.password, "issue": s.issued})))
+            .body(json(
+                json!({"username": "ada", "password": s.password, "issue": s.issued}),
+            ))
             .send()
             .await
             .unwrap();
@@ -675,7 +784,9 @@ mod no_secret_reaches_the_disk {
             .post(base.join("change").unwrap())
             .header("content-type", "application/json")
             .header("x-api-key", &s.api_key)
-            .body(json(json!({"old_password": s.password, "new_password": s.new_password})))
+            .body(json(
+                json!({"old_password": s.password, "new_password": s.new_password}),
+            ))
             .send()
             .await
             .unwrap();

@@ -20,7 +20,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use userapi_fake::{Cassette, MatchOn, Recorder, Replay, RunningFake, SERVICES, ServiceEntry};
+use userapi_fake::{
+    Cassette, MatchOn, Recorder, RecorderBuilder, Replay, RunningFake, SERVICES, ServiceEntry,
+};
 
 fn usage() -> String {
     let mut services = String::new();
@@ -202,7 +204,9 @@ fn read_options(args: &[String], allowed: &[&str]) -> Result<Option<Options>, St
 
 fn address(o: &Options) -> Result<SocketAddr, String> {
     let port = match &o.port {
-        Some(v) => v.parse().map_err(|_| format!("--port {v}: not a port (0 to 65535)"))?,
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("--port {v}: not a port (0 to 65535)"))?,
         None => 0,
     };
     let host = match &o.host {
@@ -221,11 +225,21 @@ fn parse_record(args: &[String]) -> Result<Option<RecordArgs>, String> {
     let Some(o) = read_options(args, &allowed)? else {
         return Ok(None);
     };
-    let upstream = o.upstream.as_deref().ok_or("record: --upstream <URL> is required")?;
+    let upstream = o
+        .upstream
+        .as_deref()
+        .ok_or("record: --upstream <URL> is required")?;
     let upstream = url::Url::parse(upstream).map_err(|e| format!("--upstream: not a URL ({e})"))?;
-    let cassette = o.cassette.as_deref().ok_or("record: --cassette <FILE> is required")?.into();
+    let cassette = o
+        .cassette
+        .as_deref()
+        .ok_or("record: --cassette <FILE> is required")?
+        .into();
     let for_secs = match &o.for_secs {
-        Some(v) => Some(v.parse().map_err(|_| format!("--for {v}: not a number of seconds"))?),
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| format!("--for {v}: not a number of seconds"))?,
+        ),
         None => None,
     };
     Ok(Some(RecordArgs {
@@ -242,7 +256,11 @@ fn parse_replay(args: &[String]) -> Result<Option<ReplayArgs>, String> {
     let Some(o) = read_options(args, &allowed)? else {
         return Ok(None);
     };
-    let cassette = o.cassette.as_deref().ok_or("replay: --cassette <FILE> is required")?.into();
+    let cassette = o
+        .cassette
+        .as_deref()
+        .ok_or("replay: --cassette <FILE> is required")?
+        .into();
     let match_on = match &o.match_on {
         Some(v) => v.parse().map_err(|e| format!("--match: {e}"))?,
         None => MatchOn::DEFAULT,
@@ -268,17 +286,10 @@ async fn record(args: RecordArgs) -> ExitCode {
     warn_if_open(args.addr);
     let mut builder = Recorder::builder(args.upstream.clone(), &args.cassette).addr(args.addr);
     if let Some(ca) = &args.ca {
-        let pem = match std::fs::read(ca) {
-            Ok(pem) => pem,
-            Err(e) => {
-                eprintln!("userapi-fake: cannot read --ca {}: {e}", ca.display());
-                return ExitCode::FAILURE;
-            }
-        };
-        match userapi::reqwest::Certificate::from_pem(&pem) {
-            Ok(cert) => builder = builder.root_certificate(cert),
-            Err(e) => {
-                eprintln!("userapi-fake: --ca {}: not a PEM certificate: {e}", ca.display());
+        match root_certificate(ca) {
+            Ok(with_ca) => builder = with_ca(builder),
+            Err(problem) => {
+                eprintln!("userapi-fake: {problem}");
                 return ExitCode::FAILURE;
             }
         }
@@ -295,9 +306,16 @@ async fn record(args: RecordArgs) -> ExitCode {
         let mut shown = args.upstream.clone();
         let _ = shown.set_password(None);
         let _ = shown.set_username("");
-        let _ = writeln!(out, "userapi-fake: recording {shown} into {}", args.cassette.display());
+        let _ = writeln!(
+            out,
+            "userapi-fake: recording {shown} into {}",
+            args.cassette.display()
+        );
         let _ = writeln!(out, "  base URL: {}", recorder.base_url());
-        let _ = writeln!(out, "Ctrl-C stops it; the cassette is written after every exchange.");
+        let _ = writeln!(
+            out,
+            "Ctrl-C stops it; the cassette is written after every exchange."
+        );
         let _ = out.flush();
     }
     let stop = shutdown();
@@ -343,6 +361,22 @@ async fn record(args: RecordArgs) -> ExitCode {
     }
 }
 
+type WithCa = Box<dyn FnOnce(RecorderBuilder) -> RecorderBuilder>;
+
+/// What `--ca FILE` adds to the recorder.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn root_certificate(ca: &std::path::Path) -> Result<WithCa, String> {
+    let pem = std::fs::read(ca).map_err(|e| format!("cannot read --ca {}: {e}", ca.display()))?;
+    let cert = userapi::reqwest::Certificate::from_pem(&pem)
+        .map_err(|e| format!("--ca {}: not a PEM certificate: {e}", ca.display()))?;
+    Ok(Box::new(move |builder| builder.root_certificate(cert)))
+}
+
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+fn root_certificate(_: &std::path::Path) -> Result<WithCa, String> {
+    Err("--ca: this userapi-fake was built without TLS (features rustls, native-tls)".to_owned())
+}
+
 /// Prints the exchanges recorded since the last call (scrubbed: method, path, status).
 fn print_recorded(recorder: &Recorder, printed: &mut usize) {
     if recorder.recorded() == *printed {
@@ -351,7 +385,11 @@ fn print_recorded(recorder: &Recorder, printed: &mut usize) {
     let cassette = recorder.cassette();
     let mut err = std::io::stderr().lock();
     for e in cassette.entries.iter().skip(*printed) {
-        let _ = writeln!(err, "{} {} -> {} (recorded)", e.request.method, e.request.path, e.response.status);
+        let _ = writeln!(
+            err,
+            "{} {} -> {} (recorded)",
+            e.request.method, e.request.path, e.response.status
+        );
     }
     *printed = cassette.entries.len();
 }

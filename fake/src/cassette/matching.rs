@@ -145,17 +145,31 @@ pub(crate) fn compare(on: MatchOn, request: &Request, recorded: &RecordedRequest
     let mut differences = Vec::new();
     let mut score = 0;
     if on.method && request.method.as_str() != recorded.method {
-        differences.push(format!("method: {}, recorded {}", request.method, recorded.method));
+        differences.push(format!(
+            "method: {}, recorded {}",
+            request.method, recorded.method
+        ));
         score += 8;
     }
     if on.path {
         let got: Vec<String> = segments(&request.path);
         let want: Vec<String> = segments(&recorded.path);
-        let same = got.len() == want.len() && got.iter().zip(&want).all(|(g, w)| glob_eq(w.as_bytes(), g.as_bytes()));
+        let same = got.len() == want.len()
+            && got
+                .iter()
+                .zip(&want)
+                .all(|(g, w)| glob_eq(w.as_bytes(), g.as_bytes()));
         if !same {
             differences.push(format!("path: {}, recorded {}", request.path, recorded.path));
-            let differing = got.iter().zip(&want).filter(|(g, w)| !glob_eq(w.as_bytes(), g.as_bytes())).count();
-            score += 4 * (1 + u32::try_from(differing + got.len().abs_diff(want.len())).unwrap_or(u32::MAX / 8).min(100));
+            let differing = got
+                .iter()
+                .zip(&want)
+                .filter(|(g, w)| !glob_eq(w.as_bytes(), g.as_bytes()))
+                .count();
+            score += 4
+                * (1 + u32::try_from(differing + got.len().abs_diff(want.len()))
+                    .unwrap_or(u32::MAX / 8)
+                    .min(100));
         }
     }
     if on.query {
@@ -166,14 +180,17 @@ pub(crate) fn compare(on: MatchOn, request: &Request, recorded: &RecordedRequest
         got.sort();
         want.sort();
         let same = got.len() == want.len()
-            && got
-                .iter()
-                .zip(&want)
-                .all(|(g, w)| glob_eq(w.0.as_bytes(), g.0.as_bytes()) && glob_eq(w.1.as_bytes(), g.1.as_bytes()));
+            && got.iter().zip(&want).all(|(g, w)| {
+                glob_eq(w.0.as_bytes(), g.0.as_bytes()) && glob_eq(w.1.as_bytes(), g.1.as_bytes())
+            });
         if !same {
             let names = |pairs: &[(String, String)]| {
                 let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
             };
             differences.push(format!(
                 "query: parameters {}, recorded {} (or their values differ)",
@@ -225,7 +242,9 @@ fn body_difference(got: &[u8], recorded: Option<&Body>) -> Option<String> {
 fn json_difference(got: &Value, want: &Value, at: &mut String) -> Option<String> {
     let here = || if at.is_empty() { "/".to_owned() } else { at.clone() };
     match (got, want) {
-        (Value::String(g), Value::String(w)) => (!glob_eq(w.as_bytes(), g.as_bytes())).then(|| format!("differs at {}", here())),
+        (Value::String(g), Value::String(w)) => {
+            (!glob_eq(w.as_bytes(), g.as_bytes())).then(|| format!("differs at {}", here()))
+        }
         (Value::Object(g), Value::Object(w)) => {
             for key in w.keys() {
                 if !g.contains_key(key) {
@@ -337,7 +356,7 @@ mod tests {
         assert!(!glob_eq(b"a<redacted:1>b<redacted:22>c", b"aXXcYYb"));
         assert!(glob_eq(b"plain", b"plain"));
         assert!(!glob_eq(b"<redacted:>", b"x"));
-        assert!(glob_eq(b"ab<redacted:1>ba", b"aba") == false);
+        assert!(!glob_eq(b"ab<redacted:1>ba", b"aba"));
     }
 
     #[test]
@@ -346,9 +365,15 @@ mod tests {
         let same = serde_json::json!({"c": true, "a": {"b": [1, "pw"]}});
         assert_eq!(json_difference(&same, &want, &mut String::new()), None);
         let other = serde_json::json!({"c": false, "a": {"b": [1, "pw"]}});
-        assert_eq!(json_difference(&other, &want, &mut String::new()).unwrap(), "differs at /c");
+        assert_eq!(
+            json_difference(&other, &want, &mut String::new()).unwrap(),
+            "differs at /c"
+        );
         let missing = serde_json::json!({"a": {"b": [1, "pw"]}});
-        assert_eq!(json_difference(&missing, &want, &mut String::new()).unwrap(), "/c is missing");
+        assert_eq!(
+            json_difference(&missing, &want, &mut String::new()).unwrap(),
+            "/c is missing"
+        );
     }
 
     #[test]

@@ -216,12 +216,19 @@ impl Cassette {
                 "is not valid JSON"
             };
             Error::cassette(
-                format!("the text {what}{entry} at line {} column {}: {e}", e.line(), e.column()),
+                format!(
+                    "the text {what}{entry} at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
                 None,
             )
         })?;
         let Value::Object(mut top) = value else {
-            return Err(Error::cassette("not a cassette: the text is not a JSON object", None));
+            return Err(Error::cassette(
+                "not a cassette: the text is not a JSON object",
+                None,
+            ));
         };
         match top.get("format").and_then(Value::as_str) {
             Some(FORMAT) => {}
@@ -253,7 +260,10 @@ impl Cassette {
         }
         for key in top.keys() {
             if !["format", "version", "upstream", "entries"].contains(&key.as_str()) {
-                return Err(Error::cassette(format!("unknown field {key:?} at the top level"), None));
+                return Err(Error::cassette(
+                    format!("unknown field {key:?} at the top level"),
+                    None,
+                ));
             }
         }
         let upstream = match top.remove("upstream") {
@@ -269,7 +279,11 @@ impl Cassette {
             let n = i + 1;
             let exchange: Exchange = serde_path_to_error::deserialize(entry).map_err(|e| {
                 let path = e.path().to_string();
-                let at = if path == "." { String::new() } else { format!("{path}: ") };
+                let at = if path == "." {
+                    String::new()
+                } else {
+                    format!("{path}: ")
+                };
                 Error::cassette(format!("entry {n}: {at}{}", e.inner()), None)
             })?;
             exchange
@@ -330,10 +344,9 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// `dir/.name.tmp-<pid>`: beside `path` (a rename within one directory is atomic).
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map_or_else(
-        || "cassette".to_owned(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = path
+        .file_name()
+        .map_or_else(|| "cassette".to_owned(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -459,9 +472,15 @@ mod tests {
         let text = cassette.to_json();
         assert_eq!(Cassette::from_json(&text).unwrap(), cassette);
         let text = String::from_utf8(text).unwrap();
-        let (format, entries) = (text.find("\"format\"").unwrap(), text.find("\"entries\"").unwrap());
+        let (format, entries) = (
+            text.find("\"format\"").unwrap(),
+            text.find("\"entries\"").unwrap(),
+        );
         assert!(format < entries, "{text}");
-        assert!(text.find("\"a\"").unwrap() < text.find("\"b\"").unwrap(), "{text}");
+        assert!(
+            text.find("\"a\"").unwrap() < text.find("\"b\"").unwrap(),
+            "{text}"
+        );
         assert!(text.ends_with("}\n"));
     }
 
@@ -494,11 +513,23 @@ mod tests {
             ("\"version\": 1", "\"version\": 2", "format version 2"),
             ("\"version\": 1,", "", "no \"version\" field"),
             ("\"path\": \"/b\"", "\"path\": \"b\"", "entry 2: request.path"),
-            ("\"path\": \"/b\"", "\"pth\": \"/b\"", "entry 2: request.pth: unknown field `pth`"),
+            (
+                "\"path\": \"/b\"",
+                "\"pth\": \"/b\"",
+                "entry 2: request.pth: unknown field `pth`",
+            ),
             ("\"status\": 200", "\"status\": 20", "entry 1: response.status"),
-            ("\"method\": \"GET\"", "\"method\": \"G T\"", "entry 1: request.method"),
+            (
+                "\"method\": \"GET\"",
+                "\"method\": \"G T\"",
+                "entry 1: request.method",
+            ),
             ("\"json\": {", "\"xml\": {", "entry 1: response.body"),
-            ("\"content-type\"", "\"content type\"", "entry 1: response.headers"),
+            (
+                "\"content-type\"",
+                "\"content type\"",
+                "entry 1: response.headers",
+            ),
         ] {
             let edited = good.replacen(from, to, 1);
             assert_ne!(edited, good, "{from}");

@@ -101,6 +101,7 @@ pub struct RecorderBuilder {
     path: PathBuf,
     addr: SocketAddr,
     secrets: Secrets,
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     roots: Vec<reqwest::Certificate>,
 }
 
@@ -118,7 +119,9 @@ impl RecorderBuilder {
         self
     }
 
-    /// Trusts this root certificate too (an upstream with a private CA).
+    /// Trusts this root certificate too (an upstream with a private CA). With the `rustls`
+    /// or `native-tls` feature.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
     pub fn root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
         self.roots.push(certificate);
         self
@@ -152,13 +155,15 @@ impl RecorderBuilder {
         let mut shown = upstream.clone();
         let _ = shown.set_username("");
         let _ = shown.set_password(None);
-        let mut client = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_gzip()
             .connect_timeout(Duration::from_secs(30));
-        for root in self.roots {
-            client = client.add_root_certificate(root);
-        }
+        #[cfg(any(feature = "rustls", feature = "native-tls"))]
+        let client = self
+            .roots
+            .into_iter()
+            .fold(client, |client, root| client.add_root_certificate(root));
         let client = client
             .build()
             .map_err(|e| Error::upstream(format!("cannot build the HTTP client: {e}")))?;
@@ -234,6 +239,7 @@ impl Recorder {
             path: cassette.into(),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             secrets: Secrets::known(),
+            #[cfg(any(feature = "rustls", feature = "native-tls"))]
             roots: Vec::new(),
         }
     }
@@ -314,7 +320,10 @@ impl Recorder {
         self.task.abort();
         let mut state = lock(&self.shared.state);
         if let Some(problem) = state.error.take() {
-            return Err(Error::cassette(format!("the recording was not saved: {problem}"), None));
+            return Err(Error::cassette(
+                format!("the recording was not saved: {problem}"),
+                None,
+            ));
         }
         state.save(&self.shared.path)?;
         Ok(state.cassette.clone())
@@ -393,7 +402,9 @@ impl Shared {
                 }
                 Ok(Some(chunk)) => body.extend_from_slice(&chunk),
                 Ok(None) => break,
-                Err(e) => return bad_gateway(&format!("the upstream's answer broke off: {}", e.without_url())),
+                Err(e) => {
+                    return bad_gateway(&format!("the upstream's answer broke off: {}", e.without_url()));
+                }
             }
         }
         self.record(request, &query, status, &response_headers, &body);
@@ -408,7 +419,14 @@ impl Shared {
         response
     }
 
-    fn record(&self, request: &Request, query: &str, status: StatusCode, response_headers: &HeaderMap, body: &[u8]) {
+    fn record(
+        &self,
+        request: &Request,
+        query: &str,
+        status: StatusCode,
+        response_headers: &HeaderMap,
+        body: &[u8],
+    ) {
         let request_headers = pairs(&request.headers);
         let answer_headers = pairs(response_headers);
         let raw = Raw {
@@ -421,7 +439,12 @@ impl Shared {
             response_headers: &answer_headers,
             response_body: body,
         };
-        let content_type = |headers: &HeaderMap| headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = |headers: &HeaderMap| {
+            headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let mut exchange = Exchange {
             request: RecordedRequest {
                 method: request.method.as_str().to_owned(),

@@ -157,14 +157,20 @@ impl Service for ReplayService {
         let recorded = &self.cassette.entries[i].response;
         // Both were checked when the cassette was read.
         let headers = header_map(&recorded.headers).unwrap_or_default();
-        let body = recorded.body.as_ref().and_then(|b| b.to_bytes()).unwrap_or_default();
+        let body = recorded
+            .body
+            .as_ref()
+            .and_then(|b| b.to_bytes())
+            .unwrap_or_default();
         let mut response = Response::empty(200);
         response.status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         response.headers = headers;
         if response.headers.get(CONTENT_TYPE).is_none()
             && let Some(super::Body::Json(_)) = recorded.body
         {
-            response.headers.insert(CONTENT_TYPE, "application/json".parse().expect("a valid header"));
+            response
+                .headers
+                .insert(CONTENT_TYPE, "application/json".parse().expect("a valid header"));
         }
         response.body = Bytes::from(body);
         response
@@ -189,7 +195,7 @@ impl Service for ReplayService {
     }
 }
 
-/// What a replay saw unused and unmatched: from [`Replay::report`], [`Replay::verify`], and
+/// What a replay saw unused and unmatched: from [`ReplayService::report`] (on a [`Replay`] through `Deref`), [`Replay::verify`], and
 /// in the panic of a strict [`Replay`] dropped with either.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

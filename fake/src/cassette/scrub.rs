@@ -20,7 +20,13 @@ const SHORT_SECRET: usize = 8;
 
 /// Request headers that always carry credentials; any header whose name contains `token`,
 /// `secret`, `session`, `password`, `auth` or `key` counts too.
-const CREDENTIAL_HEADERS: [&str; 5] = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"];
+const CREDENTIAL_HEADERS: [&str; 5] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+];
 
 /// Headers left out of a cassette: they change on every call (dates, trace ids), or belong to
 /// the connection rather than the exchange.
@@ -89,7 +95,10 @@ impl Route {
 }
 
 fn split_path(path: &str) -> Vec<String> {
-    path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What a recording treats as a credential, beyond what every recording scrubs.
@@ -288,7 +297,7 @@ impl Scrubber {
                 placeholder: placeholder.clone(),
             });
         }
-        self.needles.sort_by(|a, b| b.bytes.len().cmp(&a.bytes.len()));
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.bytes.len()));
     }
 
     /// Learns the credentials one exchange carries: in credential headers, secret fields of
@@ -508,7 +517,11 @@ fn header_secrets(name: &str, value: &str) -> Vec<String> {
     let params: Vec<(&str, &str)> = rest
         .split(',')
         .filter_map(|p| p.trim().split_once('='))
-        .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        .filter(|(k, _)| {
+            !k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
         .collect();
     if scheme.is_some() && !params.is_empty() && params.len() == rest.split(',').count() {
         out.extend(params.iter().map(|(_, v)| v.trim().trim_matches('"').to_owned()));
@@ -557,11 +570,17 @@ mod tests {
     fn credential_headers_give_their_secret_parts() {
         assert_eq!(header_secrets("authorization", "Bearer abc.def"), ["abc.def"]);
         assert_eq!(
-            header_secrets("authorization", "DiadocAuth ddauth_api_client_id=cid-1,ddauth_token=tok+/="),
+            header_secrets(
+                "authorization",
+                "DiadocAuth ddauth_api_client_id=cid-1,ddauth_token=tok+/="
+            ),
             ["cid-1", "tok+/="]
         );
         assert_eq!(
-            header_secrets("authorization", "DiadocAuth ddauth_api_client_id=cid-1, ddauth_token=t2"),
+            header_secrets(
+                "authorization",
+                "DiadocAuth ddauth_api_client_id=cid-1, ddauth_token=t2"
+            ),
             ["cid-1", "t2"]
         );
         assert_eq!(header_secrets("x-metabase-session", "5f0c-11"), ["5f0c-11"]);
@@ -595,7 +614,10 @@ mod tests {
         assert_eq!(s.len(), 2);
         let mut v = serde_json::json!({"k": ["x long-secret-1 y"], "long-secret-1": 1});
         s.value(&mut v);
-        assert_eq!(v, serde_json::json!({"k": ["x <redacted:1> y"], "<redacted:1>": 1}));
+        assert_eq!(
+            v,
+            serde_json::json!({"k": ["x <redacted:1> y"], "<redacted:1>": 1})
+        );
     }
 
     #[test]
@@ -610,10 +632,27 @@ mod tests {
     #[test]
     fn secret_field_names() {
         let s = Secrets::new().field("SSN");
-        for name in ["password", "old_password", "newPassword", "client_secret", "access_token", "token", "ddauth-token", "ssn", "unmasked_key"] {
+        for name in [
+            "password",
+            "old_password",
+            "newPassword",
+            "client_secret",
+            "access_token",
+            "token",
+            "ddauth-token",
+            "ssn",
+            "unmasked_key",
+        ] {
             assert!(s.is_secret_field(name), "{name}");
         }
-        for name in ["token_type", "password_changed_at", "has_password", "email", "id", "masked_key"] {
+        for name in [
+            "token_type",
+            "password_changed_at",
+            "has_password",
+            "email",
+            "id",
+            "masked_key",
+        ] {
             assert!(!s.is_secret_field(name), "{name}");
         }
     }
