@@ -607,6 +607,54 @@ mod tests {
         }
     }
 
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn reads_record_and_replay() {
+        let r = parse_record(&words(
+            "--upstream https://mb.example.com/ --cassette c.json --port 3000 --for 5",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.upstream.as_str(), "https://mb.example.com/");
+        assert_eq!((r.addr.port(), r.for_secs), (3000, Some(5)));
+        let r = parse_replay(&words("--cassette=c.json --strict --match method,path"))
+            .unwrap()
+            .unwrap();
+        assert!(r.strict);
+        assert_eq!(r.match_on, MatchOn::DEFAULT.query(false).body(false));
+        for (line, problem) in [
+            ("--cassette c.json", "--upstream <URL> is required"),
+            ("--upstream nowhere --cassette c.json", "--upstream: not a URL"),
+            (
+                "--upstream https://x/ --cassette c.json --strict",
+                "unknown option --strict",
+            ),
+            (
+                "--upstream https://x/ --cassette c.json --for soon",
+                "not a number of seconds",
+            ),
+        ] {
+            let got = parse_record(&words(line)).unwrap_err();
+            assert!(got.contains(problem), "{line:?}: {got}");
+        }
+        for (line, problem) in [
+            ("--strict", "--cassette <FILE> is required"),
+            ("--cassette c.json --match colour", "--match: \"colour\""),
+            (
+                "--cassette c.json --upstream https://x/",
+                "unknown option --upstream",
+            ),
+            ("--cassette c.json extra", "unexpected argument extra"),
+        ] {
+            let got = parse_replay(&words(line)).unwrap_err();
+            assert!(got.contains(problem), "{line:?}: {got}");
+        }
+        assert!(parse_replay(&words("--help")).unwrap().is_none());
+    }
+
     #[test]
     fn every_service_is_listed_once() {
         let names: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
