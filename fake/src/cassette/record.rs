@@ -180,6 +180,7 @@ impl RecorderBuilder {
                 learned_at_save: 0,
                 written: false,
                 error: None,
+                stopped: false,
             }),
         });
         let handler: Arc<dyn Handler> = Arc::new(Forward(Arc::clone(&shared)));
@@ -207,6 +208,9 @@ struct Recording {
     learned_at_save: usize,
     written: bool,
     error: Option<String>,
+    /// Set by `finish` and drop: an exchange still in flight then is not recorded, so the
+    /// file is not written after `finish` returned.
+    stopped: bool,
 }
 
 impl Recording {
@@ -319,6 +323,7 @@ impl Recorder {
         self.finished = true;
         self.task.abort();
         let mut state = lock(&self.shared.state);
+        state.stopped = true;
         if let Some(problem) = state.error.take() {
             return Err(Error::cassette(
                 format!("the recording was not saved: {problem}"),
@@ -337,6 +342,7 @@ impl Drop for Recorder {
             return;
         }
         let mut state = lock(&self.shared.state);
+        state.stopped = true;
         if let Some(problem) = &state.error {
             eprintln!("userapi-fake: the recording was not saved: {problem}");
         } else if state.written
@@ -460,6 +466,9 @@ impl Shared {
             },
         };
         let mut state = lock(&self.state);
+        if state.stopped {
+            return;
+        }
         state.scrubber.learn_from(&raw);
         state.scrubber.exchange(&mut exchange);
         state.cassette.entries.push(exchange);
