@@ -797,3 +797,11 @@ impl Service for DiadocService {
         .credential("OpenID Connect token", OIDC_TOKEN)
     }
 }
+
+/// What a recording of a Diadoc server scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): the token `POST /V3/Authenticate` answers as its whole body.
+/// (`DiadocAuth`'s parameters, client id and token, are scrubbed as the `Authorization`
+/// header's; the login's `password` as a secret field.)
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new().issued_body(userapi::Method::POST, "/V3/Authenticate")
+}

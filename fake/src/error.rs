@@ -14,6 +14,13 @@ pub enum ErrorKind {
     Seed,
     /// A client for the fake could not be built (the source is the `userapi::Error`).
     Client,
+    /// A cassette could not be read or written: a file error, text that is not a cassette,
+    /// a format version this crate does not read, or an entry that is wrong (the message
+    /// names the entry and the problem).
+    Cassette,
+    /// The recorder could not be set up to reach its upstream (a URL it cannot forward to,
+    /// an HTTP client it cannot build).
+    Upstream,
 }
 
 /// An error of the fakes themselves (never of the service a fake plays).
@@ -53,6 +60,24 @@ impl Error {
         }
     }
 
+    pub(crate) fn cassette(message: impl Into<String>, source: Option<std::io::Error>) -> Self {
+        Error {
+            kind: ErrorKind::Cassette,
+            message: message.into(),
+            addr: None,
+            source: source.map(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+        }
+    }
+
+    pub(crate) fn upstream(message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Upstream,
+            message: message.into(),
+            addr: None,
+            source: None,
+        }
+    }
+
     /// Its kind.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -77,7 +102,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.kind, &self.source) {
-            (ErrorKind::Bind, Some(source)) => write!(f, "{}: {source}", self.message),
+            (ErrorKind::Bind | ErrorKind::Cassette, Some(source)) => write!(f, "{}: {source}", self.message),
             _ => f.write_str(&self.message),
         }
     }

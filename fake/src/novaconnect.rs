@@ -230,3 +230,11 @@ impl Service for NovaConnectService {
         .credential("password", PASSWORD)
     }
 }
+
+/// What a recording of a NovaConnect server scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): nothing it issues (its token is static, scrubbed as the
+/// `Authorization` header's); the passwords of `user/password` are secret fields already
+/// (`password`, `old_password`).
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new()
+}

@@ -573,6 +573,12 @@ impl Service for RightechService {
     }
 }
 
+/// What a recording of a Rightech server scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): the token `POST /api/v1/users/tokens` issues (`token`).
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new().issued_field(userapi::Method::POST, "/api/v1/users/tokens", "token")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -508,6 +508,14 @@ impl Service for RoundsService {
     }
 }
 
+/// What a recording of the rounds app scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): an `access_token` wherever it appears (the JWT a token route
+/// of a FastAPI app answers; the bearer token itself is scrubbed as the `Authorization`
+/// header's).
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new().field("access_token")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use url::Url;
 
-use userapi::{Auth, Client, Method, StatusCode};
+use userapi::{Auth, BoxFuture, Client, Method, StatusCode};
 
 use crate::error::Error;
 use crate::expect::{Expectation, Expectations, Report, Times};
@@ -144,39 +144,15 @@ impl<S: Service> FakeBuilder<S> {
     /// [`ErrorKind::Bind`](crate::ErrorKind::Bind) when the address cannot be bound (in use,
     /// not an address of this machine, a privileged port).
     pub async fn start(self) -> Result<Fake<S>, Error> {
-        let service = Arc::new((self.service)());
-        let addr = self.addr;
-        let listener = TcpListener::bind(addr).await.map_err(|e| Error::bind(addr, e))?;
-        let addr = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
-        let control = Arc::new(Mutex::new(Control {
-            log: RequestLog::new(self.log_capacity),
-            faults: VecDeque::new(),
-            expectations: Expectations::default(),
-        }));
-        let shared = Arc::clone(&control);
+        let service = (self.service)();
+        self.start_with(service).await
+    }
+
+    /// As [`start`](Self::start), serving `service` instead of the seeded one.
+    pub(crate) async fn start_with(self, service: S) -> Result<Fake<S>, Error> {
+        let service = Arc::new(service);
         let handler: Arc<dyn Handler> = service.clone();
-        let task = tokio::spawn(async move {
-            // Connections live in this set, so aborting the accept task closes them all.
-            let mut connections = JoinSet::new();
-            loop {
-                let stream = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
-                        Err(_) => continue,
-                    },
-                    Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-                };
-                let handler = Arc::clone(&handler);
-                let control = Arc::clone(&shared);
-                connections.spawn(async move {
-                    let service =
-                        service_fn(move |req| serve(Arc::clone(&handler), Arc::clone(&control), req));
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let Listening { addr, control, task } = listen(self.addr, self.log_capacity, handler).await?;
         Ok(Fake {
             addr,
             control,
@@ -186,15 +162,62 @@ impl<S: Service> FakeBuilder<S> {
     }
 }
 
-/// The object-safe part of [`Service`] the server calls.
-trait Handler: Send + Sync + 'static {
-    fn handle(&self, request: &Request) -> Response;
+/// A server started by [`listen`].
+pub(crate) struct Listening {
+    pub(crate) addr: SocketAddr,
+    control: Arc<Mutex<Control>>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `addr` and serves `handler` (with a request log and a fault queue) until the task
+/// is aborted: the machinery of every [`Fake`], and of servers that are not a [`Service`].
+pub(crate) async fn listen(
+    addr: SocketAddr,
+    log_capacity: usize,
+    handler: Arc<dyn Handler>,
+) -> Result<Listening, Error> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| Error::bind(addr, e))?;
+    let addr = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
+    let control = Arc::new(Mutex::new(Control {
+        log: RequestLog::new(log_capacity),
+        faults: VecDeque::new(),
+        expectations: Expectations::default(),
+    }));
+    let shared = Arc::clone(&control);
+    let task = tokio::spawn(async move {
+        // Connections live in this set, so aborting the accept task closes them all.
+        let mut connections = JoinSet::new();
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            };
+            let handler = Arc::clone(&handler);
+            let control = Arc::clone(&shared);
+            connections.spawn(async move {
+                let service = service_fn(move |req| serve(Arc::clone(&handler), Arc::clone(&control), req));
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(Listening { addr, control, task })
+}
+
+/// What the server calls: the object-safe part of [`Service`], or a handler that answers
+/// asynchronously (the recorder, which waits on its upstream).
+pub(crate) trait Handler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Response>;
     fn error_response(&self, status: StatusCode, message: &str) -> Response;
 }
 
 impl<S: Service> Handler for S {
-    fn handle(&self, request: &Request) -> Response {
-        Service::handle(self, request)
+    fn handle<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Response> {
+        Box::pin(std::future::ready(Service::handle(self, request)))
     }
 
     fn error_response(&self, status: StatusCode, message: &str) -> Response {
@@ -658,7 +681,8 @@ async fn serve(
         };
         (seq, fault)
     };
-    // A handler runs synchronously under its own lock; it never waits on the network.
+    // A service's handler runs synchronously under its own lock; it never waits on the
+    // network (the recorder's does, holding no lock of the server's).
     let response = match &fault {
         _ if too_large => Some(Response::text(413, "request body too large")),
         Some(Fault::Status(status)) => {
@@ -668,7 +692,7 @@ async fn serve(
         }
         Some(Fault::Respond(response)) => Some(response.clone()),
         Some(Fault::Drop) => None,
-        Some(Fault::Delay(_)) | None => Some(handler.handle(&request)),
+        Some(Fault::Delay(_)) | None => Some(handler.handle(&request).await),
     };
     let delay = match &fault {
         Some(Fault::Delay(d)) => Some(*d),

@@ -31,6 +31,7 @@ pub(crate) use change::Notifier;
 pub use change::{ChangeReason, CredentialChange};
 pub use jwt::jwt_expiry;
 pub(crate) use redact::Redactor;
+pub use redact::spellings;
 pub use roles::{ApiKey, Password, ResetToken, SessionId, Token};
 pub use secret::{REDACTED, Secret};
 #[cfg_attr(userapi_partial, allow(unused_imports))]

@@ -46,19 +46,7 @@ impl Redactor {
                 continue;
             }
             let alone = raw.len() < SHORT_SECRET;
-            let mut push = |bytes: Vec<u8>| needles.push(Needle { bytes, alone });
-            push(raw.as_bytes().to_vec());
-            if let Ok(json) = serde_json::to_string(raw) {
-                push(json.as_bytes()[1..json.len() - 1].to_vec());
-            }
-            // Percent-encoded as a form (`+` for a space) or a path (`%20`), with the hex
-            // digits in either case.
-            let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-            let path = form.replace('+', "%20");
-            for encoded in [form, path] {
-                push(lower_hex(&encoded));
-                push(encoded.into_bytes());
-            }
+            needles.extend(spellings(raw).into_iter().map(|bytes| Needle { bytes, alone }));
         }
         needles.sort_by(|a, b| b.bytes.len().cmp(&a.bytes.len()).then_with(|| a.cmp(b)));
         needles.dedup();
@@ -190,6 +178,46 @@ impl Redactor {
             }
         }
     }
+}
+
+/// Every spelling of `secret` that the client's error redaction looks for in what a server
+/// answers: as it is, JSON-escaped (the inside of a JSON string literal, without the quotes),
+/// and percent-encoded as a form value (`+` for a space) and as a path segment (`%20`), each
+/// with its hex digits in upper and in lower case. Sorted, without duplicates; empty for an
+/// empty secret.
+///
+/// A secret a server spells with `\u` escapes inside a JSON string is not among them: decode
+/// the string and look for the raw spelling.
+///
+/// For tools that must scrub the same secrets from text of their own (a recording of
+/// requests and answers, a log).
+///
+/// ```
+/// let spellings = userapi::auth::spellings("a b/\"c\"");
+/// for expected in [&b"a b/\"c\""[..], br#"a b/\"c\""#, b"a+b%2F%22c%22", b"a%20b%2f%22c%22"] {
+///     assert!(spellings.iter().any(|s| s == expected), "{}", String::from_utf8_lossy(expected));
+/// }
+/// assert!(userapi::auth::spellings("").is_empty());
+/// ```
+pub fn spellings(secret: &str) -> Vec<Vec<u8>> {
+    if secret.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![secret.as_bytes().to_vec()];
+    if let Ok(json) = serde_json::to_string(secret) {
+        out.push(json.as_bytes()[1..json.len() - 1].to_vec());
+    }
+    // Percent-encoded as a form (`+` for a space) or a path (`%20`), with the hex digits in
+    // either case.
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let path = form.replace('+', "%20");
+    for encoded in [form, path] {
+        out.push(lower_hex(&encoded));
+        out.push(encoded.into_bytes());
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Percent-encoded text with the two hex digits after each `%` in lower case.

@@ -496,6 +496,18 @@ impl Service for MetabaseService {
     }
 }
 
+/// What a recording of a Metabase server scrubs besides what every recording does (see
+/// [`Secrets`](crate::Secrets)): the session id a login answers (`POST /api/session` ->
+/// `id`), the session id a password change or reset answers (`session_id`), an API key as
+/// created or regenerated (`unmasked_key`), and the `X-Metabase-Session` header.
+pub fn recorded_secrets() -> crate::Secrets {
+    crate::Secrets::new()
+        .issued_field(userapi::Method::POST, "/api/session", "id")
+        .field("session_id")
+        .field("unmasked_key")
+        .header("x-metabase-session")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
