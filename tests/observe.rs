@@ -91,9 +91,12 @@ mod metrics_feature {
 
     use super::*;
 
-    /// Every instrument registered and every value it got: name, labels, values.
+    /// One registered instrument: its name, its labels and what it got.
+    type Instrument = (String, Vec<(String, String)>, Arc<Values>);
+
+    /// Every instrument registered and every value it got.
     #[derive(Default, Clone)]
-    struct Kept(Arc<Mutex<Vec<(String, Vec<(String, String)>, Arc<Values>)>>>);
+    struct Kept(Arc<Mutex<Vec<Instrument>>>);
 
     #[derive(Default)]
     struct Values {

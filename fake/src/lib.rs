@@ -57,13 +57,13 @@
 //!
 //! let recorder = Recorder::start(server.base_url(), &path).await?;
 //! let api = Rightech::new(recorder.client_with(userapi::Auth::bearer(TOKEN))?);
-//! let roles = api.list_roles().await?;
+//! let roles = api.list_roles(&userapi::rightech::ListRoles::new()).await?;
 //! recorder.finish()?;
 //! assert!(!std::fs::read_to_string(&path)?.contains(TOKEN)); // scrubbed
 //!
 //! let replay = Replay::builder(Cassette::load(&path)?).strict(true).start().await?;
 //! let api = Rightech::new(replay.client_with(userapi::Auth::bearer("any token"))?);
-//! assert_eq!(api.list_roles().await?, roles);
+//! assert_eq!(api.list_roles(&userapi::rightech::ListRoles::new()).await?, roles);
 //! # std::fs::remove_file(&path)?;
 //! # Ok(()) }
 //! # #[cfg(not(feature = "rightech"))] fn main() {}

@@ -232,3 +232,58 @@ async fn the_observer_sees_attempts_and_calls_by_route_template() {
     assert_eq!(calls, ["rounds::get_user GET /users/{id} Some(200) 2 None"]);
     assert!(!format!("{attempts:?}{calls:?}").contains("secret-id-42"));
 }
+
+/// `max_in_flight(4)` (Kontur's advice for Diadoc): 32 concurrent calls, never more than 4
+/// requests at the server at once, all of them answered.
+#[tokio::test]
+async fn max_in_flight_caps_the_requests_the_server_sees_at_once() {
+    use std::sync::atomic::AtomicUsize;
+
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (n, m) = (Arc::clone(&now), Arc::clone(&most));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (n, m) = (Arc::clone(&n), Arc::clone(&m));
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req| {
+                    let (n, m) = (Arc::clone(&n), Arc::clone(&m));
+                    async move {
+                        let here = n.fetch_add(1, Ordering::SeqCst) + 1;
+                        m.fetch_max(here, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        n.fetch_sub(1, Ordering::SeqCst);
+                        let mut response = hyper::Response::new(Full::new(Bytes::from(USER)));
+                        response
+                            .headers_mut()
+                            .insert("content-type", "application/json".parse().unwrap());
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let client = common::client_builder(format!("http://{addr}/"))
+        .auth(Auth::jwt(JWT))
+        .max_in_flight(4)
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..32)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.rounds().get_me().await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(most.load(Ordering::SeqCst), 4);
+}
