@@ -140,6 +140,12 @@ pub const DEFAULT_VERSION: (u32, u32) = (58, 7);
 pub(crate) const AT_KEYS_DROPPED_SINCE: (u32, u32) = (57, 0);
 /// `"error_code": "email-already-in-use"` on a duplicate email.
 pub(crate) const EMAIL_ERROR_CODE_SINCE: (u32, u32) = (57, 0);
+/// A `limit`/`offset` that does not parse is ignored, not a 400 (PR metabase#40821, merged in
+/// April 2024: 0.50).
+pub(crate) const PAGING_LENIENT_SINCE: (u32, u32) = (50, 0);
+/// Data analysts (members of the "Data Analysts" group, which `is_data_analyst` follows) may
+/// list users (PR metabase#69033, merged in February 2026; the fake assumes 0.59).
+pub(crate) const DATA_ANALYSTS_SINCE: (u32, u32) = (59, 0);
 /// `POST /api/user/:id/password-reset-url` (added in March 2026; the first release carrying
 /// it is not confirmed: the fake assumes 0.59).
 pub(crate) const RESET_URL_SINCE: (u32, u32) = (59, 0);
