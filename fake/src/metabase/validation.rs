@@ -269,10 +269,9 @@ static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
 /// Basic Multilingual Plane (Unicode 14; the same runs as Java 17 and 21 know). A UTF-16 unit
 /// outside it, such as half of a supplementary-plane digit, is no digit to Java.
 const DIGIT_ZEROS: [u16; 37] = [
-    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6,
-    0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80,
-    0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
-    0xFF10,
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50,
+    0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
 ];
 
 /// `Character.isDigit` of one UTF-16 unit.
@@ -331,7 +330,7 @@ pub(crate) fn uuid_shaped(s: &str) -> bool {
 /// Before 0.50 each value went through Java's `Integer.parseUnsignedInt`, and one that does
 /// not parse is a 400 with the exception's JSON. From 0.50 (PR metabase#40821, April 2024) a
 /// value that does not parse is ignored; if neither parses the request is not paged.
-pub(crate) fn paging(req: &Request, config: &Config) -> Result<Option<(u64, u64)>, Response> {
+pub(crate) fn paging(req: &Request, config: &Config) -> Result<Option<(u64, u64)>, Box<Response>> {
     let (limit, offset) = (req.query("limit"), req.query("offset"));
     if !config.since(PAGING_LENIENT_SINCE) {
         if req.query("page").is_none() && limit.is_none() && offset.is_none() {
@@ -340,7 +339,7 @@ pub(crate) fn paging(req: &Request, config: &Config) -> Result<Option<(u64, u64)
         let parse = |raw: Option<&str>, default| raw.map_or(Ok(default), parse_unsigned_int);
         return match (parse(limit, 50), parse(offset, 0)) {
             (Ok(limit), Ok(offset)) => Ok(Some((limit, offset))),
-            (Err(cause), _) | (_, Err(cause)) => Err(Response::json(
+            (Err(cause), _) | (_, Err(cause)) => Err(Box::new(Response::json(
                 400,
                 &json!({
                     "message": format!("Error parsing paging parameters: {cause}"),
@@ -348,7 +347,7 @@ pub(crate) fn paging(req: &Request, config: &Config) -> Result<Option<(u64, u64)
                     "via": [{"type": "java.lang.NumberFormatException", "message": cause, "at": []}],
                     "trace": [],
                 }),
-            )),
+            ))),
         };
     }
     let read = |raw: Option<&str>| raw.and_then(|v| v.parse::<i64>().ok());

@@ -252,7 +252,10 @@ async fn an_unparsable_limit_is_400_before_0_50_and_ignored_from_it() {
     for (query, cause) in [
         ("limit=abc", "For input string: \"abc\""),
         ("offset=-1", "Illegal leading minus sign on unsigned string -1."),
-        ("limit=99999999999", "String value 99999999999 exceeds range of unsigned int."),
+        (
+            "limit=99999999999",
+            "String value 99999999999 exceeds range of unsigned int.",
+        ),
     ] {
         let answer = http
             .get(older.url(&format!("api/user?{query}")))
@@ -286,7 +289,10 @@ async fn an_unparsable_limit_is_400_before_0_50_and_ignored_from_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!((answer["limit"].clone(), answer["total"].clone()), (json!(null), json!(3)));
+    assert_eq!(
+        (answer["limit"].clone(), answer["total"].clone()),
+        (json!(null), json!(3))
+    );
     assert_eq!(answer["data"].as_array().unwrap().len(), 3);
     // One that parses still pages.
     let answer: serde_json::Value = http
@@ -298,7 +304,10 @@ async fn an_unparsable_limit_is_400_before_0_50_and_ignored_from_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!((answer["limit"].clone(), answer["offset"].clone()), (json!(50), json!(1)));
+    assert_eq!(
+        (answer["limit"].clone(), answer["offset"].clone()),
+        (json!(50), json!(1))
+    );
 }
 
 #[tokio::test]
@@ -393,5 +402,9 @@ async fn data_analysts_may_list_users_from_0_59() {
         .unwrap();
     assert_eq!(page.total, Some(3));
     // Not an admin's view: no groups, no collections.
-    assert!(page.data.iter().all(|u| u.group_ids.is_none() && u.email.is_some()));
+    assert!(
+        page.data
+            .iter()
+            .all(|u| u.group_ids.is_none() && u.email.is_some())
+    );
 }

@@ -12,7 +12,7 @@ impl Instance {
         };
         // The paging middleware runs before routes and credentials.
         if let Err(bad) = paging(req, &self.config) {
-            return bad;
+            return *bad;
         }
         if *prefix == "session" {
             return self.session_route(req, rest);

@@ -109,8 +109,8 @@ impl Instance {
             .filter(|g| self.config.enterprise() && self.manages(caller.id, *g))
             .filter(|g| group.is_none_or(|wanted| wanted == *g))
             .collect();
-        let is_analyst = self.config.since(DATA_ANALYSTS_SINCE)
-            && self.person(caller.id).is_some_and(|p| p.data_analyst);
+        let is_analyst =
+            self.config.since(DATA_ANALYSTS_SINCE) && self.person(caller.id).is_some_and(|p| p.data_analyst);
         let (view, only_groups) = if caller.superuser {
             (View::List, None)
         } else if !managed.is_empty() {
