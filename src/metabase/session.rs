@@ -185,7 +185,8 @@ impl Metabase {
     }
 
     /// `POST /api/session/password-check`: whether the instance's password rules accept
-    /// `password` (by default 6 characters or more, a digit, not a common password), before
+    /// `password` (by default 6 characters or more, a decimal digit of any script, and not
+    /// one of about 12,700 common passwords, compared case-insensitively), before
     /// setting it. No credentials needed; no side effects, so it may be retried.
     ///
     /// ```

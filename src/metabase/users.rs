@@ -78,8 +78,10 @@ impl Metabase {
             .await
     }
 
-    /// `GET /api/user`: one page of users (superusers and EE group managers; others get 403).
-    /// API keys' users are never listed.
+    /// `GET /api/user`: one page of users. Superusers see everyone; EE group managers the
+    /// active members of the groups they manage; from 0.59 data analysts (members of the Data
+    /// Analysts group) may list too, seeing ids, emails and names; others get 403. API keys'
+    /// users are never listed.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -93,7 +95,7 @@ impl Metabase {
     /// # Errors
     /// HTTP 403 for a caller who may not list users; 400 for a filter the server refuses
     /// (`tenancy` together with `tenant_id`, a filter an older server does not know is simply
-    /// ignored); 401 without credentials.
+    /// ignored), checked before the caller's rights; 401 without credentials.
     pub async fn list_users(&self, query: &ListUsers) -> Result<UserList> {
         self.list_call(query)?.send().await
     }

@@ -9,12 +9,17 @@
 //!   user ([`DEACTIVATED_USER_ID`]), and an API key in the
 //!   Administrators group ([`API_KEY`], id [`API_KEY_ID`]) whose own user (5) answers
 //!   `GET /api/user/current`; keys' users are never listed;
-//! - 403 `You don't have permissions to do that.` where the real server refuses; the `status`,
+//! - 403 `You don't have permissions to do that.` where the real server refuses (after the
+//!   query's schema: a malformed `GET /api/user` query is 400 for anyone); the `status`,
 //!   `query`, `group_id`, `tenancy`, `tenant_id`, `is_data_analyst` and
-//!   `can_access_data_studio` filters and `limit`/`offset` paging with `total`;
+//!   `can_access_data_studio` filters and `limit`/`offset` paging with `total`; a `limit` or
+//!   `offset` that does not parse is ignored, or before 0.50 a 400 on any route, as the
+//!   server's paging middleware answers;
 //! - updates that apply every field they accept (names, email, locale, groups,
 //!   `is_superuser`, `is_data_analyst`, login attributes); case-insensitive email uniqueness;
-//! - the default password rules (6+ characters, a digit, not a common password), the
+//! - the default password rules (6+ characters counted in UTF-16 units, a decimal digit of
+//!   any script, not one of the 12,692 common passwords Metabase bundles, derived from
+//!   Dropbox's zxcvbn list: see `common_passwords.NOTICE`), the
 //!   old-password check, a new session (and the old ones ended) on one's own password change,
 //!   204 on someone else's; 400 reactivating an active user or deactivating the last admin;
 //! - API keys (create, list, count, rename or move, regenerate: the old key stops working,
@@ -30,7 +35,9 @@
 //!
 //! It emulates one release and edition, chosen when it is built ([`FakeMetabaseBuilder`]):
 //! open source 0.58.7 by default. Open source drops group-manager flags silently (200);
-//! Enterprise applies them. It has no tenants: a tenant on create is refused as Metabase
+//! Enterprise applies them, shows them on `user_group_memberships`, and lets group managers
+//! read users and list the members of their groups. From 0.59 the fake has the Data Analysts
+//! group (id 4): `is_data_analyst` is membership of it, and its members may list users. It has no tenants: a tenant on create is refused as Metabase
 //! refuses it, and on update fails as the database would (500).
 //!
 //! It never emails: [`FakeMetabase::last_reset_token`](MetabaseService::last_reset_token) reads the token a reset email would
@@ -140,6 +147,12 @@ pub const DEFAULT_VERSION: (u32, u32) = (58, 7);
 pub(crate) const AT_KEYS_DROPPED_SINCE: (u32, u32) = (57, 0);
 /// `"error_code": "email-already-in-use"` on a duplicate email.
 pub(crate) const EMAIL_ERROR_CODE_SINCE: (u32, u32) = (57, 0);
+/// A `limit`/`offset` that does not parse is ignored, not a 400 (PR metabase#40821, merged in
+/// April 2024: 0.50).
+pub(crate) const PAGING_LENIENT_SINCE: (u32, u32) = (50, 0);
+/// Data analysts (members of the "Data Analysts" group, which `is_data_analyst` follows) may
+/// list users (PR metabase#69033, merged in February 2026; the fake assumes 0.59).
+pub(crate) const DATA_ANALYSTS_SINCE: (u32, u32) = (59, 0);
 /// `POST /api/user/:id/password-reset-url` (added in March 2026; the first release carrying
 /// it is not confirmed: the fake assumes 0.59).
 pub(crate) const RESET_URL_SINCE: (u32, u32) = (59, 0);

@@ -97,6 +97,9 @@ pub(crate) enum View {
     Plain,
     /// What a non-admin sees of others.
     Others,
+    /// `GET /api/user` as an Enterprise group manager: the group-manager columns,
+    /// `common_name` and `group_ids`.
+    Manager,
 }
 
 impl Person {
@@ -135,6 +138,12 @@ impl Person {
         if view == View::Others {
             return Value::Object(m);
         }
+        if view == View::Manager {
+            m.insert("is_superuser".into(), json!(self.superuser()));
+            m.insert("last_login".into(), json!(self.last_login));
+            m.insert("group_ids".into(), json!(self.groups));
+            return Value::Object(m);
+        }
         let admin_or_self = json!({
             "date_joined": self.date_joined, "last_login": self.last_login,
             "updated_at": self.updated_at, "is_active": self.active, "is_superuser": self.superuser(),
@@ -170,7 +179,7 @@ impl Person {
             View::Written => {
                 m.insert("user_group_memberships".into(), json!(memberships));
             }
-            View::Plain | View::Others => {}
+            View::Plain | View::Others | View::Manager => {}
         }
         if view == View::Current {
             let current = json!({

@@ -10,16 +10,9 @@ pub(crate) const GROUPS: [(u64, &str, Option<&str>); 3] = [
     (ADMINS, "Administrators", Some("admin")),
     (ANALYSTS, "Analysts", None),
 ];
-pub(crate) const COMMON_PASSWORDS: [&str; 8] = [
-    "password1",
-    "passw0rd",
-    "123456",
-    "12345678",
-    "qwerty1",
-    "letmein1",
-    "welcome1",
-    "abc123",
-];
+/// The Data Analysts group (`data-analyst`), seeded from 0.59 ([`DATA_ANALYSTS_SINCE`]);
+/// `is_data_analyst` is membership of it.
+pub(crate) const DATA_ANALYSTS: u64 = 4;
 /// The locales the fake has, as `available-locales` lists them (code, name): a subset of a
 /// Metabase build's, in its spelling (`pt_BR`, `zh_TW`).
 pub(crate) const AVAILABLE_LOCALES: [(&str, &str); 12] = [
@@ -430,6 +423,7 @@ impl Instance {
 impl Instance {
     /// An empty instance emulating `config`: the seeded groups, no one in them.
     pub(crate) fn empty(config: Config) -> Instance {
+        let analysts = config.since(DATA_ANALYSTS_SINCE);
         Instance {
             config,
             groups: GROUPS
@@ -439,6 +433,11 @@ impl Instance {
                     name: (*name).to_owned(),
                     magic: *magic,
                 })
+                .chain(analysts.then(|| GroupRec {
+                    id: DATA_ANALYSTS,
+                    name: "Data Analysts".to_owned(),
+                    magic: Some("data-analyst"),
+                }))
                 .collect(),
             memberships: BTreeMap::new(),
             next_membership_id: 1,
@@ -471,7 +470,13 @@ impl Instance {
 
     /// Gives every (user, group) pair a membership id (in user, then group order) and
     /// forgets the pairs that are gone.
+    /// Also keeps `is_data_analyst` in step with the Data Analysts group where it exists.
     pub(crate) fn sync_memberships(&mut self) {
+        if self.group_exists(DATA_ANALYSTS) && self.config.since(DATA_ANALYSTS_SINCE) {
+            for p in &mut self.people {
+                p.data_analyst = p.groups.contains(&DATA_ANALYSTS);
+            }
+        }
         let pairs: Vec<(u64, u64)> = self
             .people
             .iter()

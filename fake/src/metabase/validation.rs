@@ -4,6 +4,9 @@
 
 use super::*;
 
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
 // ---------------------------------------------------------------------------------------------
 // The fake's own checks (never the client's helpers), worded as Metabase's schemas word them
 // ---------------------------------------------------------------------------------------------
@@ -246,10 +249,34 @@ pub(crate) fn looks_like_email(s: &str) -> bool {
         && !s.chars().any(char::is_whitespace)
 }
 
+/// The default (`normal`) password rules as Metabase applies them: at least six characters
+/// counted as Java counts them (UTF-16 units), at least one decimal digit of any script
+/// (`Character.isDigit` on each unit), and not on its list of common passwords, compared
+/// lower-cased.
 pub(crate) fn password_ok(p: &str) -> bool {
-    p.chars().count() >= 6
-        && p.chars().any(|c| c.is_ascii_digit())
-        && !COMMON_PASSWORDS.contains(&p.to_lowercase().as_str())
+    p.encode_utf16().count() >= 6
+        && p.encode_utf16().any(is_java_digit)
+        && !COMMON_PASSWORDS.contains(p.to_lowercase().as_str())
+}
+
+/// The common passwords Metabase refuses (12,692, lower-case): the entries of Dropbox's
+/// zxcvbn list with six or more characters and a digit, which is how Metabase built its
+/// own. Source, derivation and license: `common_passwords.NOTICE` next to the list.
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("common_passwords.txt").lines().collect());
+
+/// The first code point of each run of ten decimal digits (Unicode category `Nd`) in the
+/// Basic Multilingual Plane (Unicode 14; the same runs as Java 17 and 21 know). A UTF-16 unit
+/// outside it, such as half of a supplementary-plane digit, is no digit to Java.
+const DIGIT_ZEROS: [u16; 37] = [
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50,
+    0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+];
+
+/// `Character.isDigit` of one UTF-16 unit.
+fn is_java_digit(unit: u16) -> bool {
+    DIGIT_ZEROS.iter().any(|zero| (*zero..*zero + 10).contains(&unit))
 }
 
 /// A locale as the server normalises it (`es-MX`, `ES_mx` → `es_MX`), if it is one the server
@@ -294,4 +321,57 @@ pub(crate) fn uuid_shaped(s: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `limit` and `offset` as the server's paging middleware reads them, before any route or
+/// credential: `Ok(None)` when the request is not paged, `Ok(Some((limit, offset)))` (the
+/// missing one defaulted to 50 or 0) when it is.
+///
+/// Before 0.50 each value went through Java's `Integer.parseUnsignedInt`, and one that does
+/// not parse is a 400 with the exception's JSON. From 0.50 (PR metabase#40821, April 2024) a
+/// value that does not parse is ignored; if neither parses the request is not paged.
+pub(crate) fn paging(req: &Request, config: &Config) -> Result<Option<(u64, u64)>, Box<Response>> {
+    let (limit, offset) = (req.query("limit"), req.query("offset"));
+    if !config.since(PAGING_LENIENT_SINCE) {
+        if req.query("page").is_none() && limit.is_none() && offset.is_none() {
+            return Ok(None);
+        }
+        let parse = |raw: Option<&str>, default| raw.map_or(Ok(default), parse_unsigned_int);
+        return match (parse(limit, 50), parse(offset, 0)) {
+            (Ok(limit), Ok(offset)) => Ok(Some((limit, offset))),
+            (Err(cause), _) | (_, Err(cause)) => Err(Box::new(Response::json(
+                400,
+                &json!({
+                    "message": format!("Error parsing paging parameters: {cause}"),
+                    "cause": cause,
+                    "via": [{"type": "java.lang.NumberFormatException", "message": cause, "at": []}],
+                    "trace": [],
+                }),
+            ))),
+        };
+    }
+    let read = |raw: Option<&str>| raw.and_then(|v| v.parse::<i64>().ok());
+    match (read(limit), read(offset)) {
+        (None, None) => Ok(None),
+        // The fake does not model what a database makes of a negative value.
+        (limit, offset) => Ok(Some((
+            limit.map_or(50, |n| n.max(0) as u64),
+            offset.map_or(0, |n| n.max(0) as u64),
+        ))),
+    }
+}
+
+/// Java's `Integer.parseUnsignedInt(s)`, with its exception messages.
+fn parse_unsigned_int(s: &str) -> Result<u64, String> {
+    if s.starts_with('-') {
+        return Err(format!("Illegal leading minus sign on unsigned string {s}."));
+    }
+    if let Ok(n) = s.parse::<u32>() {
+        return Ok(u64::from(n));
+    }
+    // Longer strings go through `Long.parseLong` first.
+    if s.len() > 9 && s.parse::<i64>().is_ok() {
+        return Err(format!("String value {s} exceeds range of unsigned int."));
+    }
+    Err(format!("For input string: {s:?}"))
 }

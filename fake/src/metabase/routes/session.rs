@@ -10,6 +10,10 @@ impl Instance {
         let ["api", prefix, rest @ ..] = segs.as_slice() else {
             return not_found();
         };
+        // The paging middleware runs before routes and credentials.
+        if let Err(bad) = paging(req, &self.config) {
+            return *bad;
+        }
         if *prefix == "session" {
             return self.session_route(req, rest);
         }

@@ -52,9 +52,7 @@ impl Instance {
     }
 
     pub(crate) fn list(&self, caller: Caller, req: &Request) -> Response {
-        if !caller.superuser {
-            return forbidden();
-        }
+        // The query's schema first (400 before 403), then who may list.
         let mut p = Problems::default();
         let flag = |p: &mut Problems, name: &str| -> Option<bool> {
             match req.query(name) {
@@ -77,7 +75,7 @@ impl Instance {
         let analyst = flag(&mut p, "is_data_analyst");
         let studio = flag(&mut p, "can_access_data_studio");
         let mut ints = Map::new();
-        for name in ["group_id", "tenant_id", "limit", "offset"] {
+        for name in ["group_id", "tenant_id"] {
             if let Some(v) = req.query(name) {
                 ints.insert(
                     name.into(),
@@ -99,14 +97,33 @@ impl Instance {
                 )],
             );
         }
-        let count = |name: &str| ints.get(name).and_then(Value::as_u64);
-        let (limit, offset) = (count("limit"), count("offset"));
         if let Some(bad) = p.response() {
             return bad;
         }
+        // A superuser; on Enterprise a group manager (of `group_id`, if given), who sees the
+        // members of the groups they manage; from 0.59 a data analyst.
+        let managed: Vec<u64> = self
+            .groups
+            .iter()
+            .map(|g| g.id)
+            .filter(|g| self.config.enterprise() && self.manages(caller.id, *g))
+            .filter(|g| group.is_none_or(|wanted| wanted == *g))
+            .collect();
+        let is_analyst =
+            self.config.since(DATA_ANALYSTS_SINCE) && self.person(caller.id).is_some_and(|p| p.data_analyst);
+        let (view, only_groups) = if caller.superuser {
+            (View::List, None)
+        } else if !managed.is_empty() {
+            (View::Manager, Some(managed))
+        } else if is_analyst {
+            (View::Others, None)
+        } else {
+            return forbidden();
+        };
         if req.query("tenancy").is_some() && req.query("tenant_id").is_some() {
             return text(400, "You cannot specify both `tenancy` and `tenant_id`");
         }
+        let paging = paging(req, &self.config).ok().flatten();
         let status = match (include_deactivated, req.query("status")) {
             (Some(true), _) => "all",
             (_, Some(s @ ("deactivated" | "all"))) => s,
@@ -135,6 +152,11 @@ impl Instance {
                 })
             })
             .filter(|p| group.is_none_or(|g| p.groups.contains(&g)))
+            .filter(|p| {
+                only_groups
+                    .as_ref()
+                    .is_none_or(|gs| p.active && gs.iter().any(|g| p.groups.contains(g)))
+            })
             // No user has a tenant here: only internal users exist.
             .filter(|_| tenant.is_none() && tenancy != Some("external"))
             .filter(|p| analyst.is_none_or(|a| p.data_analyst == a))
@@ -148,22 +170,16 @@ impl Instance {
             )
         });
         let total = matching.len();
-        let paged = limit.is_some() || offset.is_some();
-        let (limit, offset) = (limit.unwrap_or(50) as usize, offset.unwrap_or(0) as usize);
-        let data: Vec<Value> = if paged {
-            matching
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .map(|p| p.render(View::List))
-                .collect()
-        } else {
-            matching.iter().map(|p| p.render(View::List)).collect()
-        };
-        let (limit, offset) = if paged {
-            (json!(limit), json!(offset))
-        } else {
-            (Value::Null, Value::Null)
+        let (skip, take) = paging.map_or((0, usize::MAX), |(l, o)| (o as usize, l as usize));
+        let data: Vec<Value> = matching
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(|p| p.render(view))
+            .collect();
+        let (limit, offset) = match paging {
+            Some((l, o)) => (json!(l), json!(o)),
+            None => (Value::Null, Value::Null),
         };
         Response::json(
             200,
@@ -365,6 +381,17 @@ impl Instance {
                 groups.push(ADMINS);
             }
         }
+        // From 0.59 `is_data_analyst` is membership of the Data Analysts group.
+        if caller.superuser
+            && let Some(a) = analyst
+            && self.group_exists(DATA_ANALYSTS)
+            && self.config.since(DATA_ANALYSTS_SINCE)
+        {
+            groups.retain(|g| *g != DATA_ANALYSTS);
+            if a {
+                groups.push(DATA_ANALYSTS);
+            }
+        }
         if let Some(ms) = &memberships {
             if let Some(admin) = is_superuser
                 && admin != ms.iter().any(|(g, _)| *g == ADMINS)
@@ -424,6 +451,7 @@ impl Instance {
         if caller.superuser && memberships.is_some() {
             self.apply_managers(id, memberships.as_deref());
         }
+        self.sync_memberships();
         let person = self.person(id).expect("checked above");
         Response::json(200, &self.render_written(person))
     }
@@ -476,11 +504,17 @@ impl Instance {
     ) -> Response {
         match (method, rest) {
             (&Method::GET, []) => {
-                if !caller.superuser && caller.id != id {
+                if !caller.superuser && caller.id != id && !self.is_group_manager(caller.id) {
                     return forbidden();
                 }
                 match self.person(id) {
-                    Some(p) => Response::json(200, &p.render(View::One)),
+                    Some(p) => {
+                        let mut out = p.render(View::One);
+                        if self.config.enterprise() {
+                            out["user_group_memberships"] = self.memberships_with_managers(p);
+                        }
+                        Response::json(200, &out)
+                    }
                     None => not_found(),
                 }
             }
@@ -581,14 +615,25 @@ impl Instance {
     pub(crate) fn render_written(&self, person: &Person) -> Value {
         let mut out = person.render(View::Written);
         if self.config.enterprise() {
-            let ms: Vec<Value> = person
-                .groups
-                .iter()
-                .map(|g| json!({"id": g, "is_group_manager": self.manages(person.id, *g)}))
-                .collect();
-            out["user_group_memberships"] = json!(ms);
+            out["user_group_memberships"] = self.memberships_with_managers(person);
         }
         out
+    }
+
+    /// `user_group_memberships` as Enterprise (with `advanced-permissions`) shows them:
+    /// each with `is_group_manager`.
+    pub(crate) fn memberships_with_managers(&self, person: &Person) -> Value {
+        let ms: Vec<Value> = person
+            .groups
+            .iter()
+            .map(|g| json!({"id": g, "is_group_manager": self.manages(person.id, *g)}))
+            .collect();
+        json!(ms)
+    }
+
+    /// Whether `user` manages any group (only ever true on Enterprise).
+    pub(crate) fn is_group_manager(&self, user: u64) -> bool {
+        self.config.enterprise() && self.memberships.iter().any(|((u, _), m)| *u == user && m.manager)
     }
 
     // -- /api/login-history -------------------------------------------------------------------
