@@ -1373,7 +1373,7 @@ fn main() {
             f.name, f.value, f.goal, verdict, f.detail
         ));
     }
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md");
     let previous = std::fs::read_to_string(path).unwrap_or_default();
     // Keep the notes below the table (profiling, before and after) from earlier runs.
     let notes = previous.find("\n## ").map(|i| &previous[i..]).unwrap_or("");

@@ -161,7 +161,10 @@ async fn rightech_records_and_replays() {
             async move {
                 let api = Rightech::new(client);
                 let users = api.list_users(&ListUsers::new().limit(50)).await.unwrap();
-                let roles = api.list_roles(&userapi::rightech::ListRoles::new()).await.unwrap();
+                let roles = api
+                    .list_roles(&userapi::rightech::ListRoles::new())
+                    .await
+                    .unwrap();
                 let one = api.get_user(&users[0].id).await.unwrap();
                 let role = one.role.clone().unwrap_or_else(|| roles[0].id.clone());
                 let new = NewUser::new(

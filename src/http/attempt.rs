@@ -140,9 +140,12 @@ impl<'c> Call<'c> {
             // The client's limits: the wait counts against the total timeout, and the place
             // taken is held until this attempt is over.
             let admission = match &shared.limiter {
-                Some(limiter) => match within(end, limiter.admit()).await {
+                Some(limiter) => match limiter.try_admit() {
                     Some(admission) => Some(admission),
-                    None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                    None => match within(end, limiter.admit()).await {
+                        Some(admission) => Some(admission),
+                        None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                    },
                 },
                 None => None,
             };

@@ -19,11 +19,13 @@ use crate::error::{ConfigKind, Error, Result};
 /// [`ClientBuilder::rate_limit`](crate::ClientBuilder::rate_limit).
 ///
 /// - [`RateLimit::per_second`] / [`RateLimit::new`]: at most `burst + rate × t` requests in
-///   any stretch of time `t`. The burst defaults to 1 (evenly spaced requests).
+///   any stretch of time `t`. The burst defaults to a twentieth of a second's worth of the
+///   rate, at least 1 (500 per second: 25): a timer cannot space requests finer than a
+///   millisecond, and with no burst at all every late wake-up would be rate lost.
 /// - [`RateLimit::adaptive`]: no number to give. Requests go out freely until the server
 ///   answers `429 Too Many Requests` (or `503` with `Retry-After`); the rate allowed is then
-///   the rate the server was seen to accept, and it grows back gradually while calls succeed,
-///   until the next refusal.
+///   nine tenths of the rate the server was seen to accept, and it grows back by 5% a second
+///   while calls succeed, until the next refusal.
 ///
 /// Either way a `Retry-After` from the server wins: the refused call waits at least that
 /// long before it is retried, whatever the limiter would allow.
@@ -65,19 +67,20 @@ pub enum RateLimit {
 const MAX_PERIOD: Duration = Duration::from_secs(24 * 3600);
 
 impl RateLimit {
-    /// At most `requests` per second, evenly spaced (burst 1).
+    /// At most `requests` per second (burst: see [`RateLimit`]).
     pub fn per_second(requests: u32) -> Self {
         RateLimit::new(requests, Duration::from_secs(1))
     }
 
-    /// At most `requests` per `per` (burst 1). `0` requests, a zero period or one longer than
-    /// a day make [`ClientBuilder::build`](crate::ClientBuilder::build) fail.
+    /// At most `requests` per `per` (burst: see [`RateLimit`]). `0` requests, a zero period
+    /// or one longer than a day make [`ClientBuilder::build`](crate::ClientBuilder::build)
+    /// fail.
     pub fn new(requests: u32, per: Duration) -> Self {
-        RateLimit::Fixed {
-            requests,
-            per,
-            burst: 1,
-        }
+        let burst = match per.as_secs_f64() {
+            secs if secs > 0.0 => default_burst(f64::from(requests) / secs),
+            _ => 1,
+        };
+        RateLimit::Fixed { requests, per, burst }
     }
 
     /// Lets up to `burst` requests go at once after a quiet spell (fixed rates only; `0`
@@ -150,6 +153,8 @@ struct Bucket {
 /// How much an adaptive rate grows back per second without a refusal: 5% of the rate it was
 /// set to.
 const ADAPTIVE_GROWTH: f64 = 0.05;
+/// After a refusal the rate is this share of what the server accepted.
+const CUT_TO: f64 = 0.9;
 /// Successes are counted over windows this long.
 const WINDOW: Duration = Duration::from_secs(1);
 /// The shortest stretch a first measurement is taken over.
@@ -158,6 +163,12 @@ const MIN_WINDOW: Duration = Duration::from_millis(100);
 const CUT_COOLDOWN: Duration = Duration::from_millis(200);
 /// An adaptive rate never goes below this (requests per second).
 const MIN_RATE: f64 = 0.5;
+
+/// The burst a rate gets unless told otherwise: a twentieth of a second's worth, at least 1.
+fn default_burst(per_second: f64) -> u32 {
+    // `as` saturates: a rate of `u32::MAX` per second gives `u32::MAX / 20`.
+    ((per_second / 20.0).floor() as u32).max(1)
+}
 
 impl Limiter {
     /// `None` when nothing is limited (then calls skip the limiter entirely).
@@ -199,6 +210,24 @@ impl Limiter {
         });
         let in_flight = in_flight.map(|n| Arc::new(Semaphore::new((n as usize).min(Semaphore::MAX_PERMITS))));
         Ok(Some(Limiter { rate, in_flight }))
+    }
+
+    /// A place in flight and a token, if both are at hand and nobody is queued: no future,
+    /// no timer (the common case of a limit that is not reached).
+    pub(crate) fn try_admit(&self) -> Option<Admission> {
+        let permit = match &self.in_flight {
+            Some(s) => Some(Arc::clone(s).try_acquire_owned().ok()?),
+            None => None,
+        };
+        if let Some(rate) = &self.rate
+            && !rate.try_take()
+        {
+            return None;
+        }
+        Some(Admission {
+            _permit: permit,
+            waited: Duration::ZERO,
+        })
     }
 
     /// Waits for a place in flight and a token of the rate. Dropping the future at any
@@ -245,11 +274,16 @@ impl Rate {
         self.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Takes a token if one is at hand and nobody is queued for one.
+    fn try_take(&self) -> bool {
+        match self.turn.try_lock() {
+            Ok(_turn) => self.bucket().try_take(Instant::now()).is_none(),
+            Err(_) => false,
+        }
+    }
+
     async fn take(&self) {
-        // Fast path: a token at hand and nobody queued.
-        if let Ok(_turn) = self.turn.try_lock()
-            && self.bucket().try_take(Instant::now()).is_none()
-        {
+        if self.try_take() {
             return;
         }
         let _turn = self.turn.lock().await;
@@ -321,12 +355,13 @@ impl Bucket {
             Some(m) if elapsed < WINDOW / 2 => m,
             _ => current,
         };
-        let next = accepted.min(self.rate_at(now)).max(MIN_RATE);
+        // A little under it, so that the server's own bucket fills again.
+        let next = (CUT_TO * accepted.min(self.rate_at(now))).max(MIN_RATE);
         self.cut_at = Some(now);
         self.cut_rate = next;
         self.rate = next;
-        self.burst = 1.0;
-        self.tokens = self.tokens.min(1.0);
+        self.burst = f64::from(default_burst(next));
+        self.tokens = 0.0;
         self.last = now;
     }
 }

@@ -190,7 +190,8 @@ fn adaptive_is_free_until_refused_then_takes_the_accepted_rate_and_grows_back() 
         }
         limiter.feedback(true);
         let cut = limiter.current_rate().expect("limited after a refusal");
-        assert!((90.0..=110.0).contains(&cut), "{cut}");
+        // Nine tenths of the 100 per second the server accepted.
+        assert!((85.0..=95.0).contains(&cut), "{cut}");
         // More refusals from the same overload do not cut again.
         limiter.feedback(true);
         assert!((limiter.current_rate().unwrap() - cut).abs() < 1e-9);
