@@ -258,6 +258,10 @@ impl Budget {
         }
         let refill = self.config.success_refill.saturating_add(spent);
         let capacity = self.config.capacity;
+        // A healthy client's budget is full: nothing to write.
+        if self.level.load(Ordering::Acquire) >= capacity {
+            return;
+        }
         let _ = self
             .level
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |level| {

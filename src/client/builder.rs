@@ -349,14 +349,16 @@ impl ClientBuilder {
                 format!("the HTTP client could not be built: {e}"),
             )
         })?;
+        let shared = Arc::new(Shared {
+            http,
+            auth,
+            limiter,
+            budget: Budget::new(self.retry_budget),
+            observer: self.observer,
+            pending_timer: super::timer::PendingTimer::new(&self.timeouts),
+        });
         Ok(Client {
-            shared: Arc::new(Shared {
-                http,
-                auth,
-                limiter,
-                budget: Budget::new(self.retry_budget),
-                observer: self.observer,
-            }),
+            shared,
             settings: Arc::new(Settings {
                 base,
                 user_agent,

@@ -12,6 +12,7 @@ mod builder;
 mod handle;
 #[cfg(test)]
 mod tests;
+mod timer;
 
 pub use base_url::IntoBaseUrl;
 pub use builder::ClientBuilder;
@@ -155,6 +156,8 @@ pub(crate) struct Shared {
     pub(crate) limiter: Option<crate::limit::Limiter>,
     pub(crate) budget: crate::retry::Budget,
     pub(crate) observer: Option<Box<dyn crate::observe::Observer>>,
+    /// The timer kept pending so that the calls' own timers do not wake the runtime.
+    pub(crate) pending_timer: timer::PendingTimer,
 }
 
 #[derive(Debug, Clone)]
@@ -393,6 +396,11 @@ impl crate::auth::Obtain<'_> {
 }
 
 impl Client {
+    /// Starts the task that keeps a timer pending, on the first call (see `timer`).
+    pub(crate) fn keep_timer_pending(&self) {
+        self.shared.pending_timer.start(&self.shared);
+    }
+
     /// The credential for the next attempt (see [`AuthCell::credential`]).
     pub(crate) fn credential<'a>(
         &'a self,

@@ -49,6 +49,7 @@ impl<'c> Call<'c> {
     }
 
     async fn send_timed(self) -> Result<RawResponse> {
+        self.client.keep_timer_pending();
         let started = Instant::now();
         let mut waited = Duration::ZERO;
         let result = self.run(started, &mut waited).await;

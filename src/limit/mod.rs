@@ -7,6 +7,7 @@
 //! by a call that gave up. (A reservation scheme would leave a hole where a cancelled caller
 //! stood, or let two requests share one slot.)
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -130,8 +131,20 @@ pub(crate) struct Admission {
 struct Rate {
     /// The queue: the waiter holding it is the only one that sleeps.
     turn: tokio::sync::Mutex<()>,
+    /// Callers queued for the turn or holding it: while there are any, nobody takes a token
+    /// past them.
+    queued: AtomicUsize,
     bucket: Mutex<Bucket>,
     adaptive: bool,
+}
+
+/// One place in the queue, given back when dropped (a call that gives up included).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 struct Bucket {
@@ -194,6 +207,7 @@ impl Limiter {
             };
             Rate {
                 turn: tokio::sync::Mutex::new(()),
+                queued: AtomicUsize::new(0),
                 bucket: Mutex::new(Bucket {
                     rate,
                     burst,
@@ -276,16 +290,15 @@ impl Rate {
 
     /// Takes a token if one is at hand and nobody is queued for one.
     fn try_take(&self) -> bool {
-        match self.turn.try_lock() {
-            Ok(_turn) => self.bucket().try_take(Instant::now()).is_none(),
-            Err(_) => false,
-        }
+        self.queued.load(Ordering::Acquire) == 0 && self.bucket().try_take(Instant::now()).is_none()
     }
 
     async fn take(&self) {
         if self.try_take() {
             return;
         }
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let _queued = Queued(&self.queued);
         let _turn = self.turn.lock().await;
         loop {
             let wait = self.bucket().try_take(Instant::now());
