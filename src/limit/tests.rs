@@ -205,3 +205,19 @@ fn adaptive_is_free_until_refused_then_takes_the_accepted_rate_and_grows_back() 
         assert_eq!(fixed.current_rate(), Some(7.0));
     });
 }
+
+#[test]
+fn the_default_burst_is_a_twentieth_of_a_second_at_least_one() {
+    let burst = |r: RateLimit| match r {
+        RateLimit::Fixed { burst, .. } => burst,
+        RateLimit::Adaptive => unreachable!(),
+    };
+    assert_eq!(burst(RateLimit::per_second(500)), 25);
+    assert_eq!(burst(RateLimit::per_second(100)), 5);
+    assert_eq!(burst(RateLimit::per_second(10)), 1);
+    assert_eq!(burst(RateLimit::new(600, Duration::from_secs(60))), 1);
+    assert_eq!(burst(RateLimit::per_second(u32::MAX)), u32::MAX / 20);
+    assert_eq!(burst(RateLimit::per_second(500).burst(3)), 3);
+    // A zero period is refused by build(), not divided by.
+    assert_eq!(burst(RateLimit::new(5, Duration::ZERO)), 1);
+}
