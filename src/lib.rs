@@ -139,7 +139,8 @@
 //! | `native-tls` | no | TLS through the platform's library (OpenSSL on Linux); with both, pick one with [`ClientBuilder::tls_backend`] |
 //! | `gzip` | yes | `Accept-Encoding: gzip` and decompression; the body cap counts decompressed bytes |
 //! | `novaconnect`, `diadoc`, `rounds`, `metabase`, `rightech` | yes | one module per service |
-//! | `tracing` | no | a `userapi.request` span per call: operation, method, route template, status, attempts, latency; never credentials, ids or bodies |
+//! | `tracing` | no | a `userapi.request` span per call with OpenTelemetry's HTTP client fields (`http.request.method`, `url.template`, `http.response.status_code`, `server.address`, `server.port`, `error.type`) and `userapi.operation`, `userapi.attempts`; never credentials, ids or bodies |
+//! | `metrics` | no | [`observe`]'s instruments through the `metrics` facade: `http.client.request.duration` (seconds) and `userapi.client.attempts`, labelled by operation, method, route template and status class |
 //! | `chrono`, `time`, `jiff` | no | [`models::Timestamp`] conversions into those crates' types |
 //!
 //! Without `rustls` or `native-tls` only `http://` base URLs can be used: `https://` is refused
