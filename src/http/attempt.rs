@@ -186,18 +186,8 @@ impl<'c> Call<'c> {
                 Ok(mut response) => {
                     response.attempts = sent;
                     shared.budget.succeeded(spent);
-                    if let (Some(observer), Some(at)) = (&shared.observer, attempt_started) {
-                        observer.on_attempt(&AttemptRecord {
-                            operation: self.operation,
-                            method: &self.method,
-                            route: &self.target.route,
-                            attempt: sent,
-                            status: Some(response.status),
-                            latency: at.elapsed(),
-                            error: None,
-                            decision: None,
-                            limiter_wait,
-                        });
+                    if let Some(at) = attempt_started {
+                        self.observe_attempt(sent, at, Some(response.status), None, None, limiter_wait);
                     }
                     return Ok(response);
                 }
@@ -229,23 +219,15 @@ impl<'c> Call<'c> {
                     }
                 }
             }
-            if let (Some(observer), Some(at)) = (&shared.observer, attempt_started) {
-                observer.on_attempt(&AttemptRecord {
-                    operation: self.operation,
-                    method: &self.method,
-                    route: &self.target.route,
-                    attempt: sent,
-                    status: err.status(),
-                    latency: at.elapsed(),
-                    error: Some(err.kind_name()),
-                    decision: Some(match decision {
-                        Decision::Retry(wait) => RetryDecision::Retry { wait },
-                        Decision::Refresh => RetryDecision::Refresh,
-                        Decision::Stop if exhausted => RetryDecision::BudgetExhausted,
-                        Decision::Stop => RetryDecision::Stop,
-                    }),
-                    limiter_wait,
-                });
+            if let Some(at) = attempt_started {
+                let decision = match decision {
+                    Decision::Retry(wait) => RetryDecision::Retry { wait },
+                    Decision::Refresh => RetryDecision::Refresh,
+                    Decision::Stop if exhausted => RetryDecision::BudgetExhausted,
+                    Decision::Stop => RetryDecision::Stop,
+                };
+                let kind = Some(err.kind_name());
+                self.observe_attempt(sent, at, err.status(), kind, Some(decision), limiter_wait);
             }
             match decision {
                 Decision::Refresh => {
@@ -289,6 +271,33 @@ impl<'c> Call<'c> {
                     return Err(err);
                 }
             }
+        }
+    }
+}
+
+impl Call<'_> {
+    /// Tells the observer about one attempt (only called when there is one).
+    fn observe_attempt(
+        &self,
+        attempt: u32,
+        started: Instant,
+        status: Option<StatusCode>,
+        error: Option<&'static str>,
+        decision: Option<RetryDecision>,
+        limiter_wait: Duration,
+    ) {
+        if let Some(observer) = &self.client.shared.observer {
+            observer.on_attempt(&AttemptRecord {
+                operation: self.operation,
+                method: &self.method,
+                route: &self.target.route,
+                attempt,
+                status,
+                latency: started.elapsed(),
+                error,
+                decision,
+                limiter_wait,
+            });
         }
     }
 }

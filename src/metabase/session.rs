@@ -40,26 +40,7 @@ impl Metabase {
     /// when the server's schema refuses the body. [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) when the answer holds
     /// an empty session id: the client then keeps its old credentials.
     pub async fn login(&self, username: &str, password: &Password) -> Result<SessionId> {
-        const OP: &str = "metabase::login";
-        models::Login {
-            username,
-            password: password.as_secret(),
-            remember: None,
-        }
-        .check(OP)?;
-        let (username, password) = (username.to_owned(), password.clone());
-        let generation = self.client.auth_generation();
-        self.client
-            .detached(move |client| async move {
-                let session = session_login(&client, &username, password.as_secret()).await?;
-                install_session(
-                    &client,
-                    &session,
-                    Install::IfUnchanged(generation, ChangeReason::Login),
-                )?;
-                Ok(session)
-            })
-            .await
+        self.login_with(username, password, None).await
     }
 
     /// [`login`](Self::login) with Metabase's "remember me" flag (`"remember": true`): the
@@ -85,18 +66,28 @@ impl Metabase {
     /// # Errors
     /// As [`login`](Self::login).
     pub async fn login_remembered(&self, username: &str, password: &Password) -> Result<SessionId> {
+        self.login_with(username, password, Some(true)).await
+    }
+
+    /// `POST /api/session` with the `remember` flag as given, installing the session.
+    async fn login_with(
+        &self,
+        username: &str,
+        password: &Password,
+        remember: Option<bool>,
+    ) -> Result<SessionId> {
         const OP: &str = "metabase::login";
         models::Login {
             username,
             password: password.as_secret(),
-            remember: Some(true),
+            remember,
         }
         .check(OP)?;
         let (username, password) = (username.to_owned(), password.clone());
         let generation = self.client.auth_generation();
         self.client
             .detached(move |client| async move {
-                let session = login_call(&client, &username, password.as_secret(), Some(true)).await?;
+                let session = login_call(&client, &username, password.as_secret(), remember).await?;
                 install_session(
                     &client,
                     &session,

@@ -2,34 +2,15 @@
 //! Diadoc login, and credentials the application installs itself, each reaching the
 //! callback once.
 
-use std::sync::Mutex;
-
 use super::*;
 use userapi::auth::{ChangeReason, CredentialChange, Password};
 
-type Seen = Arc<Mutex<Vec<(ChangeReason, &'static str, Option<String>)>>>;
+use common::changes::Seen;
 
 fn recorder() -> (Seen, impl Fn(&CredentialChange) + Send + Sync + 'static) {
-    let seen: Seen = Arc::default();
-    let sink = Arc::clone(&seen);
-    (seen, move |c: &CredentialChange| {
-        sink.lock().unwrap().push((
-            c.reason,
-            c.scheme,
-            c.credential.as_ref().map(|s| s.expose().to_owned()),
-        ));
-    })
-}
-
-async fn settle(seen: &Seen, n: usize) -> Vec<(ChangeReason, &'static str, Option<String>)> {
-    for _ in 0..500 {
-        if seen.lock().unwrap().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    seen.lock().unwrap().clone()
+    let seen = Seen::default();
+    let callback = seen.callback();
+    (seen, callback)
 }
 
 /// A token provider asked again after a `401`: its new token is a change; the tokens it
@@ -56,7 +37,7 @@ async fn a_token_providers_refresh_is_one_change() {
         .build()
         .unwrap();
     client.rounds().get_me().await.unwrap();
-    let seen = settle(&seen, 1).await;
+    let seen = seen.settle(1).await;
     assert_eq!(
         seen,
         [(ChangeReason::Refresh, "token-provider", Some("new".to_owned()))]
@@ -80,7 +61,7 @@ async fn a_diadoc_login_is_one_change_with_the_token() {
         .login(LOGIN, &Password::new(PASSWORD))
         .await
         .unwrap();
-    let seen = settle(&seen, 1).await;
+    let seen = seen.settle(1).await;
     assert_eq!(
         seen,
         [(ChangeReason::Login, "diadoc", Some(token.expose().to_owned()))]
@@ -99,7 +80,7 @@ fn set_auth_is_a_change_even_outside_a_runtime() {
     client.set_auth(Auth::bearer("tok-1")).unwrap();
     client.set_auth(Auth::none()).unwrap();
     // Delivered at once without a runtime.
-    let seen = seen.lock().unwrap().clone();
+    let seen = seen.now();
     assert_eq!(
         seen,
         [
@@ -152,7 +133,7 @@ async fn each_rotated_refresh_token_reaches_the_callback_once() {
     diadoc.get_me().await.unwrap();
     fake.expire_tokens();
     diadoc.get_me().await.unwrap();
-    let seen = settle(&seen, 2).await;
+    let seen = seen.settle(2).await;
     assert_eq!(seen.len(), 2, "{seen:?}");
     let current = client
         .auth()

@@ -3,6 +3,7 @@
 // Which helpers a build uses depends on the services enabled.
 #![allow(dead_code)]
 
+pub mod changes;
 pub mod raw;
 pub mod services;
 

@@ -10,30 +10,12 @@ use userapi::metabase::PasswordChanged;
 
 use super::*;
 
-/// What the callback saw: the reason and the credential, exposed only inside the test.
-type Seen = Arc<Mutex<Vec<(ChangeReason, Option<String>)>>>;
+use common::changes::Seen;
 
 fn recorder() -> (Seen, impl Fn(&CredentialChange) + Send + Sync + 'static) {
-    let seen: Seen = Arc::default();
-    let sink = Arc::clone(&seen);
-    (seen, move |change: &CredentialChange| {
-        sink.lock().unwrap().push((
-            change.reason,
-            change.credential.as_ref().map(|s| s.expose().to_owned()),
-        ));
-    })
-}
-
-/// Waits until the callback has seen `n` changes, then a little longer to catch an extra one.
-async fn settle(seen: &Seen, n: usize) -> Vec<(ChangeReason, Option<String>)> {
-    for _ in 0..500 {
-        if seen.lock().unwrap().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    seen.lock().unwrap().clone()
+    let seen = Seen::default();
+    let callback = seen.callback();
+    (seen, callback)
 }
 
 fn logins(fake: &FakeMetabase) -> usize {
@@ -68,10 +50,10 @@ async fn every_change_reaches_the_callback_once_in_order() {
 
     // 1. The first call logs in.
     let me = api.get_me().await.unwrap();
-    let first = settle(&seen, 1).await;
+    let first = seen.settle(1).await;
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0].0, ChangeReason::Login);
-    let s1 = first[0].1.clone().expect("the session");
+    let s1 = first[0].2.clone().expect("the session");
     assert!(fake.session_is_live(&SessionId::new(s1.clone())));
 
     // 2. The server ends that session: the next read logs in again.
@@ -81,10 +63,10 @@ async fn every_change_reaches_the_callback_once_in_order() {
         .await
         .unwrap();
     api.get_me().await.unwrap();
-    let second = settle(&seen, 2).await;
+    let second = seen.settle(2).await;
     assert_eq!(second.len(), 2, "{second:?}");
     assert_eq!(second[1].0, ChangeReason::Refresh);
-    let s2 = second[1].1.clone().unwrap();
+    let s2 = second[1].2.clone().unwrap();
     assert_ne!(s2, s1);
 
     // 3. One's own password change answers a new session.
@@ -98,11 +80,15 @@ async fn every_change_reaches_the_callback_once_in_order() {
     let PasswordChanged::NewSession(s3) = changed else {
         panic!("{changed:?}")
     };
-    let third = settle(&seen, 3).await;
+    let third = seen.settle(3).await;
     assert_eq!(third.len(), 3, "{third:?}");
     assert_eq!(
         third[2],
-        (ChangeReason::PasswordChange, Some(s3.expose().to_owned()))
+        (
+            ChangeReason::PasswordChange,
+            "metabase-login",
+            Some(s3.expose().to_owned())
+        )
     );
 
     // 4. A reset answers a session too.
@@ -115,18 +101,22 @@ async fn every_change_reaches_the_callback_once_in_order() {
     else {
         panic!("a session")
     };
-    let fourth = settle(&seen, 4).await;
+    let fourth = seen.settle(4).await;
     assert_eq!(fourth.len(), 4, "{fourth:?}");
     assert_eq!(
         fourth[3],
-        (ChangeReason::PasswordReset, Some(s4.expose().to_owned()))
+        (
+            ChangeReason::PasswordReset,
+            "metabase-session",
+            Some(s4.expose().to_owned())
+        )
     );
 
     // 5. A logout leaves nothing to store.
     api.logout().await.unwrap();
-    let all = settle(&seen, 5).await;
+    let all = seen.settle(5).await;
     assert_eq!(all.len(), 5, "{all:?}");
-    assert_eq!(all[4], (ChangeReason::Logout, None));
+    assert_eq!(all[4], (ChangeReason::Logout, "none", None));
 }
 
 /// A second run starts from the stored session and logs in 0 times; a stored session the
@@ -141,7 +131,7 @@ async fn a_stored_session_saves_the_login_and_a_stale_one_costs_exactly_one() {
     run1.get_me().await.unwrap();
     run1.get_me().await.unwrap();
     assert_eq!(logins(&fake), 1);
-    let stored = settle(&seen, 1).await[0].1.clone().unwrap();
+    let stored = seen.settle(1).await[0].2.clone().unwrap();
 
     // Run 2: a new client from the stored session: no login at all, and nothing to store.
     fake.clear_requests();
@@ -156,7 +146,7 @@ async fn a_stored_session_saves_the_login_and_a_stale_one_costs_exactly_one() {
             .all(|r| r.header("x-metabase-session") == Some(stored.as_str())),
         "every call sends the stored session"
     );
-    assert!(settle(&seen2, 0).await.is_empty());
+    assert!(seen2.settle(0).await.is_empty());
 
     // The session ends on the server (it expired): run 3 is refused once and logs in once.
     fake.api_with(userapi::metabase::auth::session(stored.clone()))
@@ -183,10 +173,10 @@ async fn a_stored_session_saves_the_login_and_a_stale_one_costs_exactly_one() {
             ("/api/user/current".to_owned(), Some(200)),
         ]
     );
-    let changes = settle(&seen3, 1).await;
+    let changes = seen3.settle(1).await;
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].0, ChangeReason::Refresh);
-    assert_ne!(changes[0].1.as_deref(), Some(stored.as_str()));
+    assert_ne!(changes[0].2.as_deref(), Some(stored.as_str()));
 }
 
 /// A stored credential that cannot be sent, or a scheme that cannot start from one, fails
@@ -250,13 +240,13 @@ async fn logout_before_any_login_sends_nothing() {
     let api = login_client(&fake, None, on_change);
     api.logout().await.unwrap();
     assert_eq!(fake.request_count(), 0);
-    assert!(settle(&seen, 0).await.is_empty());
+    assert!(seen.settle(0).await.is_empty());
     // After a login, logout ends that session and the next call logs in again.
     api.get_me().await.unwrap();
     api.logout().await.unwrap();
     api.get_me().await.unwrap();
     assert_eq!(logins(&fake), 2);
-    let changes: Vec<_> = settle(&seen, 3).await.into_iter().map(|c| c.0).collect();
+    let changes: Vec<_> = seen.settle(3).await.into_iter().map(|c| c.0).collect();
     assert_eq!(
         changes,
         [ChangeReason::Login, ChangeReason::Logout, ChangeReason::Login]
