@@ -221,3 +221,41 @@ fn the_default_burst_is_a_twentieth_of_a_second_at_least_one() {
     // A zero period is refused by build(), not divided by.
     assert_eq!(burst(RateLimit::new(5, Duration::ZERO)), 1);
 }
+
+#[test]
+fn a_token_and_a_place_at_hand_admit_at_once_and_the_queue_leaves_nothing_behind() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::per_second(1).burst(2)), Some(1));
+        let a = limiter.try_admit().expect("a token and a place at hand");
+        assert_eq!(a.waited, Duration::ZERO);
+        assert!(limiter.try_admit().is_none(), "the one place is taken");
+        drop(a);
+        drop(limiter.try_admit().expect("the second token of the burst"));
+        assert!(limiter.try_admit().is_none(), "no token left");
+        // Through the queue: the next token comes a second later.
+        let c = limiter.admit().await;
+        assert_eq!(c.waited, Duration::from_secs(1));
+        drop(c);
+        // Nobody is queued any more: a token at hand admits at once again.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(limiter.try_admit().is_some());
+    });
+}
+
+#[test]
+fn nobody_takes_a_token_past_a_queued_waiter() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::per_second(10)), None);
+        drop(limiter.try_admit().expect("the first token"));
+        let waiter = tokio::spawn({
+            let limiter = Arc::clone(&limiter);
+            async move { limiter.admit().await.waited }
+        });
+        tokio::task::yield_now().await;
+        // The waiter is queued for the token due at 100 ms; at 100 ms it is there, but it
+        // is the waiter's.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(limiter.try_admit().is_none());
+        assert_eq!(waiter.await.unwrap(), Duration::from_millis(100));
+    });
+}
