@@ -5,3 +5,4 @@ mod support;
 
 mod framework;
 mod metabase;
+mod services;

@@ -120,17 +120,27 @@ impl Env {
         cmd
     }
 
+    /// [`run`](Self::run) with this text on stdin.
+    #[track_caller]
+    pub fn run_with_stdin(&self, stdin: &str, args: &[&str]) -> Run {
+        self.run_inner(Some(stdin.to_owned()), args)
+    }
+
     /// Runs the binary (off the async runtime's thread) and checks no secret was printed.
     #[track_caller]
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_inner(self.stdin.clone(), args)
+    }
+
+    #[track_caller]
+    fn run_inner(&self, stdin: Option<String>, args: &[&str]) -> Run {
         let mut cmd = self.command(args);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        cmd.stdin(if self.stdin.is_some() {
+        cmd.stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
             Stdio::null()
         });
-        let stdin = self.stdin.clone();
         let output = tokio::task::block_in_place(move || {
             let mut child = cmd.spawn().expect("spawn");
             if let Some(text) = stdin {
