@@ -53,7 +53,7 @@ pub struct Global {
     /// Do not ask before a write.
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
-    /// Print the requests a write would send (secrets as <redacted>) and send none.
+    /// Print the requests a write would send (secrets redacted) and send none.
     #[arg(long, global = true)]
     pub dry_run: bool,
     /// Method, route, status, attempts and latency of each call on stderr; the whole error chain.
@@ -344,7 +344,7 @@ pub enum MetabaseApiKeys {
         /// The group the key acts as.
         #[arg(long, value_name = "ID")]
         group: String,
-        /// Print the new key (otherwise shown as <redacted>).
+        /// Print the new key (otherwise redacted).
         #[arg(long)]
         show_secret: bool,
     },
@@ -353,7 +353,7 @@ pub enum MetabaseApiKeys {
     Regenerate {
         /// The key id.
         id: String,
-        /// Print the new key (otherwise shown as <redacted>).
+        /// Print the new key (otherwise redacted).
         #[arg(long)]
         show_secret: bool,
     },
@@ -603,7 +603,7 @@ pub enum RightechTokens {
     Create {
         /// The user id.
         user: String,
-        /// Print the token (otherwise shown as <redacted>).
+        /// Print the token (otherwise redacted).
         #[arg(long)]
         show_secret: bool,
     },
