@@ -1,0 +1,224 @@
+//! Results on stdout (table, JSON, JSON Lines, CSV); progress on stderr.
+//!
+//! Machine output never mixes with messages: notes and progress go to stderr. Lists are
+//! written item by item and flushed page by page, so `| head` stops the paging (a closed
+//! pipe ends the command quietly).
+
+use std::io::{IsTerminal, Write};
+
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::{Format, Global};
+use crate::exit::{CliError, CliResult};
+
+/// Where results go, in which format.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    format: Format,
+    progress: bool,
+}
+
+impl Output {
+    /// The format the flags and the terminal ask for.
+    pub fn new(global: &Global) -> Output {
+        let format = match (global.format, global.json) {
+            (Some(f), _) => f,
+            (None, true) => Format::Json,
+            (None, false) if std::io::stdout().is_terminal() => Format::Table,
+            (None, false) => Format::Json,
+        };
+        Output {
+            format,
+            progress: !global.no_progress && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// The format for a stream (`export`): CSV if asked for, JSON Lines otherwise.
+    pub fn streaming(mut self) -> Output {
+        if self.format != Format::Csv {
+            self.format = Format::Jsonl;
+        }
+        self
+    }
+
+    /// One result. The table shows `columns` (all fields when empty) as rows of two cells.
+    pub fn one(&self, item: &impl Serialize, columns: &[&str]) -> CliResult {
+        let value = to_value(item)?;
+        match self.format {
+            Format::Table => {
+                let mut table = table();
+                table.set_header(["field", "value"]);
+                match &value {
+                    Value::Object(map) => {
+                        let keys: Vec<&str> = if columns.is_empty() {
+                            map.keys().map(String::as_str).collect()
+                        } else {
+                            columns.to_vec()
+                        };
+                        for key in keys {
+                            table.add_row([key.to_owned(), cell(map.get(key).unwrap_or(&Value::Null))]);
+                        }
+                    }
+                    other => {
+                        table.add_row(["value".to_owned(), cell(other)]);
+                    }
+                }
+                write_out(format!("{table}\n").as_bytes())
+            }
+            _ => {
+                let mut list = self.list(columns);
+                list.push(&value)?;
+                list.finish()
+            }
+        }
+    }
+
+    /// A list, item by item.
+    pub fn list(&self, columns: &[&str]) -> ListWriter {
+        ListWriter {
+            format: self.format,
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            table: None,
+            csv_header: false,
+        }
+    }
+
+    /// A progress bar on stderr (hidden unless stderr is a terminal and not `--no-progress`).
+    pub fn progress(&self, what: &str) -> ProgressBar {
+        if !self.progress {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}: {pos} {wide_bar} {percent}% eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what.to_owned());
+        bar
+    }
+}
+
+/// Writes a list in the chosen format.
+#[derive(Debug)]
+pub struct ListWriter {
+    format: Format,
+    columns: Vec<String>,
+    table: Option<Table>,
+    csv_header: bool,
+}
+
+impl ListWriter {
+    /// One item (flushed for JSON Lines and CSV).
+    pub fn push(&mut self, item: &Value) -> CliResult {
+        if self.columns.is_empty()
+            && let Value::Object(map) = item
+        {
+            self.columns = map.keys().cloned().collect();
+        }
+        match self.format {
+            Format::Json | Format::Jsonl => {
+                let mut line = serde_json::to_vec(item)
+                    .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot write JSON: {e}")))?;
+                line.push(b'\n');
+                write_out(&line)
+            }
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+                if !self.csv_header {
+                    w.write_record(&self.columns).map_err(csv_err)?;
+                    self.csv_header = true;
+                }
+                let row: Vec<String> = self.columns.iter().map(|c| csv_cell(item.get(c))).collect();
+                w.write_record(&row).map_err(csv_err)?;
+                let bytes = w.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
+                write_out(&bytes)
+            }
+            Format::Table => {
+                let table = self.table.get_or_insert_with(|| {
+                    let mut t = table();
+                    t.set_header(self.columns.clone());
+                    t
+                });
+                table.add_row(
+                    self.columns
+                        .iter()
+                        .map(|c| cell(item.get(c).unwrap_or(&Value::Null))),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The end of the list (the table is printed here; an empty CSV still has its header).
+    pub fn finish(mut self) -> CliResult {
+        match self.format {
+            Format::Table => match self.table.take() {
+                Some(t) => write_out(format!("{t}\n").as_bytes()),
+                None => {
+                    eprintln!("(no results)");
+                    Ok(())
+                }
+            },
+            Format::Csv if !self.csv_header && !self.columns.is_empty() => {
+                let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+                w.write_record(&self.columns).map_err(csv_err)?;
+                let bytes = w.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
+                write_out(&bytes)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+/// A value as table text.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => crate::exit::one_line(s),
+        other => other.to_string(),
+    }
+}
+
+/// A value as a CSV field (strings as they are: the writer quotes as RFC 4180 says).
+fn csv_cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn csv_err(e: csv::Error) -> CliError {
+    CliError::new(crate::exit::OTHER, format!("cannot write CSV: {e}"))
+}
+
+/// A serializable result as JSON.
+pub fn to_value(item: &impl Serialize) -> CliResult<Value> {
+    serde_json::to_value(item)
+        .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot show the result: {e}")))
+}
+
+/// Writes to stdout and flushes. A closed pipe exits quietly with success.
+fn write_out(bytes: &[u8]) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A note for the user, on stderr.
+pub fn note(msg: &str) {
+    eprintln!("{msg}");
+}

@@ -1,0 +1,314 @@
+//! The commands of each service, and what they share: the context (flags, output, safety,
+//! profile), the client settings, `request METHOD PATH`, and kept sessions.
+
+pub mod diadoc;
+pub mod metabase;
+pub mod novaconnect;
+pub mod rightech;
+pub mod rounds;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::CommandFactory;
+use serde_json::Value;
+use userapi::observe::{CallRecord, Observer};
+use userapi::{ClientBuilder, Method};
+
+use crate::args::{Cli, Command, RequestArgs, Shell};
+use crate::config::Settings;
+use crate::confirm::{Go, Plan, Safety};
+use crate::exit::{CliError, CliResult};
+use crate::output::Output;
+
+/// What every command gets.
+pub struct Ctx {
+    /// Results on stdout.
+    pub out: Output,
+    /// Writes: `--yes`, `--dry-run`.
+    pub safety: Safety,
+    /// `--verbose`.
+    pub verbose: bool,
+    /// The profile and config values.
+    pub settings: Settings,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> CliResult {
+    if let Command::Completions { shell } = cli.command {
+        return completions(shell);
+    }
+    let settings = Settings::load(cli.global.profile.as_deref())?;
+    let ctx = Ctx {
+        out: Output::new(&cli.global),
+        safety: Safety {
+            yes: cli.global.yes,
+            dry_run: cli.global.dry_run,
+        },
+        verbose: cli.global.verbose,
+        settings,
+    };
+    match cli.command {
+        Command::Metabase { command } => metabase::run(&ctx, command).await,
+        Command::Diadoc { command } => diadoc::run(&ctx, command).await,
+        Command::Rounds { command } => rounds::run(&ctx, command).await,
+        Command::Novaconnect { command } => novaconnect::run(&ctx, command).await,
+        Command::Rightech { command } => rightech::run(&ctx, command).await,
+        Command::Completions { .. } => Ok(()),
+    }
+}
+
+fn completions(shell: Shell) -> CliResult {
+    use clap_complete::{Shell as S, generate};
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+        Shell::Powershell => S::PowerShell,
+    };
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout().lock();
+    generate(shell, &mut cmd, "userapi", &mut out);
+    out.flush()?;
+    Ok(())
+}
+
+/// `--verbose`: one line per call on stderr (method, route template, status, attempts,
+/// latency). Route templates hold no ids and no secrets.
+struct Verbose;
+
+impl Observer for Verbose {
+    fn on_call(&self, call: &CallRecord<'_>) {
+        let status = call
+            .status
+            .map_or_else(|| "no answer".to_owned(), |s| s.as_u16().to_string());
+        let error = call.error.map(|e| format!(" [{e}]")).unwrap_or_default();
+        eprintln!(
+            "{} {} -> {status}{error} ({} attempt{}, {} ms)",
+            call.method,
+            call.route,
+            call.attempts,
+            if call.attempts == 1 { "" } else { "s" },
+            call.latency.as_millis()
+        );
+    }
+}
+
+impl Ctx {
+    /// A client builder with the CLI's settings (user agent, `--verbose`).
+    pub fn builder(&self, base_url: &str) -> ClientBuilder {
+        let mut b = userapi::Client::builder()
+            .base_url(base_url)
+            .user_agent(concat!("userapi-cli/", env!("CARGO_PKG_VERSION")));
+        if self.verbose {
+            b = b.observer(Verbose);
+        }
+        b
+    }
+
+    /// The file a service's kept session lives in, for the current profile.
+    pub fn session_file(&self, service: &str) -> CliResult<PathBuf> {
+        let name: String = self
+            .settings
+            .profile
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Ok(crate::config::cache_dir()?.join(format!("{name}.{service}.session")))
+    }
+}
+
+/// A kept session, if the file holds one readable by its owner only (a file others can
+/// read is removed and not used).
+pub fn load_session(file: &Path) -> Option<userapi::Secret> {
+    let meta = std::fs::metadata(file).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "note: {} can be read by others: not using it (log in again)",
+                file.display()
+            );
+            let _ = std::fs::remove_file(file);
+            return None;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let text = std::fs::read_to_string(file).ok()?;
+    let s = text.trim();
+    if s.is_empty() || s.chars().any(char::is_control) {
+        return None;
+    }
+    Some(userapi::Secret::new(s.to_owned()))
+}
+
+/// Keeps a session in `file`, mode 0600, written to a temporary file and renamed into place.
+pub fn store_session(file: &Path, secret: Option<&userapi::Secret>) -> std::io::Result<()> {
+    let Some(secret) = secret else {
+        return match std::fs::remove_file(file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    };
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    let mut tmp_name = file.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = file.with_file_name(tmp_name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut out = options.open(&tmp)?;
+    out.write_all(secret.expose().as_bytes())?;
+    out.sync_all()?;
+    drop(out);
+    std::fs::rename(&tmp, file)
+}
+
+/// The `on_credential_change` hook that keeps a service's session in `file`.
+pub fn keep_session(file: PathBuf) -> impl Fn(&userapi::auth::CredentialChange) + Send + Sync + 'static {
+    move |change| {
+        let logout = change.reason == userapi::auth::ChangeReason::Logout;
+        if change.credential.is_none() && !logout {
+            return;
+        }
+        if let Err(e) = store_session(&file, change.credential.as_ref()) {
+            eprintln!("note: could not keep the session in {}: {e}", file.display());
+        }
+    }
+}
+
+/// `request METHOD PATH [--data JSON] [--query K=V]...` on `client`.
+pub async fn request(
+    ctx: &Ctx,
+    client: &userapi::Client,
+    args: RequestArgs,
+    on_err: impl Fn(userapi::Error) -> CliError,
+) -> CliResult {
+    let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| CliError::usage(format!("{:?} is not an HTTP method", args.method)))?;
+    let body: Option<Value> = match &args.data {
+        Some(text) => Some(
+            serde_json::from_str(text).map_err(|e| CliError::usage(format!("--data is not JSON: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut query = Vec::new();
+    for pair in &args.query {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(CliError::usage(format!("--query {pair:?} is not K=V")));
+        };
+        query.push((k.to_owned(), v.to_owned()));
+    }
+    let segments: Vec<&str> = args.path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.iter().any(|s| *s == "." || *s == "..") {
+        return Err(CliError::usage("the path may not hold . or .. segments"));
+    }
+    let read = matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !read || ctx.safety.dry_run {
+        let mut path = format!("/{}", segments.join("/"));
+        if !query.is_empty() {
+            let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            path = format!("{path}?{}", q.join("&"));
+        }
+        let method_name: &'static str = match method.as_str() {
+            "GET" => "GET",
+            "HEAD" => "HEAD",
+            "OPTIONS" => "OPTIONS",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            _ => "REQUEST",
+        };
+        let mut plan = Plan::new(method_name, path);
+        plan.body = body.clone();
+        if ctx
+            .safety
+            .check(&format!("send {method} {}", args.path), &[plan])?
+            == Go::DryRun
+        {
+            return Ok(());
+        }
+    }
+    let mut req = client.request(method, &segments);
+    for (k, v) in &query {
+        req = req.query(k, v);
+    }
+    if let Some(body) = &body {
+        req = req.json(body);
+    }
+    if read {
+        req = req.idempotent();
+    }
+    let bytes = req.send_bytes().await.map_err(on_err)?;
+    if bytes.is_empty() {
+        crate::output::note("(empty response)");
+        return Ok(());
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(items)) => {
+            let mut list = ctx.out.list(&[]);
+            for item in &items {
+                list.push(item)?;
+            }
+            list.finish()
+        }
+        Ok(v) => ctx.out.one(&v, &[]),
+        Err(_) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// Writes every item of `pager` as pages arrive (flushed page by page), with a progress bar
+/// on stderr that knows the total once the first page told it.
+pub async fn stream<T: serde::Serialize + Send + 'static>(
+    out: Output,
+    columns: &[&str],
+    what: &str,
+    mut pager: userapi::Pager<T>,
+    on_err: impl Fn(userapi::Error) -> CliError,
+) -> CliResult {
+    let mut list = out.list(columns);
+    let bar = out.progress(what);
+    while let Some(page) = pager.next_page().await {
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                bar.abandon();
+                return Err(on_err(e));
+            }
+        };
+        if let Some(total) = pager.total() {
+            bar.set_length(total);
+        }
+        for item in &page {
+            list.push(&crate::output::to_value(item)?)?;
+        }
+        bar.inc(page.len() as u64);
+    }
+    bar.finish_and_clear();
+    list.finish()
+}
