@@ -1262,6 +1262,118 @@ async fn compressed(s: &Setup, pairs: usize) -> Figure {
     }
 }
 
+/// Figure 9: `userapi metabase users export --format jsonl` of `total` users from the loopback
+/// server, run as a process (the CLI's release build), against the SDK streaming the same
+/// users in-process and writing each as a JSON line: ratio of median times, and the CLI's
+/// peak RSS (the kernel's count for that one child).
+async fn cli_export(s: &Setup, total: usize, runs: usize) -> Vec<Figure> {
+    const PAGE: u64 = 100; // the CLI's page size for an export
+    let missed = |why: String| {
+        vec![Figure {
+            name: "9. CLI export of 100,000 users / the SDK in-process".into(),
+            value: "n/a".into(),
+            goal: "<= 1.25".into(),
+            met: None,
+            detail: why,
+        }]
+    };
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = std::process::Command::new(cargo)
+        .current_dir(workspace)
+        .args(["build", "--release", "--quiet", "-p", "userapi-cli", "--bin", "userapi"])
+        .status();
+    if !built.is_ok_and(|s| s.success()) {
+        return missed("the CLI could not be built".into());
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| format!("{workspace}/target"));
+    let binary = format!("{target}/release/userapi");
+    s.server.walk_total.store(total, Ordering::Relaxed);
+    let base = s.sdk.client().base_url().to_string();
+    let (mut cli, mut sdk, mut rss) = (Vec::new(), Vec::new(), 0u64);
+    for _ in 0..runs {
+        // The SDK: the same pages, each user written as a JSON line.
+        let t = Instant::now();
+        let mut out = std::io::sink();
+        let mut users = s.sdk.users(ListUsers::new().limit(PAGE));
+        let mut count = 0;
+        while let Some(user) = users.next().await {
+            let user = user.expect("sdk user");
+            serde_json::to_writer(&mut out, &user).expect("json line");
+            std::io::Write::write_all(&mut out, b"\n").expect("newline");
+            count += 1;
+        }
+        sdk.push(t.elapsed().as_secs_f64());
+        assert_eq!(count, total);
+        // The CLI, reading its output as it comes.
+        let t = Instant::now();
+        let child = std::process::Command::new(&binary)
+            .args(["metabase", "users", "export", "--format", "jsonl", "--no-progress"])
+            .env("METABASE_URL", &base)
+            .env("METABASE_SESSION", SESSION)
+            .env_remove("METABASE_API_KEY")
+            .env_remove("METABASE_USERNAME")
+            .env_remove("METABASE_PASSWORD")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else {
+            return missed(format!("{binary} could not be started"));
+        };
+        let mut lines = 0usize;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut stdout = child.stdout.take().expect("stdout");
+        loop {
+            match std::io::Read::read(&mut stdout, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count(),
+            }
+        }
+        let (ok, peak) = wait_with_peak(child.id() as i32);
+        cli.push(t.elapsed().as_secs_f64());
+        rss = rss.max(peak);
+        if !ok || lines != total {
+            return missed(format!("the CLI failed or printed {lines} of {total} users"));
+        }
+    }
+    let (m_cli, m_sdk) = (median(&mut cli), median(&mut sdk));
+    let ratio = m_cli / m_sdk;
+    let rss_mib = rss as f64 / MIB;
+    vec![
+        Figure {
+            name: format!("9. CLI users export of {total} users (JSON Lines) / the SDK in-process"),
+            value: format!("{ratio:.3}"),
+            goal: "<= 1.25".into(),
+            met: Some(ratio <= 1.25),
+            detail: format!(
+                "median {:.0} ms vs {:.0} ms, {runs} runs each, pages of {PAGE}; the CLI as a process, its \
+                 output read through a pipe",
+                m_cli * 1e3,
+                m_sdk * 1e3
+            ),
+        },
+        Figure {
+            name: "9. that export: the CLI's peak RSS (MiB)".into(),
+            value: format!("{rss_mib:.1}"),
+            goal: "<= 64".into(),
+            met: Some(rss_mib <= 64.0),
+            detail: "the child process alone (wait4's ru_maxrss)".into(),
+        },
+    ]
+}
+
+/// Waits for a child process; whether it succeeded, and its peak RSS in bytes.
+fn wait_with_peak(pid: i32) -> (bool, u64) {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is a child of this process not waited for yet; the pointers are valid.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let ok = waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    // Linux reports ru_maxrss in KiB.
+    (ok, u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024)
+}
+
 /// The CPU model and the load averages, for the record.
 fn machine() -> (String, String) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -1350,6 +1462,10 @@ fn main() {
         }
         if wanted("8") {
             print(vec![outage(&s, if quick { 10 } else { 50 }).await]);
+        }
+        if wanted("9") {
+            let (total, runs) = if quick { (10_000, 1) } else { (100_000, 3) };
+            print(cli_export(&s, total, runs).await);
         }
         println!(
             "({} requests served in {:.0} s)",

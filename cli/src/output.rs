@@ -83,6 +83,7 @@ impl Output {
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             table: None,
             csv_header: false,
+            pending: Vec::new(),
         }
     }
 
@@ -108,10 +109,37 @@ pub struct ListWriter {
     columns: Vec<String>,
     table: Option<Table>,
     csv_header: bool,
+    /// JSON Lines or CSV written since the last flush: one write per page, not per item.
+    pending: Vec<u8>,
 }
 
 impl ListWriter {
-    /// One item (flushed for JSON Lines and CSV).
+    /// One item, as it serializes: JSON and JSON Lines are written straight from it, the
+    /// other formats read its fields.
+    pub fn push_item(&mut self, item: &impl Serialize) -> CliResult {
+        match self.format {
+            Format::Json | Format::Jsonl => {
+                serde_json::to_writer(&mut self.pending, item)
+                    .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot write JSON: {e}")))?;
+                self.pending.push(b'\n');
+                Ok(())
+            }
+            _ => self.push(&to_value(item)?),
+        }
+    }
+
+    /// Writes what was pushed since the last flush (after each page, so `| head` stops the
+    /// paging).
+    pub fn flush(&mut self) -> CliResult {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let out = write_out(&self.pending);
+        self.pending.clear();
+        out
+    }
+
+    /// One item (written at the next flush for JSON Lines and CSV).
     pub fn push(&mut self, item: &Value) -> CliResult {
         if self.columns.is_empty()
             && let Value::Object(map) = item
@@ -120,10 +148,10 @@ impl ListWriter {
         }
         match self.format {
             Format::Json | Format::Jsonl => {
-                let mut line = serde_json::to_vec(item)
+                serde_json::to_writer(&mut self.pending, item)
                     .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot write JSON: {e}")))?;
-                line.push(b'\n');
-                write_out(&line)
+                self.pending.push(b'\n');
+                Ok(())
             }
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
@@ -134,7 +162,8 @@ impl ListWriter {
                 let row: Vec<String> = self.columns.iter().map(|c| csv_cell(item.get(c))).collect();
                 w.write_record(&row).map_err(csv_err)?;
                 let bytes = w.into_inner().map_err(|e| csv_err(e.into_error().into()))?;
-                write_out(&bytes)
+                self.pending.extend_from_slice(&bytes);
+                Ok(())
             }
             Format::Table => {
                 let table = self.table.get_or_insert_with(|| {
@@ -154,6 +183,7 @@ impl ListWriter {
 
     /// The end of the list (the table is printed here; an empty CSV still has its header).
     pub fn finish(mut self) -> CliResult {
+        self.flush()?;
         match self.format {
             Format::Table => match self.table.take() {
                 Some(t) => write_out(format!("{t}\n").as_bytes()),

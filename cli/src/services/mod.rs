@@ -305,8 +305,9 @@ pub async fn stream<T: serde::Serialize + Send + 'static>(
             bar.set_length(total);
         }
         for item in &page {
-            list.push(&crate::output::to_value(item)?)?;
+            list.push_item(item)?;
         }
+        list.flush()?;
         bar.inc(page.len() as u64);
     }
     bar.finish_and_clear();
