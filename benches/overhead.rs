@@ -1281,7 +1281,15 @@ async fn cli_export(s: &Setup, total: usize, runs: usize) -> Vec<Figure> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = std::process::Command::new(cargo)
         .current_dir(workspace)
-        .args(["build", "--release", "--quiet", "-p", "userapi-cli", "--bin", "userapi"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "userapi-cli",
+            "--bin",
+            "userapi",
+        ])
         .status();
     if !built.is_ok_and(|s| s.success()) {
         return missed("the CLI could not be built".into());
@@ -1308,7 +1316,14 @@ async fn cli_export(s: &Setup, total: usize, runs: usize) -> Vec<Figure> {
         // The CLI, reading its output as it comes.
         let t = Instant::now();
         let child = std::process::Command::new(&binary)
-            .args(["metabase", "users", "export", "--format", "jsonl", "--no-progress"])
+            .args([
+                "metabase",
+                "users",
+                "export",
+                "--format",
+                "jsonl",
+                "--no-progress",
+            ])
             .env("METABASE_URL", &base)
             .env("METABASE_SESSION", SESSION)
             .env_remove("METABASE_API_KEY")

@@ -259,3 +259,20 @@ fn nobody_takes_a_token_past_a_queued_waiter() {
         assert_eq!(waiter.await.unwrap(), Duration::from_millis(100));
     });
 }
+
+#[test]
+fn adaptive_measures_what_the_server_accepted_over_the_whole_window() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::adaptive()), None);
+        // 200 successes in the first second, then 200 ms of quiet, then a refusal: the
+        // server accepted 200 in 1.2 s, about 167 a second; the rate is nine tenths of it.
+        for _ in 0..200 {
+            limiter.feedback(false);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        limiter.feedback(true);
+        let cut = limiter.current_rate().unwrap();
+        assert!((cut - 0.9 * 200.0 / 1.2).abs() < 1.0, "{cut}");
+    });
+}
