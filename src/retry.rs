@@ -699,6 +699,13 @@ mod tests {
         assert_eq!(budget.level(), 2);
         // A timeout retry costs more (10 by default).
         assert_eq!(budget.spend(true), None);
+        let timeouts = Budget::new(
+            RetryBudget::default()
+                .with_capacity(12)
+                .with_timeout_retry_cost(4),
+        );
+        assert_eq!(timeouts.spend(true), Some(4));
+        assert_eq!(timeouts.level(), 8);
         // Successes put back 1 each, and what their own retries spent.
         budget.succeeded(0);
         budget.succeeded(0);

@@ -276,3 +276,47 @@ fn adaptive_measures_what_the_server_accepted_over_the_whole_window() {
         assert!((cut - 0.9 * 200.0 / 1.2).abs() < 1.0, "{cut}");
     });
 }
+
+#[test]
+fn adaptive_uses_the_current_window_once_it_is_half_full() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::adaptive()), None);
+        // A full first second at 100 a second...
+        for _ in 0..100 {
+            limiter.feedback(false);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // ...then half a second at 50 a second, and a refusal: the current window (half a
+        // second, 25 successes) says 50, and it is what counts.
+        for _ in 0..25 {
+            limiter.feedback(false);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        limiter.feedback(true);
+        let cut = limiter.current_rate().unwrap();
+        assert!((cut - 45.0).abs() < 0.5, "{cut}");
+    });
+}
+
+#[test]
+fn a_refusal_200_ms_after_a_cut_cuts_again() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::adaptive()), None);
+        for _ in 0..100 {
+            limiter.feedback(false);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        limiter.feedback(true);
+        let first = limiter.current_rate().unwrap();
+        assert!((first - 90.0).abs() < 0.5, "{first}");
+        // Within the cooldown: the same overload, no second cut.
+        tokio::time::sleep(Duration::from_millis(199)).await;
+        limiter.feedback(true);
+        assert!(limiter.current_rate().unwrap() > first, "grown, not cut");
+        // At 200 ms it is a new refusal: nine tenths of the rate then (90 grown by 1%).
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        limiter.feedback(true);
+        let second = limiter.current_rate().unwrap();
+        assert!((second - 0.9 * 90.0 * 1.01).abs() < 0.1, "{second}");
+    });
+}
