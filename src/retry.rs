@@ -733,4 +733,32 @@ mod tests {
         assert!(RetryBudget::disabled().with_capacity(0).check().is_ok());
         assert!(RetryBudget::default().with_capacity(u32::MAX).check().is_ok());
     }
+
+    #[test]
+    fn the_budget_settings_read_back_and_a_success_returns_its_refill() {
+        let b = RetryBudget::default()
+            .with_capacity(40)
+            .with_retry_cost(3)
+            .with_timeout_retry_cost(7)
+            .with_success_refill(2);
+        let read = |b: &RetryBudget| {
+            (
+                b.is_enabled(),
+                b.capacity(),
+                b.retry_cost(),
+                b.timeout_retry_cost(),
+                b.success_refill(),
+            )
+        };
+        assert_eq!(read(&b), (true, 40, 3, 7, 2));
+        assert_eq!(read(&RetryBudget::default()), (true, 500, 5, 10, 1));
+        assert!(!RetryBudget::disabled().is_enabled());
+        let budget = Budget::new(b.clone());
+        assert_eq!(budget.config(), &b);
+        assert_eq!(budget.spend(false), Some(3));
+        assert_eq!(budget.spend(true), Some(7));
+        assert_eq!(budget.level(), 30);
+        budget.succeeded(0);
+        assert_eq!(budget.level(), 32);
+    }
 }
