@@ -719,9 +719,11 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
         }
     }
     for i in 0..iterations {
-        // Rotate which arm goes first, so none always follows another.
+        // Rotate which arm goes first and turn the order round every other time, so that
+        // each arm follows each other one as often.
         for k in 0..ARMS {
-            let arm = (i + k) % ARMS;
+            let step = if i % 2 == 0 { k } else { ARMS - 1 - k };
+            let arm = (i / 2 + step) % ARMS;
             let t = Instant::now();
             call(arm).await;
             samples[arm].push(t.elapsed().as_secs_f64());
