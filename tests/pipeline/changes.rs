@@ -183,3 +183,24 @@ async fn a_stored_diadoc_token_saves_the_login_and_a_stale_one_costs_one() {
     assert_eq!(logins(&fake), 1);
     assert_eq!(fake.request_count() as usize, fake.received_requests().len());
 }
+
+/// `flush_credential_changes` returns only once the callback has finished with every change,
+/// also one it is still working on (a slow file write).
+#[tokio::test]
+async fn flush_waits_for_a_callback_still_running() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = Arc::clone(&done);
+    let client = Client::builder()
+        .base_url("https://example.com/")
+        .on_credential_change(move |_| {
+            std::thread::sleep(Duration::from_millis(200));
+            d.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    client.set_auth(Auth::bearer("a")).unwrap();
+    // Let the delivery start: the change is out of the queue, in the callback.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.flush_credential_changes().await;
+    assert_eq!(done.load(Ordering::SeqCst), 1);
+}
