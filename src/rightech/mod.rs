@@ -20,6 +20,7 @@
 //!
 //! Times (`time`, `_at`) are milliseconds since the Unix epoch.
 
+mod ids;
 mod models;
 
 pub use models::{
