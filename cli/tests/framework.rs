@@ -273,6 +273,8 @@ async fn json_lines_are_streamed_page_by_page() {
         let mut first = String::new();
         out.read_line(&mut first).unwrap();
         let at_first = fake.received_requests().len();
+        #[cfg(target_os = "linux")]
+        assert_pipe_widened(out.get_ref());
         let rest = out.lines().count();
         assert!(child.wait().unwrap().success());
         (at_first, rest + 1)
@@ -283,4 +285,18 @@ async fn json_lines_are_streamed_page_by_page() {
         at_first < total,
         "first line after {at_first} of {total} requests"
     );
+}
+
+/// An export widens the pipe it writes to (a page is larger than a default pipe), up to
+/// 1 MiB or the system's limit.
+#[cfg(target_os = "linux")]
+fn assert_pipe_widened(pipe: &std::process::ChildStdout) {
+    use std::os::fd::AsRawFd;
+    let max: i32 = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    // SAFETY: F_GETPIPE_SZ only reads the capacity of a pipe this process holds open.
+    let capacity = unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    assert_eq!(capacity, max.min(1 << 20), "the pipe's capacity");
 }

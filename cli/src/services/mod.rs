@@ -293,6 +293,7 @@ pub async fn stream<T: serde::Serialize + Send + 'static>(
 ) -> CliResult {
     let mut list = out.list(columns);
     let bar = out.progress(what);
+    crate::output::widen_stdout_pipe();
     while let Some(page) = pager.next_page().await {
         let page = match page {
             Ok(p) => p,
