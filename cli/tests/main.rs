@@ -6,3 +6,5 @@ mod support;
 mod framework;
 mod metabase;
 mod services;
+#[cfg(target_os = "linux")]
+mod tty;
