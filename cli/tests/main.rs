@@ -3,8 +3,11 @@
 
 mod support;
 
+mod bad_input;
 mod framework;
 mod metabase;
+mod outside;
 mod services;
+mod sessions;
 #[cfg(target_os = "linux")]
 mod tty;
