@@ -34,9 +34,14 @@ impl Plan {
         self
     }
 
-    /// The line `--dry-run` prints.
+    /// The line `--dry-run` prints (and the prompt shows): secrets in the query string and
+    /// the body redacted.
     pub fn render(&self) -> String {
-        let mut line = format!("{} {}", self.method, crate::exit::one_line(&self.path));
+        let mut line = format!(
+            "{} {}",
+            self.method,
+            crate::exit::one_line(&redact_query(&self.path))
+        );
         if let Some(body) = &self.body {
             line.push(' ');
             line.push_str(&redact(body).to_string());
@@ -59,6 +64,22 @@ fn is_secret_key(key: &str) -> bool {
             || k.contains("secret")
             || k.ends_with("_key")
     })
+}
+
+/// The path with the value of every secret query parameter (`?token=…`) replaced by
+/// `<redacted>`.
+fn redact_query(path: &str) -> String {
+    let Some((route, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if is_secret_key(key) => format!("{key}=<redacted>"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{route}?{}", pairs.join("&"))
 }
 
 /// A copy with every secret field's value replaced by `<redacted>`.

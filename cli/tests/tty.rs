@@ -515,3 +515,55 @@ async fn yes_on_a_terminal_does_not_prompt() {
     );
     assert!(fake.received_requests().is_empty(), "{:?}", requests(&fake));
 }
+
+/// A secret in `--query` (a token or key some endpoints take in the query string) is
+/// redacted in the prompt and in `--dry-run`, as a secret in the body is; the request still
+/// carries it.
+#[tokio::test(flavor = "multi_thread")]
+async fn query_secrets_are_redacted_in_the_prompt_and_the_dry_run() {
+    let (fake, env) = setup().await;
+    let secret = "Qu3ry-s3cret-value";
+    let env = env.secret(secret);
+    let token = format!("reset_token={secret}");
+    let args = [
+        "metabase",
+        "request",
+        "PUT",
+        "/api/user/4/reactivate",
+        "--query",
+        "verbose=1",
+        "--query",
+        &token,
+    ];
+    fake.clear_requests();
+    let dry = env.run(&[&args[..], &["--dry-run"]].concat()).code(0);
+    assert_eq!(
+        dry.out.trim(),
+        "DRY-RUN PUT /api/user/4/reactivate?verbose=1&reset_token=<redacted>"
+    );
+    assert!(fake.received_requests().is_empty());
+    let run = blocking(|| {
+        let mut tty = Terminal::spawn(&env, &args, Stdout::Terminal);
+        tty.expect(PROCEED);
+        tty.send("y\r");
+        tty.finish()
+    });
+    no_secret(&env, &run);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    assert!(
+        run.screen
+            .contains("  PUT /api/user/4/reactivate?verbose=1&reset_token=<redacted>\n"),
+        "{}",
+        run.screen
+    );
+    let sent = fake.received_requests();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]
+            .query
+            .iter()
+            .any(|(k, v)| k == "reset_token" && v == secret),
+        "{:?}",
+        sent[0].query
+    );
+}
