@@ -3,11 +3,13 @@
 //! it reads and answers it itself. The guarantee under test: credentials allowed over plain
 //! `http://` because the host is loopback never go to a proxy.
 //!
-//! The environment is process-global: every test sets it only while it builds its clients,
-//! under one lock, and puts back what was there before (reqwest reads it in `build()`).
+//! The environment is process-wide, and other tests of this binary run beside these ones (and
+//! resolve names, which reads it from C): so no test here changes its own environment. Each
+//! case runs [`child`], a test of this binary, in a process of its own whose environment holds
+//! the proxy variables of the case; the listeners stay in the parent, which reads what they saw.
 #![cfg(feature = "novaconnect")]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use userapi::{Client, ClientBuilder, RetryPolicy};
 
@@ -25,33 +27,109 @@ const PROXY_VARS: [&str; 8] = [
     "NO_PROXY",
     "no_proxy",
 ];
+/// Set in a child's environment: the base URL its client calls.
+const CHILD_BASE: &str = "USERAPI_TEST_PROXY_CHILD_BASE";
 
-static ENV: Mutex<()> = Mutex::new(());
+/// How the child builds its client.
+#[derive(Default)]
+struct Case<'a> {
+    /// The proxy variables of the child's environment (every other one is removed).
+    env: &'a [(&'a str, &'a str)],
+    base: &'a str,
+    allow_insecure_http: bool,
+    no_proxy: bool,
+    /// `ClientBuilder::proxy`.
+    proxy: Option<&'a str>,
+    /// A `reqwest::ClientBuilder` with `Proxy::all` of this URL, given to `http_client`.
+    builder_proxy: Option<&'a str>,
+    /// Whether the call must succeed (a case that checks the proxy alone may not reach a
+    /// target).
+    must_succeed: bool,
+}
 
-/// Runs `f` with the proxy variables set to `vars` (all others unset), then restores them.
-fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
-    let _lock = ENV.lock().unwrap_or_else(|e| e.into_inner());
-    let saved: Vec<_> = PROXY_VARS.iter().map(|k| (*k, std::env::var_os(k))).collect();
-    // SAFETY: every test in this binary reads and writes the environment only under `ENV`.
-    unsafe {
-        for k in PROXY_VARS {
-            std::env::remove_var(k);
-        }
-        for (k, v) in vars {
-            std::env::set_var(k, v);
+/// Runs `case` in a process of its own (this test binary, running [`child`] alone), and fails
+/// with the child's output if the child failed.
+async fn run(case: Case<'_>) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args([
+        "--exact",
+        "proxy::child",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for k in PROXY_VARS {
+        cmd.env_remove(k);
+    }
+    for (k, v) in case.env {
+        cmd.env(k, v);
+    }
+    cmd.env(CHILD_BASE, case.base);
+    let flag = |on: bool| if on { "1" } else { "" };
+    cmd.env(
+        "USERAPI_TEST_PROXY_CHILD_INSECURE",
+        flag(case.allow_insecure_http),
+    )
+    .env("USERAPI_TEST_PROXY_CHILD_NO_PROXY", flag(case.no_proxy))
+    .env("USERAPI_TEST_PROXY_CHILD_PROXY", case.proxy.unwrap_or(""))
+    .env(
+        "USERAPI_TEST_PROXY_CHILD_BUILDER_PROXY",
+        case.builder_proxy.unwrap_or(""),
+    )
+    .env("USERAPI_TEST_PROXY_CHILD_SUCCEED", flag(case.must_succeed));
+    // Off the runtime's thread: the listeners the child calls are served on it.
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("the child's thread")
+        .expect("the child starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the child failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+/// One case, in a process of its own: builds the client [`run`] described in the environment
+/// and makes one call. Run by the tests below, never alone (without its variables it does
+/// nothing).
+#[tokio::test]
+#[ignore = "run by the proxy tests in a process of their own"]
+async fn child() {
+    let Ok(base) = std::env::var(CHILD_BASE) else {
+        return;
+    };
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut builder = client(&base);
+    if var("USERAPI_TEST_PROXY_CHILD_INSECURE").is_some() {
+        builder = builder.allow_insecure_http(true);
+    }
+    if var("USERAPI_TEST_PROXY_CHILD_NO_PROXY").is_some() {
+        builder = builder.no_proxy();
+    }
+    let explicit = var("USERAPI_TEST_PROXY_CHILD_PROXY");
+    if let Some(proxy) = &explicit {
+        builder = builder.proxy(proxy.clone());
+    }
+    if let Some(proxy) = var("USERAPI_TEST_PROXY_CHILD_BUILDER_PROXY") {
+        builder = builder.http_client(
+            userapi::reqwest::Client::builder().proxy(userapi::reqwest::Proxy::all(proxy).unwrap()),
+        );
+    }
+    let c = builder.build().unwrap();
+    if let Some(proxy) = explicit {
+        // The proxy's own password never shows in the client's `Debug`.
+        let password = url::Url::parse(&proxy).unwrap().password().map(str::to_owned);
+        if let Some(password) = password {
+            assert!(!format!("{c:?}").contains(&password));
         }
     }
-    let out = f();
-    // SAFETY: as above.
-    unsafe {
-        for (k, v) in saved {
-            match v {
-                Some(v) => std::env::set_var(k, v),
-                None => std::env::remove_var(k),
-            }
-        }
+    if var("USERAPI_TEST_PROXY_CHILD_SUCCEED").is_some() {
+        get_me(&c).await;
+    } else {
+        let _ = c.novaconnect().get_me().await;
     }
-    out
 }
 
 /// An HTTP/1.1 listener that records each request head and answers NovaConnect's envelope.
@@ -128,19 +206,26 @@ async fn environment_proxies_never_carry_loopback_calls() {
     ] {
         let proxy = Recorder::start().await;
         let target = Recorder::start().await;
+        let base = format!("http://{host}:{}/api/", target.port);
+        let proxy_url = proxy.url();
         if host == "[::1]" {
             // The target listens on 127.0.0.1 only; [::1] is checked for the proxy alone.
-            let c = with_env(&[(var, &proxy.url())], || {
-                client(&format!("http://[::1]:{}/api/", target.port)).build()
+            run(Case {
+                env: &[(var, &proxy_url)],
+                base: &base,
+                ..Case::default()
             })
-            .unwrap();
-            let _ = c.novaconnect().get_me().await;
+            .await;
             assert_eq!(proxy.connections(), 0, "{var} {host}: {:?}", proxy.heads());
             continue;
         }
-        let base = format!("http://{host}:{}/api/", target.port);
-        let c = with_env(&[(var, &proxy.url())], || client(&base).build()).unwrap();
-        get_me(&c).await;
+        run(Case {
+            env: &[(var, &proxy_url)],
+            base: &base,
+            must_succeed: true,
+            ..Case::default()
+        })
+        .await;
         assert_direct(&target, &proxy, &format!("{var} {host}"));
     }
 }
@@ -150,13 +235,14 @@ async fn environment_proxies_never_carry_loopback_calls() {
 #[tokio::test]
 async fn environment_proxies_carry_calls_to_other_hosts() {
     let proxy = Recorder::start().await;
-    let c = with_env(&[("HTTP_PROXY", &proxy.url())], || {
-        client("http://api.example.invalid/api/")
-            .allow_insecure_http(true)
-            .build()
+    run(Case {
+        env: &[("HTTP_PROXY", &proxy.url())],
+        base: "http://api.example.invalid/api/",
+        allow_insecure_http: true,
+        must_succeed: true,
+        ..Case::default()
     })
-    .unwrap();
-    get_me(&c).await;
+    .await;
     let heads = proxy.heads();
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert!(
@@ -171,8 +257,13 @@ async fn an_explicit_proxy_never_carries_loopback_calls() {
     let proxy = Recorder::start().await;
     let target = Recorder::start().await;
     let base = format!("http://127.0.0.1:{}/api/", target.port);
-    let c = with_env(&[], || client(&base).proxy(proxy.url()).build()).unwrap();
-    get_me(&c).await;
+    run(Case {
+        base: &base,
+        proxy: Some(&proxy.url()),
+        must_succeed: true,
+        ..Case::default()
+    })
+    .await;
     assert_direct(&target, &proxy, "explicit proxy");
 }
 
@@ -183,14 +274,15 @@ async fn an_explicit_proxy_carries_other_calls_with_its_own_credentials() {
     let proxy = Recorder::start().await;
     let env_proxy = Recorder::start().await;
     let with_credentials = format!("http://puser:ppass@127.0.0.1:{}", proxy.port);
-    let c = with_env(&[("HTTP_PROXY", &env_proxy.url())], || {
-        client("http://api.example.invalid/api/")
-            .allow_insecure_http(true)
-            .proxy(with_credentials)
-            .build()
+    run(Case {
+        env: &[("HTTP_PROXY", &env_proxy.url())],
+        base: "http://api.example.invalid/api/",
+        allow_insecure_http: true,
+        proxy: Some(&with_credentials),
+        must_succeed: true,
+        ..Case::default()
     })
-    .unwrap();
-    get_me(&c).await;
+    .await;
     assert_eq!(env_proxy.connections(), 0);
     let heads = proxy.heads();
     assert_eq!(heads.len(), 1, "{heads:?}");
@@ -204,7 +296,6 @@ async fn an_explicit_proxy_carries_other_calls_with_its_own_credentials() {
         header(&heads[0], "proxy-authorization").as_deref(),
         Some("Basic cHVzZXI6cHBhc3M=")
     );
-    assert!(!format!("{c:?}").contains("ppass"));
 }
 
 /// `no_proxy()` ignores the environment. The host is `0.0.0.0`, which is not loopback by name
@@ -215,20 +306,28 @@ async fn no_proxy_ignores_the_environment() {
     let proxy = Recorder::start().await;
     let target = Recorder::start().await;
     let base = format!("http://0.0.0.0:{}/api/", target.port);
-    let direct = with_env(&[("HTTP_PROXY", &proxy.url())], || {
-        client(&base).allow_insecure_http(true).no_proxy().build()
+    let proxy_url = proxy.url();
+    run(Case {
+        env: &[("HTTP_PROXY", &proxy_url)],
+        base: &base,
+        allow_insecure_http: true,
+        no_proxy: true,
+        must_succeed: true,
+        ..Case::default()
     })
-    .unwrap();
-    get_me(&direct).await;
+    .await;
     assert_eq!(proxy.connections(), 0, "{:?}", proxy.heads());
     assert_eq!(target.heads().len(), 1);
 
     // Without `no_proxy()` the same environment sends the call to the proxy.
-    let proxied = with_env(&[("HTTP_PROXY", &proxy.url())], || {
-        client(&base).allow_insecure_http(true).build()
+    run(Case {
+        env: &[("HTTP_PROXY", &proxy_url)],
+        base: &base,
+        allow_insecure_http: true,
+        must_succeed: true,
+        ..Case::default()
     })
-    .unwrap();
-    get_me(&proxied).await;
+    .await;
     assert_eq!(proxy.heads().len(), 1);
     assert_eq!(target.heads().len(), 1);
 }
@@ -241,23 +340,25 @@ async fn a_users_builder_never_sends_loopback_calls_to_its_proxy() {
     let proxy = Recorder::start().await;
     let target = Recorder::start().await;
     let base = format!("http://127.0.0.1:{}/api/", target.port);
-    let with_proxy =
-        || userapi::reqwest::Client::builder().proxy(userapi::reqwest::Proxy::all(proxy.url()).unwrap());
-    let c = with_env(&[("HTTP_PROXY", &proxy.url())], || {
-        client(&base).http_client(with_proxy()).build()
+    let proxy_url = proxy.url();
+    run(Case {
+        env: &[("HTTP_PROXY", &proxy_url)],
+        base: &base,
+        builder_proxy: Some(&proxy_url),
+        must_succeed: true,
+        ..Case::default()
     })
-    .unwrap();
-    get_me(&c).await;
+    .await;
     assert_direct(&target, &proxy, "a user's builder with a proxy");
 
-    let other = with_env(&[], || {
-        client("http://api.example.invalid/api/")
-            .allow_insecure_http(true)
-            .http_client(with_proxy())
-            .build()
+    run(Case {
+        base: "http://api.example.invalid/api/",
+        allow_insecure_http: true,
+        builder_proxy: Some(&proxy_url),
+        must_succeed: true,
+        ..Case::default()
     })
-    .unwrap();
-    get_me(&other).await;
+    .await;
     let heads = proxy.heads();
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert!(
