@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{CLIENT_ID, OIDC_TOKEN, Response, State, USER_ID, text};
+use super::{CLIENT_ID, OIDC_TOKEN, Response, State, USER_ID, certificate, text};
 use crate::server::{Refused, Request};
 
 /// A 401 as Diadoc refuses credentials: text, with `X-Diadoc-ErrorCode: Http.Auth`.
@@ -75,15 +75,26 @@ impl State {
             None => return text(401, "Authorization header is missing or invalid"),
         }
         match req.query("type") {
-            Some("password") => {}
-            Some(kind @ ("certificate" | "sid" | "trust")) => {
-                return text(
-                    400,
-                    &format!("this fake plays type=password only; Diadoc's type={kind} is not played"),
-                );
-            }
-            _ => return text(400, "Unsupported authentication type"),
+            Some("password") => self.authenticate_by_password(req),
+            Some("certificate") => match certificate::thumbprint(&req.body) {
+                // Every certificate is one Diadoc does not know: the fake cannot encrypt a
+                // token to a GOST key.
+                Some(thumbprint) => text(
+                    401,
+                    &format!("Certificate with thumbprint {thumbprint} is not authorized."),
+                )
+                .header("x-diadoc-errorcode", "Http.Auth.Auth.CertNotValid"),
+                None => text(400, "Could not deserialize certificate from the request body"),
+            },
+            // The fake's own words: Kontur's for these are not on record.
+            Some("sid") => *auth_error("Unknown auth.sid"),
+            Some("trust") => *auth_error("Unknown trusted service key"),
+            _ => text(400, "Unsupported authentication type"),
         }
+    }
+
+    /// `type=password`: the login and password in the JSON body.
+    fn authenticate_by_password(&self, req: &Request) -> Response {
         let Ok(body) = req.json::<Value>() else {
             return text(400, "Request body is not valid JSON");
         };

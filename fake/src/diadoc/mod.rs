@@ -8,6 +8,19 @@
 //!   also carries a token, even a valid one, gets 401), checks the login and password, and
 //!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`](DiadocService::expire_tokens) ends every token issued
 //!   so far, as 24 hours would.
+//! - The other types of `Authenticate` are refused as Diadoc refuses credentials it does not
+//!   know, since the fake knows none: it cannot answer the token Diadoc encrypts to a known
+//!   certificate (GOST crypto), and has no Kontur web sessions or trusted services.
+//!   `type=certificate` answers as Kontur's issue threads show Diadoc answering
+//!   (diadoc/diadocapi-docs #916, #846 and #226, diadoc/diadocsdk-1c-docs #756): a body that is
+//!   not one DER X.509 certificate (base64 or PEM text is not) gets 400 `Could not deserialize
+//!   certificate from the request body`; a certificate gets 401 `Certificate with thumbprint
+//!   <THUMBPRINT> is not authorized.` (the SHA-1 of the DER, 40 uppercase hex digits) with
+//!   `X-Diadoc-ErrorCode: Http.Auth.Auth.CertNotValid`. `type=sid` (an `auth.sid`) and
+//!   `type=trust` (the C# SDK's trusted-service headers) get 401 with `X-Diadoc-ErrorCode:
+//!   Http.Auth`, as Diadoc's other credential refusals; their texts (`Unknown auth.sid`,
+//!   `Unknown trusted service key`) are the fake's own, as Kontur's are not on record. Any
+//!   other type gets 400 `Unsupported authentication type`.
 //! - `POST /UpdateMyUser`: a name change applies at once; a login change stays pending (the
 //!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`](DiadocService::confirm_login); a login
 //!   another user holds gets 405 with text; an empty or malformed change gets 400.
@@ -37,9 +50,6 @@
 //!   body ([`PROTOBUF_STAND_IN`], not the route's message: the fake encodes no protobuf), so a
 //!   client that forgets the header sees bytes it cannot read as JSON. Every error body is
 //!   plain text and carries `X-Kontur-Trace-Id`; a wrong method gets 405.
-//! - `Authenticate` with a type the fake does not play (`certificate`, `sid`, `trust`, which
-//!   Diadoc has) gets 400 with a text that says the fake refused it: Diadoc's answer to those
-//!   is a token, not an error.
 //!
 //! Seeded by [`FakeDiadoc::start`](Fake::start): the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
 //! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; that box's administrator
@@ -60,6 +70,7 @@
 //! ```
 
 mod auth;
+mod certificate;
 mod employees;
 mod me;
 mod oidc;
