@@ -6,7 +6,8 @@ use serde_json::{Map, Value, json};
 use userapi::diadoc::{Employee, EmployeePermissions, FullName, HEAD_DEPARTMENT, TicksTimestamp, UserV2};
 use userapi::models::Timestamp;
 
-use super::{Account, Portal, Response, State, box_id_shaped, looks_like_email, text};
+use super::state::{Account, Portal, box_id_shaped, looks_like_email};
+use super::{Response, State, text};
 use crate::server::Request;
 
 /// The most employees one page holds, and the default page size.

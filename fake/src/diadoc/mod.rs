@@ -8,6 +8,19 @@
 //!   also carries a token, even a valid one, gets 401), checks the login and password, and
 //!   answers a new token as plain text. [`FakeDiadoc::expire_tokens`](DiadocService::expire_tokens) ends every token issued
 //!   so far, as 24 hours would.
+//! - The other types of `Authenticate` are refused as Diadoc refuses credentials it does not
+//!   know, since the fake knows none: it cannot answer the token Diadoc encrypts to a known
+//!   certificate (GOST crypto), and has no Kontur web sessions or trusted services.
+//!   `type=certificate` answers as Kontur's issue threads show Diadoc answering
+//!   (diadoc/diadocapi-docs #916, #846 and #226, diadoc/diadocsdk-1c-docs #756): a body that is
+//!   not one DER X.509 certificate (base64 or PEM text is not) gets 400 `Could not deserialize
+//!   certificate from the request body`; a certificate gets 401 `Certificate with thumbprint
+//!   <THUMBPRINT> is not authorized.` (the SHA-1 of the DER, 40 uppercase hex digits) with
+//!   `X-Diadoc-ErrorCode: Http.Auth.Auth.CertNotValid`. `type=sid` (an `auth.sid`) and
+//!   `type=trust` (the C# SDK's trusted-service headers) get 401 with `X-Diadoc-ErrorCode:
+//!   Http.Auth`, as Diadoc's other credential refusals; their texts (`Unknown auth.sid`,
+//!   `Unknown trusted service key`) are the fake's own, as Kontur's are not on record. Any
+//!   other type gets 400 `Unsupported authentication type`.
 //! - `POST /UpdateMyUser`: a name change applies at once; a login change stays pending (the
 //!   old login keeps showing) until the test calls [`FakeDiadoc::confirm_login`](DiadocService::confirm_login); a login
 //!   another user holds gets 405 with text; an empty or malformed change gets 400.
@@ -37,9 +50,6 @@
 //!   body ([`PROTOBUF_STAND_IN`], not the route's message: the fake encodes no protobuf), so a
 //!   client that forgets the header sees bytes it cannot read as JSON. Every error body is
 //!   plain text and carries `X-Kontur-Trace-Id`; a wrong method gets 405.
-//! - `Authenticate` with a type the fake does not play (`certificate`, `sid`, `trust`, which
-//!   Diadoc has) gets 400 with a text that says the fake refused it: Diadoc's answer to those
-//!   is a token, not an error.
 //!
 //! Seeded by [`FakeDiadoc::start`](Fake::start): the user [`LOGIN`] / [`PASSWORD`] ([`USER_ID`]), an
 //! employee of the box [`BOX_ID`] of organization [`ORG_ID`]; that box's administrator
@@ -59,26 +69,29 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
+mod certificate;
 mod employees;
+mod me;
 mod oidc;
+mod state;
 
 pub use oidc::{OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, TOKEN_PATH};
 
-use std::collections::HashMap;
-
-use serde_json::Value;
 use url::Url;
 use userapi::reqwest::{Method, StatusCode};
 
 use crate::error::Error;
-use crate::server::{Banner, Fake, Refused, Request, Response, Service};
+use crate::server::{Banner, Fake, Request, Response, Service};
+use auth::{Caller, auth_error};
+use state::{Account, Portal, guid_of_legacy};
 use userapi::auth::{Password, Token};
 use userapi::diadoc::{
     Diadoc, DiadocBox, DocumentAccessLevel, Employee, EmployeeAction, EmployeePermissions, FullName,
-    HEAD_DEPARTMENT, InvoiceFormatVersion, Organization, OrganizationList, OrganizationType,
-    ReadyForEpdStatus, Sociability, TicksTimestamp, UserV2,
+    HEAD_DEPARTMENT, InvoiceFormatVersion, Organization, OrganizationType, ReadyForEpdStatus, Sociability,
+    TicksTimestamp, UserV2,
 };
-use userapi::models::{Extra, Timestamp};
+use userapi::models::Timestamp;
 use userapi::{Auth, Client};
 
 /// The API client id the fake accepts.
@@ -127,29 +140,6 @@ pub struct DiadocService {
 pub type FakeDiadoc = Fake<DiadocService>;
 
 type State = crate::server::State<Portal>;
-
-#[derive(Debug)]
-struct Account {
-    user: UserV2,
-    /// `None` for a user created by `CreateEmployee`, who has not registered.
-    password: Option<Password>,
-    pending_login: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Portal {
-    accounts: Vec<Account>,
-    organizations: Vec<Organization>,
-    /// (box GUID, employee); the employee's `User.UserId` names the account.
-    employees: Vec<(String, Employee)>,
-    /// (box GUID, user id) of employees deleted from a box: deleting them again succeeds.
-    deleted: Vec<(String, String)>,
-    /// Live tokens and the user each belongs to.
-    tokens: HashMap<String, String>,
-    /// OpenID Connect: live access tokens and refresh tokens, and the user of each.
-    oidc: oidc::Tokens,
-    registration_requests: u32,
-}
 
 impl DiadocService {
     /// The service with its seeded data (see the module docs).
@@ -373,313 +363,9 @@ impl DiadocService {
     }
 }
 
-impl Portal {
-    fn account(&self, user_id: &str) -> Option<&Account> {
-        self.accounts
-            .iter()
-            .find(|a| a.user.user_id.as_str().eq_ignore_ascii_case(user_id))
-    }
-
-    fn account_mut(&mut self, user_id: &str) -> Option<&mut Account> {
-        self.accounts
-            .iter_mut()
-            .find(|a| a.user.user_id.as_str().eq_ignore_ascii_case(user_id))
-    }
-
-    /// The GUID of the box `id` names, in either form (case-insensitive).
-    fn box_guid(&self, id: &str) -> Option<String> {
-        self.organizations
-            .iter()
-            .flat_map(|o| &o.boxes)
-            .find(|b| {
-                b.box_id.as_str().eq_ignore_ascii_case(id)
-                    || b.box_id_guid
-                        .as_ref()
-                        .is_some_and(|g| g.as_str().eq_ignore_ascii_case(id))
-            })
-            .and_then(|b| Some(b.box_id_guid.as_ref()?.to_string()))
-    }
-
-    fn employee(&self, box_guid: &str, user_id: &str) -> Option<&Employee> {
-        self.employees
-            .iter()
-            .find(|(b, e)| b == box_guid && e.user.user_id.as_str().eq_ignore_ascii_case(user_id))
-            .map(|(_, e)| e)
-    }
-}
-
-impl State {
-    fn issue(&self, user_id: &str) -> String {
-        let n = self.next_number();
-        // base64-like, with padding, as real tokens are.
-        let token = format!("ZmFrZS1kZGF1dGg/{n:08}+tok==");
-        self.lock().tokens.insert(token.clone(), user_id.to_owned());
-        token
-    }
-
-    fn guid(&self) -> String {
-        let n = self.next_number();
-        format!("00000000-0000-4000-8000-{n:012x}")
-    }
-}
-
+/// Diadoc's errors are plain text, with a trace id.
 fn text(status: u16, body: &str) -> Response {
     Response::text(status, body).header("x-kontur-trace-id", "fake-trace-0001")
-}
-
-fn auth_error(body: &str) -> Box<Response> {
-    Box::new(text(401, body).header("x-diadoc-errorcode", "Http.Auth"))
-}
-
-/// `DiadocAuth ddauth_api_client_id=<id>[, ]ddauth_token=<token>` into (client id, token).
-fn parse_diadoc_auth(value: &str) -> Option<(Option<&str>, Option<&str>)> {
-    let params = value.strip_prefix("DiadocAuth ")?;
-    let (mut id, mut token) = (None, None);
-    for part in params.split(',') {
-        match part.trim().split_once('=') {
-            Some(("ddauth_api_client_id", v)) => id = Some(v),
-            Some(("ddauth_token", v)) => token = Some(v),
-            _ => {}
-        }
-    }
-    Some((id, token))
-}
-
-/// The fake's own reading of a login: `local@domain.tld`, no white space.
-fn looks_like_email(s: &str) -> bool {
-    match s.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !local.contains('@')
-                && domain.split('.').count() >= 2
-                && domain.split('.').all(|part| !part.is_empty())
-                && !s.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
-/// The GUID a legacy `<32 hex>@diadoc.ru` box id spells, dashes put back.
-fn guid_of_legacy(legacy: &str) -> String {
-    let hex = legacy.trim_end_matches("@diadoc.ru");
-    let mut out = String::with_capacity(36);
-    for (i, c) in hex.chars().enumerate() {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A GUID `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` or a legacy `<32 hex>@diadoc.ru` box id.
-fn box_id_shaped(id: &str) -> bool {
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if let Some(legacy) = id.strip_suffix("@diadoc.ru") {
-        return hex(legacy, 32);
-    }
-    let parts: Vec<&str> = id.split('-').collect();
-    parts.len() == 5 && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| hex(p, n))
-}
-
-/// Who is calling.
-enum Caller {
-    /// A valid client id and no token.
-    ClientOnly,
-    /// A valid token (DiadocAuth with the client id, or an OIDC bearer token) of this user.
-    User(String),
-}
-
-impl State {
-    fn caller(&self, req: &Request) -> Refused<Caller> {
-        let header = req.header("authorization").unwrap_or("");
-        if let Some(bearer) = req.bearer() {
-            if bearer == OIDC_TOKEN {
-                return Ok(Caller::User(USER_ID.to_owned()));
-            }
-            // Bearer is OpenID Connect, and nothing else.
-            return match self.lock().oidc.user_of_access_token(bearer) {
-                Some(user) => Ok(Caller::User(user)),
-                None => Err(auth_error("Invalid auth token")),
-            };
-        }
-        let Some((id, token)) = parse_diadoc_auth(header) else {
-            return Err(Box::new(text(401, "Authorization header is missing or invalid")));
-        };
-        if id != Some(CLIENT_ID) {
-            return Err(auth_error("Invalid API client id"));
-        }
-        match token {
-            None => Ok(Caller::ClientOnly),
-            Some(t) => match self.lock().tokens.get(t) {
-                Some(user) => Ok(Caller::User(user.clone())),
-                None => Err(auth_error("Invalid auth token")),
-            },
-        }
-    }
-
-    fn authenticate(&self, req: &Request) -> Response {
-        // The client id alone: a token here, even a live one, is refused.
-        let header = req.header("authorization").unwrap_or("");
-        match parse_diadoc_auth(header) {
-            Some((Some(CLIENT_ID), None)) => {}
-            Some((Some(CLIENT_ID), Some(_))) => {
-                return *auth_error("Authenticate takes ddauth_api_client_id only, without ddauth_token");
-            }
-            Some(_) => return *auth_error("Invalid API client id"),
-            None => return text(401, "Authorization header is missing or invalid"),
-        }
-        match req.query("type") {
-            Some("password") => {}
-            Some(kind @ ("certificate" | "sid" | "trust")) => {
-                return text(
-                    400,
-                    &format!("this fake plays type=password only; Diadoc's type={kind} is not played"),
-                );
-            }
-            _ => return text(400, "Unsupported authentication type"),
-        }
-        let Ok(body) = req.json::<Value>() else {
-            return text(400, "Request body is not valid JSON");
-        };
-        let field = |a: &str, b: &str| body.get(a).or_else(|| body.get(b)).and_then(Value::as_str);
-        let (Some(login), Some(password)) = (field("login", "Login"), field("password", "Password")) else {
-            return text(400, "Login and Password are required");
-        };
-        let user_id = {
-            let portal = self.lock();
-            portal
-                .accounts
-                .iter()
-                .find(|a| {
-                    a.user
-                        .login
-                        .as_deref()
-                        .is_some_and(|l| l.eq_ignore_ascii_case(login))
-                })
-                .filter(|a| a.password.as_ref().is_some_and(|p| p.expose() == password))
-                .map(|a| a.user.user_id.to_string())
-        };
-        match user_id {
-            // The token as UTF-8 text, whatever `Accept` says.
-            Some(id) => Response::text(200, &self.issue(&id)),
-            None => text(401, &format!("Wrong password provided for login {login}")),
-        }
-    }
-
-    fn update(&self, user_id: &str, req: &Request) -> Response {
-        let Ok(body) = req.json::<Value>() else {
-            return text(400, "Request body is not valid JSON");
-        };
-        let login = body.pointer("/Login/Login").map(|v| v.as_str().unwrap_or(""));
-        let name = body.pointer("/FullName/FullName");
-        if login.is_none() && name.is_none() {
-            return text(400, "At least one of Login or FullName must be set");
-        }
-        if let Some(login) = login
-            && !looks_like_email(login)
-        {
-            return text(400, "Login must be a valid email address");
-        }
-        // Read by the fake's own field names, not through the client's model.
-        let name = match name {
-            None => None,
-            Some(n) => {
-                let part = |key: &str| n.get(key).and_then(Value::as_str);
-                let filled = |key: &str| part(key).filter(|s| !s.trim().is_empty());
-                let (Some(last), Some(first)) = (filled("LastName"), filled("FirstName")) else {
-                    return text(400, "FullName requires LastName and FirstName");
-                };
-                let mut full = FullName::new(last, first);
-                if let Some(middle) = part("MiddleName") {
-                    full = full.middle_name(middle);
-                }
-                Some(full)
-            }
-        };
-        let mut portal = self.lock();
-        if let Some(login) = login {
-            let taken = portal.accounts.iter().any(|a| {
-                a.user.user_id != user_id
-                    && a.user
-                        .login
-                        .as_deref()
-                        .is_some_and(|l| l.eq_ignore_ascii_case(login))
-            });
-            if taken {
-                return text(405, &format!("User with login {login} is already registered"));
-            }
-        }
-        let Some(account) = portal.account_mut(user_id) else {
-            return text(401, "Invalid auth token");
-        };
-        if let Some(login) = login {
-            // Applies only once the user follows the link in the email.
-            account.pending_login = Some(login.to_owned());
-        }
-        if let Some(name) = name {
-            account.user.full_name = Some(name);
-        }
-        Response::json(200, &account.user)
-    }
-
-    fn organizations(&self, user_id: &str, req: &Request) -> Response {
-        let register = match req.query("autoRegister") {
-            None => true,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(v) => return text(400, &format!("The value '{v}' is not valid for autoRegister")),
-        };
-        let mut portal = self.lock();
-        if register {
-            // A password user is never registered anywhere; the request is noted all the same.
-            portal.registration_requests += 1;
-        }
-        let mine = |o: &&Organization| {
-            o.boxes.iter().any(|b| {
-                b.box_id_guid
-                    .as_ref()
-                    .is_some_and(|g| portal.employee(g.as_str(), user_id).is_some())
-            })
-        };
-        let organizations = portal
-            .organizations
-            .iter()
-            .filter(mine)
-            .map(|o| {
-                let mut o = o.clone();
-                o.is_employee = Some(true);
-                o
-            })
-            .collect();
-        Response::json(
-            200,
-            &crate::util::build!(OrganizationList {
-                organizations,
-                extra: Extra::new(),
-            }),
-        )
-    }
-
-    fn employee(&self, user_id: &str, req: &Request) -> Response {
-        let Some(box_id) = req.query("boxId").filter(|b| !b.is_empty()) else {
-            return text(400, "boxId is required");
-        };
-        if !box_id_shaped(box_id) {
-            return text(400, &format!("Invalid boxId: {box_id}"));
-        }
-        let portal = self.lock();
-        let found = portal
-            .box_guid(box_id)
-            .and_then(|guid| portal.employee(&guid, user_id).cloned());
-        let Some(mut employee) = found else {
-            return text(403, &format!("Access to Box [{box_id}] is denied"));
-        };
-        if let Some(account) = portal.account(user_id) {
-            employee.user = account.user.clone();
-        }
-        Response::json(200, &employee)
-    }
 }
 
 impl State {
