@@ -7,6 +7,7 @@ mod confirm;
 mod exit;
 mod output;
 mod services;
+mod session;
 
 use std::process::ExitCode;
 

@@ -115,7 +115,7 @@ async fn diadoc_login_keeps_the_token() {
     let out = env.run(&["diadoc", "login"]).code(0).json();
     let file = std::path::PathBuf::from(out["session_file"].as_str().unwrap());
     assert_eq!(mode(&file), 0o600);
-    let token = std::fs::read_to_string(&file).unwrap();
+    let token = crate::support::kept_session(&file);
     // Without the password the kept token is used.
     let only = Env::new()
         .var("DIADOC_BASE_URL", url(fake.base_url()))
