@@ -6,6 +6,7 @@ mod config;
 mod confirm;
 mod exit;
 mod output;
+mod secret_input;
 mod services;
 mod session;
 

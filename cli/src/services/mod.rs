@@ -179,10 +179,10 @@ pub async fn request(
         };
         let mut plan = Plan::new(method_name, path);
         plan.body = body.clone();
-        if ctx
-            .safety
-            .check(&format!("send {method} {}", args.path), &[plan])?
-            == Go::DryRun
+        if ctx.safety.check(
+            &format!("send {method} {}", crate::confirm::redact_query(&args.path)),
+            &[plan],
+        )? == Go::DryRun
         {
             return Ok(());
         }
