@@ -438,3 +438,75 @@ async fn login_keeps_the_session_0600_and_later_commands_reuse_it() {
     assert!(refused.err.contains("userapi metabase login"), "{}", refused.err);
     assert_eq!(fake.received_requests().len(), 1);
 }
+
+/// Every whole API key in `text` (`mb_` and more than the 4 characters a masked key shows).
+fn whole_keys(text: &str) -> Vec<String> {
+    text.match_indices("mb_")
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "_+/=-".contains(*c))
+                .collect::<String>()
+        })
+        .filter(|k| k.len() > 7)
+        .collect()
+}
+
+/// `--show-secret` is the one deliberate exception to "no secret is ever printed": the help
+/// of each command that has it says so, and without it a new key reaches neither stdout
+/// nor stderr.
+#[tokio::test(flavor = "multi_thread")]
+async fn show_secret_is_the_one_exception_and_the_help_says_so() {
+    let (_fake, env) = setup().await;
+    for command in [
+        ["metabase", "api-keys", "create"],
+        ["metabase", "api-keys", "regenerate"],
+        ["rightech", "tokens", "create"],
+    ] {
+        let help = env.run(&[&command[..], &["--help"]].concat()).code(0);
+        let text = help.out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("--show-secret"), "{command:?}: {}", help.out);
+        assert!(
+            text.contains("the one exception to \"no secret is ever printed\""),
+            "{command:?}: {}",
+            help.out
+        );
+    }
+    let created = env
+        .run(&[
+            "metabase", "api-keys", "create", "hidden", "--group", "1", "--yes",
+        ])
+        .code(0);
+    assert!(whole_keys(&created.out).is_empty(), "{}", created.out);
+    assert!(whole_keys(&created.err).is_empty(), "{}", created.err);
+    let id = created.json()["id"].as_u64().unwrap().to_string();
+    for format in ["json", "table", "csv"] {
+        let again = env
+            .run(&[
+                "metabase",
+                "api-keys",
+                "regenerate",
+                &id,
+                "--yes",
+                "--format",
+                format,
+            ])
+            .code(0);
+        assert!(whole_keys(&again.out).is_empty(), "{format}: {}", again.out);
+        assert!(whole_keys(&again.err).is_empty(), "{format}: {}", again.err);
+        assert!(again.err.contains("--show-secret"), "{}", again.err);
+    }
+    // With the flag the key is printed, once: the check above would have seen it.
+    let shown = env
+        .run(&[
+            "metabase",
+            "api-keys",
+            "regenerate",
+            &id,
+            "--yes",
+            "--show-secret",
+        ])
+        .code(0);
+    assert_eq!(whole_keys(&shown.out).len(), 1, "{}", shown.out);
+    assert!(whole_keys(&shown.err).is_empty(), "{}", shown.err);
+}

@@ -216,6 +216,25 @@ async fn rightech_users_roles_tokens() {
         .code(0)
         .json();
     assert_eq!(issued["token"], "<redacted>");
+    // No issued token anywhere without --show-secret, in any format; with it, printed.
+    for format in ["json", "table", "csv"] {
+        let run = env
+            .run(&["rightech", "tokens", "create", &id, "--yes", "--format", format])
+            .code(0);
+        assert!(!run.out.contains("fake-rightech-token-"), "{format}: {}", run.out);
+        assert!(!run.err.contains("fake-rightech-token-"), "{format}: {}", run.err);
+        assert!(run.err.contains("--show-secret"), "{}", run.err);
+    }
+    let shown = env
+        .run(&["rightech", "tokens", "create", &id, "--yes", "--show-secret"])
+        .code(0);
+    assert!(
+        shown.json()["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("fake-rightech-token-")),
+        "{}",
+        shown.out
+    );
     let token = fake.token_for(&id).expect("a token was issued");
     let env = env.secret(token.expose());
     env.run(&["rightech", "users", "delete", &id, "--yes"]).code(0);
