@@ -54,11 +54,11 @@ mod hidden {
     /// Restores the modes, then lets the signal do what it does by default. Calls only
     /// async-signal-safe functions (`tcsetattr`, `signal`, `raise`) and atomics.
     extern "C" fn on_signal(signal: libc::c_int) {
-        if HIDDEN.swap(false, Ordering::SeqCst) {
-            if let Some(modes) = SAVED.get() {
-                // SAFETY: `modes` is a valid termios for the whole program.
-                unsafe { libc::tcsetattr(FD, libc::TCSANOW, modes) };
-            }
+        if HIDDEN.swap(false, Ordering::SeqCst)
+            && let Some(modes) = SAVED.get()
+        {
+            // SAFETY: `modes` is a valid termios for the whole program.
+            unsafe { libc::tcsetattr(FD, libc::TCSANOW, modes) };
         }
         // SAFETY: the default action, raised again: delivered once this handler returns (the
         // signal is blocked while it runs).
