@@ -334,7 +334,7 @@ pub enum MetabaseApiKeys {
     /// List API keys (masked).
     #[command(after_help = "Example:\n  userapi metabase api-keys list")]
     List,
-    /// Create an API key.
+    /// Create an API key (printed only with --show-secret).
     #[command(
         after_help = "Example:\n  userapi metabase api-keys create ci-key --group 1 --yes --show-secret"
     )]
@@ -344,16 +344,20 @@ pub enum MetabaseApiKeys {
         /// The group the key acts as.
         #[arg(long, value_name = "ID")]
         group: String,
-        /// Print the new key (otherwise redacted).
+        /// Print the new key on stdout: the one exception to "no secret is ever printed".
+        /// Metabase shows a new key only once; without this flag it is redacted, on stdout
+        /// and stderr alike.
         #[arg(long)]
         show_secret: bool,
     },
-    /// Regenerate an API key.
+    /// Regenerate an API key (the new one printed only with --show-secret).
     #[command(after_help = "Example:\n  userapi metabase api-keys regenerate 1 --yes --show-secret")]
     Regenerate {
         /// The key id.
         id: String,
-        /// Print the new key (otherwise redacted).
+        /// Print the new key on stdout: the one exception to "no secret is ever printed".
+        /// Metabase shows a new key only once; without this flag it is redacted, on stdout
+        /// and stderr alike.
         #[arg(long)]
         show_secret: bool,
     },
@@ -598,12 +602,13 @@ pub enum RightechRoles {
 /// `userapi rightech tokens …`.
 #[derive(Debug, Subcommand)]
 pub enum RightechTokens {
-    /// Issue a token for a user (it is not installed anywhere).
+    /// Issue a token for a user (not installed anywhere; printed only with --show-secret).
     #[command(after_help = "Example:\n  userapi rightech tokens create USER_ID --yes --show-secret")]
     Create {
         /// The user id.
         user: String,
-        /// Print the token (otherwise redacted).
+        /// Print the issued token on stdout: the one exception to "no secret is ever
+        /// printed". Without this flag it is redacted, on stdout and stderr alike.
         #[arg(long)]
         show_secret: bool,
     },

@@ -68,7 +68,7 @@ fn is_secret_key(key: &str) -> bool {
 
 /// The path with the value of every secret query parameter (`?token=…`) replaced by
 /// `<redacted>`.
-fn redact_query(path: &str) -> String {
+pub fn redact_query(path: &str) -> String {
     let Some((route, query)) = path.split_once('?') else {
         return path.to_owned();
     };
@@ -145,7 +145,8 @@ impl Safety {
             ))
             .hint("pass --yes to confirm, or --dry-run to see the requests"));
         }
-        eprintln!("About to {what}:");
+        // `what` may hold what the user typed (a path): escaped, as the plan lines are.
+        eprintln!("About to {}:", crate::exit::one_line(what));
         for plan in plans {
             eprintln!("  {}", plan.render());
         }

@@ -6,7 +6,9 @@ mod config;
 mod confirm;
 mod exit;
 mod output;
+mod secret_input;
 mod services;
+mod session;
 
 use std::process::ExitCode;
 

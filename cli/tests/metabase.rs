@@ -8,7 +8,7 @@ use userapi_fake::metabase::{
     USER_EMAIL, USER_PASSWORD,
 };
 
-use crate::support::{Env, mode, url};
+use crate::support::{Env, kept_session, mode, url, write_kept};
 
 /// A fake and an environment with its URL and API key (both through the official CLI's
 /// names in half the tests would hide a bug: the SDK examples' names here, MB_* in one test).
@@ -397,7 +397,7 @@ async fn login_keeps_the_session_0600_and_later_commands_reuse_it() {
     let file = std::path::PathBuf::from(out["session_file"].as_str().unwrap());
     assert!(file.starts_with(base.cache_dir()), "{file:?}");
     assert_eq!(mode(&file), 0o600);
-    let session = std::fs::read_to_string(&file).unwrap();
+    let session = kept_session(&file);
     assert!(fake.session_is_live(&userapi::auth::SessionId::new(session.clone())));
 
     // Only the URL now: the kept session is used.
@@ -412,20 +412,101 @@ async fn login_keeps_the_session_0600_and_later_commands_reuse_it() {
     assert_eq!(env.run(&["metabase", "me"]).code(0).json()["email"], ADMIN_EMAIL);
     assert_eq!(paths(&fake), ["GET /api/user/current"]);
 
-    // A refused session with a password at hand: replaced once, and the new one kept.
-    std::fs::write(&file, "not-a-live-session").unwrap();
+    // A refused session (of this login on this server) with a password at hand: sent
+    // once, replaced once, and the new one kept.
+    let server = url(fake.base_url());
+    write_kept(&file, "metabase", &server, ADMIN_EMAIL, "not-a-live-session");
     fake.clear_requests();
     assert_eq!(base.run(&["metabase", "me"]).code(0).json()["email"], ADMIN_EMAIL);
-    let logins = paths(&fake).iter().filter(|p| *p == "POST /api/session").count();
-    assert_eq!(logins, 1, "{:?}", paths(&fake));
-    let renewed = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        paths(&fake),
+        [
+            "GET /api/user/current",
+            "POST /api/session",
+            "GET /api/user/current"
+        ]
+    );
+    let renewed = kept_session(&file);
     assert_ne!(renewed, "not-a-live-session");
+    assert!(fake.session_is_live(&userapi::auth::SessionId::new(renewed)));
     assert_eq!(mode(&file), 0o600);
 
     // A refused session without a password: exit 3, no loop.
-    std::fs::write(&kept, "not-a-live-session").unwrap();
+    write_kept(&kept, "metabase", &server, ADMIN_EMAIL, "not-a-live-session");
     fake.clear_requests();
     let refused = env.run(&["metabase", "me"]).code(3);
     assert!(refused.err.contains("userapi metabase login"), "{}", refused.err);
     assert_eq!(fake.received_requests().len(), 1);
+}
+
+/// Every whole API key in `text` (`mb_` and more than the 4 characters a masked key shows).
+fn whole_keys(text: &str) -> Vec<String> {
+    text.match_indices("mb_")
+        .map(|(at, _)| {
+            text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "_+/=-".contains(*c))
+                .collect::<String>()
+        })
+        .filter(|k| k.len() > 7)
+        .collect()
+}
+
+/// `--show-secret` is the one deliberate exception to "no secret is ever printed": the help
+/// of each command that has it says so, and without it a new key reaches neither stdout
+/// nor stderr.
+#[tokio::test(flavor = "multi_thread")]
+async fn show_secret_is_the_one_exception_and_the_help_says_so() {
+    let (_fake, env) = setup().await;
+    for command in [
+        ["metabase", "api-keys", "create"],
+        ["metabase", "api-keys", "regenerate"],
+        ["rightech", "tokens", "create"],
+    ] {
+        let help = env.run(&[&command[..], &["--help"]].concat()).code(0);
+        let text = help.out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("--show-secret"), "{command:?}: {}", help.out);
+        assert!(
+            text.contains("the one exception to \"no secret is ever printed\""),
+            "{command:?}: {}",
+            help.out
+        );
+    }
+    let created = env
+        .run(&[
+            "metabase", "api-keys", "create", "hidden", "--group", "1", "--yes",
+        ])
+        .code(0);
+    assert!(whole_keys(&created.out).is_empty(), "{}", created.out);
+    assert!(whole_keys(&created.err).is_empty(), "{}", created.err);
+    let id = created.json()["id"].as_u64().unwrap().to_string();
+    for format in ["json", "table", "csv"] {
+        let again = env
+            .run(&[
+                "metabase",
+                "api-keys",
+                "regenerate",
+                &id,
+                "--yes",
+                "--format",
+                format,
+            ])
+            .code(0);
+        assert!(whole_keys(&again.out).is_empty(), "{format}: {}", again.out);
+        assert!(whole_keys(&again.err).is_empty(), "{format}: {}", again.err);
+        assert!(again.err.contains("--show-secret"), "{}", again.err);
+    }
+    // With the flag the key is printed, once: the check above would have seen it.
+    let shown = env
+        .run(&[
+            "metabase",
+            "api-keys",
+            "regenerate",
+            &id,
+            "--yes",
+            "--show-secret",
+        ])
+        .code(0);
+    assert_eq!(whole_keys(&shown.out).len(), 1, "{}", shown.out);
+    assert!(whole_keys(&shown.err).is_empty(), "{}", shown.err);
 }

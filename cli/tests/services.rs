@@ -115,7 +115,7 @@ async fn diadoc_login_keeps_the_token() {
     let out = env.run(&["diadoc", "login"]).code(0).json();
     let file = std::path::PathBuf::from(out["session_file"].as_str().unwrap());
     assert_eq!(mode(&file), 0o600);
-    let token = std::fs::read_to_string(&file).unwrap();
+    let token = crate::support::kept_session(&file);
     // Without the password the kept token is used.
     let only = Env::new()
         .var("DIADOC_BASE_URL", url(fake.base_url()))
@@ -216,6 +216,25 @@ async fn rightech_users_roles_tokens() {
         .code(0)
         .json();
     assert_eq!(issued["token"], "<redacted>");
+    // No issued token anywhere without --show-secret, in any format; with it, printed.
+    for format in ["json", "table", "csv"] {
+        let run = env
+            .run(&["rightech", "tokens", "create", &id, "--yes", "--format", format])
+            .code(0);
+        assert!(!run.out.contains("fake-rightech-token-"), "{format}: {}", run.out);
+        assert!(!run.err.contains("fake-rightech-token-"), "{format}: {}", run.err);
+        assert!(run.err.contains("--show-secret"), "{}", run.err);
+    }
+    let shown = env
+        .run(&["rightech", "tokens", "create", &id, "--yes", "--show-secret"])
+        .code(0);
+    assert!(
+        shown.json()["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("fake-rightech-token-")),
+        "{}",
+        shown.out
+    );
     let token = fake.token_for(&id).expect("a token was issued");
     let env = env.secret(token.expose());
     env.run(&["rightech", "users", "delete", &id, "--yes"]).code(0);

@@ -213,3 +213,29 @@ pub fn mode(path: &Path) -> u32 {
 pub fn url(fake_url: impl std::fmt::Display) -> String {
     fake_url.to_string().trim_end_matches('/').to_owned()
 }
+
+/// The session a kept-session file holds (its `session` field).
+#[track_caller]
+pub fn kept_session(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", file.display()));
+    v["session"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: no session field", file.display()))
+        .to_owned()
+}
+
+/// Writes a kept-session file as `userapi <service> login` does, mode 0600.
+pub fn write_kept(file: &Path, service: &str, base_url: &str, login: &str, session: &str) {
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let text = serde_json::json!({
+        "version": 1,
+        "service": service,
+        "base_url": format!("{}/", base_url.trim_end_matches('/')),
+        "login": login,
+        "session": session,
+    });
+    std::fs::write(file, text.to_string()).unwrap();
+    set_mode(file, 0o600);
+}

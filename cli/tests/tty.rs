@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use userapi::Method;
 use userapi_fake::metabase::{API_KEY, FakeMetabase, USER_EMAIL, USER_ID};
+use userapi_fake::rightech::{self, FakeRightech};
 
 use crate::metabase::setup;
-use crate::support::Env;
+use crate::support::{Env, url};
 
 /// How long any wait on the terminal or the process may take.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -53,6 +54,9 @@ struct Finished {
     screen: String,
     /// stdout when it was a pipe.
     out: String,
+    /// Whether the terminal echoed what is typed once the process had ended (`None` when it
+    /// was hung up).
+    echo: Option<bool>,
 }
 
 fn check(rc: libc::c_int, what: &str) {
@@ -193,6 +197,12 @@ impl Terminal {
         master.flush().unwrap();
     }
 
+    /// Whether the terminal echoes what is typed now (the slave's modes, read through the
+    /// master).
+    fn echo(&self) -> bool {
+        echo_of(self.master.as_ref().expect("the terminal is open"))
+    }
+
     /// Closes the master: the terminal hangs up.
     fn hang_up(&mut self) {
         self.master = None;
@@ -219,14 +229,27 @@ impl Terminal {
             std::thread::sleep(Duration::from_millis(20));
         };
         let out = self.stdout.take().map(|t| t.join().unwrap()).unwrap_or_default();
+        let echo = self.master.as_ref().map(echo_of);
         use std::os::unix::process::ExitStatusExt;
         Finished {
             code: status.code(),
             signal: status.signal(),
             screen: std::mem::take(&mut self.screen),
             out,
+            echo,
         }
     }
+}
+
+/// Whether the terminal whose master is `master` echoes input.
+fn echo_of(master: &File) -> bool {
+    // SAFETY: termios is plain data; tcgetattr fills it from a descriptor `master` keeps open.
+    let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+    check(
+        unsafe { libc::tcgetattr(master.as_raw_fd(), &mut modes) },
+        "tcgetattr",
+    );
+    modes.c_lflag & libc::ECHO != 0
 }
 
 impl Drop for Terminal {
@@ -565,5 +588,148 @@ async fn query_secrets_are_redacted_in_the_prompt_and_the_dry_run() {
             .any(|(k, v)| k == "reset_token" && v == secret),
         "{:?}",
         sent[0].query
+    );
+}
+
+/// `request` with a path holding an escape sequence and a newline: the prompt's first line
+/// shows them escaped, as the plan line does; nothing raw reaches the terminal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prompt_escapes_control_characters_in_the_path() {
+    let (fake, env) = setup().await;
+    fake.clear_requests();
+    let run = blocking(|| {
+        let mut tty = Terminal::spawn(
+            &env,
+            &[
+                "metabase",
+                "request",
+                "PUT",
+                "/api/user/2\u{1b}[31m\nred",
+                "--data",
+                "{}",
+            ],
+            Stdout::Terminal,
+        );
+        tty.expect(PROCEED);
+        tty.send("n\r");
+        tty.finish()
+    });
+    no_secret(&env, &run);
+    assert_eq!(run.code, Some(2), "{}", run.screen);
+    assert!(
+        run.screen.contains(
+            "About to send PUT /api/user/2\\u{1b}[31m\\nred:\n  PUT /api/user/2\\u{1b}[31m\\nred {}\n"
+        ),
+        "{}",
+        run.screen
+    );
+    assert!(!run.screen.contains('\u{1b}'), "{:?}", run.screen);
+    assert!(!run.screen.contains("\nred"), "{:?}", run.screen);
+    assert!(fake.received_requests().is_empty(), "{:?}", requests(&fake));
+}
+
+async fn rightech_setup() -> (FakeRightech, Env) {
+    let fake = FakeRightech::start().await.unwrap();
+    let env = Env::new()
+        .var("RIGHTECH_BASE_URL", url(fake.base_url()))
+        .secret_var("RIGHTECH_TOKEN", rightech::TOKEN);
+    (fake, env)
+}
+
+const CREATE: [&str; 12] = [
+    "rightech",
+    "users",
+    "create",
+    "--email",
+    "tty@example.com",
+    "--login",
+    "tty_user",
+    "--name",
+    "Tty",
+    "--role",
+    rightech::ROLE_ID,
+    "--password-stdin",
+];
+
+/// The prompt `--password-stdin` shows on a terminal.
+const PASSWORD_PROMPT: &str = "Password (not shown): ";
+
+/// `--password-stdin` on a terminal: echo is off while the password is typed, so the
+/// terminal never shows it, and on again afterwards; the password is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_typed_on_the_terminal_is_not_shown() {
+    let (fake, env) = rightech_setup().await;
+    let password = "Typ3d-0n-the-tty!";
+    let env = env.secret(password);
+    let run = blocking(|| {
+        let mut tty = Terminal::spawn(&env, &CREATE, Stdout::Pipe);
+        assert!(tty.echo(), "a new terminal echoes");
+        tty.expect(PASSWORD_PROMPT);
+        assert!(!tty.echo(), "echo is off while the password is typed");
+        tty.send(&format!("{password}\r"));
+        tty.expect(PROCEED);
+        assert!(tty.echo(), "echo is back for the confirmation");
+        tty.send("y\r");
+        tty.finish()
+    });
+    no_secret(&env, &run);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    assert_eq!(run.echo, Some(true));
+    let sent = fake
+        .received_requests()
+        .into_iter()
+        .find(|r| r.method == Method::POST && r.path == "/api/v1/users")
+        .expect("the user was created");
+    assert!(String::from_utf8_lossy(&sent.body).contains(password));
+}
+
+/// Echo comes back on every way out of the password prompt: end of input (Ctrl-D), an
+/// interrupt (Ctrl-C), a password the policy refuses; nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn echo_is_restored_on_every_way_out_of_the_password_prompt() {
+    let (fake, env) = rightech_setup().await;
+    fake.clear_requests();
+    // Ctrl-D: no password, the usage code.
+    let run = blocking(|| {
+        let mut tty = Terminal::spawn(&env, &CREATE, Stdout::Pipe);
+        tty.expect(PASSWORD_PROMPT);
+        tty.send("\x04");
+        tty.finish()
+    });
+    assert_eq!(run.code, Some(2), "{}", run.screen);
+    assert!(run.screen.contains("no password"), "{}", run.screen);
+    assert_eq!(run.echo, Some(true), "{}", run.screen);
+
+    // Ctrl-C: interrupted, as without a prompt, with the terminal as it was.
+    let run = blocking(|| {
+        let mut tty = Terminal::spawn(&env, &CREATE, Stdout::Pipe);
+        tty.expect(PASSWORD_PROMPT);
+        tty.send("half-typed\x03");
+        tty.finish()
+    });
+    assert!(
+        run.signal == Some(libc::SIGINT) || run.code == Some(130),
+        "{:?} {:?}: {}",
+        run.code,
+        run.signal,
+        run.screen
+    );
+    assert!(!run.screen.contains("half-typed"), "{}", run.screen);
+    assert_eq!(run.echo, Some(true), "{}", run.screen);
+
+    // A password the policy refuses: the usage code, echo back.
+    let run = blocking(|| {
+        let mut tty = Terminal::spawn(&env, &CREATE, Stdout::Pipe);
+        tty.expect(PASSWORD_PROMPT);
+        tty.send("short\r");
+        tty.finish()
+    });
+    assert_eq!(run.code, Some(2), "{}", run.screen);
+    assert!(!run.screen.contains("short\n"), "{}", run.screen);
+    assert_eq!(run.echo, Some(true), "{}", run.screen);
+    assert!(
+        fake.received_requests().is_empty(),
+        "{:?}",
+        fake.received_requests()
     );
 }

@@ -7,7 +7,7 @@ use userapi::diadoc::{
     HEAD_DEPARTMENT, ListEmployees, UserId,
 };
 
-use super::{Ctx, keep_session, load_session, store_session};
+use super::Ctx;
 use crate::args::{DiadocCommand, DiadocEmployees};
 use crate::confirm::{Go, Plan};
 use crate::exit::{CliError, CliResult};
@@ -58,22 +58,31 @@ fn client_id(vars: &userapi::env::EnvCredentials) -> CliResult<Secret> {
 fn client(ctx: &Ctx) -> CliResult<Diadoc> {
     let vars = vars(ctx);
     let id = client_id(&vars)?;
-    let file = ctx.session_file("diadoc")?;
-    let mut builder = ctx.builder(&base_url(&vars));
+    let url = base_url(&vars);
+    let mut builder = ctx.builder(&url);
     if let Some(token) = vars.token() {
         builder = builder.auth(userapi::diadoc::auth::diadoc_auth(id.expose(), Some(token)));
     } else if let (Some(login), Some(password)) = (vars.login(), vars.password()) {
+        // A kept token of this login on this server is tried first; any other is not sent,
+        // and the token the login obtains replaces it.
+        let kept = ctx.kept("diadoc", &url, URL_VAR)?;
         builder = builder
             .auth(userapi::diadoc::auth::login(id.expose(), login, password))
-            .on_credential_change(keep_session(file.clone()));
-        if let Some(stored) = load_session(&file) {
+            .on_credential_change(kept.keeper(login));
+        if let Some(stored) = kept.load(Some(login)).found() {
             builder = builder.stored_credential(stored);
         }
-    } else if let Some(stored) = load_session(&file) {
+    } else {
+        let kept = ctx.kept("diadoc", &url, URL_VAR)?;
+        let stored = kept.load(vars.login()).or_explain(
+            "Diadoc",
+            URL_VAR,
+            "DIADOC_LOGIN",
+            "userapi diadoc login",
+            CREDENTIALS,
+        )?;
         let token = userapi::auth::Token::new(stored.expose().to_owned());
         builder = builder.auth(userapi::diadoc::auth::diadoc_auth(id.expose(), Some(token)));
-    } else {
-        return Err(CliError::usage("no Diadoc credential").hint(format!("set {CREDENTIALS}")));
     }
     Ok(Diadoc::new(builder.build().map_err(err("diadoc"))?))
 }
@@ -91,9 +100,10 @@ async fn login(ctx: &Ctx) -> CliResult {
         ctx.safety.check("log in", &[plan])?;
         return Ok(());
     }
-    let file = ctx.session_file("diadoc")?;
+    let url = base_url(&vars);
+    let kept = ctx.kept("diadoc", &url, URL_VAR)?;
     let client = ctx
-        .builder(&base_url(&vars))
+        .builder(&url)
         .auth(userapi::diadoc::auth::diadoc_auth(id.expose(), None))
         .build()
         .map_err(err("diadoc login"))?;
@@ -101,14 +111,15 @@ async fn login(ctx: &Ctx) -> CliResult {
         .login(login, &password)
         .await
         .map_err(err("diadoc login"))?;
-    store_session(&file, Some(&Secret::new(token.expose().to_owned()))).map_err(|e| {
-        CliError::new(
-            crate::exit::OTHER,
-            format!("could not keep the token in {}: {e}", file.display()),
-        )
-    })?;
+    kept.store(login, &Secret::new(token.expose().to_owned()))
+        .map_err(|e| {
+            CliError::new(
+                crate::exit::OTHER,
+                format!("could not keep the token in {}: {e}", kept.path().display()),
+            )
+        })?;
     ctx.out.one(
-        &json!({"logged_in": login, "session_file": file.display().to_string()}),
+        &json!({"logged_in": login, "session_file": kept.path().display().to_string()}),
         &[],
     )
 }

@@ -7,7 +7,7 @@ use userapi::metabase::{
     NewMembership, NewUser, User, UserId, UserStatus, UserUpdate,
 };
 
-use super::{Ctx, keep_session, load_session, store_session, stream};
+use super::{Ctx, stream};
 use crate::args::{
     ExportArgs, ListArgs, MetabaseApiKeys, MetabaseCommand, MetabaseGroups, MetabaseUsers, Status,
 };
@@ -83,23 +83,31 @@ fn client(ctx: &Ctx) -> CliResult<Metabase> {
     let url = vars
         .base_url()
         .ok_or_else(|| CliError::usage("no Metabase URL").hint(format!("set {URL_VAR}")))?;
-    let file = ctx.session_file("metabase")?;
     let mut builder = ctx.builder(url);
     if let Some(key) = vars.api_key() {
         builder = builder.auth(userapi::metabase::auth::api_key(key));
     } else if let Some(session) = vars.session() {
         builder = builder.auth(userapi::metabase::auth::session(session));
     } else if let (Some(user), Some(password)) = (vars.username(), vars.password()) {
+        // A kept session of this user on this server is tried first; any other is not sent,
+        // and the session the login obtains replaces it.
+        let kept = ctx.kept("metabase", url, URL_VAR)?;
         builder = builder
             .auth(userapi::metabase::auth::login(user, password))
-            .on_credential_change(keep_session(file.clone()));
-        if let Some(stored) = load_session(&file) {
+            .on_credential_change(kept.keeper(user));
+        if let Some(stored) = kept.load(Some(user)).found() {
             builder = builder.stored_credential(stored);
         }
-    } else if let Some(stored) = load_session(&file) {
-        builder = builder.auth(userapi::metabase::auth::session(stored));
     } else {
-        return Err(CliError::usage("no Metabase credential").hint(format!("set {CREDENTIALS}")));
+        let kept = ctx.kept("metabase", url, URL_VAR)?;
+        let stored = kept.load(vars.username()).or_explain(
+            "Metabase",
+            URL_VAR,
+            "METABASE_USERNAME",
+            "userapi metabase login",
+            CREDENTIALS,
+        )?;
+        builder = builder.auth(userapi::metabase::auth::session(stored));
     }
     let client = builder.build().map_err(err("metabase"))?;
     Ok(Metabase::new(client))
@@ -114,7 +122,7 @@ async fn login(ctx: &Ctx) -> CliResult {
         return Err(CliError::usage("metabase login needs a user name and a password")
             .hint("set METABASE_USERNAME and METABASE_PASSWORD"));
     };
-    let file = ctx.session_file("metabase")?;
+    let kept = ctx.kept("metabase", url, URL_VAR)?;
     if ctx.safety.dry_run {
         let plan =
             Plan::new("POST", "/api/session").body(&json!({"username": user, "password": "<redacted>"}));
@@ -124,14 +132,15 @@ async fn login(ctx: &Ctx) -> CliResult {
     let client = ctx.builder(url).build().map_err(err("metabase login"))?;
     let api = Metabase::new(client);
     let session = api.login(user, &password).await.map_err(err("metabase login"))?;
-    store_session(&file, Some(&Secret::new(session.expose().to_owned()))).map_err(|e| {
-        CliError::new(
-            crate::exit::OTHER,
-            format!("could not keep the session in {}: {e}", file.display()),
-        )
-    })?;
+    kept.store(user, &Secret::new(session.expose().to_owned()))
+        .map_err(|e| {
+            CliError::new(
+                crate::exit::OTHER,
+                format!("could not keep the session in {}: {e}", kept.path().display()),
+            )
+        })?;
     ctx.out.one(
-        &json!({"logged_in": user, "session_file": file.display().to_string()}),
+        &json!({"logged_in": user, "session_file": kept.path().display().to_string()}),
         &[],
     )
 }

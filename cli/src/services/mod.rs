@@ -1,5 +1,5 @@
 //! The commands of each service, and what they share: the context (flags, output, safety,
-//! profile), the client settings, `request METHOD PATH`, and kept sessions.
+//! profile), the client settings, `request METHOD PATH`, and where kept sessions live.
 
 pub mod diadoc;
 pub mod metabase;
@@ -8,7 +8,7 @@ pub mod rightech;
 pub mod rounds;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::CommandFactory;
 use serde_json::Value;
@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::confirm::{Go, Plan, Safety};
 use crate::exit::{CliError, CliResult};
 use crate::output::Output;
+use crate::session::Kept;
 
 /// What every command gets.
 pub struct Ctx {
@@ -122,77 +123,14 @@ impl Ctx {
             .collect();
         Ok(crate::config::cache_dir()?.join(format!("{name}.{service}.session")))
     }
-}
 
-/// A kept session, if the file holds one readable by its owner only (a file others can
-/// read is removed and not used).
-pub fn load_session(file: &Path) -> Option<userapi::Secret> {
-    let meta = std::fs::metadata(file).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!(
-                "note: {} can be read by others: not using it (log in again)",
-                file.display()
-            );
-            let _ = std::fs::remove_file(file);
-            return None;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = meta;
-    let text = std::fs::read_to_string(file).ok()?;
-    let s = text.trim();
-    if s.is_empty() || s.chars().any(char::is_control) {
-        return None;
-    }
-    Some(userapi::Secret::new(s.to_owned()))
-}
-
-/// Keeps a session in `file`, mode 0600, written to a temporary file and renamed into place.
-pub fn store_session(file: &Path, secret: Option<&userapi::Secret>) -> std::io::Result<()> {
-    let Some(secret) = secret else {
-        return match std::fs::remove_file(file) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        };
-    };
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-        }
-    }
-    let mut tmp_name = file.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = file.with_file_name(tmp_name);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut out = options.open(&tmp)?;
-    out.write_all(secret.expose().as_bytes())?;
-    out.sync_all()?;
-    drop(out);
-    std::fs::rename(&tmp, file)
-}
-
-/// The `on_credential_change` hook that keeps a service's session in `file`.
-pub fn keep_session(file: PathBuf) -> impl Fn(&userapi::auth::CredentialChange) + Send + Sync + 'static {
-    move |change| {
-        let logout = change.reason == userapi::auth::ChangeReason::Logout;
-        if change.credential.is_none() && !logout {
-            return;
-        }
-        if let Err(e) = store_session(&file, change.credential.as_ref()) {
-            eprintln!("note: could not keep the session in {}: {e}", file.display());
-        }
+    /// The kept session of `service` for commands sent to `base_url` (whose variable is
+    /// `url_var`).
+    ///
+    /// # Errors
+    /// No cache directory, or a base URL that does not parse: exit code 2.
+    pub fn kept(&self, service: &'static str, base_url: &str, url_var: &str) -> CliResult<Kept> {
+        Kept::new(self.session_file(service)?, service, base_url, url_var)
     }
 }
 
@@ -241,10 +179,10 @@ pub async fn request(
         };
         let mut plan = Plan::new(method_name, path);
         plan.body = body.clone();
-        if ctx
-            .safety
-            .check(&format!("send {method} {}", args.path), &[plan])?
-            == Go::DryRun
+        if ctx.safety.check(
+            &format!("send {method} {}", crate::confirm::redact_query(&args.path)),
+            &[plan],
+        )? == Go::DryRun
         {
             return Ok(());
         }

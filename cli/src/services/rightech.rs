@@ -1,7 +1,5 @@
 //! `userapi rightech …`: users, roles, tokens, request.
 
-use std::io::BufRead;
-
 use serde_json::{Value, json};
 use userapi::auth::Password;
 use userapi::rightech::{ListRoles, ListUsers, NewUser, Rightech, RoleId, TokenRequest, UserId, UserUpdate};
@@ -171,14 +169,12 @@ async fn users(ctx: &Ctx, api: &Rightech, command: RightechUsers) -> CliResult {
             password_stdin: _,
         } => {
             let role = role_id(&role)?;
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            let password = line.trim_end_matches(['\r', '\n']);
-            if password.is_empty() {
+            // The login is checked before anyone types a password.
+            NewUser::check_login(&login).map_err(|e| CliError::usage(format!("{e}")))?;
+            let password = Password::new(crate::secret_input::read_line("Password (not shown): ")?);
+            if password.expose().is_empty() {
                 return Err(CliError::usage("no password on stdin"));
             }
-            let password = Password::new(password.to_owned());
-            NewUser::check_login(&login).map_err(|e| CliError::usage(format!("{e}")))?;
             NewUser::check_password_policy(&password).map_err(|e| CliError::usage(format!("{e}")))?;
             let user = NewUser::new(role, name, email, login, password);
             let plan = Plan::new("POST", "/api/v1/users").body(&user);
