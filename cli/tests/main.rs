@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod framework;
+mod help;
 mod metabase;
 mod outside;
 mod services;
