@@ -17,7 +17,7 @@ use super::models::{
 };
 use crate::error::Result;
 use crate::http::Call;
-use crate::pager::{Fetch, Page, Pager};
+use crate::pager::{Fetch, Fetched, Page, Pager};
 
 impl Metabase {
     /// A call on `/api/permissions/group/{id}…` (the id is typed, so never 0).
@@ -93,14 +93,16 @@ impl Metabase {
             let query = query.clone().offset(offset).limit(limit);
             Box::pin(async move {
                 let raw = api.groups_call(&query)?.send_raw().await?;
-                let items: Vec<Group> = raw.json()?;
-                Ok(Page {
-                    items,
-                    total: None,
-                    offset: None,
-                    target: raw.target().clone(),
-                    status: raw.status,
-                })
+                Ok(Box::new(move || {
+                    let items: Vec<Group> = raw.json()?;
+                    Ok(Page {
+                        items,
+                        total: None,
+                        offset: None,
+                        target: raw.target().clone(),
+                        status: raw.status,
+                    })
+                }) as Fetched<Group>)
             })
         });
         Pager::new(fetch, |group| group.id.get(), start, page_size)
