@@ -8,10 +8,10 @@
 //! stood, or let two requests share one slot.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::error::{ConfigKind, Error, Result};
@@ -118,13 +118,15 @@ impl RateLimit {
 /// The limits of a client and its clones.
 pub(crate) struct Limiter {
     rate: Option<Rate>,
-    in_flight: Option<Arc<Semaphore>>,
+    /// Inline, next to the rate: the permits borrow it, and a call touches no other
+    /// allocation for its limits.
+    in_flight: Option<Semaphore>,
 }
 
 /// What a request took from the limiter: its place among those in flight (given back when
 /// dropped) and how long it waited.
-pub(crate) struct Admission {
-    _permit: Option<OwnedSemaphorePermit>,
+pub(crate) struct Admission<'a> {
+    _permit: Option<SemaphorePermit<'a>>,
     pub(crate) waited: Duration,
 }
 
@@ -222,15 +224,15 @@ impl Limiter {
                 adaptive,
             }
         });
-        let in_flight = in_flight.map(|n| Arc::new(Semaphore::new((n as usize).min(Semaphore::MAX_PERMITS))));
+        let in_flight = in_flight.map(|n| Semaphore::new((n as usize).min(Semaphore::MAX_PERMITS)));
         Ok(Some(Limiter { rate, in_flight }))
     }
 
     /// A place in flight and a token, if both are at hand and nobody is queued: no future,
     /// no timer (the common case of a limit that is not reached).
-    pub(crate) fn try_admit(&self) -> Option<Admission> {
+    pub(crate) fn try_admit(&self) -> Option<Admission<'_>> {
         let permit = match &self.in_flight {
-            Some(s) => Some(Arc::clone(s).try_acquire_owned().ok()?),
+            Some(s) => Some(s.try_acquire().ok()?),
             None => None,
         };
         if let Some(rate) = &self.rate
@@ -246,13 +248,13 @@ impl Limiter {
 
     /// Waits for a place in flight and a token of the rate. Dropping the future at any
     /// point gives back whatever it held.
-    pub(crate) async fn admit(&self) -> Admission {
+    pub(crate) async fn admit(&self) -> Admission<'_> {
         let started = Instant::now();
         // The place in flight first: a request that waits for one must not hold a token
         // meanwhile.
         let permit = match &self.in_flight {
             // The semaphore is never closed.
-            Some(s) => Arc::clone(s).acquire_owned().await.ok(),
+            Some(s) => s.acquire().await.ok(),
             None => None,
         };
         if let Some(rate) = &self.rate {
