@@ -245,3 +245,51 @@ async fn diadoc_kept_token_is_not_sent_to_another_server() {
     assert!(run.err.contains("userapi diadoc login"), "{}", run.err);
     assert!(second.received_requests().is_empty());
 }
+
+/// A kept-session file edited by hand is never sent when anything in it is off: another
+/// version, another service, an empty session or one with a control character. The control
+/// file (all fields right) is used, so the test is not passing because no file is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_edited_file_is_never_sent() {
+    let fake = FakeMetabase::start().await.unwrap();
+    let live = fake.add_session(ADMIN_EMAIL).unwrap().expose().to_owned();
+    let base = format!("{}/", url(fake.base_url()));
+    let with = |field: &str, value: serde_json::Value| {
+        let mut v = serde_json::json!({
+            "version": 1,
+            "service": "metabase",
+            "base_url": base,
+            "login": ADMIN_EMAIL,
+            "session": live,
+        });
+        v[field] = value;
+        v.to_string()
+    };
+    let env = Env::new()
+        .var("METABASE_URL", url(fake.base_url()))
+        .secret(live.clone());
+    let file = env.cache_dir().join("default.metabase.session");
+    std::fs::create_dir_all(env.cache_dir()).unwrap();
+    for (what, text) in [
+        ("another version", with("version", 2.into())),
+        ("another service", with("service", "diadoc".into())),
+        ("an empty session", with("session", "".into())),
+        ("a control character", with("session", format!("{live}\n").into())),
+        (
+            "a control character inside",
+            with("session", format!("{live}\u{1b}x").into()),
+        ),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        crate::support::set_mode(&file, 0o600);
+        fake.clear_requests();
+        let run = env.run(&["metabase", "me"]).code(2);
+        assert_eq!(run.err.trim().lines().count(), 1, "{what}: {}", run.err);
+        assert!(run.err.contains("userapi metabase login"), "{what}: {}", run.err);
+        assert!(fake.received_requests().is_empty(), "{what}");
+    }
+    // The control: the same file with every field right is used.
+    std::fs::write(&file, with("version", 1.into())).unwrap();
+    crate::support::set_mode(&file, 0o600);
+    assert_eq!(env.run(&["metabase", "me"]).code(0).json()["email"], ADMIN_EMAIL);
+}
