@@ -7,8 +7,8 @@
 //! by a call that gave up. (A reservation scheme would leave a hole where a cancelled caller
 //! stood, or let two requests share one slot.)
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
