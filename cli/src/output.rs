@@ -118,14 +118,17 @@ impl ListWriter {
     /// other formats read its fields.
     pub fn push_item(&mut self, item: &impl Serialize) -> CliResult {
         match self.format {
-            Format::Json | Format::Jsonl => {
-                serde_json::to_writer(&mut self.pending, item)
-                    .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot write JSON: {e}")))?;
-                self.pending.push(b'\n');
-                Ok(())
-            }
+            Format::Json | Format::Jsonl => self.push_json(item),
             _ => self.push(&to_value(item)?),
         }
+    }
+
+    /// One JSON line, written at the next flush.
+    fn push_json(&mut self, item: &impl Serialize) -> CliResult {
+        serde_json::to_writer(&mut self.pending, item)
+            .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot write JSON: {e}")))?;
+        self.pending.push(b'\n');
+        Ok(())
     }
 
     /// Writes what was pushed since the last flush (after each page, so `| head` stops the
@@ -147,12 +150,7 @@ impl ListWriter {
             self.columns = map.keys().cloned().collect();
         }
         match self.format {
-            Format::Json | Format::Jsonl => {
-                serde_json::to_writer(&mut self.pending, item)
-                    .map_err(|e| CliError::new(crate::exit::OTHER, format!("cannot write JSON: {e}")))?;
-                self.pending.push(b'\n');
-                Ok(())
-            }
+            Format::Json | Format::Jsonl => self.push_json(item),
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
                 if !self.csv_header {

@@ -262,6 +262,17 @@ impl Drop for Terminal {
 }
 
 /// Runs off the runtime's worker (the fake answers on the others).
+/// Runs `args` on a terminal, waits for the confirmation prompt, types `answer`, and
+/// returns what happened (off the runtime's thread).
+fn answered(env: &Env, args: &[&str], stdout: Stdout, answer: &str) -> Finished {
+    blocking(|| {
+        let mut tty = Terminal::spawn(env, args, stdout);
+        tty.expect(PROCEED);
+        tty.send(answer);
+        tty.finish()
+    })
+}
+
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
 }
@@ -314,16 +325,12 @@ async fn answering_yes_sends_the_write_once() {
 
     // "yes" in capitals, for a create: one POST.
     fake.clear_requests();
-    let run = blocking(|| {
-        let mut tty = Terminal::spawn(
-            &env,
-            &["metabase", "users", "create", "--email", "tty@example.com"],
-            Stdout::Pipe,
-        );
-        tty.expect(PROCEED);
-        tty.send("YES\r");
-        tty.finish()
-    });
+    let run = answered(
+        &env,
+        &["metabase", "users", "create", "--email", "tty@example.com"],
+        Stdout::Pipe,
+        "YES\r",
+    );
     no_secret(&env, &run);
     assert_eq!(run.code, Some(0), "{}", run.screen);
     assert!(run.screen.contains("  POST /api/user {"), "{}", run.screen);
@@ -338,12 +345,12 @@ async fn any_other_answer_sends_nothing_and_exits_2() {
     fake.clear_requests();
     // "n", Enter alone (the default is No), and words that only start like "yes".
     for answer in ["n\r", "\r", "no\r", "yess\r", "y es\r", "oui\r"] {
-        let run = blocking(|| {
-            let mut tty = Terminal::spawn(&env, &["metabase", "users", "deactivate", "2"], Stdout::Pipe);
-            tty.expect(PROCEED);
-            tty.send(answer);
-            tty.finish()
-        });
+        let run = answered(
+            &env,
+            &["metabase", "users", "deactivate", "2"],
+            Stdout::Pipe,
+            answer,
+        );
         no_secret(&env, &run);
         assert_eq!(run.code, Some(2), "{answer:?}: {}", run.screen);
         assert!(run.screen.contains("not confirmed"), "{answer:?}: {}", run.screen);
@@ -358,12 +365,12 @@ async fn end_of_input_or_a_hang_up_sends_nothing() {
     let (fake, env) = setup().await;
     fake.clear_requests();
     // Ctrl-D at the prompt: end of input, refused with the usage code.
-    let run = blocking(|| {
-        let mut tty = Terminal::spawn(&env, &["metabase", "users", "deactivate", "2"], Stdout::Pipe);
-        tty.expect(PROCEED);
-        tty.send("\x04");
-        tty.finish()
-    });
+    let run = answered(
+        &env,
+        &["metabase", "users", "deactivate", "2"],
+        Stdout::Pipe,
+        "\x04",
+    );
     no_secret(&env, &run);
     assert_eq!(run.code, Some(2), "{}", run.screen);
     assert!(run.screen.contains("not confirmed"), "{}", run.screen);
@@ -432,16 +439,12 @@ async fn the_prompt_names_the_request_and_hides_secrets() {
 
     // A new API key: the prompt shows the request, the terminal never the key.
     fake.clear_requests();
-    let run = blocking(|| {
-        let mut tty = Terminal::spawn(
-            &env,
-            &["metabase", "api-keys", "create", "tty key", "--group", "1"],
-            Stdout::Terminal,
-        );
-        tty.expect(PROCEED);
-        tty.send("y\r");
-        tty.finish()
-    });
+    let run = answered(
+        &env,
+        &["metabase", "api-keys", "create", "tty key", "--group", "1"],
+        Stdout::Terminal,
+        "y\r",
+    );
     no_secret(&env, &run);
     assert_eq!(run.code, Some(0), "{}", run.screen);
     assert!(
@@ -474,16 +477,12 @@ async fn the_prompt_names_the_request_and_hides_secrets() {
 async fn the_prompt_lists_every_step_of_an_offboarding() {
     let (fake, env) = setup().await;
     fake.clear_requests();
-    let run = blocking(|| {
-        let mut tty = Terminal::spawn(
-            &env,
-            &["metabase", "users", "offboard", USER_EMAIL, "--revoke-keys"],
-            Stdout::Pipe,
-        );
-        tty.expect(PROCEED);
-        tty.send("n\r");
-        tty.finish()
-    });
+    let run = answered(
+        &env,
+        &["metabase", "users", "offboard", USER_EMAIL, "--revoke-keys"],
+        Stdout::Pipe,
+        "n\r",
+    );
     no_secret(&env, &run);
     assert_eq!(run.code, Some(2), "{}", run.screen);
     let prompt = run.screen.split("About to ").nth(1).unwrap_or_default();
@@ -565,12 +564,7 @@ async fn query_secrets_are_redacted_in_the_prompt_and_the_dry_run() {
         "DRY-RUN PUT /api/user/4/reactivate?verbose=1&reset_token=<redacted>"
     );
     assert!(fake.received_requests().is_empty());
-    let run = blocking(|| {
-        let mut tty = Terminal::spawn(&env, &args, Stdout::Terminal);
-        tty.expect(PROCEED);
-        tty.send("y\r");
-        tty.finish()
-    });
+    let run = answered(&env, &args, Stdout::Terminal, "y\r");
     no_secret(&env, &run);
     assert_eq!(run.code, Some(0), "{}", run.screen);
     assert!(
@@ -597,23 +591,19 @@ async fn query_secrets_are_redacted_in_the_prompt_and_the_dry_run() {
 async fn the_prompt_escapes_control_characters_in_the_path() {
     let (fake, env) = setup().await;
     fake.clear_requests();
-    let run = blocking(|| {
-        let mut tty = Terminal::spawn(
-            &env,
-            &[
-                "metabase",
-                "request",
-                "PUT",
-                "/api/user/2\u{1b}[31m\nred",
-                "--data",
-                "{}",
-            ],
-            Stdout::Terminal,
-        );
-        tty.expect(PROCEED);
-        tty.send("n\r");
-        tty.finish()
-    });
+    let run = answered(
+        &env,
+        &[
+            "metabase",
+            "request",
+            "PUT",
+            "/api/user/2\u{1b}[31m\nred",
+            "--data",
+            "{}",
+        ],
+        Stdout::Terminal,
+        "n\r",
+    );
     no_secret(&env, &run);
     assert_eq!(run.code, Some(2), "{}", run.screen);
     assert!(
