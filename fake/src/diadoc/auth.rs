@@ -105,14 +105,7 @@ impl State {
         let user_id = {
             let portal = self.lock();
             portal
-                .accounts
-                .iter()
-                .find(|a| {
-                    a.user
-                        .login
-                        .as_deref()
-                        .is_some_and(|l| l.eq_ignore_ascii_case(login))
-                })
+                .account_by_login(login)
                 .filter(|a| a.password.as_ref().is_some_and(|p| p.expose() == password))
                 .map(|a| a.user.user_id.to_string())
         };

@@ -171,14 +171,7 @@ impl State {
         let new_id = self.guid();
         let mut portal = self.lock();
         let existing = portal
-            .accounts
-            .iter()
-            .find(|a| {
-                a.user
-                    .login
-                    .as_deref()
-                    .is_some_and(|l| l.eq_ignore_ascii_case(&new.login))
-            })
+            .account_by_login(&new.login)
             .map(|a| a.user.user_id.to_string());
         let user_id = match existing {
             Some(id) => {

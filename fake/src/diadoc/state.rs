@@ -41,6 +41,16 @@ impl Portal {
             .find(|a| a.user.user_id.as_str().eq_ignore_ascii_case(user_id))
     }
 
+    /// The account whose login is `login` (case-insensitive, as Diadoc compares logins).
+    pub(super) fn account_by_login(&self, login: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| {
+            a.user
+                .login
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case(login))
+        })
+    }
+
     /// The account of `user_id` (case-insensitive), to change.
     pub(super) fn account_mut(&mut self, user_id: &str) -> Option<&mut Account> {
         self.accounts
