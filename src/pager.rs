@@ -14,8 +14,9 @@
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 
 use reqwest::StatusCode;
 
@@ -45,12 +46,35 @@ pub(crate) type Fetched<T> = Box<dyn FnOnce() -> Result<Page<T>> + Send>;
 pub(crate) type Fetch<T> = Arc<dyn Fn(u64, u64) -> BoxFuture<'static, Result<Fetched<T>>> + Send + Sync>;
 
 /// Pages in flight at once by default, once the total is known: six, the connections per host
-/// that browsers open and servers are provisioned for. Measured (`cargo bench --bench
-/// overhead`, figure 5: 100 pages at a 20 ms round trip, against a sequential loop), four
-/// left too little room for decoding between round trips (0.31–0.36 of the loop's time); six
-/// gave 0.23–0.30, eight about 0.22 at more load on the server. Since pages are decoded when
-/// the consumer reaches them, six gives 0.20–0.26 (the goal is 0.25).
+/// that browsers open and servers are provisioned for. Measured with `cargo bench --bench
+/// overhead`, figure 5 (100 pages of 1,000 users at a 20 ms round trip, against a sequential
+/// loop; the goal is 0.25): six gives 0.18–0.19 of the loop's time, close to the 1/6 a round
+/// trip allows; four gives about 0.25 and eight about 0.15, where decoding on one thread
+/// becomes the limit.
 pub const DEFAULT_CONCURRENCY: usize = 6;
+
+/// The waker the fetches in flight are polled with. A wake from any of them marks the pager
+/// as having work and wakes the consumer's task, so that the pager polls its fetches when one
+/// of them has progressed rather than once per item the consumer takes.
+#[derive(Default)]
+struct Relay {
+    woken: AtomicBool,
+    /// The task that polls the pager.
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for Relay {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        if let Some(task) = &*self.task.lock().unwrap_or_else(|e| e.into_inner()) {
+            task.wake_by_ref();
+        }
+    }
+}
 
 struct Slot<T> {
     offset: u64,
@@ -83,6 +107,13 @@ pub struct Pager<T> {
     /// Nothing more will be yielded, not even buffered items (after an error).
     finished: bool,
     pending_error: Option<Error>,
+    /// The page taken off the front, to be decoded once the request for its slot is out.
+    taken: Option<(u64, Result<Fetched<T>>)>,
+    relay: Arc<Relay>,
+    /// `relay` as a waker, made once.
+    relay_waker: Waker,
+    /// The consumer's waker last handed to `relay`.
+    task: Option<Waker>,
 }
 
 impl<T> fmt::Debug for Pager<T> {
@@ -101,6 +132,10 @@ impl<T> fmt::Debug for Pager<T> {
 impl<T: Send + 'static> Pager<T> {
     #[cfg_attr(userapi_partial, allow(dead_code))]
     pub(crate) fn new(fetch: Fetch<T>, key: fn(&T) -> u64, start: u64, page_size: u64) -> Self {
+        let relay = Arc::new(Relay {
+            woken: AtomicBool::new(true),
+            task: Mutex::new(None),
+        });
         Pager {
             fetch,
             key,
@@ -115,6 +150,10 @@ impl<T: Send + 'static> Pager<T> {
             exhausted: false,
             finished: false,
             pending_error: None,
+            taken: None,
+            relay: Arc::clone(&relay),
+            relay_waker: Waker::from(relay),
+            task: None,
         }
     }
 
@@ -177,24 +216,25 @@ impl<T: Send + 'static> Pager<T> {
     }
 
     /// Starts fetches until `concurrency` pages are in flight, or (without a total) one
-    /// page ahead, within the list.
-    fn fill(&mut self) {
+    /// page ahead, within the list. True if it started any.
+    fn fill(&mut self) -> bool {
         if self.exhausted || self.finished {
-            return;
+            return false;
         }
         // Strictly one page after another: fetch only when the consumer has nothing left.
         if self.concurrency == 1 && !self.buffer.is_empty() {
-            return;
+            return false;
         }
         // Without a total, one page ahead of the consumer; with one, `concurrency` pages.
         let ahead = match self.total {
             Some(_) => self.concurrency,
             None => 1,
         };
+        let mut started = false;
         while self.in_flight.len() < ahead {
-            let Some(offset) = self.next_offset else { return };
+            let Some(offset) = self.next_offset else { break };
             if self.total.is_some_and(|total| offset >= total) {
-                return;
+                break;
             }
             self.next_offset = offset.checked_add(self.page_size);
             self.in_flight.push_back(Slot {
@@ -202,7 +242,32 @@ impl<T: Send + 'static> Pager<T> {
                 fetch: Some((self.fetch)(offset, self.page_size)),
                 done: None,
             });
+            started = true;
         }
+        started
+    }
+
+    /// Starts what [`fill`](Self::fill) allows, and polls the fetches if that started any or
+    /// one of them was woken. True if the caller should yield once before going on.
+    ///
+    /// A request handed to reqwest goes on the wire when its connection task runs, and on a
+    /// current-thread runtime that is only when this task yields. A consumer that finds its
+    /// next items already here would otherwise decode page after page while the requests
+    /// for the slots they freed wait in the client (bench figure 5 lost a third of its read-
+    /// ahead that way). So after starting a request the pager yields once, if the consumer
+    /// could otherwise go on without waiting: items buffered, or the next page arrived.
+    fn progress(&mut self) -> bool {
+        let started = self.fill();
+        if started || self.relay.woken.swap(false, Ordering::AcqRel) {
+            self.poll_in_flight();
+        }
+        started && (!self.buffer.is_empty() || self.in_flight.front().is_some_and(|s| s.done.is_some()))
+    }
+
+    /// Yields to the runtime once: wakes this task and answers `Pending`.
+    fn yield_once<R>(cx: &mut Context<'_>) -> Poll<R> {
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T>>> {
@@ -210,42 +275,62 @@ impl<T: Send + 'static> Pager<T> {
             if self.finished {
                 return Poll::Ready(self.pending_error.take().map(Err));
             }
-            if let Some(item) = self.buffer.pop_front() {
-                // Keep the read-ahead going while the consumer works on this page.
-                self.fill();
-                self.poll_in_flight(cx);
-                return Poll::Ready(Some(Ok(item)));
-            }
-            self.fill();
-            self.poll_in_flight(cx);
-            let Some(front) = self.in_flight.front_mut() else {
-                return Poll::Ready(None);
-            };
-            let Some(result) = front.done.take() else {
-                return Poll::Pending;
-            };
-            let asked = front.offset;
-            self.in_flight.pop_front();
-            // Decoded now, when the consumer needs it: the slot it held is free, and the next
-            // pass sends the request that takes it before any other page is decoded.
-            match result
-                .and_then(|decode| decode())
-                .and_then(|page| self.take(page, asked))
-            {
-                Ok(()) => {}
-                Err(e) => {
+            if let Some((asked, result)) = self.taken.take() {
+                // Decoded now, when the consumer needs it.
+                if let Err(e) = result
+                    .and_then(|decode| decode())
+                    .and_then(|page| self.take(page, asked))
+                {
                     self.finish();
                     return Poll::Ready(Some(Err(e)));
                 }
             }
+            if self.progress() {
+                return Self::yield_once(cx);
+            }
+            if let Some(item) = self.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(item)));
+            }
+            let Some(front) = self.in_flight.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let Some(result) = front.done.take() else {
+                self.watch(cx);
+                return Poll::Pending;
+            };
+            let asked = front.offset;
+            self.in_flight.pop_front();
+            self.taken = Some((asked, result));
+            // The slot this page held is free. Once the total is known, the request that takes
+            // it goes out before the page is decoded, so that it crosses the link meanwhile
+            // (with `concurrency(1)` nothing is read ahead; before the total, only the first
+            // page can say whether there is a second).
+            if self.total.is_some() && self.concurrency > 1 && self.progress() {
+                return Self::yield_once(cx);
+            }
         }
     }
 
-    /// Polls every fetch in flight, so that they progress together.
-    fn poll_in_flight(&mut self, cx: &mut Context<'_>) {
+    /// Before answering `Pending`: makes sure a wake from a fetch reaches the task polling
+    /// now, and polls again if one came in the meantime.
+    fn watch(&mut self, cx: &mut Context<'_>) {
+        if !self.task.as_ref().is_some_and(|t| t.will_wake(cx.waker())) {
+            let task = cx.waker().clone();
+            *self.relay.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.clone());
+            self.task = Some(task);
+            // A wake that came before the new waker was in place went to the old one.
+            if self.relay.woken.load(Ordering::Acquire) {
+                cx.waker().wake_by_ref();
+            }
+        }
+    }
+
+    /// Polls every fetch in flight with the relay's waker, so that they progress together.
+    fn poll_in_flight(&mut self) {
+        let mut cx = Context::from_waker(&self.relay_waker);
         for slot in &mut self.in_flight {
             if let Some(fetch) = &mut slot.fetch
-                && let Poll::Ready(result) = fetch.as_mut().poll(cx)
+                && let Poll::Ready(result) = fetch.as_mut().poll(&mut cx)
             {
                 slot.fetch = None;
                 slot.done = Some(result);
@@ -473,7 +558,7 @@ mod tests {
     /// goes out before the next page is decoded (decoding every arrived page first left the
     /// link idle meanwhile).
     #[tokio::test]
-    async fn pages_are_decoded_one_at_a_time_and_each_frees_its_slot_first() {
+    async fn pages_are_decoded_one_at_a_time_and_each_slot_is_refilled_before_its_page_is_decoded() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let l = Arc::clone(&log);
         let fetch: Fetch<u64> = Arc::new(move |offset, limit| {
@@ -506,12 +591,106 @@ mod tests {
                 "{log:?}"
             );
         }
-        for page in 0..7 {
+        // Once the total is known, the request that takes a freed slot goes out before the
+        // page that freed it is decoded.
+        for page in 1..7 {
             assert!(
-                at(format!("fetch {}", page + 3)) < at(format!("decode {}", page + 1)),
+                at(format!("fetch {}", page + 3)) < at(format!("decode {page}")),
                 "page {page}: {log:?}"
             );
         }
+        // The first page says the total: nothing is asked for beyond it before it is decoded.
+        assert!(at("decode 0".into()) < at("fetch 1".into()), "{log:?}");
+    }
+
+    /// Pages served by a task of their own, as reqwest's connection tasks serve requests:
+    /// the fetch hands its offset over and waits for the answer. Logs `wire n` when the
+    /// "connection" takes page n's request and `decode n` when the pager decodes it.
+    fn served_by_a_task(log: Arc<Mutex<Vec<String>>>, len: u64) -> Fetch<u64> {
+        let (tx, mut rx) =
+            tokio::sync::mpsc::unbounded_channel::<(u64, u64, tokio::sync::oneshot::Sender<u64>)>();
+        let l = Arc::clone(&log);
+        tokio::spawn(async move {
+            while let Some((offset, limit, reply)) = rx.recv().await {
+                l.lock().unwrap().push(format!("wire {}", offset / limit));
+                let _ = reply.send(offset);
+            }
+        });
+        Arc::new(move |offset, limit| {
+            let (tx, l) = (tx.clone(), Arc::clone(&log));
+            Box::pin(async move {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                tx.send((offset, limit, reply)).unwrap();
+                let offset = answer.await.unwrap();
+                let decode = move || {
+                    l.lock().unwrap().push(format!("decode {}", offset / limit));
+                    Ok(Page {
+                        items: (offset..(offset + limit).min(len)).collect(),
+                        total: Some(len),
+                        offset: Some(offset),
+                        target: target(),
+                        status: StatusCode::OK,
+                    })
+                };
+                Ok(Box::new(decode) as Fetched<u64>)
+            })
+        })
+    }
+
+    // On a current-thread runtime the connection tasks run only when the consumer's task
+    // yields. A consumer that finds every page ready would decode page after page and leave
+    // the requests for the freed slots queued in the client until it caught up.
+    #[tokio::test(flavor = "current_thread")]
+    async fn requests_for_freed_slots_reach_the_connection_before_the_page_is_decoded() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let fetch = served_by_a_task(Arc::clone(&log), 100);
+        let (items, err) = drain(Pager::new(fetch, |n| *n, 0, 10).concurrency(3)).await;
+        assert!(err.is_none());
+        assert_eq!(items, (0..100).collect::<Vec<_>>());
+        let log = log.lock().unwrap().clone();
+        let at = |event: String| log.iter().position(|e| *e == event).unwrap();
+        for page in 1..7 {
+            assert!(
+                at(format!("wire {}", page + 3)) < at(format!("decode {page}")),
+                "page {page}: {log:?}"
+            );
+        }
+        assert_eq!(
+            log.iter().filter(|e| e.starts_with("wire")).count(),
+            10,
+            "{log:?}"
+        );
+    }
+
+    // Polling every fetch for every item cost more than decoding the page (bench figure 5):
+    // a fetch is polled again only when it has been woken.
+    #[tokio::test(flavor = "current_thread")]
+    async fn fetches_are_polled_when_woken_not_once_per_item() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = Arc::clone(&polls);
+        let fetch: Fetch<u64> = Arc::new(move |offset, limit| {
+            let p = Arc::clone(&p);
+            let mut sleep = Box::pin(tokio::time::sleep(std::time::Duration::from_millis(5)));
+            Box::pin(std::future::poll_fn(move |cx| {
+                p.fetch_add(1, Ordering::Relaxed);
+                sleep.as_mut().poll(cx).map(|()| {
+                    decoded(Page {
+                        items: (offset..(offset + limit).min(10_000)).collect(),
+                        total: Some(10_000),
+                        offset: Some(offset),
+                        target: target(),
+                        status: StatusCode::OK,
+                    })
+                })
+            }))
+        });
+        let (items, err) = drain(Pager::new(fetch, |n| *n, 0, 1_000).concurrency(4)).await;
+        assert!(err.is_none());
+        assert_eq!(items.len(), 10_000);
+        // Ten fetches, each polled when started and when its timer fires, and a few times
+        // more for other fetches' wakes: far from one poll per item per fetch (about 40,000).
+        let polls = polls.load(Ordering::Relaxed);
+        assert!(polls <= 100, "{polls} polls for 10 fetches");
     }
 
     #[tokio::test]
