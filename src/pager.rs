@@ -5,6 +5,10 @@
 //!   in flight at once; without a total, the next page is fetched while the current one is
 //!   consumed. Items always come out in order, nothing is fetched more than `concurrency`
 //!   pages ahead of the consumer, and dropping the pager cancels what is in flight.
+//! - **Decoding.** A page is decoded when the consumer reaches it, after the request for the
+//!   slot it frees has gone out, so the link and the decoding overlap. This holds on a
+//!   current-thread runtime too: there the pager yields once after starting a request that
+//!   would otherwise wait for the consumer to run out of pages.
 //! - **Loop guards.** A server that ignores paging cannot make a stream endless: a page at
 //!   another offset than asked, an empty page before the total, a page whose items all came
 //!   on the page before, or a page that starts with an item some earlier page started with,
@@ -19,9 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
 
 use crate::auth::BoxFuture;
 use crate::error::{Error, Result, Target};
+use crate::http::RawResponse;
 
 /// One page as a service answered it.
 pub(crate) struct Page<T> {
@@ -40,6 +46,48 @@ pub(crate) struct Page<T> {
 /// slots they freed went out: on a 20 ms round trip the link then idled while the client
 /// decoded, and the client idled while the link carried the next batch (bench figure 5).
 pub(crate) type Fetched<T> = Box<dyn FnOnce() -> Result<Page<T>> + Send>;
+
+/// What a page's body holds, once taken out of the shape its service gives it.
+#[cfg_attr(userapi_partial, allow(dead_code))]
+pub(crate) struct Listing<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) total: Option<u64>,
+    pub(crate) offset: Option<u64>,
+}
+
+impl<T> Listing<T> {
+    /// A bare array: no total, no echoed offset.
+    #[cfg_attr(userapi_partial, allow(dead_code))]
+    pub(crate) fn items(items: Vec<T>) -> Self {
+        Listing {
+            items,
+            total: None,
+            offset: None,
+        }
+    }
+}
+
+/// A page to be decoded when the consumer reaches it: the body as `B`, then `split` into a
+/// [`Listing`].
+#[cfg_attr(userapi_partial, allow(dead_code))]
+pub(crate) fn decode_later<B, T>(
+    raw: RawResponse,
+    split: impl FnOnce(B) -> Listing<T> + Send + 'static,
+) -> Fetched<T>
+where
+    B: DeserializeOwned,
+{
+    Box::new(move || {
+        let Listing { items, total, offset } = split(raw.json::<B>()?);
+        Ok(Page {
+            items,
+            total,
+            offset,
+            target: raw.target().clone(),
+            status: raw.status,
+        })
+    })
+}
 
 /// Fetches the page at `offset` with `limit` items (the request and the body; the decoding is
 /// left in the [`Fetched`] it returns).
@@ -604,6 +652,40 @@ mod tests {
         }
         // The first page says the total: nothing is asked for beyond it before it is decoded.
         assert!(at("decode 0".into()) < at("fetch 1".into()), "{log:?}");
+    }
+
+    // `concurrency(1)` reads nothing ahead: the next page is asked for only once the
+    // consumer has taken every item of the one before.
+    #[tokio::test]
+    async fn concurrency_one_asks_for_a_page_only_when_the_one_before_is_used_up() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l = Arc::clone(&log);
+        let fetch: Fetch<u64> = Arc::new(move |offset, limit| {
+            l.lock().unwrap().push(format!("fetch {offset}"));
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                decoded(Page {
+                    items: (offset..(offset + limit).min(30)).collect(),
+                    total: Some(30),
+                    offset: Some(offset),
+                    target: target(),
+                    status: StatusCode::OK,
+                })
+            })
+        });
+        let mut pager = Pager::new(fetch, |n| *n, 0, 10).concurrency(1);
+        while let Some(item) = pager.next().await {
+            log.lock().unwrap().push(format!("item {}", item.unwrap()));
+        }
+        let log = log.lock().unwrap().clone();
+        let at = |event: &str| log.iter().position(|e| e == event).unwrap();
+        assert!(at("item 9") < at("fetch 10"), "{log:?}");
+        assert!(at("item 19") < at("fetch 20"), "{log:?}");
+        assert_eq!(
+            log.iter().filter(|e| e.starts_with("fetch")).count(),
+            3,
+            "{log:?}"
+        );
     }
 
     // `next_page` hands over the `Vec` the page was decoded into: a page of a thousand users

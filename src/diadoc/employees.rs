@@ -15,7 +15,7 @@ use super::{
 };
 use crate::error::Result;
 use crate::http::Call;
-use crate::pager::{Fetch, Fetched, Page, Pager};
+use crate::pager::{Fetch, Listing, Pager, decode_later};
 
 impl Diadoc {
     /// `GET /GetEmployees?boxId=&page=&count=`: one page of the box's employees, with the
@@ -88,16 +88,11 @@ impl Diadoc {
                 let skip = usize::try_from(offset % limit).unwrap_or(usize::MAX);
                 let query = ListEmployees::new().page(page).count(count);
                 let raw = list_call(&api, OP, &box_id, &query)?.send_raw().await?;
-                Ok(Box::new(move || {
-                    let list: EmployeeList = raw.json()?;
-                    Ok(Page {
-                        items: list.employees.into_iter().skip(skip).collect(),
-                        total: list.total_count,
-                        offset: None,
-                        target: raw.target().clone(),
-                        status: raw.status,
-                    })
-                }) as Fetched<Employee>)
+                Ok(decode_later(raw, move |list: EmployeeList| Listing {
+                    items: list.employees.into_iter().skip(skip).collect(),
+                    total: list.total_count,
+                    offset: None,
+                }))
             })
         });
         Pager::new(

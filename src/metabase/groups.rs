@@ -17,7 +17,7 @@ use super::models::{
 };
 use crate::error::Result;
 use crate::http::Call;
-use crate::pager::{Fetch, Fetched, Page, Pager};
+use crate::pager::{Fetch, Listing, Pager, decode_later};
 
 impl Metabase {
     /// A call on `/api/permissions/group/{id}…` (the id is typed, so never 0).
@@ -93,16 +93,7 @@ impl Metabase {
             let query = query.clone().offset(offset).limit(limit);
             Box::pin(async move {
                 let raw = api.groups_call(&query)?.send_raw().await?;
-                Ok(Box::new(move || {
-                    let items: Vec<Group> = raw.json()?;
-                    Ok(Page {
-                        items,
-                        total: None,
-                        offset: None,
-                        target: raw.target().clone(),
-                        status: raw.status,
-                    })
-                }) as Fetched<Group>)
+                Ok(decode_later(raw, Listing::items))
             })
         });
         Pager::new(fetch, |group| group.id.get(), start, page_size)

@@ -13,7 +13,7 @@ use super::{Metabase, SERVICE};
 use crate::error::Result;
 use crate::http::Call;
 use crate::models::PasswordChange;
-use crate::pager::{Fetch, Fetched, Page, Pager};
+use crate::pager::{Fetch, Listing, Pager, decode_later};
 
 impl Metabase {
     /// A call on `/api/user/{id}…`: the id (typed, so never 0) first, then `more`.
@@ -141,16 +141,11 @@ impl Metabase {
             let query = query.clone().offset(offset).limit(limit);
             Box::pin(async move {
                 let raw = api.list_call(&query)?.send_raw().await?;
-                Ok(Box::new(move || {
-                    let list: UserList = raw.json()?;
-                    Ok(Page {
-                        items: list.data,
-                        total: list.total,
-                        offset: list.offset,
-                        target: raw.target().clone(),
-                        status: raw.status,
-                    })
-                }) as Fetched<User>)
+                Ok(decode_later(raw, |list: UserList| Listing {
+                    items: list.data,
+                    total: list.total,
+                    offset: list.offset,
+                }))
             })
         });
         Pager::new(fetch, |user| user.id.get(), start, page_size)

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorBody, Result, ServiceError};
 use crate::http::{Call, RawResponse, Service};
-use crate::pager::{Fetch, Fetched, Page, Pager};
+use crate::pager::{Fetch, Listing, Pager, decode_later};
 use std::sync::Arc;
 
 /// Rightech's public cloud: `https://dev.rightech.io/`.
@@ -149,15 +149,7 @@ impl Rightech {
                     .list_call("rightech::list_users", "api/v1/users", &query)?
                     .send_raw()
                     .await?;
-                Ok(Box::new(move || {
-                    Ok(Page {
-                        items: raw.json()?,
-                        total: None,
-                        offset: None,
-                        target: raw.target().clone(),
-                        status: raw.status,
-                    })
-                }) as Fetched<User>)
+                Ok(decode_later(raw, Listing::items))
             })
         });
         Pager::new(fetch, |user: &User| hash_key(user.id.as_str()), start, page_size)
