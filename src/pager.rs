@@ -497,6 +497,17 @@ mod tests {
         Target::new(reqwest::Method::GET, "/items", "/items")
     }
 
+    /// The page at `offset` of the numbers `0..len`, with the total and the offset echoed.
+    fn numbers(offset: u64, limit: u64, len: u64) -> Page<u64> {
+        Page {
+            items: (offset..(offset + limit).min(len)).collect(),
+            total: Some(len),
+            offset: Some(offset),
+            target: target(),
+            status: StatusCode::OK,
+        }
+    }
+
     /// A page the fetch hands over as it is.
     fn decoded(page: Page<u64>) -> Result<Fetched<u64>> {
         Ok(Box::new(move || Ok(page)))
@@ -589,13 +600,7 @@ mod tests {
                 m.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 f.fetch_sub(1, Ordering::SeqCst);
-                decoded(Page {
-                    items: (offset..(offset + limit).min(1000)).collect(),
-                    total: Some(1000),
-                    offset: Some(offset),
-                    target: target(),
-                    status: StatusCode::OK,
-                })
+                decoded(numbers(offset, limit, 1000))
             })
         });
         let p = Pager::new(fetch, |n| *n, 0, 10).concurrency(3);
@@ -619,13 +624,7 @@ mod tests {
                 tokio::task::yield_now().await;
                 let decode = move || {
                     l.lock().unwrap().push(format!("decode {}", offset / limit));
-                    Ok(Page {
-                        items: (offset..(offset + limit).min(100)).collect(),
-                        total: Some(100),
-                        offset: Some(offset),
-                        target: target(),
-                        status: StatusCode::OK,
-                    })
+                    Ok(numbers(offset, limit, 100))
                 };
                 Ok(Box::new(decode) as Fetched<u64>)
             })
@@ -664,13 +663,7 @@ mod tests {
             l.lock().unwrap().push(format!("fetch {offset}"));
             Box::pin(async move {
                 tokio::task::yield_now().await;
-                decoded(Page {
-                    items: (offset..(offset + limit).min(30)).collect(),
-                    total: Some(30),
-                    offset: Some(offset),
-                    target: target(),
-                    status: StatusCode::OK,
-                })
+                decoded(numbers(offset, limit, 30))
             })
         });
         let mut pager = Pager::new(fetch, |n| *n, 0, 10).concurrency(1);
@@ -698,15 +691,9 @@ mod tests {
             let m = Arc::clone(&m);
             Box::pin(async move {
                 let decode = move || {
-                    let items: Vec<u64> = (offset..(offset + limit).min(50)).collect();
-                    m.lock().unwrap().push(items.as_ptr() as usize);
-                    Ok(Page {
-                        items,
-                        total: Some(50),
-                        offset: Some(offset),
-                        target: target(),
-                        status: StatusCode::OK,
-                    })
+                    let page = numbers(offset, limit, 50);
+                    m.lock().unwrap().push(page.items.as_ptr() as usize);
+                    Ok(page)
                 };
                 Ok(Box::new(decode) as Fetched<u64>)
             })
@@ -742,13 +729,7 @@ mod tests {
                 let offset = answer.await.unwrap();
                 let decode = move || {
                     l.lock().unwrap().push(format!("decode {}", offset / limit));
-                    Ok(Page {
-                        items: (offset..(offset + limit).min(len)).collect(),
-                        total: Some(len),
-                        offset: Some(offset),
-                        target: target(),
-                        status: StatusCode::OK,
-                    })
+                    Ok(numbers(offset, limit, len))
                 };
                 Ok(Box::new(decode) as Fetched<u64>)
             })
@@ -791,15 +772,10 @@ mod tests {
             let mut sleep = Box::pin(tokio::time::sleep(std::time::Duration::from_millis(5)));
             Box::pin(std::future::poll_fn(move |cx| {
                 p.fetch_add(1, Ordering::Relaxed);
-                sleep.as_mut().poll(cx).map(|()| {
-                    decoded(Page {
-                        items: (offset..(offset + limit).min(10_000)).collect(),
-                        total: Some(10_000),
-                        offset: Some(offset),
-                        target: target(),
-                        status: StatusCode::OK,
-                    })
-                })
+                sleep
+                    .as_mut()
+                    .poll(cx)
+                    .map(|()| decoded(numbers(offset, limit, 10_000)))
             }))
         });
         let (items, err) = drain(Pager::new(fetch, |n| *n, 0, 1_000).concurrency(4)).await;
