@@ -761,6 +761,23 @@ mod tests {
         );
     }
 
+    // The first page tells the total: the read-ahead it allows reaches the connection before
+    // the consumer gets that page's first item, not once the consumer has used the page up.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_read_ahead_reaches_the_connection_before_the_first_item() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let fetch = served_by_a_task(Arc::clone(&log), 100);
+        let mut pager = Pager::new(fetch, |n| *n, 0, 10).concurrency(3);
+        let first = pager.next().await.unwrap().unwrap();
+        log.lock().unwrap().push(format!("item {first}"));
+        let log = log.lock().unwrap().clone();
+        assert_eq!(
+            log,
+            ["wire 0", "decode 0", "wire 1", "wire 2", "wire 3", "item 0"],
+            "{log:?}"
+        );
+    }
+
     // Polling every fetch for every item cost more than decoding the page (bench figure 5):
     // a fetch is polled again only when it has been woken.
     #[tokio::test(flavor = "current_thread")]
