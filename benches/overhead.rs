@@ -757,6 +757,8 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
         }
         *count = (ALLOCS.load(Ordering::Relaxed) - before) / 100;
     }
+    // The state a call carries while it waits (created, never polled).
+    let future_bytes = std::mem::size_of_val(&sdk[0].get_me());
     let [mut sdk, mut raw, mut observed, mut timed] = samples;
     let (m_sdk, m_raw, m_observed) = (median(&mut sdk), median(&mut raw), median(&mut observed));
     let m_timed = median(&mut timed);
@@ -780,14 +782,15 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
             detail: format!(
                 "median {:.1} us vs {:.1} us, {iterations} calls each over {INSTANCES} clients per arm (one \
                  client alone: {}); {} vs {} allocations per call (server included); raw reqwest with a 30 s \
-                 timeout, as the SDK has one: {:.1} us ({:.3})",
+                 timeout, as the SDK has one: {:.1} us ({:.3}); get_me's future: {} bytes",
                 m_sdk * 1e6,
                 m_raw * 1e6,
                 spread(0),
                 allocs[0],
                 allocs[1],
                 m_timed * 1e6,
-                m_timed / m_raw
+                m_timed / m_raw,
+                future_bytes
             ),
         },
         Figure {

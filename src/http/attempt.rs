@@ -1,6 +1,7 @@
 //! The attempt loop: credentials for each attempt, timeouts, the retry decision, a refresh
 //! after a `401`, and the number of requests sent.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -30,9 +31,9 @@ impl<'c> Call<'c> {
     }
 
     /// The call, in its span. It borrows the call, so that each of the `send` methods above
-    /// holds the call once in its state rather than once per layer (the call is some 400
-    /// bytes, and every layer that owned it made the future larger by that much).
-    async fn exchange(&self) -> Result<RawResponse> {
+    /// holds the call once in its state rather than once per layer; and it is no `async fn`,
+    /// which would be one more level of state, copied whole when the level above creates it.
+    fn exchange(&self) -> impl Future<Output = Result<RawResponse>> + '_ {
         #[cfg(feature = "tracing")]
         {
             use tracing::Instrument;
@@ -49,10 +50,10 @@ impl<'c> Call<'c> {
                 userapi.attempts = tracing::field::Empty,
                 userapi.latency_ms = tracing::field::Empty,
             );
-            self.send_timed().instrument(span).await
+            self.send_timed().instrument(span)
         }
         #[cfg(not(feature = "tracing"))]
-        self.send_timed().await
+        self.send_timed()
     }
 
     async fn send_timed(&self) -> Result<RawResponse> {
@@ -150,7 +151,8 @@ impl<'c> Call<'c> {
             let admission = match &shared.limiter {
                 Some(limiter) => match limiter.try_admit() {
                     Some(admission) => Some(admission),
-                    None => match within(end, limiter.admit()).await {
+                    // Boxed: the wait is rare, and in line it made every call's state larger.
+                    None => match within(end, Box::pin(limiter.admit())).await {
                         Some(admission) => Some(admission),
                         None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
                     },
@@ -177,13 +179,17 @@ impl<'c> Call<'c> {
             sent += 1;
             let attempt_started = shared.observer.as_ref().map(|_| Instant::now());
             // `timeout_at` directly on the attempt (no wrapper future holding it twice); with
-            // no limit, no timer at all.
+            // no limit, no timer at all. The attempt's state (over a kilobyte, most of it
+            // reqwest's) is boxed: in line, every level above it was that much larger, and
+            // each was copied whole as the level above created it.
             let result = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, self.attempt(&credential)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(self.timeout(phase, limit)),
-                },
-                None => self.attempt(&credential).await,
+                Some(deadline) => {
+                    match tokio::time::timeout_at(deadline, Box::pin(self.attempt(&credential))).await {
+                        Ok(result) => result,
+                        Err(_) => Err(self.timeout(phase, limit)),
+                    }
+                }
+                None => Box::pin(self.attempt(&credential)).await,
             };
             drop(admission);
             if let Some(limiter) = &shared.limiter {

@@ -35,9 +35,28 @@ const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json
 const FORM_URLENCODED: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
 const EXCERPT_CHARS: usize = 200;
 
-/// One request on its way through the pipeline.
+/// One request on its way through the pipeline: its parts in one box, so that the call moves
+/// as a pointer from the endpoint that builds it into the future that sends it (as some 400
+/// bytes, it was copied several times over into every level of that future).
 #[must_use = "a call does nothing until it is sent"]
-pub(crate) struct Call<'c> {
+pub(crate) struct Call<'c>(Box<CallParts<'c>>);
+
+impl<'c> std::ops::Deref for Call<'c> {
+    type Target = CallParts<'c>;
+
+    fn deref(&self) -> &CallParts<'c> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Call<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// What a [`Call`] holds.
+pub(crate) struct CallParts<'c> {
     client: &'c Client,
     service: &'static Service,
     /// Secrets the body carries, redacted wherever the server echoes them.

@@ -109,7 +109,7 @@ impl Client {
         headers.extend(settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
         headers.insert(ACCEPT, APPLICATION_JSON);
         headers.insert(USER_AGENT, settings.user_agent.clone());
-        Ok(Call {
+        Ok(Call(Box::new(CallParts {
             client: self,
             service,
             body_secrets: Vec::new(),
@@ -122,7 +122,7 @@ impl Client {
             body: None,
             idempotent: false,
             secret_response: false,
-        })
+        })))
     }
 }
 
