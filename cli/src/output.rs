@@ -1,8 +1,9 @@
 //! Results on stdout (table, JSON, JSON Lines, CSV); progress on stderr.
 //!
 //! Machine output never mixes with messages: notes and progress go to stderr. Lists are
-//! written item by item and flushed page by page, so `| head` stops the paging (a closed
-//! pipe ends the command quietly).
+//! written item by item and flushed whenever the next page is not already here (and at least
+//! every 256 KiB), so a slow link shows each page as it comes and `| head` stops the paging
+//! (a closed pipe ends the command quietly).
 
 use std::io::{IsTerminal, Write};
 
@@ -131,8 +132,12 @@ impl ListWriter {
         Ok(())
     }
 
-    /// Writes what was pushed since the last flush (after each page, so `| head` stops the
-    /// paging).
+    /// Bytes pushed and not yet written.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes what was pushed since the last flush (so `| head` stops the paging).
     pub fn flush(&mut self) -> CliResult {
         if self.pending.is_empty() {
             return Ok(());

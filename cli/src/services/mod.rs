@@ -220,8 +220,14 @@ pub async fn request(
     }
 }
 
-/// Writes every item of `pager` as pages arrive (flushed page by page), with a progress bar
-/// on stderr that knows the total once the first page told it.
+/// Output waiting to be written while the next page is already here: on a fast link a
+/// write per page woke the reader once a page.
+const FLUSH_BYTES: usize = 256 * 1024;
+
+/// Writes every item of `pager` as pages arrive, with a progress bar on stderr that knows the
+/// total once the first page told it. What is written is flushed whenever the next page is
+/// not already here (so a slow link shows each page as it comes, and `| head` stops the
+/// paging), and at least every `FLUSH_BYTES`.
 pub async fn stream<T: serde::Serialize + Send + 'static>(
     out: Output,
     columns: &[&str],
@@ -232,7 +238,8 @@ pub async fn stream<T: serde::Serialize + Send + 'static>(
     let mut list = out.list(columns);
     let bar = out.progress(what);
     crate::output::widen_stdout_pipe();
-    while let Some(page) = pager.next_page().await {
+    let mut next = pager.next_page().await;
+    while let Some(page) = next {
         let page = match page {
             Ok(p) => p,
             Err(e) => {
@@ -246,9 +253,55 @@ pub async fn stream<T: serde::Serialize + Send + 'static>(
         for item in &page {
             list.push_item(item)?;
         }
-        list.flush()?;
         bar.inc(page.len() as u64);
+        next = match already_here(&mut pager) {
+            Some(page) => {
+                if list.pending_bytes() >= FLUSH_BYTES {
+                    list.flush()?;
+                }
+                page
+            }
+            None => {
+                list.flush()?;
+                pager.next_page().await
+            }
+        };
     }
     bar.finish_and_clear();
     list.finish()
+}
+
+/// The next page if it can be had without waiting (`None` if it cannot).
+fn already_here<T: Send + 'static>(pager: &mut userapi::Pager<T>) -> Option<Option<userapi::Result<Vec<T>>>> {
+    let mut next = std::pin::pin!(pager.next_page());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::future::Future::poll(next.as_mut(), &mut cx) {
+        std::task::Poll::Ready(page) => Some(page),
+        std::task::Poll::Pending => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::already_here;
+    use std::time::Duration;
+    use userapi::metabase::ListUsers;
+    use userapi_fake::metabase::FakeMetabase;
+
+    // A page that has arrived is taken without waiting (and written with the ones before
+    // it); one still on its way is not waited for (what came before is written first).
+    #[tokio::test]
+    async fn a_page_already_here_is_taken_one_on_its_way_is_not_waited_for() {
+        let fake = FakeMetabase::start().await.unwrap();
+        let api = fake.api().unwrap();
+        // The first page and the second (the first of the read-ahead) are slow.
+        fake.delay_next(2, Duration::from_millis(300));
+        let mut pager = api.users(ListUsers::new().limit(1));
+        let first = pager.next_page().await.unwrap().unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(already_here(&mut pager).is_none());
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let second = already_here(&mut pager).expect("the second page has arrived");
+        assert_eq!(second.unwrap().unwrap().len(), 1);
+    }
 }
