@@ -179,9 +179,9 @@ impl<'c> Call<'c> {
             sent += 1;
             let attempt_started = shared.observer.as_ref().map(|_| Instant::now());
             // `timeout_at` directly on the attempt (no wrapper future holding it twice); with
-            // no limit, no timer at all. The attempt's state (over a kilobyte, most of it
-            // reqwest's) is boxed: in line, every level above it was that much larger, and
-            // each was copied whole as the level above created it.
+            // no limit, no timer at all. The attempt's state (over a kilobyte) is boxed: in
+            // line, every level above it was that much larger, and each level is copied whole
+            // when the level above creates it.
             let result = match deadline {
                 Some(deadline) => {
                     match tokio::time::timeout_at(deadline, Box::pin(self.attempt(&credential))).await {

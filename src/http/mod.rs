@@ -36,8 +36,8 @@ const FORM_URLENCODED: HeaderValue = HeaderValue::from_static("application/x-www
 const EXCERPT_CHARS: usize = 200;
 
 /// One request on its way through the pipeline: its parts in one box, so that the call moves
-/// as a pointer from the endpoint that builds it into the future that sends it (as some 400
-/// bytes, it was copied several times over into every level of that future).
+/// as a pointer from the endpoint that builds it into the future that sends it (in line, some
+/// 400 bytes, an endpoint's future held it three times over).
 #[must_use = "a call does nothing until it is sent"]
 pub(crate) struct Call<'c>(Box<CallParts<'c>>);
 
