@@ -287,6 +287,64 @@ async fn json_lines_are_streamed_page_by_page() {
     );
 }
 
+/// A page that fails after a page that came with it: every user read before it is on
+/// stdout, then the error. Pages that have arrived are written together, and those still
+/// waiting to be written when the failing page is reached must not be dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn users_read_before_a_failing_page_are_all_written() {
+    let (fake, env) = setup().await;
+    for i in 0..7 {
+        fake.add_user(&NewUser::new(format!("f{i}@example.com")).name("F", format!("{i}")))
+            .unwrap();
+    }
+    let all = env
+        .run(&["metabase", "users", "export"])
+        .code(0)
+        .out
+        .lines()
+        .count();
+    // Three pages: the last is asked for with the second, so nothing new is asked for
+    // between the second page and the third.
+    let page = all.div_ceil(3);
+    fake.clear_requests();
+    // The first page at once; the second slowly, so that the third (refused) has arrived
+    // when the second is written.
+    fake.delay_next(1, Duration::ZERO);
+    fake.delay_next(1, Duration::from_millis(300));
+    fake.fail_next(5, 400);
+    let run = env
+        .run(&["metabase", "users", "export", "--page-size", &page.to_string()])
+        .code(5);
+    let mut ids: Vec<u64> = run
+        .out
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        2 * page,
+        "the first two pages, then the error: {ids:?}"
+    );
+    // On the wire: the first two pages answered, the third refused.
+    let status_at = |offset: usize| {
+        fake.received_requests()
+            .iter()
+            .find(|r| r.query("offset") == Some(offset.to_string().as_str()))
+            .and_then(|r| r.status)
+            .map(|s| s.as_u16())
+    };
+    assert_eq!(status_at(0), Some(200));
+    assert_eq!(status_at(page), Some(200));
+    assert_eq!(status_at(2 * page), Some(400));
+    fake.clear_faults();
+}
+
 /// An export widens the pipe it writes to (a page is larger than a default pipe), up to
 /// 1 MiB or the system's limit.
 #[cfg(target_os = "linux")]

@@ -244,6 +244,8 @@ pub async fn stream<T: serde::Serialize + Send + 'static>(
             Ok(p) => p,
             Err(e) => {
                 bar.abandon();
+                // What came before the failing page is written first: nothing read is lost.
+                list.flush()?;
                 return Err(on_err(e));
             }
         };
