@@ -26,20 +26,9 @@ impl<'c> Call<'c> {
         let mut body = self.body.clone();
         let mut redirects = 0;
         loop {
-            let mut headers = self.headers.clone();
-            if body.is_none() {
-                headers.remove(CONTENT_TYPE);
-            }
-            if let Some((name, value)) = &credential.header {
-                headers.insert(name.clone(), value.clone());
-            }
-            // A `Request` built directly: no builder merging headers, and no per-request
-            // timer (the pipeline's own deadline covers the attempt, body included).
-            let mut request = reqwest::Request::new(method.clone(), url.clone());
-            *request.headers_mut() = headers;
-            if let Some(body) = &body {
-                *request.body_mut() = Some(body.clone().into());
-            }
+            // The request is built by a plain function and handed over at once, so that it
+            // takes no room in this future's state while the answer is awaited.
+            let request = self.request(credential, &method, &url, body.as_ref());
             let mut response = self
                 .client
                 .shared
@@ -91,6 +80,31 @@ impl<'c> Call<'c> {
                 .unwrap_or_default();
             return Err(self.http_error(status, &mut headers, body, body_truncated, &url, credential));
         }
+    }
+
+    /// The request of one attempt: the call's headers, the credential, the body. A `Request`
+    /// built directly: no builder merging headers, and no per-request timer (the pipeline's
+    /// own deadline covers the attempt, body included).
+    fn request(
+        &self,
+        credential: &Credential,
+        method: &Method,
+        url: &Url,
+        body: Option<&Bytes>,
+    ) -> reqwest::Request {
+        let mut headers = self.headers.clone();
+        if body.is_none() {
+            headers.remove(CONTENT_TYPE);
+        }
+        if let Some((name, value)) = &credential.header {
+            headers.insert(name.clone(), value.clone());
+        }
+        let mut request = reqwest::Request::new(method.clone(), url.clone());
+        *request.headers_mut() = headers;
+        if let Some(body) = body {
+            *request.body_mut() = Some(body.clone().into());
+        }
+        request
     }
 
     /// The next URL of a redirect that may be followed: a 301, 302, 303, 307 or 308 with a
