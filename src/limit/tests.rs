@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -318,5 +319,98 @@ fn a_refusal_200_ms_after_a_cut_cuts_again() {
         limiter.feedback(true);
         let second = limiter.current_rate().unwrap();
         assert!((second - 0.9 * 90.0 * 1.01).abs() < 0.1, "{second}");
+    });
+}
+
+#[test]
+fn under_a_cap_no_more_are_in_flight_and_every_waiter_gets_through_in_time() {
+    paused().block_on(async {
+        let limiter = limiter(None, Some(3));
+        let now = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..50u64)
+            .map(|i| {
+                let (limiter, now, most) = (Arc::clone(&limiter), Arc::clone(&now), Arc::clone(&most));
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(i % 7)).await;
+                    let _place = limiter.admit().await;
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+        // 50 holds of 10 ms, three at a time: 17 rounds. A place left free while somebody
+        // waited would show as a longer run.
+        assert!(
+            start.elapsed() <= Duration::from_millis(176),
+            "{:?}",
+            start.elapsed()
+        );
+    });
+}
+
+#[test]
+fn a_waiter_woken_and_dropped_before_it_runs_passes_the_place_on() {
+    paused().block_on(async {
+        let limiter = limiter(None, Some(1));
+        let held = limiter.admit().await;
+        let spawn_waiter = || {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move { drop(limiter.admit().await) })
+        };
+        let first = spawn_waiter();
+        tokio::task::yield_now().await;
+        let second = spawn_waiter();
+        tokio::task::yield_now().await;
+        // The place goes to the first waiter, which is dropped before it runs.
+        drop(held);
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        tokio::time::timeout(Duration::from_millis(1), second)
+            .await
+            .expect("the second waiter got the place")
+            .unwrap();
+        assert!(limiter.try_admit().is_some(), "and gave it back");
+    });
+}
+
+#[test]
+fn nobody_takes_a_place_past_a_waiter() {
+    paused().block_on(async {
+        let limiter = limiter(None, Some(1));
+        let held = limiter.try_admit().expect("the one place");
+        let waiter = tokio::spawn({
+            let limiter = Arc::clone(&limiter);
+            async move { limiter.admit().await.waited }
+        });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(held);
+        // The place is free, but it is the waiter's.
+        assert!(limiter.try_admit().is_none());
+        assert_eq!(waiter.await.unwrap(), Duration::from_millis(20));
+        assert!(limiter.try_admit().is_some());
+    });
+}
+
+#[test]
+fn a_place_taken_is_given_back_when_the_token_is_not_at_hand() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::per_second(1)), Some(1));
+        drop(limiter.try_admit().expect("the one token"));
+        assert!(limiter.try_admit().is_none(), "no token");
+        // The place the refused admission took is free: the queue gets both.
+        let waited = tokio::time::timeout(Duration::from_millis(1001), limiter.admit())
+            .await
+            .expect("the place was given back")
+            .waited;
+        assert_eq!(waited, Duration::from_secs(1));
     });
 }
