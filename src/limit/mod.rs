@@ -1,24 +1,17 @@
 //! Client-side limits shared by a client and all its clones: a request rate ([`RateLimit`],
 //! fixed or adaptive) and a cap on requests in flight.
 //!
-//! A fixed rate is the generic cell rate algorithm on tokio's clock: one atomic holds the
-//! time the next request is due, and a request that finds its token at hand takes it with one
-//! compare-and-swap. An adaptive rate is a token bucket behind a lock, since every answer
-//! changes it. The cap in flight is a counter. Either way the common case, a limit that is
-//! not reached, costs a few atomic operations and no lock, future or timer.
-//!
-//! Waiters for a token queue in order behind one fair lock and only the one at the front
-//! sleeps, so a waiter that is dropped takes nothing with it: no token is spent before a
-//! request really goes out, and no place in the queue is held by a call that gave up. (A
-//! reservation scheme would leave a hole where a cancelled caller stood, or let two requests
-//! share one slot.) Waiters for a place in flight are woken one per place given back; one
-//! that is dropped after it was woken passes the wake-up on.
+//! The limiter is a token bucket on tokio's clock. Waiters queue in order behind one fair
+//! lock and only the one at the front sleeps, so a waiter that is dropped takes nothing with
+//! it: no token is spent before a request really goes out, and no place in the queue is held
+//! by a call that gave up. (A reservation scheme would leave a hole where a cancelled caller
+//! stood, or let two requests share one slot.)
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::error::{ConfigKind, Error, Result};
@@ -124,35 +117,17 @@ impl RateLimit {
 
 /// The limits of a client and its clones.
 pub(crate) struct Limiter {
-    /// Inline, next to the rate: an admission borrows it, and a call touches no other
-    /// allocation for its limits.
-    in_flight: Option<Cap>,
     rate: Option<Rate>,
+    /// Inline, next to the rate: the permits borrow it, and a call touches no other
+    /// allocation for its limits.
+    in_flight: Option<Semaphore>,
 }
 
 /// What a request took from the limiter: its place among those in flight (given back when
 /// dropped) and how long it waited.
 pub(crate) struct Admission<'a> {
-    place: Option<&'a Cap>,
+    _permit: Option<SemaphorePermit<'a>>,
     pub(crate) waited: Duration,
-}
-
-impl Drop for Admission<'_> {
-    fn drop(&mut self) {
-        if let Some(cap) = self.place {
-            cap.give_back();
-        }
-    }
-}
-
-/// The cap on requests in flight.
-struct Cap {
-    max: usize,
-    in_flight: AtomicUsize,
-    /// Callers waiting for a place: while there are any, nobody takes one past them.
-    waiting: AtomicUsize,
-    /// One wake-up per place given back while somebody waits.
-    freed: Notify,
 }
 
 struct Rate {
@@ -161,132 +136,8 @@ struct Rate {
     /// Callers queued for the turn or holding it: while there are any, nobody takes a token
     /// past them.
     queued: AtomicUsize,
-    kind: RateKind,
-}
-
-enum RateKind {
-    Fixed(Cells),
-    Adaptive(Mutex<Bucket>),
-}
-
-/// A fixed rate as the generic cell rate algorithm: requests are due one `interval` apart,
-/// and one may go out while it is due no more than `tolerance` (the burst's worth of
-/// intervals) ahead of now.
-struct Cells {
-    /// The clock's zero for `due`.
-    base: Instant,
-    /// Nanoseconds between requests, rounded up: the rate kept is never above the one set.
-    interval: u64,
-    tolerance: u64,
-    /// When the request after the last one admitted is due, in nanoseconds since `base`.
-    due: AtomicU64,
-    /// The rate as set, in requests per second.
-    #[cfg(test)]
-    per_second: f64,
-}
-
-impl Cells {
-    fn new(requests: u32, per: Duration, burst: u32) -> Self {
-        // `per` is at most a day (checked before): its nanoseconds fit.
-        let per_ns = u64::try_from(per.as_nanos()).unwrap_or(u64::MAX);
-        let interval = per_ns.div_ceil(u64::from(requests)).max(1);
-        Cells {
-            base: Instant::now(),
-            interval,
-            tolerance: interval.saturating_mul(u64::from(burst)),
-            due: AtomicU64::new(0),
-            #[cfg(test)]
-            per_second: f64::from(requests) / per.as_secs_f64(),
-        }
-    }
-
-    /// Takes a token at `now`, or says how long until one is there.
-    fn try_take(&self, now: Instant) -> Option<Duration> {
-        let now = u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
-        let mut due = self.due.load(Ordering::Acquire);
-        loop {
-            let next = due.max(now).saturating_add(self.interval);
-            // `next` is at least `now`: no underflow.
-            let ahead = next - now;
-            if ahead > self.tolerance {
-                return Some(at_least_a_millisecond(Duration::from_nanos(
-                    ahead - self.tolerance,
-                )));
-            }
-            match self
-                .due
-                .compare_exchange_weak(due, next, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => return None,
-                Err(current) => due = current,
-            }
-        }
-    }
-}
-
-/// A wait of at least a millisecond: the timer's grain, and no busy loop on rounding.
-fn at_least_a_millisecond(wait: Duration) -> Duration {
-    wait.max(Duration::from_millis(1))
-}
-
-impl Cap {
-    fn new(max: u32) -> Self {
-        Cap {
-            max: max as usize,
-            in_flight: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
-            freed: Notify::new(),
-        }
-    }
-
-    /// A place, if one is free and nobody waits for one.
-    fn try_take(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst) == 0 && self.take_free()
-    }
-
-    fn take_free(&self) -> bool {
-        let mut n = self.in_flight.load(Ordering::SeqCst);
-        loop {
-            if n >= self.max {
-                return false;
-            }
-            match self
-                .in_flight
-                .compare_exchange_weak(n, n + 1, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => return true,
-                Err(current) => n = current,
-            }
-        }
-    }
-
-    async fn take(&self) {
-        if self.try_take() {
-            return;
-        }
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        let _waiting = Queued(&self.waiting);
-        loop {
-            // Registered before looking, so that a place given back between the look and
-            // the wait still wakes this waiter.
-            let notified = self.freed.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
-            if self.take_free() {
-                return;
-            }
-            notified.await;
-        }
-    }
-
-    fn give_back(&self) {
-        // Sequentially consistent with `take`: either the waiter sees the place free, or
-        // this sees the waiter and wakes it.
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if self.waiting.load(Ordering::SeqCst) > 0 {
-            self.freed.notify_one();
-        }
-    }
+    bucket: Mutex<Bucket>,
+    adaptive: bool,
 }
 
 /// One place in the queue, given back when dropped (a call that gives up included).
@@ -349,49 +200,50 @@ impl Limiter {
         if rate.is_none() && in_flight.is_none() {
             return Ok(None);
         }
-        let rate = rate.map(|r| Rate {
-            turn: tokio::sync::Mutex::new(()),
-            queued: AtomicUsize::new(0),
-            kind: match r {
+        let rate = rate.map(|r| {
+            let (rate, burst, adaptive) = match r {
                 RateLimit::Fixed { requests, per, burst } => {
-                    RateKind::Fixed(Cells::new(requests, per, burst))
+                    (f64::from(requests) / per.as_secs_f64(), f64::from(burst), false)
                 }
-                RateLimit::Adaptive => RateKind::Adaptive(Mutex::new(Bucket {
-                    rate: f64::INFINITY,
-                    burst: 1.0,
-                    tokens: 1.0,
+                RateLimit::Adaptive => (f64::INFINITY, 1.0, true),
+            };
+            Rate {
+                turn: tokio::sync::Mutex::new(()),
+                queued: AtomicUsize::new(0),
+                bucket: Mutex::new(Bucket {
+                    rate,
+                    burst,
+                    tokens: burst,
                     last: Instant::now(),
                     cut_at: None,
-                    cut_rate: f64::INFINITY,
+                    cut_rate: rate,
                     window_start: None,
                     window_successes: 0.0,
                     measured: None,
-                })),
-            },
+                }),
+                adaptive,
+            }
         });
-        Ok(Some(Limiter {
-            in_flight: in_flight.map(Cap::new),
-            rate,
-        }))
+        let in_flight = in_flight.map(|n| Semaphore::new((n as usize).min(Semaphore::MAX_PERMITS)));
+        Ok(Some(Limiter { rate, in_flight }))
     }
 
     /// A place in flight and a token, if both are at hand and nobody is queued: no future,
     /// no timer (the common case of a limit that is not reached).
     pub(crate) fn try_admit(&self) -> Option<Admission<'_>> {
-        let place = match &self.in_flight {
-            Some(cap) if cap.try_take() => Some(cap),
-            Some(_) => return None,
+        let permit = match &self.in_flight {
+            Some(s) => Some(s.try_acquire().ok()?),
             None => None,
         };
-        // Built now, so that a place taken is given back if the token is not at hand.
-        let admission = Admission {
-            place,
-            waited: Duration::ZERO,
-        };
-        match &self.rate {
-            Some(rate) if !rate.try_take() => None,
-            _ => Some(admission),
+        if let Some(rate) = &self.rate
+            && !rate.try_take()
+        {
+            return None;
         }
+        Some(Admission {
+            _permit: permit,
+            waited: Duration::ZERO,
+        })
     }
 
     /// Waits for a place in flight and a token of the rate. Dropping the future at any
@@ -400,65 +252,47 @@ impl Limiter {
         let started = Instant::now();
         // The place in flight first: a request that waits for one must not hold a token
         // meanwhile.
-        let place = match &self.in_flight {
-            Some(cap) => {
-                cap.take().await;
-                Some(cap)
-            }
+        let permit = match &self.in_flight {
+            // The semaphore is never closed.
+            Some(s) => s.acquire().await.ok(),
             None => None,
-        };
-        // Held from here: dropped while it waits for a token, it gives the place back.
-        let mut admission = Admission {
-            place,
-            waited: Duration::ZERO,
         };
         if let Some(rate) = &self.rate {
             rate.take().await;
         }
-        admission.waited = started.elapsed();
-        admission
+        Admission {
+            _permit: permit,
+            waited: started.elapsed(),
+        }
     }
 
     /// What the server said to one request: `throttled` for a `429`, or a `503` with
     /// `Retry-After`.
     pub(crate) fn feedback(&self, throttled: bool) {
-        if let Some(Rate {
-            kind: RateKind::Adaptive(bucket),
-            ..
-        }) = &self.rate
+        if let Some(rate) = &self.rate
+            && rate.adaptive
         {
-            lock(bucket).feedback(throttled, Instant::now());
+            rate.bucket().feedback(throttled, Instant::now());
         }
     }
 
     /// The rate in force, in requests per second (`None`: not limited).
     #[cfg(test)]
     pub(crate) fn current_rate(&self) -> Option<f64> {
-        match &self.rate.as_ref()?.kind {
-            RateKind::Fixed(cells) => Some(cells.per_second),
-            RateKind::Adaptive(bucket) => {
-                Some(lock(bucket).rate_at(Instant::now())).filter(|r| r.is_finite())
-            }
-        }
+        let rate = self.rate.as_ref()?;
+        let now = Instant::now();
+        Some(rate.bucket().rate_at(now)).filter(|r| r.is_finite())
     }
 }
 
-fn lock(bucket: &Mutex<Bucket>) -> std::sync::MutexGuard<'_, Bucket> {
-    bucket.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Rate {
-    /// Takes a token at `now`, or says how long until one is there.
-    fn take_at(&self, now: Instant) -> Option<Duration> {
-        match &self.kind {
-            RateKind::Fixed(cells) => cells.try_take(now),
-            RateKind::Adaptive(bucket) => lock(bucket).try_take(now),
-        }
+    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
+        self.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes a token if one is at hand and nobody is queued for one.
     fn try_take(&self) -> bool {
-        self.queued.load(Ordering::Acquire) == 0 && self.take_at(Instant::now()).is_none()
+        self.queued.load(Ordering::Acquire) == 0 && self.bucket().try_take(Instant::now()).is_none()
     }
 
     async fn take(&self) {
@@ -469,7 +303,8 @@ impl Rate {
         let _queued = Queued(&self.queued);
         let _turn = self.turn.lock().await;
         loop {
-            match self.take_at(Instant::now()) {
+            let wait = self.bucket().try_take(Instant::now());
+            match wait {
                 None => return,
                 Some(wait) => tokio::time::sleep(wait).await,
             }
@@ -503,8 +338,9 @@ impl Bucket {
             self.tokens -= 1.0;
             return None;
         }
+        // At least a millisecond: the timer's grain, and no busy loop on rounding.
         let secs = (1.0 - self.tokens) / rate;
-        Some(Duration::try_from_secs_f64(secs).map_or(MAX_PERIOD, at_least_a_millisecond))
+        Some(Duration::try_from_secs_f64(secs).map_or(MAX_PERIOD, |d| d.max(Duration::from_millis(1))))
     }
 
     fn feedback(&mut self, throttled: bool, now: Instant) {
