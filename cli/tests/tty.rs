@@ -95,6 +95,8 @@ impl Terminal {
     /// Starts `userapi args` on a new terminal.
     fn spawn(env: &Env, args: &[&str], stdout: Stdout) -> Terminal {
         let (master, path) = open_pty();
+        // Looked at before the child starts: once it runs, it may turn echo off at any time.
+        assert!(echo_of(&master), "a new terminal echoes");
         let slave = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -653,7 +655,6 @@ async fn a_password_typed_on_the_terminal_is_not_shown() {
     let env = env.secret(password);
     let run = blocking(|| {
         let mut tty = Terminal::spawn(&env, &CREATE, Stdout::Pipe);
-        assert!(tty.echo(), "a new terminal echoes");
         tty.expect(PASSWORD_PROMPT);
         assert!(!tty.echo(), "echo is off while the password is typed");
         tty.send(&format!("{password}\r"));
