@@ -406,7 +406,8 @@ fn a_place_taken_is_given_back_when_the_token_is_not_at_hand() {
         let limiter = limiter(Some(RateLimit::per_second(1)), Some(1));
         drop(limiter.try_admit().expect("the one token"));
         assert!(limiter.try_admit().is_none(), "no token");
-        // The place the refused admission took is free: the queue gets both.
+        // The place the refused admission took is free again: a queued admission gets it
+        // at once, and the token a second later.
         let waited = tokio::time::timeout(Duration::from_millis(1001), limiter.admit())
             .await
             .expect("the place was given back")
