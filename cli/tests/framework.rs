@@ -5,7 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
+use userapi::StatusCode;
 use userapi::metabase::NewUser;
+use userapi_fake::Fault;
 use userapi_fake::metabase::{API_KEY, FakeMetabase};
 
 use crate::metabase::setup;
@@ -308,10 +310,14 @@ async fn users_read_before_a_failing_page_are_all_written() {
     let page = all.div_ceil(3);
     fake.clear_requests();
     // The first page at once; the second slowly, so that the third (refused) has arrived
-    // when the second is written.
-    fake.delay_next(1, Duration::ZERO);
-    fake.delay_next(1, Duration::from_millis(300));
-    fake.fail_next(5, 400);
+    // when the second is written. The second and third are sent together, so each fault
+    // picks its page by offset, not by order of arrival.
+    let at = |offset: usize| {
+        let offset = offset.to_string();
+        move |r: &userapi_fake::Request| r.query("offset") == Some(offset.as_str())
+    };
+    fake.inject_where(1, Fault::Delay(Duration::from_millis(300)), at(page));
+    fake.inject_where(1, Fault::Status(StatusCode::BAD_REQUEST), at(2 * page));
     let run = env
         .run(&["metabase", "users", "export", "--page-size", &page.to_string()])
         .code(5);
@@ -342,7 +348,7 @@ async fn users_read_before_a_failing_page_are_all_written() {
     assert_eq!(status_at(0), Some(200));
     assert_eq!(status_at(page), Some(200));
     assert_eq!(status_at(2 * page), Some(400));
-    fake.clear_faults();
+    assert_eq!(fake.pending_faults(), 0, "both faults met");
 }
 
 /// An export widens the pipe it writes to (a page is larger than a default pipe), up to

@@ -12,7 +12,6 @@
 //!   own, an answer held back for a while, or a connection closed without an answer;
 //! - **expectations** ([`Fake::expect`]): checked when the fake is dropped.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Deref;
@@ -34,6 +33,7 @@ use userapi::{Auth, BoxFuture, Client, Method, StatusCode};
 use crate::error::Error;
 use crate::expect::{Expectation, Expectations, Report, Times};
 pub use crate::fault::Fault;
+use crate::fault::FaultQueue;
 pub use crate::log::DEFAULT_LOG_CAPACITY;
 pub use crate::log::ReceivedRequest;
 pub(crate) use crate::log::RequestLog;
@@ -47,7 +47,7 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 #[derive(Debug)]
 struct Control {
     log: RequestLog,
-    faults: VecDeque<Fault>,
+    faults: FaultQueue,
     expectations: Expectations,
 }
 
@@ -180,7 +180,7 @@ pub(crate) async fn listen(
     let addr = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
     let control = Arc::new(Mutex::new(Control {
         log: RequestLog::new(log_capacity),
-        faults: VecDeque::new(),
+        faults: FaultQueue::default(),
         expectations: Expectations::default(),
     }));
     let shared = Arc::clone(&control);
@@ -438,7 +438,38 @@ impl<S: Service> Fake<S> {
     /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
     /// ```
     pub fn inject(&self, n: usize, fault: Fault) {
-        self.control().faults.extend(std::iter::repeat_n(fault, n));
+        self.control().faults.add(n, fault, None);
+    }
+
+    /// Adds `fault` for each of the next `n` requests that `picks` accepts; other requests
+    /// pass it by. For requests sent together, whose order of arrival no test can count on.
+    ///
+    /// ```
+    /// # #[cfg(feature = "metabase")]
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use userapi::StatusCode;
+    /// use userapi::metabase::ListGroups;
+    /// use userapi_fake::metabase::FakeMetabase;
+    /// use userapi_fake::{Fault, Request};
+    ///
+    /// let fake = FakeMetabase::start().await?;
+    /// let refused = Fault::Status(StatusCode::BAD_REQUEST);
+    /// fake.inject_where(1, refused, |r: &Request| r.path == "/api/permissions/group");
+    /// let api = fake.api()?;
+    /// api.get_me().await?; // passes the fault by
+    /// assert_eq!(fake.pending_faults(), 1);
+    /// assert!(api.list_groups(&ListGroups::new()).await.is_err());
+    /// assert_eq!(fake.pending_faults(), 0);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "metabase"))] fn main() {}
+    /// ```
+    pub fn inject_where(
+        &self,
+        n: usize,
+        fault: Fault,
+        picks: impl Fn(&Request) -> bool + Send + Sync + 'static,
+    ) {
+        self.control().faults.add(n, fault, Some(Arc::new(picks)));
     }
 
     /// The next `n` requests get `status` with a body in the service's own error shape
@@ -670,14 +701,15 @@ async fn serve(
         headers: parts.headers,
         body,
     };
-    // The number and the fault are taken together, so faults go to requests in arrival order.
+    // The number and the fault are taken together, so faults go to requests in arrival order
+    // (each to the first request it applies to).
     let (seq, fault) = {
         let mut control = lock(&control);
         let seq = control.log.take_seq();
         let fault = if too_large {
             None
         } else {
-            control.faults.pop_front()
+            control.faults.take_for(&request)
         };
         (seq, fault)
     };

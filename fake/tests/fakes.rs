@@ -429,7 +429,7 @@ mod rightech {
 mod harness {
     use super::*;
     use userapi::auth::Password;
-    use userapi::metabase::Metabase;
+    use userapi::metabase::{ListGroups, Metabase};
     use userapi::models::PasswordChange;
     use userapi::novaconnect::{NovaConnect, UserEdit};
     use userapi_fake::Response;
@@ -447,6 +447,26 @@ mod harness {
             statuses(&fake.received_requests()),
             [Some(502), Some(504), Some(200)]
         );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_picked_fault_waits_for_a_request_it_picks() -> TestResult {
+        let fake = FakeMetabase::start().await?;
+        fake.inject_where(1, Fault::Status(StatusCode::BAD_REQUEST), |r| {
+            r.path == "/api/permissions/group"
+        });
+        fake.fail_next(1, 502);
+        let api = Metabase::new(fast(fake.api()?.client()));
+        // The first request is not picked: it passes the first fault by and takes the second.
+        assert_eq!(api.get_me().await?.id, 1);
+        assert_eq!(fake.pending_faults(), 1);
+        let err = api.list_groups(&ListGroups::new()).await.unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(fake.pending_faults(), 0);
+        let log = fake.received_requests();
+        assert_eq!(statuses(&log), [Some(502), Some(200), Some(400)]);
+        assert_eq!(log[2].path, "/api/permissions/group");
         Ok(())
     }
 
