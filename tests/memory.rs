@@ -2,7 +2,7 @@
 //! What one error may cost in memory, counted by a global allocator on the test's own thread:
 //! a hostile error body of under 64 KiB shaped to multiply (16,000 field errors under a 32 KiB
 //! key) builds an error whose peak heap stays within 4× the error-body cap, and whose
-//! `Display` stays small.
+//! `Display` stays small. And what a call holds while it waits.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -128,4 +128,36 @@ fn a_hostile_error_body_costs_at_most_four_times_the_cap() {
         "the omitted errors are counted: {}",
         &shown[shown.len() - 80..]
     );
+}
+
+/// What a call holds while it waits for its answer (its future, before the attempt's own
+/// boxed state): at most 640 bytes for a read of every service and for a write. A job with
+/// thousands of calls in flight holds that many; it was 1,208 bytes for `get_me`.
+#[test]
+fn a_waiting_call_holds_at_most_640_bytes() {
+    use std::mem::size_of_val;
+    let client = Client::builder().base_url("http://127.0.0.1:9/").build().unwrap();
+    let metabase = userapi::metabase::Metabase::new(client.clone());
+    let id = userapi::metabase::UserId::new(1).unwrap();
+    let new_user = userapi::metabase::NewUser::new("a@example.com");
+    let novaconnect = userapi::novaconnect::NovaConnect::new(client.clone());
+    let diadoc = userapi::diadoc::Diadoc::new(client.clone());
+    let rounds = userapi::rounds::Rounds::new(client.clone());
+    let rightech = userapi::rightech::Rightech::new(client);
+    let object_id = userapi::rightech::UserId::new("0123456789abcdef01234567").unwrap();
+    let sizes = [
+        ("metabase get_me", size_of_val(&metabase.get_me())),
+        ("metabase get_user", size_of_val(&metabase.get_user(&id))),
+        (
+            "metabase create_user",
+            size_of_val(&metabase.create_user(&new_user)),
+        ),
+        ("novaconnect get_me", size_of_val(&novaconnect.get_me())),
+        ("diadoc get_me", size_of_val(&diadoc.get_me())),
+        ("rounds get_me", size_of_val(&rounds.get_me())),
+        ("rightech get_user", size_of_val(&rightech.get_user(&object_id))),
+    ];
+    for (call, bytes) in sizes {
+        assert!(bytes <= 640, "{call}: {bytes} bytes");
+    }
 }

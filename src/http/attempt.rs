@@ -127,111 +127,135 @@ impl<'c> Call<'c> {
         let mut spent: u32 = 0;
         // Whether a retried attempt may have been applied (it timed out, or got a 5xx).
         let mut unanswered = false;
-        let mut replay: Option<Credential> = None;
+        // The credential a refresh gave, for the next attempt. Boxed: a refresh is rare, and
+        // in line it would take a credential's room in the call's state at every wait.
+        let mut replay: Option<Box<Credential>> = None;
         loop {
-            let credential = match (replay.take(), &self.auth_override) {
-                (Some(c), _) => c,
-                (None, Some(c)) => c.clone(),
-                (None, None) => match self.client.credential(&self.target) {
-                    Ok(CredentialStep::Ready(c)) => c,
-                    Ok(CredentialStep::Later(fetch)) => match within(end, fetch).await {
-                        Some(Ok(c)) => c,
-                        // A login made for this call sent requests on its behalf.
-                        Some(Err(err)) => {
-                            let made = err.attempts();
-                            return Err(with_attempts(err, sent.saturating_add(made)));
+            // A value used for one step only is bound in a block of its own (or, for a
+            // temporary, in a statement of its own), so that the call's state keeps it
+            // across no wait but its own: a local that is still in scope, or was ever
+            // borrowed, is kept across every wait after it, and each level above holds the
+            // whole state.
+            let credential = 'credential: {
+                let fetch = match (replay.take(), &self.auth_override) {
+                    (Some(c), _) => break 'credential *c,
+                    (None, Some(c)) => break 'credential c.clone(),
+                    (None, None) => match self.client.credential(&self.target) {
+                        Ok(CredentialStep::Ready(c)) => break 'credential c,
+                        Ok(CredentialStep::Later(fetch)) => fetch,
+                        Err(err) => return Err(with_attempts(err, sent)),
+                    },
+                };
+                match Box::pin(within(end, fetch)).await {
+                    Some(Ok(c)) => c,
+                    // A login made for this call sent requests on its behalf.
+                    Some(Err(err)) => {
+                        let made = err.attempts();
+                        return Err(with_attempts(err, sent.saturating_add(made)));
+                    }
+                    None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                }
+            };
+            let (err, limiter_wait, attempt_started) = {
+                // The client's limits: the wait counts against the total timeout, and the
+                // place taken is held until this attempt is over.
+                let admission = match &shared.limiter {
+                    Some(limiter) => 'admitted: {
+                        if let Some(admission) = limiter.try_admit() {
+                            break 'admitted Some(admission);
                         }
-                        None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
+                        match Box::pin(within(end, limiter.admit())).await {
+                            Some(admission) => Some(admission),
+                            None => {
+                                return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent));
+                            }
+                        }
+                    }
+                    None => None,
+                };
+                let limiter_wait = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
+                *waited += limiter_wait;
+                #[cfg(feature = "tracing")]
+                tracing::Span::current().record("userapi.attempts", sent + 1);
+                let attempt_end = settings
+                    .timeouts
+                    .attempt()
+                    .and_then(|d| tokio::time::Instant::now().checked_add(d));
+                let (deadline, phase, limit) = match (attempt_end, end) {
+                    (Some(a), Some(e)) if e <= a => (Some(e), TimeoutPhase::Total, total),
+                    (None, Some(e)) => (Some(e), TimeoutPhase::Total, total),
+                    (a, _) => (
+                        a,
+                        TimeoutPhase::Attempt,
+                        settings.timeouts.attempt().unwrap_or(Duration::MAX),
+                    ),
+                };
+                sent += 1;
+                let attempt_started = shared.observer.as_ref().map(|_| Instant::now());
+                // The attempt and its timer in one box: in line, the attempt's state (776
+                // bytes) made every level above it that much larger.
+                let result = match deadline {
+                    Some(deadline) => {
+                        let attempt = tokio::time::timeout_at(deadline, self.attempt(&credential));
+                        match Box::pin(attempt).await {
+                            Ok(result) => result,
+                            Err(_) => Err(self.timeout(phase, limit)),
+                        }
+                    }
+                    // No limit: no timer at all.
+                    None => Box::pin(self.attempt(&credential)).await,
+                };
+                drop(admission);
+                if let Some(limiter) = &shared.limiter {
+                    limiter.feedback(throttled(&result));
+                }
+                match result {
+                    Ok(mut response) => {
+                        response.attempts = sent;
+                        shared.budget.succeeded(spent);
+                        if let Some(at) = attempt_started {
+                            self.observe_attempt(sent, at, Some(response.status), None, None, limiter_wait);
+                        }
+                        return Ok(response);
+                    }
+                    Err(err) => (err, limiter_wait, attempt_started),
+                }
+            };
+            let (decision, exhausted, maybe_applied) = {
+                let remaining = end.map(|e| e.saturating_duration_since(tokio::time::Instant::now()));
+                let refreshable = self.auth_override.is_none()
+                    && !refreshed
+                    && (shared.auth.can_refresh() || self.client.auth_generation() != credential.generation);
+                let outcome = outcome_of(&err);
+                let mut decision = retry::decide(
+                    &settings.retry,
+                    retry::Attempt {
+                        number: attempt,
+                        idempotent: self.idempotent,
+                        refreshable,
                     },
-                    Err(err) => return Err(with_attempts(err, sent)),
-                },
-            };
-            // The client's limits: the wait counts against the total timeout, and the place
-            // taken is held until this attempt is over.
-            let admission = match &shared.limiter {
-                Some(limiter) => match limiter.try_admit() {
-                    Some(admission) => Some(admission),
-                    // Boxed: the wait is rare, and in line it made every call's state larger.
-                    None => match within(end, Box::pin(limiter.admit())).await {
-                        Some(admission) => Some(admission),
-                        None => return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent)),
-                    },
-                },
-                None => None,
-            };
-            let limiter_wait = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
-            *waited += limiter_wait;
-            #[cfg(feature = "tracing")]
-            tracing::Span::current().record("userapi.attempts", sent + 1);
-            let attempt_end = settings
-                .timeouts
-                .attempt()
-                .and_then(|d| tokio::time::Instant::now().checked_add(d));
-            let (deadline, phase, limit) = match (attempt_end, end) {
-                (Some(a), Some(e)) if e <= a => (Some(e), TimeoutPhase::Total, total),
-                (None, Some(e)) => (Some(e), TimeoutPhase::Total, total),
-                (a, _) => (
-                    a,
-                    TimeoutPhase::Attempt,
-                    settings.timeouts.attempt().unwrap_or(Duration::MAX),
-                ),
-            };
-            sent += 1;
-            let attempt_started = shared.observer.as_ref().map(|_| Instant::now());
-            // `timeout_at` directly on the attempt (no wrapper future holding it twice); with
-            // no limit, no timer at all. The attempt's state (over a kilobyte) is boxed: in
-            // line, every level above it was that much larger, and each level is copied whole
-            // when the level above creates it.
-            let result = match deadline {
-                Some(deadline) => {
-                    match tokio::time::timeout_at(deadline, Box::pin(self.attempt(&credential))).await {
-                        Ok(result) => result,
-                        Err(_) => Err(self.timeout(phase, limit)),
+                    outcome,
+                    remaining,
+                    retry::jitter(),
+                );
+                let mut exhausted = false;
+                if let Decision::Retry(_) = decision {
+                    match shared.budget.spend(outcome == Outcome::AttemptTimeout) {
+                        Some(cost) => spent = spent.saturating_add(cost),
+                        None => {
+                            exhausted = true;
+                            decision = Decision::Stop;
+                        }
                     }
                 }
-                None => Box::pin(self.attempt(&credential)).await,
+                // Whether the request may have been acted on: it timed out, or got a 5xx.
+                let maybe_applied = match outcome {
+                    Outcome::AttemptTimeout => true,
+                    Outcome::Status { status, .. } => status.is_server_error(),
+                    _ => false,
+                };
+                (decision, exhausted, maybe_applied)
             };
-            drop(admission);
-            if let Some(limiter) = &shared.limiter {
-                limiter.feedback(throttled(&result));
-            }
-            let err = match result {
-                Ok(mut response) => {
-                    response.attempts = sent;
-                    shared.budget.succeeded(spent);
-                    if let Some(at) = attempt_started {
-                        self.observe_attempt(sent, at, Some(response.status), None, None, limiter_wait);
-                    }
-                    return Ok(response);
-                }
-                Err(err) => err,
-            };
-            let remaining = end.map(|e| e.saturating_duration_since(tokio::time::Instant::now()));
-            let refreshable = self.auth_override.is_none()
-                && !refreshed
-                && (shared.auth.can_refresh() || self.client.auth_generation() != credential.generation);
-            let outcome = outcome_of(&err);
-            let mut decision = retry::decide(
-                &settings.retry,
-                retry::Attempt {
-                    number: attempt,
-                    idempotent: self.idempotent,
-                    refreshable,
-                },
-                outcome,
-                remaining,
-                retry::jitter(),
-            );
-            let mut exhausted = false;
-            if let Decision::Retry(_) = decision {
-                match shared.budget.spend(outcome == Outcome::AttemptTimeout) {
-                    Some(cost) => spent = spent.saturating_add(cost),
-                    None => {
-                        exhausted = true;
-                        decision = Decision::Stop;
-                    }
-                }
-            }
             if let Some(at) = attempt_started {
                 let decision = match decision {
                     Decision::Retry(wait) => RetryDecision::Retry { wait },
@@ -245,10 +269,13 @@ impl<'c> Call<'c> {
             match decision {
                 Decision::Refresh => {
                     refreshed = true;
-                    let fresh =
-                        within(end, self.client.refreshed_credential(&self.target, &credential)).await;
+                    let fresh = Box::pin(within(
+                        end,
+                        self.client.refreshed_credential(&self.target, &credential),
+                    ))
+                    .await;
                     match fresh {
-                        Some(Ok(c)) => replay = Some(c),
+                        Some(Ok(c)) => replay = Some(Box::new(c)),
                         Some(Err(refresh_err)) => {
                             let made = refresh_err.attempts();
                             return Err(with_attempts(refresh_err, sent.saturating_add(made)));
@@ -265,12 +292,8 @@ impl<'c> Call<'c> {
                         wait_ms = wait.as_millis() as u64,
                         "retrying"
                     );
-                    unanswered |= match outcome {
-                        Outcome::AttemptTimeout => true,
-                        Outcome::Status { status, .. } => status.is_server_error(),
-                        _ => false,
-                    };
-                    tokio::time::sleep(wait).await;
+                    unanswered |= maybe_applied;
+                    Box::pin(tokio::time::sleep(wait)).await;
                     attempt += 1;
                 }
                 Decision::Stop => {
