@@ -233,6 +233,52 @@ async fn the_observer_sees_attempts_and_calls_by_route_template() {
     assert!(!format!("{attempts:?}{calls:?}").contains("secret-id-42"));
 }
 
+/// The observer tells a last attempt the policy stops at from one the retry budget stops:
+/// `Stop` for a `404` or when the retries allowed are used up, `BudgetExhausted` when the
+/// budget is empty.
+#[tokio::test]
+async fn the_observer_tells_a_stop_from_an_exhausted_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/users/me"))
+        .respond_with(json(503, r#"{"detail":"down"}"#))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json(404, r#"{"detail":"no such user"}"#))
+        .mount(&server)
+        .await;
+    let records = Records::default();
+    let client = common::client_builder(server.uri())
+        .auth(Auth::jwt(JWT))
+        .retry_budget(RetryBudget::default().with_capacity(10).with_retry_cost(5))
+        .observer(records.clone())
+        .build()
+        .unwrap();
+    let id = userapi::rounds::UserId::new("7").unwrap();
+    client.rounds().get_user(&id).await.unwrap_err();
+    // Three attempts (the budget's 10 spent on two retries), then one the budget stops.
+    client.rounds().get_me().await.unwrap_err();
+    client.rounds().get_me().await.unwrap_err();
+    let decisions: Vec<String> = records
+        .attempts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.rsplit(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "Some(\"stop\")",
+            "Some(\"retry\")",
+            "Some(\"retry\")",
+            "Some(\"stop\")",
+            "Some(\"budget\")",
+        ]
+    );
+}
+
 /// `max_in_flight(4)` (Kontur's advice for Diadoc): 32 concurrent calls, never more than 4
 /// requests at the server at once, all of them answered.
 #[tokio::test]
