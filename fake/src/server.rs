@@ -443,6 +443,7 @@ impl<S: Service> Fake<S> {
 
     /// Adds `fault` for each of the next `n` requests that `picks` accepts; other requests
     /// pass it by. For requests sent together, whose order of arrival no test can count on.
+    /// `picks` runs under the fake's own lock, so it must not call the fake.
     ///
     /// ```
     /// # #[cfg(feature = "metabase")]
@@ -597,6 +598,7 @@ impl<S: Service> Fake<S> {
 
     /// Expects requests `matches` accepts, described in reports as `description`: at least
     /// one unless [`times`](Expectation::times) says otherwise.
+    /// `matches` runs under the fake's own lock, so it must not call the fake.
     ///
     /// ```
     /// # #[cfg(feature = "novaconnect")]
