@@ -8,8 +8,9 @@
 //!   query, headers and body, and the status answered ([`ReceivedRequest`]); bounded to the
 //!   last [`DEFAULT_LOG_CAPACITY`] requests (and 64 MiB of bodies), the rest only counted;
 //! - **fault injection**: a queue of [`Fault`]s that the next requests take in order, one
-//!   each: an error status with a body in the service's own error shape, a response of your
-//!   own, an answer held back for a while, or a connection closed without an answer;
+//!   each (or only the requests a test picks): an error status with a body in the service's
+//!   own error shape, a response of your own, an answer held back for a while, or a
+//!   connection closed without an answer (the methods are in `fault.rs`);
 //! - **expectations** ([`Fake::expect`]): checked when the fake is dropped.
 
 use std::fmt;
@@ -17,7 +18,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -45,9 +45,10 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
 /// The log, the fault queue and the expectations of one server.
 #[derive(Debug)]
-struct Control {
+pub(crate) struct Control {
     log: RequestLog,
-    faults: FaultQueue,
+    /// Read and changed by the fault methods of [`Fake`] (in `fault.rs`).
+    pub(crate) faults: FaultQueue,
     expectations: Expectations,
 }
 
@@ -328,7 +329,7 @@ impl<S: Service> Fake<S> {
         self.client_with(auth).map(S::api)
     }
 
-    fn control(&self) -> MutexGuard<'_, Control> {
+    pub(crate) fn control(&self) -> MutexGuard<'_, Control> {
         lock(&self.control)
     }
 
@@ -418,153 +419,6 @@ impl<S: Service> Fake<S> {
         let mut control = self.control();
         control.log.capacity = capacity;
         control.log.trim();
-    }
-
-    /// Adds `fault` for each of the next `n` requests, after those already waiting.
-    ///
-    /// ```
-    /// # #[cfg(feature = "novaconnect")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi_fake::novaconnect::FakeNovaConnect;
-    /// use userapi_fake::{Fault, Response};
-    ///
-    /// let fake = FakeNovaConnect::start().await?;
-    /// // Too many requests; `Retry-After: 0`: try again at once.
-    /// let busy = Response::text(429, "slow down").header("retry-after", "0");
-    /// fake.inject(1, Fault::Respond(busy));
-    /// fake.api()?.get_me().await?; // retried, as the server asked
-    /// assert_eq!(fake.received_requests()[0].status.map(|s| s.as_u16()), Some(429));
-    /// # Ok(()) }
-    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
-    /// ```
-    pub fn inject(&self, n: usize, fault: Fault) {
-        self.control().faults.add(n, fault, None);
-    }
-
-    /// Adds `fault` for each of the next `n` requests that `picks` accepts; other requests
-    /// pass it by. For requests sent together, whose order of arrival no test can count on.
-    /// `picks` runs under the fake's own lock, so it must not call the fake.
-    ///
-    /// ```
-    /// # #[cfg(feature = "metabase")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::StatusCode;
-    /// use userapi::metabase::ListGroups;
-    /// use userapi_fake::metabase::FakeMetabase;
-    /// use userapi_fake::{Fault, Request};
-    ///
-    /// let fake = FakeMetabase::start().await?;
-    /// let refused = Fault::Status(StatusCode::BAD_REQUEST);
-    /// fake.inject_where(1, refused, |r: &Request| r.path == "/api/permissions/group");
-    /// let api = fake.api()?;
-    /// api.get_me().await?; // passes the fault by
-    /// assert_eq!(fake.pending_faults(), 1);
-    /// assert!(api.list_groups(&ListGroups::new()).await.is_err());
-    /// assert_eq!(fake.pending_faults(), 0);
-    /// # Ok(()) }
-    /// # #[cfg(not(feature = "metabase"))] fn main() {}
-    /// ```
-    pub fn inject_where(
-        &self,
-        n: usize,
-        fault: Fault,
-        picks: impl Fn(&Request) -> bool + Send + Sync + 'static,
-    ) {
-        self.control().faults.add(n, fault, Some(Arc::new(picks)));
-    }
-
-    /// The next `n` requests get `status` with a body in the service's own error shape
-    /// (NovaConnect's envelope, Rightech's `{"message", "tags", …}`, FastAPI's `detail`,
-    /// Diadoc's and Metabase's text), and the service does not see them.
-    ///
-    /// A write that is not safe to repeat is sent once and fails with the service's error:
-    ///
-    /// ```
-    /// # #[cfg(feature = "novaconnect")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi::auth::Password;
-    /// use userapi::models::PasswordChange;
-    /// use userapi_fake::novaconnect::{FakeNovaConnect, PASSWORD};
-    ///
-    /// let fake = FakeNovaConnect::start().await?;
-    /// fake.fail_next(1, 503);
-    /// let err = fake
-    ///     .api()?
-    ///     .change_password(&PasswordChange::new("N3w-secret").current(PASSWORD))
-    ///     .await
-    ///     .unwrap_err();
-    /// assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
-    /// assert_eq!(fake.request_count(), 1); // not retried
-    /// assert!(fake.password_is(&Password::new(PASSWORD))); // the service never saw it
-    /// # Ok(()) }
-    /// # #[cfg(not(feature = "novaconnect"))] fn main() {}
-    /// ```
-    ///
-    /// # Panics
-    /// When `status` is not an HTTP status (100 to 999).
-    pub fn fail_next(&self, n: usize, status: u16) {
-        let status = StatusCode::from_u16(status)
-            .unwrap_or_else(|_| panic!("fail_next: {status} is not an HTTP status"));
-        self.inject(n, Fault::Status(status));
-    }
-
-    /// The next `n` requests are handled at once, but their answers are held back for
-    /// `delay` ([`Fault::Delay`]).
-    ///
-    /// ```
-    /// # #[cfg(feature = "rightech")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::time::Duration;
-    /// use userapi::rightech::Rightech;
-    /// use userapi::{RetryPolicy, Timeouts};
-    /// use userapi_fake::rightech::FakeRightech;
-    ///
-    /// let fake = FakeRightech::start().await?;
-    /// fake.delay_next(1, Duration::from_secs(30));
-    /// let client = fake.client()?
-    ///     .with_timeouts(Timeouts::default().with_attempt(Duration::from_millis(100)))
-    ///     .with_retry_policy(RetryPolicy::none());
-    /// let err = Rightech::new(client).list_roles(&userapi::rightech::ListRoles::new()).await.unwrap_err();
-    /// assert!(err.is_timeout());
-    /// # Ok(()) }
-    /// # #[cfg(not(feature = "rightech"))] fn main() {}
-    /// ```
-    pub fn delay_next(&self, n: usize, delay: Duration) {
-        self.inject(n, Fault::Delay(delay));
-    }
-
-    /// The next `n` requests get no answer: their connections are closed. The client sees a
-    /// broken connection (`TransportKind::Io`, a [`TransportKind`](userapi::TransportKind)), which it does
-    /// not retry: the request may have been acted on.
-    ///
-    /// ```
-    /// # #[cfg(feature = "diadoc")]
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use userapi_fake::Fault;
-    /// use userapi_fake::diadoc::FakeDiadoc;
-    ///
-    /// let fake = FakeDiadoc::start().await?;
-    /// fake.drop_next(1);
-    /// let err = fake.api()?.get_me().await.unwrap_err();
-    /// assert!(err.is_transport());
-    /// let log = fake.received_requests();
-    /// assert_eq!((log[0].status, log[0].fault.clone()), (None, Some(Fault::Drop)));
-    /// # Ok(()) }
-    /// # #[cfg(not(feature = "diadoc"))] fn main() {}
-    /// ```
-    pub fn drop_next(&self, n: usize) {
-        self.inject(n, Fault::Drop);
-    }
-
-    /// How many injected faults no request has taken yet. `0` at the end of a test shows
-    /// that every fault it set up was met.
-    pub fn pending_faults(&self) -> usize {
-        self.control().faults.len()
-    }
-
-    /// Removes the faults no request has taken yet.
-    pub fn clear_faults(&self) {
-        self.control().faults.clear();
     }
 
     /// Expects requests with this method and path (as sent, percent-encoded, without the
