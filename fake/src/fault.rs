@@ -33,7 +33,8 @@ pub enum Fault {
 
 /// Injecting faults: what the next requests get instead of the service's answer.
 impl<S: Service> Fake<S> {
-    /// Adds `fault` for each of the next `n` requests, after those already waiting.
+    /// Adds `fault` for each of the next `n` requests, after those already waiting
+    /// (`usize::MAX`: every request from now on, until [`clear_faults`](Self::clear_faults)).
     ///
     /// ```
     /// # #[cfg(feature = "novaconnect")]
@@ -169,8 +170,8 @@ impl<S: Service> Fake<S> {
         self.inject(n, Fault::Drop);
     }
 
-    /// How many injected faults no request has taken yet. `0` at the end of a test shows
-    /// that every fault it set up was met.
+    /// How many injected faults no request has taken yet (`usize::MAX` at most). `0` at the
+    /// end of a test shows that every fault it set up was met.
     pub fn pending_faults(&self) -> usize {
         self.control().faults.len()
     }
@@ -183,16 +184,31 @@ impl<S: Service> Fake<S> {
 
 type Picks = Arc<dyn Fn(&Request) -> bool + Send + Sync>;
 
-/// The faults no request has taken yet, in the order added.
+/// The faults no request has taken yet, in the order added: each with the number of requests
+/// still to take it, so that `usize::MAX` (every request from now on) costs one entry.
 #[derive(Default)]
 pub(crate) struct FaultQueue {
-    waiting: VecDeque<(Fault, Option<Picks>)>,
+    waiting: VecDeque<Waiting>,
+}
+
+struct Waiting {
+    fault: Fault,
+    /// `None`: any request takes it.
+    picks: Option<Picks>,
+    /// At least 1.
+    left: usize,
 }
 
 impl FaultQueue {
     /// Adds `fault` for `n` requests: any (`picks` is `None`), or those `picks` accepts.
     pub(crate) fn add(&mut self, n: usize, fault: Fault, picks: Option<Picks>) {
-        self.waiting.extend(std::iter::repeat_n((fault, picks), n));
+        if n > 0 {
+            self.waiting.push_back(Waiting {
+                fault,
+                picks,
+                left: n,
+            });
+        }
     }
 
     /// The first fault waiting that applies to `request`, taken off the queue.
@@ -200,12 +216,18 @@ impl FaultQueue {
         let at = self
             .waiting
             .iter()
-            .position(|(_, picks)| picks.as_ref().is_none_or(|picks| picks(request)))?;
-        self.waiting.remove(at).map(|(fault, _)| fault)
+            .position(|w| w.picks.as_ref().is_none_or(|picks| picks(request)))?;
+        let waiting = &mut self.waiting[at];
+        waiting.left -= 1;
+        if waiting.left > 0 {
+            return Some(waiting.fault.clone());
+        }
+        self.waiting.remove(at).map(|w| w.fault)
     }
 
+    /// How many requests the faults waiting are for (`usize::MAX` at most).
     pub(crate) fn len(&self) -> usize {
-        self.waiting.len()
+        self.waiting.iter().fold(0, |n, w| n.saturating_add(w.left))
     }
 
     pub(crate) fn clear(&mut self) {
@@ -216,15 +238,13 @@ impl FaultQueue {
 impl fmt::Debug for FaultQueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.waiting.iter().map(|(fault, picks)| {
-                (
-                    fault,
-                    if picks.is_some() {
-                        "picked requests"
-                    } else {
-                        "any request"
-                    },
-                )
+            .entries(self.waiting.iter().map(|w| {
+                let takers = if w.picks.is_some() {
+                    "picked requests"
+                } else {
+                    "any request"
+                };
+                (&w.fault, w.left, takers)
             }))
             .finish()
     }

@@ -471,6 +471,25 @@ mod harness {
     }
 
     #[tokio::test]
+    async fn a_fault_for_usize_max_requests_holds_until_cleared() -> TestResult {
+        let fake = FakeNovaConnect::start().await?;
+        fake.fail_next(usize::MAX, 503);
+        fake.inject_where(usize::MAX, Fault::Drop, |r| r.path == "/nowhere");
+        let api = NovaConnect::new(fast(fake.api()?.client()));
+        let err = api.get_me().await.unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+        let sent = fake.request_count();
+        assert_eq!(sent, u64::from(err.attempts()));
+        // Counted without overflow: every request still to come, twice over.
+        assert_eq!(fake.pending_faults(), usize::MAX);
+        fake.clear_faults();
+        assert_eq!(fake.pending_faults(), 0);
+        api.get_me().await?;
+        assert_eq!(fake.request_count(), sent + 1);
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn an_injected_response_is_sent_as_it_is() -> TestResult {
         let fake = FakeNovaConnect::start().await?;
         let busy = Response::text(429, "slow down").header("retry-after", "0");
