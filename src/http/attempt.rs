@@ -2,7 +2,9 @@
 //! after a `401`, and the number of requests sent.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::de::DeserializeOwned;
 
@@ -58,13 +60,22 @@ impl<'c> Call<'c> {
 
     async fn send_timed(&self) -> Result<RawResponse> {
         self.client.keep_timer_pending();
+        // tokio's clock, as every timer's: with the clock paused (in a test), deadlines and
+        // latencies follow it.
         let started = Instant::now();
-        let mut waited = Duration::ZERO;
-        let result = self.run(started, &mut waited).await;
+        let mut progress = Progress::default();
+        let result = self.run(started, &mut progress).await;
+        // When the call ended: the clock the last attempt's record read, or a reading now.
+        let latency = || {
+            progress
+                .ended
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(started)
+        };
         #[cfg(feature = "tracing")]
         {
             let span = tracing::Span::current();
-            span.record("userapi.latency_ms", started.elapsed().as_millis() as u64);
+            span.record("userapi.latency_ms", latency().as_millis() as u64);
             match &result {
                 Ok(response) => {
                     span.record("http.response.status_code", response.status.as_u16());
@@ -95,9 +106,9 @@ impl<'c> Call<'c> {
                 route: &self.target.route,
                 status,
                 attempts,
-                latency: started.elapsed(),
+                latency: latency(),
                 error,
-                limiter_wait: waited,
+                limiter_wait: progress.waited,
             };
             if let Some(observer) = &self.client.shared.observer {
                 observer.on_call(&record);
@@ -110,16 +121,12 @@ impl<'c> Call<'c> {
 
     /// Attempts until success, a decision to stop, or the total timeout. Every request sent
     /// is counted in the result's `attempts`, replays after a credential refresh included.
-    /// `waited` adds up the time spent waiting for the client's limits.
-    async fn run(&self, started: Instant, waited: &mut Duration) -> Result<RawResponse> {
+    async fn run(&self, started: Instant, progress: &mut Progress) -> Result<RawResponse> {
         let settings = &self.client.settings;
         let shared = &self.client.shared;
         let total = settings.timeouts.total().unwrap_or(Duration::MAX);
         // `None`: no total limit (a timeout too long to add to the clock).
-        let end = settings
-            .timeouts
-            .total()
-            .and_then(|t| tokio::time::Instant::from_std(started).checked_add(t));
+        let end = settings.timeouts.total().and_then(|t| started.checked_add(t));
         let mut attempt = 1;
         let mut sent: u32 = 0;
         let mut refreshed = false;
@@ -130,6 +137,9 @@ impl<'c> Call<'c> {
         // The credential a refresh gave, for the next attempt. Boxed: a refresh is rare, and
         // in line it would take a credential's room in the call's state at every wait.
         let mut replay: Option<Box<Credential>> = None;
+        // Whether nothing has been waited for since `started`: then the first attempt starts
+        // at that reading of the clock rather than a new one.
+        let mut fresh = true;
         loop {
             // A value used for one step only is bound in a block of its own (or, for a
             // temporary, in a statement of its own), so that the call's state keeps it
@@ -142,7 +152,10 @@ impl<'c> Call<'c> {
                     (None, Some(c)) => break 'credential c.clone(),
                     (None, None) => match self.client.credential(&self.target) {
                         Ok(CredentialStep::Ready(c)) => break 'credential c,
-                        Ok(CredentialStep::Later(fetch)) => fetch,
+                        Ok(CredentialStep::Later(fetch)) => {
+                            fresh = false;
+                            fetch
+                        }
                         Err(err) => return Err(with_attempts(err, sent)),
                     },
                 };
@@ -157,14 +170,20 @@ impl<'c> Call<'c> {
                 }
             };
             let (err, limiter_wait, attempt_started) = {
+                // When this attempt starts: one reading of the clock serves the limiter, the
+                // attempt's deadline and the observer.
+                let mut now = if fresh { started } else { Instant::now() };
+                fresh = false;
                 // The client's limits: the wait counts against the total timeout, and the
                 // place taken is held until this attempt is over.
                 let admission = match &shared.limiter {
                     Some(limiter) => 'admitted: {
-                        if let Some(admission) = limiter.try_admit() {
+                        if let Some(admission) = limiter.try_admit(now) {
                             break 'admitted Some(admission);
                         }
-                        match Box::pin(within(end, limiter.admit())).await {
+                        let admitted = Box::pin(within(end, limiter.admit())).await;
+                        now = Instant::now();
+                        match admitted {
                             Some(admission) => Some(admission),
                             None => {
                                 return Err(with_attempts(self.timeout(TimeoutPhase::Total, total), sent));
@@ -174,13 +193,10 @@ impl<'c> Call<'c> {
                     None => None,
                 };
                 let limiter_wait = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
-                *waited += limiter_wait;
+                progress.waited += limiter_wait;
                 #[cfg(feature = "tracing")]
                 tracing::Span::current().record("userapi.attempts", sent + 1);
-                let attempt_end = settings
-                    .timeouts
-                    .attempt()
-                    .and_then(|d| tokio::time::Instant::now().checked_add(d));
+                let attempt_end = settings.timeouts.attempt().and_then(|d| now.checked_add(d));
                 let (deadline, phase, limit) = match (attempt_end, end) {
                     (Some(a), Some(e)) if e <= a => (Some(e), TimeoutPhase::Total, total),
                     (None, Some(e)) => (Some(e), TimeoutPhase::Total, total),
@@ -191,7 +207,7 @@ impl<'c> Call<'c> {
                     ),
                 };
                 sent += 1;
-                let attempt_started = shared.observer.as_ref().map(|_| Instant::now());
+                let attempt_started = now;
                 // The attempt and its timer in one box: in line, the attempt's state (776
                 // bytes) made every level above it that much larger.
                 let result = match deadline {
@@ -213,16 +229,15 @@ impl<'c> Call<'c> {
                     Ok(mut response) => {
                         response.attempts = sent;
                         shared.budget.succeeded(spent);
-                        if let Some(at) = attempt_started {
-                            self.observe_attempt(sent, at, Some(response.status), None, None, limiter_wait);
-                        }
+                        let seen = (sent, attempt_started, limiter_wait);
+                        self.observe_attempt(progress, seen, Some(response.status), None, None);
                         return Ok(response);
                     }
                     Err(err) => (err, limiter_wait, attempt_started),
                 }
             };
             let (decision, exhausted, maybe_applied) = {
-                let remaining = end.map(|e| e.saturating_duration_since(tokio::time::Instant::now()));
+                let remaining = end.map(|e| e.saturating_duration_since(Instant::now()));
                 let refreshable = self.auth_override.is_none()
                     && !refreshed
                     && (shared.auth.can_refresh() || self.client.auth_generation() != credential.generation);
@@ -256,15 +271,25 @@ impl<'c> Call<'c> {
                 };
                 (decision, exhausted, maybe_applied)
             };
-            if let Some(at) = attempt_started {
+            if shared.observer.is_some() {
                 let decision = match decision {
                     Decision::Retry(wait) => RetryDecision::Retry { wait },
                     Decision::Refresh => RetryDecision::Refresh,
                     Decision::Stop if exhausted => RetryDecision::BudgetExhausted,
                     Decision::Stop => RetryDecision::Stop,
                 };
-                let kind = Some(err.kind_name());
-                self.observe_attempt(sent, at, err.status(), kind, Some(decision), limiter_wait);
+                let seen = (sent, attempt_started, limiter_wait);
+                self.observe_attempt(
+                    progress,
+                    seen,
+                    err.status(),
+                    Some(err.kind_name()),
+                    Some(decision),
+                );
+            }
+            if !matches!(decision, Decision::Stop) {
+                // The call goes on: it ends later than this attempt.
+                progress.ended = None;
             }
             match decision {
                 Decision::Refresh => {
@@ -311,25 +336,37 @@ impl<'c> Call<'c> {
     }
 }
 
+/// What a call keeps beside its result, for its own record.
+#[derive(Default)]
+struct Progress {
+    /// The time spent waiting for the client's limits, over all attempts.
+    waited: Duration,
+    /// When the last attempt ended, if its record read the clock: the call's record reads
+    /// the same reading rather than another.
+    ended: Option<Instant>,
+}
+
 impl Call<'_> {
-    /// Tells the observer about one attempt (only called when there is one).
+    /// Tells the observer, if there is one, about one attempt: `seen` is its number, when it
+    /// started and what it waited for the limiter.
     fn observe_attempt(
         &self,
-        attempt: u32,
-        started: Instant,
+        progress: &mut Progress,
+        (attempt, started, limiter_wait): (u32, Instant, Duration),
         status: Option<StatusCode>,
         error: Option<&'static str>,
         decision: Option<RetryDecision>,
-        limiter_wait: Duration,
     ) {
         if let Some(observer) = &self.client.shared.observer {
+            let now = Instant::now();
+            progress.ended = Some(now);
             observer.on_attempt(&AttemptRecord {
                 operation: self.operation,
                 method: &self.method,
                 route: &self.target.route,
                 attempt,
                 status,
-                latency: started.elapsed(),
+                latency: now.saturating_duration_since(started),
                 error,
                 decision,
                 limiter_wait,

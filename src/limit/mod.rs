@@ -229,14 +229,15 @@ impl Limiter {
     }
 
     /// A place in flight and a token, if both are at hand and nobody is queued: no future,
-    /// no timer (the common case of a limit that is not reached).
-    pub(crate) fn try_admit(&self) -> Option<Admission<'_>> {
+    /// no timer (the common case of a limit that is not reached). `now` is the caller's
+    /// reading of the clock: an earlier one than the bucket's last only refills nothing.
+    pub(crate) fn try_admit(&self, now: Instant) -> Option<Admission<'_>> {
         let permit = match &self.in_flight {
             Some(s) => Some(s.try_acquire().ok()?),
             None => None,
         };
         if let Some(rate) = &self.rate
-            && !rate.try_take()
+            && !rate.try_take(now)
         {
             return None;
         }
@@ -291,12 +292,12 @@ impl Rate {
     }
 
     /// Takes a token if one is at hand and nobody is queued for one.
-    fn try_take(&self) -> bool {
-        self.queued.load(Ordering::Acquire) == 0 && self.bucket().try_take(Instant::now()).is_none()
+    fn try_take(&self, now: Instant) -> bool {
+        self.queued.load(Ordering::Acquire) == 0 && self.bucket().try_take(now).is_none()
     }
 
     async fn take(&self) {
-        if self.try_take() {
+        if self.try_take(Instant::now()) {
             return;
         }
         self.queued.fetch_add(1, Ordering::AcqRel);
@@ -333,7 +334,8 @@ impl Bucket {
         }
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.tokens = (self.tokens + elapsed * rate).min(self.burst);
-        self.last = now;
+        // Never back: a caller's reading older than the last would count its time twice.
+        self.last = self.last.max(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             return None;

@@ -227,19 +227,28 @@ fn the_default_burst_is_a_twentieth_of_a_second_at_least_one() {
 fn a_token_and_a_place_at_hand_admit_at_once_and_the_queue_leaves_nothing_behind() {
     paused().block_on(async {
         let limiter = limiter(Some(RateLimit::per_second(1).burst(2)), Some(1));
-        let a = limiter.try_admit().expect("a token and a place at hand");
+        let a = limiter
+            .try_admit(Instant::now())
+            .expect("a token and a place at hand");
         assert_eq!(a.waited, Duration::ZERO);
-        assert!(limiter.try_admit().is_none(), "the one place is taken");
+        assert!(
+            limiter.try_admit(Instant::now()).is_none(),
+            "the one place is taken"
+        );
         drop(a);
-        drop(limiter.try_admit().expect("the second token of the burst"));
-        assert!(limiter.try_admit().is_none(), "no token left");
+        drop(
+            limiter
+                .try_admit(Instant::now())
+                .expect("the second token of the burst"),
+        );
+        assert!(limiter.try_admit(Instant::now()).is_none(), "no token left");
         // Through the queue: the next token comes a second later.
         let c = limiter.admit().await;
         assert_eq!(c.waited, Duration::from_secs(1));
         drop(c);
         // Nobody is queued any more: a token at hand admits at once again.
         tokio::time::sleep(Duration::from_secs(1)).await;
-        assert!(limiter.try_admit().is_some());
+        assert!(limiter.try_admit(Instant::now()).is_some());
     });
 }
 
@@ -247,7 +256,7 @@ fn a_token_and_a_place_at_hand_admit_at_once_and_the_queue_leaves_nothing_behind
 fn nobody_takes_a_token_past_a_queued_waiter() {
     paused().block_on(async {
         let limiter = limiter(Some(RateLimit::per_second(10)), None);
-        drop(limiter.try_admit().expect("the first token"));
+        drop(limiter.try_admit(Instant::now()).expect("the first token"));
         let waiter = tokio::spawn({
             let limiter = Arc::clone(&limiter);
             async move { limiter.admit().await.waited }
@@ -256,7 +265,7 @@ fn nobody_takes_a_token_past_a_queued_waiter() {
         // The waiter is queued for the token due at 100 ms; at 100 ms it is there, but it
         // is the waiter's.
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(limiter.try_admit().is_none());
+        assert!(limiter.try_admit(Instant::now()).is_none());
         assert_eq!(waiter.await.unwrap(), Duration::from_millis(100));
     });
 }
@@ -377,7 +386,7 @@ fn a_waiter_woken_and_dropped_before_it_runs_passes_the_place_on() {
             .await
             .expect("the second waiter got the place")
             .unwrap();
-        assert!(limiter.try_admit().is_some(), "and gave it back");
+        assert!(limiter.try_admit(Instant::now()).is_some(), "and gave it back");
     });
 }
 
@@ -385,7 +394,7 @@ fn a_waiter_woken_and_dropped_before_it_runs_passes_the_place_on() {
 fn nobody_takes_a_place_past_a_waiter() {
     paused().block_on(async {
         let limiter = limiter(None, Some(1));
-        let held = limiter.try_admit().expect("the one place");
+        let held = limiter.try_admit(Instant::now()).expect("the one place");
         let waiter = tokio::spawn({
             let limiter = Arc::clone(&limiter);
             async move { limiter.admit().await.waited }
@@ -394,9 +403,9 @@ fn nobody_takes_a_place_past_a_waiter() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         drop(held);
         // The place is free, but it is the waiter's.
-        assert!(limiter.try_admit().is_none());
+        assert!(limiter.try_admit(Instant::now()).is_none());
         assert_eq!(waiter.await.unwrap(), Duration::from_millis(20));
-        assert!(limiter.try_admit().is_some());
+        assert!(limiter.try_admit(Instant::now()).is_some());
     });
 }
 
@@ -404,8 +413,8 @@ fn nobody_takes_a_place_past_a_waiter() {
 fn a_place_taken_is_given_back_when_the_token_is_not_at_hand() {
     paused().block_on(async {
         let limiter = limiter(Some(RateLimit::per_second(1)), Some(1));
-        drop(limiter.try_admit().expect("the one token"));
-        assert!(limiter.try_admit().is_none(), "no token");
+        drop(limiter.try_admit(Instant::now()).expect("the one token"));
+        assert!(limiter.try_admit(Instant::now()).is_none(), "no token");
         // The place the refused admission took is free again: a queued admission gets it
         // at once, and the token a second later.
         let waited = tokio::time::timeout(Duration::from_millis(1001), limiter.admit())
@@ -413,5 +422,27 @@ fn a_place_taken_is_given_back_when_the_token_is_not_at_hand() {
             .expect("the place was given back")
             .waited;
         assert_eq!(waited, Duration::from_secs(1));
+    });
+}
+
+/// A call admits itself with the clock it read when it started: a reading older than the
+/// bucket's last (another call took a token since) refills nothing, and the time between
+/// the two is not counted twice.
+#[test]
+fn an_older_reading_of_the_clock_refills_nothing() {
+    paused().block_on(async {
+        let limiter = limiter(Some(RateLimit::per_second(10).burst(1)), None);
+        let early = Instant::now();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // At 100 ms, with a fresh reading: the burst's one token.
+        drop(limiter.try_admit(Instant::now()).expect("the burst"));
+        // The reading from 0 ms comes late: no token, as at 100 ms.
+        assert!(limiter.try_admit(early).is_none());
+        // 50 ms after the last token: still none. Had the late reading moved the bucket back
+        // to 0 ms, the 100 ms until now would refill a whole token.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(limiter.try_admit(Instant::now()).is_none());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(limiter.try_admit(Instant::now()).is_some());
     });
 }

@@ -131,3 +131,37 @@ async fn the_earlier_of_the_two_deadlines_ends_an_attempt() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The deadlines follow tokio's clock, as every timer does: a test that pauses the clock and
+/// lets an hour pass before a call (as a cron job's test would) gets its answer, not a
+/// timeout that counted the hour against the call. The server runs on the test's own
+/// runtime, so that the paused clock never jumps while it has work to do.
+#[tokio::test(start_paused = true)]
+async fn deadlines_follow_tokios_clock_when_it_is_paused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert_ne!(n, 0, "the request ended early");
+            head.extend_from_slice(&buf[..n]);
+        }
+        let answer = crate::support::raw::response("200 OK", "application/json", USER.as_bytes(), &[]);
+        stream.write_all(&answer).await.unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    let client = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}/"))
+        .auth(Auth::jwt(JWT))
+        .build()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3_600)).await;
+    let me = client.rounds().get_me().await;
+    assert!(me.is_ok(), "{me:?}");
+    let head = server.await.unwrap();
+    assert!(head.starts_with("GET /users/me HTTP/1.1\r\n"), "{head}");
+}
