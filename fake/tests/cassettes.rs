@@ -34,8 +34,23 @@ fn real(seen: &Seen) -> Vec<String> {
     real
 }
 
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
+/// A fresh directory for one test, removed with everything in it when dropped (a test
+/// that fails leaves nothing behind either).
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
         "userapi-cassettes-{}-{name}-{}",
@@ -43,7 +58,7 @@ fn scratch(name: &str) -> PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// Runs `calls` through a recorder in front of `upstream`, then against a strict replay of
@@ -58,7 +73,8 @@ where
     F: Fn(Client) -> Fut,
     Fut: Future<Output = Calls>,
 {
-    let path = scratch(name).join("cassette.json");
+    let dir = scratch(name);
+    let path = dir.join("cassette.json");
     let recorder = Recorder::start(upstream, &path).await.unwrap();
     let recorded = calls(recorder.client_with(auth()).unwrap()).await;
     let cassette = recorder.finish().unwrap();
@@ -449,7 +465,8 @@ async fn concurrent_requests_are_each_recorded_once() {
     use userapi_fake::Service;
     use userapi_fake::rounds::FakeRounds;
     let fake = FakeRounds::start().await.unwrap();
-    let path = scratch("concurrent").join("c.json");
+    let dir = scratch("concurrent");
+    let path = dir.join("c.json");
     let recorder = Recorder::start(fake.base_url(), &path).await.unwrap();
     let client = recorder.client_with(fake.auth().unwrap()).unwrap();
     let api = userapi::rounds::Rounds::new(client);
@@ -530,7 +547,8 @@ async fn the_binary_killed_mid_recording_leaves_a_valid_cassette() {
     use userapi_fake::novaconnect::{FakeNovaConnect, TOKEN};
 
     let fake = FakeNovaConnect::start().await.unwrap();
-    let path = scratch("killed").join("nova.json");
+    let dir = scratch("killed");
+    let path = dir.join("nova.json");
     // A previous cassette, replaced only by a complete new one.
     Cassette::new().save(&path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_userapi-fake"))
@@ -583,7 +601,8 @@ async fn the_binary_replays_and_strict_sets_the_exit_code() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let path = scratch("binary-replay").join("c.json");
+    let dir = scratch("binary-replay");
+    let path = dir.join("c.json");
     Cassette::from_json(
         br#"{"format": "userapi-fake cassette", "version": 1, "entries": [
         {"request": {"method": "GET", "path": "/a"}, "response": {"status": 200, "body": {"text": "a"}}},
@@ -758,7 +777,8 @@ mod no_secret_reaches_the_disk {
 
     async fn record(s: &Secrets) -> Vec<u8> {
         let upstream = Fake::<Echo>::start().await.unwrap();
-        let path = scratch("proptest").join("echo.json");
+        let dir = scratch("proptest");
+        let path = dir.join("echo.json");
         let recorder = Recorder::start(upstream.base_url(), &path).await.unwrap();
         let base = recorder.base_url();
         let http = reqwest::Client::new();
