@@ -63,7 +63,8 @@ pub struct AttemptRecord<'a> {
     pub attempt: u32,
     /// The status the server answered, if it answered.
     pub status: Option<StatusCode>,
-    /// From sending to the end of the body (or the failure).
+    /// From sending to the end of the body (or the failure), on tokio's clock as the
+    /// timeouts are (with the clock paused in a test, the virtual time).
     pub latency: Duration,
     /// What kind of failure it was (`"http"`, `"timeout"`, `"transport"`, …), if it failed.
     pub error: Option<&'static str>,
@@ -87,7 +88,7 @@ pub struct CallRecord<'a> {
     pub status: Option<StatusCode>,
     /// Requests sent for the call (as [`Error::attempts`](crate::Error::attempts)).
     pub attempts: u32,
-    /// The whole call: attempts, waits, a login made for it.
+    /// The whole call: attempts, waits, a login made for it (on tokio's clock, as above).
     pub latency: Duration,
     /// What kind of failure ended it, if it failed.
     pub error: Option<&'static str>,
