@@ -279,6 +279,46 @@ async fn the_observer_tells_a_stop_from_an_exhausted_budget() {
     );
 }
 
+/// A call's latency runs to its end, not to its last attempt's: a refresh after a `401`
+/// that takes 300 ms and fails is in the call's latency and in no attempt's.
+#[tokio::test]
+async fn the_calls_latency_counts_what_came_after_its_last_attempt() {
+    #[derive(Clone, Default)]
+    struct Latencies(Arc<Mutex<(Vec<Duration>, Vec<Duration>)>>);
+    impl Observer for Latencies {
+        fn on_attempt(&self, a: &AttemptRecord<'_>) {
+            self.0.lock().unwrap().0.push(a.latency);
+        }
+        fn on_call(&self, c: &CallRecord<'_>) {
+            self.0.lock().unwrap().1.push(c.latency);
+        }
+    }
+    let server = always(401, r#"{"detail":"Not authenticated"}"#).await;
+    let auth = Auth::provider(|refresh| async move {
+        if refresh {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            return Err("the identity provider is down".into());
+        }
+        Ok(Secret::new("old"))
+    });
+    let latencies = Latencies::default();
+    let client = common::client_builder(server.uri())
+        .auth(auth)
+        .observer(latencies.clone())
+        .build()
+        .unwrap();
+    let err = client.rounds().get_me().await.unwrap_err();
+    assert_eq!(err.attempts(), 1, "{err:?}");
+    let (attempts, calls) = latencies.0.lock().unwrap().clone();
+    assert_eq!((attempts.len(), calls.len()), (1, 1));
+    assert!(
+        calls[0] >= attempts[0] + Duration::from_millis(300),
+        "call {:?}, attempt {:?}",
+        calls[0],
+        attempts[0]
+    );
+}
+
 /// `max_in_flight(4)` (Kontur's advice for Diadoc): 32 concurrent calls, never more than 4
 /// requests at the server at once, all of them answered.
 #[tokio::test]
