@@ -63,19 +63,12 @@ impl<'c> Call<'c> {
         // tokio's clock, as every timer's: with the clock paused (in a test), deadlines and
         // latencies follow it.
         let started = Instant::now();
-        let mut progress = Progress::default();
-        let result = self.run(started, &mut progress).await;
-        // When the call ended: the clock the last attempt's record read, or a reading now.
-        let latency = || {
-            progress
-                .ended
-                .unwrap_or_else(Instant::now)
-                .saturating_duration_since(started)
-        };
+        let mut waited = Duration::ZERO;
+        let result = self.run(started, &mut waited).await;
         #[cfg(feature = "tracing")]
         {
             let span = tracing::Span::current();
-            span.record("userapi.latency_ms", latency().as_millis() as u64);
+            span.record("userapi.latency_ms", started.elapsed().as_millis() as u64);
             match &result {
                 Ok(response) => {
                     span.record("http.response.status_code", response.status.as_u16());
@@ -106,9 +99,9 @@ impl<'c> Call<'c> {
                 route: &self.target.route,
                 status,
                 attempts,
-                latency: latency(),
+                latency: started.elapsed(),
                 error,
-                limiter_wait: progress.waited,
+                limiter_wait: waited,
             };
             if let Some(observer) = &self.client.shared.observer {
                 observer.on_call(&record);
@@ -121,7 +114,8 @@ impl<'c> Call<'c> {
 
     /// Attempts until success, a decision to stop, or the total timeout. Every request sent
     /// is counted in the result's `attempts`, replays after a credential refresh included.
-    async fn run(&self, started: Instant, progress: &mut Progress) -> Result<RawResponse> {
+    /// `waited` adds up the time spent waiting for the client's limits.
+    async fn run(&self, started: Instant, waited: &mut Duration) -> Result<RawResponse> {
         let settings = &self.client.settings;
         let shared = &self.client.shared;
         let total = settings.timeouts.total().unwrap_or(Duration::MAX);
@@ -193,7 +187,7 @@ impl<'c> Call<'c> {
                     None => None,
                 };
                 let limiter_wait = admission.as_ref().map_or(Duration::ZERO, |a| a.waited);
-                progress.waited += limiter_wait;
+                *waited += limiter_wait;
                 #[cfg(feature = "tracing")]
                 tracing::Span::current().record("userapi.attempts", sent + 1);
                 let attempt_end = settings.timeouts.attempt().and_then(|d| now.checked_add(d));
@@ -207,7 +201,6 @@ impl<'c> Call<'c> {
                     ),
                 };
                 sent += 1;
-                let attempt_started = now;
                 // The attempt and its timer in one box: in line, the attempt's state (776
                 // bytes) made every level above it that much larger.
                 let result = match deadline {
@@ -229,11 +222,10 @@ impl<'c> Call<'c> {
                     Ok(mut response) => {
                         response.attempts = sent;
                         shared.budget.succeeded(spent);
-                        let seen = (sent, attempt_started, limiter_wait);
-                        self.observe_attempt(progress, seen, Some(response.status), None, None);
+                        self.observe_attempt(sent, now, Some(response.status), None, None, limiter_wait);
                         return Ok(response);
                     }
-                    Err(err) => (err, limiter_wait, attempt_started),
+                    Err(err) => (err, limiter_wait, now),
                 }
             };
             let (decision, exhausted, maybe_applied) = {
@@ -278,18 +270,15 @@ impl<'c> Call<'c> {
                     Decision::Stop if exhausted => RetryDecision::BudgetExhausted,
                     Decision::Stop => RetryDecision::Stop,
                 };
-                let seen = (sent, attempt_started, limiter_wait);
+                let kind = Some(err.kind_name());
                 self.observe_attempt(
-                    progress,
-                    seen,
+                    sent,
+                    attempt_started,
                     err.status(),
-                    Some(err.kind_name()),
+                    kind,
                     Some(decision),
+                    limiter_wait,
                 );
-            }
-            if !matches!(decision, Decision::Stop) {
-                // The call goes on: it ends later than this attempt.
-                progress.ended = None;
             }
             match decision {
                 Decision::Refresh => {
@@ -336,37 +325,25 @@ impl<'c> Call<'c> {
     }
 }
 
-/// What a call keeps beside its result, for its own record.
-#[derive(Default)]
-struct Progress {
-    /// The time spent waiting for the client's limits, over all attempts.
-    waited: Duration,
-    /// When the last attempt ended, if its record read the clock: the call's record reads
-    /// the same reading rather than another.
-    ended: Option<Instant>,
-}
-
 impl Call<'_> {
-    /// Tells the observer, if there is one, about one attempt: `seen` is its number, when it
-    /// started and what it waited for the limiter.
+    /// Tells the observer, if there is one, about one attempt.
     fn observe_attempt(
         &self,
-        progress: &mut Progress,
-        (attempt, started, limiter_wait): (u32, Instant, Duration),
+        attempt: u32,
+        started: Instant,
         status: Option<StatusCode>,
         error: Option<&'static str>,
         decision: Option<RetryDecision>,
+        limiter_wait: Duration,
     ) {
         if let Some(observer) = &self.client.shared.observer {
-            let now = Instant::now();
-            progress.ended = Some(now);
             observer.on_attempt(&AttemptRecord {
                 operation: self.operation,
                 method: &self.method,
                 route: &self.target.route,
                 attempt,
                 status,
-                latency: now.saturating_duration_since(started),
+                latency: started.elapsed(),
                 error,
                 decision,
                 limiter_wait,
