@@ -135,7 +135,7 @@ async fn the_earlier_of_the_two_deadlines_ends_an_attempt() {
 /// The deadlines follow tokio's clock, as every timer does: a test that pauses the clock and
 /// lets three days pass before a call (as a cron job's test would) gets its answer, not a
 /// timeout that counted the days against the call. The server runs on the test's own
-/// runtime, so that the paused clock never jumps while it has work to do.
+/// runtime, so that the paused clock does not jump while the server has work to do.
 #[tokio::test(start_paused = true)]
 async fn deadlines_follow_tokios_clock_when_it_is_paused() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
