@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER, SET_COOKIE};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT,
+};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -82,9 +84,10 @@ impl<'c> Call<'c> {
         }
     }
 
-    /// The request of one attempt: the call's headers, the credential, the body. A `Request`
-    /// built directly: no builder merging headers, and no per-request timer (the pipeline's
-    /// own deadline covers the attempt, body included).
+    /// The request of one attempt: the client's headers, then `Accept` and `User-Agent`, then
+    /// the call's own headers (which win), the credential, the body. One header map, built
+    /// here: a `Request` built directly, with no builder merging headers and no per-request
+    /// timer (the pipeline's own deadline covers the attempt, body included).
     fn request(
         &self,
         credential: &Credential,
@@ -92,7 +95,14 @@ impl<'c> Call<'c> {
         url: &Url,
         body: Option<&Bytes>,
     ) -> reqwest::Request {
-        let mut headers = self.headers.clone();
+        let settings = &self.client.settings;
+        let mut headers = HeaderMap::with_capacity(settings.headers.len() + self.headers.len() + 4);
+        headers.extend(settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        headers.insert(ACCEPT, APPLICATION_JSON);
+        headers.insert(USER_AGENT, settings.user_agent.clone());
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
         if body.is_none() {
             headers.remove(CONTENT_TYPE);
         }

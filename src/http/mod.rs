@@ -69,6 +69,8 @@ pub(crate) struct CallParts<'c> {
     url: Url,
     /// Shared with the response, so a success costs no copy of the path.
     target: Arc<Target>,
+    /// The call's own headers (none for most calls): each attempt's request starts from the
+    /// client's, and these win over them.
     headers: HeaderMap,
     body: Option<Bytes>,
     idempotent: bool,
@@ -159,7 +161,11 @@ impl<'c> Call<'c> {
             )
         })?;
         self.body = Some(Bytes::from(bytes));
-        self.headers.entry(CONTENT_TYPE).or_insert(APPLICATION_JSON);
+        if !self.headers.contains_key(CONTENT_TYPE)
+            && !self.client.settings.headers.contains_key(CONTENT_TYPE)
+        {
+            self.headers.insert(CONTENT_TYPE, APPLICATION_JSON);
+        }
         Ok(self)
     }
 

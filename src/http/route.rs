@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderMap, USER_AGENT};
+use reqwest::header::HeaderMap;
 
 use super::*;
 use crate::client::Client;
@@ -102,13 +102,6 @@ impl Client {
             ));
         }
         let target = Arc::new(Target::new(method.clone(), path, route));
-        // Every header but the credential, once per call: the client's defaults, then the
-        // call's own (which win), then `User-Agent`.
-        let settings = &self.settings;
-        let mut headers = HeaderMap::with_capacity(settings.headers.len() + 6);
-        headers.extend(settings.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
-        headers.insert(ACCEPT, APPLICATION_JSON);
-        headers.insert(USER_AGENT, settings.user_agent.clone());
         Ok(Call(Box::new(CallParts {
             client: self,
             service,
@@ -118,7 +111,7 @@ impl Client {
             method,
             url,
             target,
-            headers,
+            headers: HeaderMap::new(),
             body: None,
             idempotent: false,
             secret_response: false,

@@ -217,6 +217,64 @@ async fn default_and_per_handle_headers_go_on_every_call() {
     }
 }
 
+/// Each layer's headers, in the order they win: the client's defaults, then the SDK's own
+/// `Accept` and `User-Agent`, then the call's (a JSON body's `Content-Type` only where no
+/// layer set one), then the credential. A request without a body sends no `Content-Type`.
+#[tokio::test]
+async fn headers_from_every_layer_win_in_their_order() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(json(200, USER))
+        .mount(&server)
+        .await;
+    let build = |extra: Option<(&str, &str)>| {
+        let mut builder = Client::builder()
+            .base_url(server.uri())
+            .auth(Auth::jwt(JWT))
+            .user_agent("job/7")
+            .default_header("Accept", "text/html")
+            .default_header("X-Tenant", "a")
+            .default_header("X-Tenant", "b");
+        if let Some((name, value)) = extra {
+            builder = builder.default_header(name, value);
+        }
+        builder.build().unwrap()
+    };
+    let plain = build(None);
+    let typed = build(Some(("Content-Type", "application/merge-patch+json")));
+    let update = userapi::rounds::UserUpdate::new().first_name("Dana");
+    plain.rounds().get_me().await.unwrap();
+    plain.rounds().update_me(&update).await.unwrap();
+    typed.rounds().get_me().await.unwrap();
+    typed.rounds().update_me(&update).await.unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 4);
+    for request in &seen {
+        let all = |name: &str| -> Vec<&str> {
+            request
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect()
+        };
+        assert_eq!(all("accept"), ["application/json"], "{}", request.method);
+        assert_eq!(all("user-agent"), ["job/7"]);
+        // A default set again replaces the earlier value.
+        assert_eq!(all("x-tenant"), ["b"]);
+        assert_eq!(all("authorization"), [format!("Bearer {JWT}").as_str()]);
+    }
+    let content_type = |i: usize| seen[i].headers.get("content-type").map(|v| v.to_str().unwrap());
+    assert_eq!(content_type(0), None, "a GET carries no body");
+    assert_eq!(content_type(1), Some("application/json"));
+    assert_eq!(content_type(2), None, "not even the client's default");
+    assert_eq!(content_type(3), Some("application/merge-patch+json"));
+}
+
 #[tokio::test]
 async fn the_escape_hatch_goes_through_the_pipeline() {
     let server = MockServer::start().await;
