@@ -473,10 +473,19 @@ const BIG_PAGE_USERS: u64 = 10_000;
 // ---------------------------------------------------------------------------------------------
 
 /// The hand-written baseline: what a careful user would write with reqwest and serde_json.
+/// Its client is built by [`raw_http`]: it sends the request the SDK sends, header for header,
+/// so that the figures compare the clients and not the requests (on the loopback link one
+/// header more or less moves a call by about 1%; figure 1 prints an arm without it).
 #[derive(Clone)]
 struct Raw {
     http: reqwest::Client,
     base: String,
+}
+
+/// The baseline's reqwest client: the `User-Agent` set once on the client, as the SDK sets
+/// its own.
+fn raw_http() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().user_agent(userapi::DEFAULT_USER_AGENT)
 }
 
 impl Raw {
@@ -637,7 +646,7 @@ fn setup() -> Setup {
     // The SDK with gzip turned off on its reqwest builder.
     let identity = reqwest::Client::builder().no_gzip();
     let raw = |base: &str| Raw {
-        http: reqwest::Client::builder().build().expect("raw client"),
+        http: raw_http().build().expect("raw client"),
         base: base.to_owned(),
     };
     Setup {
@@ -680,7 +689,9 @@ fn quick() -> bool {
 
 /// Figures 1 and 1b: sequential `get_me`, the arms rotating call by call: ratio of median
 /// latencies of the SDK (1), and of the SDK with a rate limit, an in-flight cap and an
-/// observer configured (1b), against raw reqwest.
+/// observer configured (1b), against raw reqwest sending the same request. Two more arms are
+/// printed for reference: raw reqwest with a timeout, as the SDK has one, and raw reqwest
+/// without the SDK's `User-Agent` header (one header fewer on the wire).
 ///
 /// Each arm spreads its calls over [`INSTANCES`] clients built alike, here, one after the
 /// other. With one client per arm, where that client's memory happened to lie moved the arm's
@@ -688,27 +699,34 @@ fn quick() -> bool {
 /// measured 1.025-1.038 while one built here measured 1.011-1.024, in the same runs, and one
 /// built on another thread (another allocator arena) 1.016-1.024.
 async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
-    const ARMS: usize = 4;
+    const ARMS: usize = 5;
     const INSTANCES: usize = 4;
     let base = s.sdk.client().base_url().to_string();
     let sdk: Vec<Metabase> = (0..INSTANCES).map(|_| sdk_client(&base, None)).collect();
     let observed: Vec<Metabase> = (0..INSTANCES).map(|_| observed_client(&base)).collect();
-    let raw: Vec<Raw> = (0..INSTANCES)
-        .map(|_| Raw {
-            http: reqwest::Client::builder().build().expect("raw client"),
-            base: base.clone(),
-        })
-        .collect();
-    let timed: Vec<Raw> = (0..INSTANCES)
-        .map(|_| Raw {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .expect("raw client"),
-            base: base.clone(),
-        })
-        .collect();
-    let (sdk, observed, raw, timed) = (&sdk, &observed, &raw, &timed);
+    let raw_arm = |timeout: Option<Duration>, user_agent: bool| -> Vec<Raw> {
+        (0..INSTANCES)
+            .map(|_| {
+                let mut http = if user_agent {
+                    raw_http()
+                } else {
+                    reqwest::Client::builder()
+                };
+                if let Some(timeout) = timeout {
+                    http = http.timeout(timeout);
+                }
+                Raw {
+                    http: http.build().expect("raw client"),
+                    base: base.clone(),
+                }
+            })
+            .collect()
+    };
+    let raw = raw_arm(None, true);
+    let timed = raw_arm(Some(Duration::from_secs(30)), true);
+    // One header fewer than the SDK sends: what the request's own size costs.
+    let bare = raw_arm(None, false);
+    let (sdk, observed, raw, timed, bare) = (&sdk, &observed, &raw, &timed, &bare);
     let mut samples: [Vec<f64>; ARMS] = std::array::from_fn(|_| Vec::with_capacity(iterations));
     let call = |arm: usize, i: usize| async move {
         let n = i % INSTANCES;
@@ -722,7 +740,10 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
             2 => std::hint::black_box(observed[n].get_me().await.expect("sdk get_me"))
                 .id
                 .get(),
-            _ => std::hint::black_box(timed[n].get::<User>("api/user/current").await)
+            3 => std::hint::black_box(timed[n].get::<User>("api/user/current").await)
+                .id
+                .get(),
+            _ => std::hint::black_box(bare[n].get::<User>("api/user/current").await)
                 .id
                 .get(),
         }
@@ -759,9 +780,9 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
     }
     // The state a call carries while it waits (created, never polled).
     let future_bytes = std::mem::size_of_val(&sdk[0].get_me());
-    let [mut sdk, mut raw, mut observed, mut timed] = samples;
+    let [mut sdk, mut raw, mut observed, mut timed, mut bare] = samples;
     let (m_sdk, m_raw, m_observed) = (median(&mut sdk), median(&mut raw), median(&mut observed));
-    let m_timed = median(&mut timed);
+    let (m_timed, m_bare) = (median(&mut timed), median(&mut bare));
     let (ratio, ratio_b) = (m_sdk / m_raw, m_observed / m_raw);
     // The lowest and highest of one arm's clients, each client's median against the raw arm's.
     let spread = |arm: usize| {
@@ -782,7 +803,8 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
             detail: format!(
                 "median {:.1} us vs {:.1} us, {iterations} calls each over {INSTANCES} clients per arm (one \
                  client alone: {}); {} vs {} allocations per call (server included); raw reqwest with a 30 s \
-                 timeout, as the SDK has one: {:.1} us ({:.3}); get_me's future: {} bytes",
+                 timeout, as the SDK has one: {:.1} us ({:.3}); raw reqwest without the User-Agent header: \
+                 {:.1} us (SDK / it: {:.3}); get_me's future: {} bytes",
                 m_sdk * 1e6,
                 m_raw * 1e6,
                 spread(0),
@@ -790,6 +812,8 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
                 allocs[1],
                 m_timed * 1e6,
                 m_timed / m_raw,
+                m_bare * 1e6,
+                m_sdk / m_bare,
                 future_bytes
             ),
         },
