@@ -1,6 +1,7 @@
 //! One attempt on the wire: the request, the redirects within its origin, and what a failed
 //! answer becomes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -24,7 +25,8 @@ impl<'c> Call<'c> {
     pub(super) async fn attempt(&self, credential: &Credential) -> Result<RawResponse> {
         let settings = &self.client.settings;
         let mut method = self.method.clone();
-        let mut url = self.url.clone();
+        // The call's own URL until a redirect leads elsewhere: each request takes its copy.
+        let mut url: Cow<'_, Url> = Cow::Borrowed(&self.url);
         let mut body = self.body.clone();
         let mut redirects = 0;
         loop {
@@ -71,7 +73,7 @@ impl<'c> Call<'c> {
                     method = Method::GET;
                     body = None;
                 }
-                url = next;
+                url = Cow::Owned(next);
                 continue;
             }
             let mut headers = std::mem::take(response.headers_mut());
