@@ -81,8 +81,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A header sent on every call, e.g. a vendor's `X-Solution-Info` or a locale header. A bad
-    /// name or value, or a credential header, fails `build()`.
+    /// A header sent on every call, e.g. a vendor's `X-Solution-Info` or a locale header; the
+    /// same name again replaces the value. A bad name or value, a credential header, or more
+    /// than 64 names fail `build()`.
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -317,6 +318,10 @@ impl ClientBuilder {
         for (name, value) in &self.headers {
             let (name, value) = header_pair(name, value, &self.auth)?;
             headers.insert(name, value);
+            // Checked as they come: a header map past 32,768 entries would panic.
+            if headers.len() > MAX_DEFAULT_HEADERS {
+                return Err(too_many_default_headers());
+            }
         }
         let auth = AuthCell::new(
             self.auth,

@@ -223,12 +223,15 @@ impl Client {
     /// call (a request id, a locale header, …).
     ///
     /// # Errors
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the name or value cannot be a header, or names a credential
-    /// header (set credentials with [`Auth`]).
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the name or value cannot be a header, names a credential
+    /// header (set credentials with [`Auth`]), or would be the 65th default header.
     pub fn with_header(&self, name: &str, value: &str) -> Result<Client> {
         let (name, value) = header_pair(name, value, &self.auth())?;
         let mut settings = (*self.settings).clone();
         settings.headers.insert(name, value);
+        if settings.headers.len() > MAX_DEFAULT_HEADERS {
+            return Err(too_many_default_headers());
+        }
         Ok(Client {
             shared: Arc::clone(&self.shared),
             settings: Arc::new(settings),
@@ -346,6 +349,18 @@ fn usable(d: Duration) -> Option<Duration> {
 
 /// Header names that carry credentials by convention, whatever the service: never a default
 /// header (send a credential with [`Auth`], which keeps it out of errors and logs).
+/// The most default headers a client sends (distinct names): far more than any service needs,
+/// few enough that every request stays well under what servers accept (often 100 fields).
+pub(crate) const MAX_DEFAULT_HEADERS: usize = 64;
+
+/// The error for a client with more than [`MAX_DEFAULT_HEADERS`] default headers.
+pub(crate) fn too_many_default_headers() -> Error {
+    Error::config(
+        ConfigKind::Header,
+        format!("a client sends at most {MAX_DEFAULT_HEADERS} default headers"),
+    )
+}
+
 const CONVENTIONAL_CREDENTIAL_HEADERS: [HeaderName; 5] = [
     AUTHORIZATION,
     PROXY_AUTHORIZATION,

@@ -217,6 +217,33 @@ async fn default_and_per_handle_headers_go_on_every_call() {
     }
 }
 
+/// A client's default headers are bounded: past 64 names `build()` and `with_header` refuse
+/// with a config error, however many a careless caller adds (a header map past 32,768
+/// entries would panic).
+#[tokio::test]
+async fn default_headers_are_bounded_and_never_panic() {
+    let server = user_server().await;
+    let with = |n: usize| {
+        (0..n).fold(Client::builder().base_url(server.uri()), |b, i| {
+            b.default_header(format!("x-h-{i}"), "v")
+        })
+    };
+    let full = with(64).build().expect("64 default headers");
+    full.rounds().get_me().await.unwrap();
+    let seen = requests(&server).await;
+    assert_eq!(seen[0].headers.get_all("x-h-63").iter().count(), 1);
+    // The same name again replaces its value: still 64 names.
+    assert!(full.with_header("x-h-0", "w").is_ok());
+    for n in [65, 40_000] {
+        let err = with(n).build().unwrap_err();
+        assert!(err.is_config(), "{n}: {err:?}");
+        assert!(err.to_string().contains("64"), "{err}");
+    }
+    let err = full.with_header("x-one-more", "v").unwrap_err();
+    assert!(err.is_config(), "{err:?}");
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
 /// Each layer's headers, in the order they win: the client's defaults, then the SDK's own
 /// `Accept` and `User-Agent`, then the call's (a JSON body's `Content-Type` only where no
 /// layer set one), then the credential. A request without a body sends no `Content-Type`.
