@@ -68,8 +68,8 @@ impl<'c> RequestBuilder<'c> {
         self
     }
 
-    /// Sets a request header. A name or value that cannot be a header fails the call when
-    /// it is sent.
+    /// Sets a request header (the same name again replaces its value). A name or value that
+    /// cannot be a header, or a 65th name, fails the call when it is sent.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.call = self.call.and_then(|c| {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -80,7 +80,14 @@ impl<'c> RequestBuilder<'c> {
                     "a header value holds a character that cannot go in a header",
                 )
             })?;
-            Ok(c.header(name, value))
+            let c = c.header(name, value);
+            if c.own_headers() > MAX_CALL_HEADERS {
+                return Err(Error::invalid_input(
+                    c.operation,
+                    format!("a request sends at most {MAX_CALL_HEADERS} headers of its own"),
+                ));
+            }
+            Ok(c)
         });
         self
     }

@@ -87,6 +87,10 @@ pub(crate) struct Service {
 /// No service knowledge: the generic error reading only.
 pub(crate) static GENERIC: Service = Service { read_error: None };
 
+/// The most headers of its own a request made with the escape hatch may set (distinct
+/// names), as a client's default headers are bounded.
+pub(crate) const MAX_CALL_HEADERS: usize = 64;
+
 /// Longest id accepted as one path segment, in bytes before encoding.
 pub(crate) const MAX_SEGMENT_BYTES: usize = 1024;
 
@@ -147,6 +151,11 @@ impl<'c> Call<'c> {
     pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self
+    }
+
+    /// How many headers of its own the call sets.
+    pub(crate) fn own_headers(&self) -> usize {
+        self.headers.len()
     }
 
     /// A JSON body, sent with `Content-Type: application/json` unless a content type was set.

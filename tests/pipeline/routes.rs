@@ -244,6 +244,30 @@ async fn default_headers_are_bounded_and_never_panic() {
     assert_eq!(requests(&server).await.len(), 1);
 }
 
+/// The escape hatch bounds a request's own headers as the client bounds its defaults: the
+/// 65th name fails the call before anything is sent, however many follow.
+#[tokio::test]
+async fn a_requests_own_headers_are_bounded_and_never_panic() {
+    let server = user_server().await;
+    let client = common::client(&server, Auth::jwt(JWT));
+    let with = |n: usize| {
+        (0..n).fold(client.request(Method::GET, &["users", "me"]), |r, i| {
+            r.header(&format!("x-h-{i}"), "v")
+        })
+    };
+    with(64).send_empty().await.expect("64 headers of its own");
+    let seen = requests(&server).await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].headers.get_all("x-h-63").iter().count(), 1);
+    for n in [65, 40_000] {
+        let err = with(n).send_empty().await.unwrap_err();
+        assert!(err.is_invalid_input(), "{n}: {err:?}");
+        assert!(err.to_string().contains("64"), "{err}");
+        assert_eq!(err.attempts(), 0);
+    }
+    assert_eq!(requests(&server).await.len(), 1, "nothing more was sent");
+}
+
 /// Each layer's headers, in the order they win: the client's defaults, then the SDK's own
 /// `Accept` and `User-Agent`, then the call's (a JSON body's `Content-Type` only where no
 /// layer set one), then the credential. A request without a body sends no `Content-Type`.
