@@ -347,8 +347,6 @@ fn usable(d: Duration) -> Option<Duration> {
     (d < Duration::from_secs(30 * 365 * 24 * 3600)).then_some(d)
 }
 
-/// Header names that carry credentials by convention, whatever the service: never a default
-/// header (send a credential with [`Auth`], which keeps it out of errors and logs).
 /// The most default headers a client sends (distinct names): far more than any service needs,
 /// few enough that every request stays well under what servers accept (often 100 fields).
 pub(crate) const MAX_DEFAULT_HEADERS: usize = 64;
@@ -361,6 +359,8 @@ pub(crate) fn too_many_default_headers() -> Error {
     )
 }
 
+/// Header names that carry credentials by convention, whatever the service: never a default
+/// header (send a credential with [`Auth`], which keeps it out of errors and logs).
 const CONVENTIONAL_CREDENTIAL_HEADERS: [HeaderName; 5] = [
     AUTHORIZATION,
     PROXY_AUTHORIZATION,

@@ -88,8 +88,8 @@ pub(crate) struct Service {
 pub(crate) static GENERIC: Service = Service { read_error: None };
 
 /// The most headers of its own a request made with the escape hatch may set (distinct
-/// names), as a client's default headers are bounded.
-pub(crate) const MAX_CALL_HEADERS: usize = 64;
+/// names): the bound of a client's default headers.
+pub(crate) const MAX_CALL_HEADERS: usize = crate::client::MAX_DEFAULT_HEADERS;
 
 /// Longest id accepted as one path segment, in bytes before encoding.
 pub(crate) const MAX_SEGMENT_BYTES: usize = 1024;
