@@ -283,11 +283,7 @@ async fn a_requests_own_headers_are_bounded_and_never_panic() {
 /// layer set one), then the credential. A request without a body sends no `Content-Type`.
 #[tokio::test]
 async fn headers_from_every_layer_win_in_their_order() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(json(200, USER))
-        .mount(&server)
-        .await;
+    let server = user_server().await;
     Mock::given(method("PATCH"))
         .respond_with(json(200, USER))
         .mount(&server)
