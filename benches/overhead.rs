@@ -757,8 +757,13 @@ async fn sequential(s: &Setup, iterations: usize) -> Vec<Figure> {
     // Each arm's latencies per client, for the spread between clients.
     let mut by_instance: [[Vec<f64>; INSTANCES]; ARMS] = Default::default();
     for i in 0..iterations {
-        // Rotate which arm goes first and turn the order round every other time, so that
-        // each arm follows each other one as often.
+        // Rotate which arm goes first and turn the order round every other time. With five
+        // arms, an arm follows one of its two neighbours, or itself one call in ten: the
+        // SDK's arms (0 and 2) come after a raw reqwest call and the raw arm (1) after an
+        // SDK call, so the compared arms stand alike. What ran just before moves a call's
+        // latency: clients configured as 1b's, put at arms 3 and 4 (after SDK calls),
+        // measured 0.3-0.5 us below 1b's own, and an order in which each arm follows each
+        // other exactly once measured figure 1 at 1.020-1.027 (BENCHMARKS.md).
         for k in 0..ARMS {
             let step = if i % 2 == 0 { k } else { ARMS - 1 - k };
             let arm = (i / 2 + step) % ARMS;
