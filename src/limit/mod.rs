@@ -1,14 +1,15 @@
 //! Client-side limits shared by a client and all its clones: a request rate ([`RateLimit`],
 //! fixed or adaptive) and a cap on requests in flight.
 //!
-//! The limiter is a token bucket on tokio's clock. Waiters queue in order behind one fair
-//! lock and only the one at the front sleeps, so a waiter that is dropped takes nothing with
-//! it: no token is spent before a request really goes out, and no place in the queue is held
-//! by a call that gave up. (A reservation scheme would leave a hole where a cancelled caller
-//! stood, or let two requests share one slot.)
+//! The rate is kept on tokio's clock: a fixed rate as the time the next request is due (one
+//! atomic word, taken without a lock), an adaptive one as a token bucket that learns. Waiters
+//! queue in order behind one fair lock and only the one at the front sleeps, so a waiter that
+//! is dropped takes nothing with it: no request's place in the rate is taken before it really
+//! goes out, and no place in the queue is held by a call that gave up. (A reservation scheme
+//! would leave a hole where a cancelled caller stood, or let two requests share one slot.)
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -136,9 +137,36 @@ struct Rate {
     /// Callers queued for the turn or holding it: while there are any, nobody takes a token
     /// past them.
     queued: AtomicUsize,
-    bucket: Mutex<Bucket>,
-    adaptive: bool,
+    pace: Pace,
 }
+
+enum Pace {
+    Fixed(Schedule),
+    Adaptive(Mutex<Bucket>),
+}
+
+/// A fixed rate as the time the next request is due (the "generic cell rate algorithm"): a
+/// request may go while that time is at most `burst` intervals ahead of the clock, and moves
+/// it one interval on (from now, if it lies in the past). The same requests go through as
+/// with a token bucket of `burst` tokens refilled at the rate, but taking one is a single
+/// compare-and-swap, with no lock.
+struct Schedule {
+    /// When the next request is due, in ticks since `origin`.
+    due: AtomicU64,
+    origin: Instant,
+    /// Ticks between two requests at the rate: rounded up, so never faster than asked.
+    interval: u64,
+    /// How far ahead of the clock `due` may run: `burst` intervals (saturating: fewer, never
+    /// more).
+    ahead: u64,
+    /// The rate as it was set, in requests per second.
+    #[cfg(test)]
+    per_second: f64,
+}
+
+/// Ticks in a nanosecond: fine enough for a rate of four billion a second to keep an
+/// interval of its own, coarse enough for `u64` ticks to last 36 years.
+const TICKS_PER_NANO: u64 = 16;
 
 /// One place in the queue, given back when dropped (a call that gives up included).
 struct Queued<'a>(&'a AtomicUsize);
@@ -149,8 +177,9 @@ impl Drop for Queued<'_> {
     }
 }
 
+/// An adaptive rate: a token bucket whose rate is learnt from the server's refusals.
 struct Bucket {
-    /// Requests per second; infinite while an adaptive limiter has not been refused yet.
+    /// Requests per second; infinite until the first refusal.
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -201,27 +230,24 @@ impl Limiter {
             return Ok(None);
         }
         let rate = rate.map(|r| {
-            let (rate, burst, adaptive) = match r {
-                RateLimit::Fixed { requests, per, burst } => {
-                    (f64::from(requests) / per.as_secs_f64(), f64::from(burst), false)
-                }
-                RateLimit::Adaptive => (f64::INFINITY, 1.0, true),
+            let pace = match r {
+                RateLimit::Fixed { requests, per, burst } => Pace::Fixed(Schedule::new(requests, per, burst)),
+                RateLimit::Adaptive => Pace::Adaptive(Mutex::new(Bucket {
+                    rate: f64::INFINITY,
+                    burst: 1.0,
+                    tokens: 1.0,
+                    last: Instant::now(),
+                    cut_at: None,
+                    cut_rate: f64::INFINITY,
+                    window_start: None,
+                    window_successes: 0.0,
+                    measured: None,
+                })),
             };
             Rate {
                 turn: tokio::sync::Mutex::new(()),
                 queued: AtomicUsize::new(0),
-                bucket: Mutex::new(Bucket {
-                    rate,
-                    burst,
-                    tokens: burst,
-                    last: Instant::now(),
-                    cut_at: None,
-                    cut_rate: rate,
-                    window_start: None,
-                    window_successes: 0.0,
-                    measured: None,
-                }),
-                adaptive,
+                pace,
             }
         });
         let in_flight = in_flight.map(|n| Semaphore::new((n as usize).min(Semaphore::MAX_PERMITS)));
@@ -270,30 +296,89 @@ impl Limiter {
     /// What the server said to one request: `throttled` for a `429`, or a `503` with
     /// `Retry-After`.
     pub(crate) fn feedback(&self, throttled: bool) {
-        if let Some(rate) = &self.rate
-            && rate.adaptive
+        if let Some(Rate {
+            pace: Pace::Adaptive(bucket),
+            ..
+        }) = &self.rate
         {
-            rate.bucket().feedback(throttled, Instant::now());
+            lock(bucket).feedback(throttled, Instant::now());
         }
     }
 
     /// The rate in force, in requests per second (`None`: not limited).
     #[cfg(test)]
     pub(crate) fn current_rate(&self) -> Option<f64> {
-        let rate = self.rate.as_ref()?;
-        let now = Instant::now();
-        Some(rate.bucket().rate_at(now)).filter(|r| r.is_finite())
+        match &self.rate.as_ref()?.pace {
+            Pace::Fixed(schedule) => Some(schedule.per_second),
+            Pace::Adaptive(bucket) => Some(lock(bucket).rate_at(Instant::now())).filter(|r| r.is_finite()),
+        }
+    }
+}
+
+fn lock(bucket: &Mutex<Bucket>) -> std::sync::MutexGuard<'_, Bucket> {
+    bucket.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pace {
+    /// Takes a request's place at `now`, or says how long until there is one.
+    fn try_take(&self, now: Instant) -> Option<Duration> {
+        match self {
+            Pace::Fixed(schedule) => schedule.try_take(now),
+            Pace::Adaptive(bucket) => lock(bucket).try_take(now),
+        }
+    }
+}
+
+impl Schedule {
+    fn new(requests: u32, per: Duration, burst: u32) -> Self {
+        // A period is at most a day (checked before): 1.4e15 ticks, so an interval fits.
+        let period = per.as_nanos().saturating_mul(u128::from(TICKS_PER_NANO));
+        let interval = period.div_ceil(u128::from(requests.max(1))).max(1);
+        let interval = u64::try_from(interval).unwrap_or(u64::MAX);
+        Schedule {
+            due: AtomicU64::new(0),
+            origin: Instant::now(),
+            interval,
+            ahead: interval.saturating_mul(u64::from(burst)),
+            #[cfg(test)]
+            per_second: f64::from(requests) / per.as_secs_f64(),
+        }
+    }
+
+    /// `now` in ticks since the schedule began (an earlier reading counts as its start).
+    fn ticks(&self, now: Instant) -> u64 {
+        let nanos = now.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(nanos.saturating_mul(u128::from(TICKS_PER_NANO))).unwrap_or(u64::MAX)
+    }
+
+    fn try_take(&self, now: Instant) -> Option<Duration> {
+        let now = self.ticks(now);
+        let mut due = self.due.load(Ordering::Acquire);
+        loop {
+            // Due no earlier than now: time that passed unused refills up to `burst`. A
+            // reading older than another caller's only makes the check stricter.
+            let next = due.max(now).saturating_add(self.interval);
+            let early = next - now;
+            if early > self.ahead {
+                // At least a millisecond: the timer's grain, and no busy loop on rounding.
+                let wait = Duration::from_nanos((early - self.ahead).div_ceil(TICKS_PER_NANO));
+                return Some(wait.max(Duration::from_millis(1)));
+            }
+            match self
+                .due
+                .compare_exchange_weak(due, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return None,
+                Err(seen) => due = seen,
+            }
+        }
     }
 }
 
 impl Rate {
-    fn bucket(&self) -> std::sync::MutexGuard<'_, Bucket> {
-        self.bucket.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Takes a token if one is at hand and nobody is queued for one.
     fn try_take(&self, now: Instant) -> bool {
-        self.queued.load(Ordering::Acquire) == 0 && self.bucket().try_take(now).is_none()
+        self.queued.load(Ordering::Acquire) == 0 && self.pace.try_take(now).is_none()
     }
 
     async fn take(&self) {
@@ -304,7 +389,7 @@ impl Rate {
         let _queued = Queued(&self.queued);
         let _turn = self.turn.lock().await;
         loop {
-            let wait = self.bucket().try_take(Instant::now());
+            let wait = self.pace.try_take(Instant::now());
             match wait {
                 None => return,
                 Some(wait) => tokio::time::sleep(wait).await,

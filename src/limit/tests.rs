@@ -446,3 +446,70 @@ fn an_older_reading_of_the_clock_refills_nothing() {
         assert!(limiter.try_admit(Instant::now()).is_some());
     });
 }
+
+/// Callers on many threads at the same moment share the burst exactly: no place in the rate
+/// is lost or given twice when they race for it.
+#[test]
+fn racing_threads_share_the_burst_exactly() {
+    const THREADS: usize = 8;
+    const BURST: u32 = 100_000;
+    let limiter = limiter(Some(RateLimit::per_second(1).burst(BURST)), None);
+    let now = Instant::now();
+    let admitted = AtomicUsize::new(0);
+    let start = std::sync::Barrier::new(THREADS);
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                start.wait();
+                let mut mine = 0;
+                for _ in 0..BURST as usize / THREADS * 2 {
+                    if limiter.try_admit(now).is_some() {
+                        mine += 1;
+                    }
+                }
+                admitted.fetch_add(mine, Ordering::Relaxed);
+            });
+        }
+    });
+    assert_eq!(admitted.load(Ordering::Relaxed), BURST as usize);
+    // A second later, one more.
+    assert!(limiter.try_admit(now + Duration::from_secs(1)).is_some());
+    assert!(limiter.try_admit(now + Duration::from_secs(1)).is_none());
+}
+
+/// A rate is never rounded up: at 3 a second, each request goes a third of a second after
+/// the one before (rounded to the nanosecond above), and not a nanosecond sooner.
+#[test]
+fn a_rate_that_does_not_divide_evenly_is_never_exceeded() {
+    let limiter = limiter(Some(RateLimit::per_second(3).burst(1)), None);
+    let third = Duration::from_nanos(333_333_333);
+    let mut last = Instant::now();
+    assert!(limiter.try_admit(last).is_some());
+    for _ in 0..3 {
+        assert!(
+            limiter.try_admit(last + third).is_none(),
+            "a third of a second, rounded down"
+        );
+        last += third + Duration::from_nanos(1);
+        assert!(limiter.try_admit(last).is_some());
+    }
+}
+
+/// A rate finer than a nanosecond (four billion a second) is still never exceeded: over a
+/// microsecond, no more than `burst + rate × t` requests.
+#[test]
+fn a_rate_finer_than_a_nanosecond_is_never_exceeded() {
+    let limiter = limiter(Some(RateLimit::per_second(u32::MAX).burst(100)), None);
+    let start = Instant::now();
+    let mut admitted = 0u64;
+    for ns in 0..=1_000u64 {
+        let at = start + Duration::from_nanos(ns);
+        // Bounded, so that a limiter that admits everything fails rather than hangs.
+        admitted += (0..10_000)
+            .take_while(|_| limiter.try_admit(at).is_some())
+            .count() as u64;
+    }
+    let allowed = 100.0 + f64::from(u32::MAX) * 1e-6;
+    assert!(admitted as f64 <= allowed, "{admitted} > {allowed}");
+    assert!(admitted >= 3_000, "and the rate is not lost either: {admitted}");
+}
