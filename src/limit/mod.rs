@@ -256,7 +256,7 @@ impl Limiter {
 
     /// A place in flight and a token, if both are at hand and nobody is queued: no future,
     /// no timer (the common case of a limit that is not reached). `now` is the caller's
-    /// reading of the clock: an earlier one than the bucket's last only refills nothing.
+    /// reading of the clock: one older than another caller's since only refills nothing.
     pub(crate) fn try_admit(&self, now: Instant) -> Option<Admission<'_>> {
         let permit = match &self.in_flight {
             Some(s) => Some(s.try_acquire().ok()?),
